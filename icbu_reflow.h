@@ -1,0 +1,1912 @@
+/* icbu_reflow.h - v0.1.0 - report insured cargo orders to Alibaba.com (ICBU)
+ *                          through the TOP API, with zero heap allocation.
+ *                          Public domain-style MIT licence: see the end of file.
+ *
+ * WHAT IT DOES
+ *   Builds the order of `alibaba.finance.insurance.icbu.insure.order.callback`
+ *   from C structs, writes it as JSON inside a signed
+ *   application/x-www-form-urlencoded body (md5, hmac or hmac-sha256), sends it
+ *   through a transport you plug in, and parses the gateway's answer in place.
+ *   Everything it produces lives in one byte buffer (the arena) that you own.
+ *   It calls no malloc, no printf, no time(): you pass in the time.
+ *
+ * USE
+ *   In exactly one C or C++ file:
+ *       #define ICBU_REFLOW_CRYPTO_MBEDTLS      (or _BEARSSL or _CUSTOM)
+ *       #define ICBU_REFLOW_IMPLEMENTATION
+ *       #include "icbu_reflow.h"
+ *   Everywhere else just #include "icbu_reflow.h".
+ *
+ *       icbu_order o;  icbu_config c;  icbu_err e;  char arena[2048];  size_t n;
+ *       memset(&o, 0, sizeof o);  memset(&c, 0, sizeof c);   -- all absent
+ *       o.external_biz_id = icbu_s("12345");
+ *       o.amount          = icbu_n(10);
+ *       c.app_key = "12345678";  c.app_secret = secret;  c.sign_method = ICBU_SIGN_HMAC_SHA256;
+ *       c.timestamp = icbu_date_from_unix(unix_now);      -- GMT+8, no gmtime()
+ *       if (icbu_sign_body(&c, &o, arena, sizeof arena, &n, &e) != ICBU_OK)
+ *           ... icbu_strerror(e.status), e.path, e.need ...
+ *
+ * DATA FLOW (and the order of the implementation below)
+ *   model (icbu_order, schema tables, dates) -> JSON writer -> form encoder
+ *   -> signer (hash back end, HMAC) -> HTTP/1.1 request and response reader
+ *   -> JSON reader (response parser and order decoder).
+ *
+ * THE MODEL
+ *   One struct per API type, members named by their wire names:
+ *       InsuredOrderReflowRequest  icbu_order      CustomerInfoForTop  icbu_customer
+ *       AliId                      icbu_ali_id     OrderSubjectInfo    icbu_subject
+ *       GoodsItemDTO               icbu_goods      ChannelTransferStreamInfo icbu_transfer
+ *   Every field is optional; a zeroed struct has every field absent.
+ *       String  icbu_str   {p, n}      absent: p == NULL   ("" is p != NULL, n == 0)
+ *       Number  icbu_num   {v, set}    int64_t; absent: set == 0
+ *       Boolean icbu_bool  {v, set}    absent: set == 0
+ *       Date    icbu_date  {year..sec, set}  GMT+8 calendar time; absent: set == 0
+ *       object  const T *              absent: NULL
+ *       T[]     {p, n}                 absent: p == NULL   (p != NULL, n == 0 is [])
+ *   The fields are declared once, in the ICBU_FIELDS_* lists below; the structs,
+ *   the JSON writer, the JSON reader and the field paths in errors all follow
+ *   from those lists. A new API field is one line there.
+ *
+ * ARENA AND SIZES
+ *   Every function that writes takes (buf, cap) and reports the length in *len.
+ *   buf == NULL is a sizing call: nothing is written, *len is the size needed.
+ *   A buffer that is too small gives ICBU_E_NOSPACE with e->need set to the
+ *   size needed, and not one byte is written at or past buf[cap].
+ *
+ * CONFIGURATION (define before including)
+ *   ICBU_REFLOW_IMPLEMENTATION   compile the implementation in this file
+ *   ICBU_REFLOW_STATIC           make every function static to this file
+ *   ICBU_REFLOW_CRYPTO_MBEDTLS   hashes from mbedTLS 2.28 or 3.x (plain md5/sha256 contexts)
+ *   ICBU_REFLOW_CRYPTO_BEARSSL   hashes from BearSSL 0.6
+ *   ICBU_REFLOW_CRYPTO_CUSTOM    hashes from your three functions, icbu_custom_hash_*
+ *                                 (declared below), over a context type you name in
+ *                                 ICBU_REFLOW_CUSTOM_CTX (default: 256 aligned bytes)
+ *                                 -- exactly one of the three, where the implementation is
+ *   ICBU_REFLOW_NO_EXCHANGE      leave out transport, HTTP and the response parser
+ *   ICBU_REFLOW_NO_DECODER       leave out the JSON order decoder (icbu_decode_order)
+ *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err
+ *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts
+ *   ICBU_MEMCPY, ICBU_MEMMOVE, ICBU_MEMSET, ICBU_MEMCMP   the only libc calls (string.h)
+ *
+ * ERRORS
+ *   Every call returns an icbu_status; icbu_strerror() names it. The icbu_err
+ *   you pass gets the status plus, where it applies, the field path
+ *   ("subject_matter_info.goods_item_list[2].item_url_list[0]"), the byte
+ *   offset of bad JSON, the size needed, or the transport's/HTTP's number.
+ *   The library never prints, and never puts the secret anywhere.
+ */
+#ifndef ICBU_REFLOW_H
+#define ICBU_REFLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ICBU_REFLOW_VERSION "0.1.0"
+
+#ifdef ICBU_REFLOW_STATIC
+#define ICBUDEF static
+#else
+#define ICBUDEF extern
+#endif
+
+#ifndef ICBU_PATH_MAX
+#define ICBU_PATH_MAX 96
+#endif
+#ifndef ICBU_JSON_MAX_DEPTH
+#define ICBU_JSON_MAX_DEPTH 32
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ status */
+#define ICBU_STATUS_LIST(X)                                                        \
+    X(ICBU_OK,               "ok")                                                 \
+    X(ICBU_E_ARG,            "invalid argument (NULL, or a required setting missing)") \
+    X(ICBU_E_NOSPACE,        "buffer too small (err.need holds the size needed)")  \
+    X(ICBU_E_UTF8,           "string is not valid UTF-8 (err.path)")              \
+    X(ICBU_E_DATE,           "invalid Date, or not 'yyyy-MM-dd HH:mm:ss' (err.path)") \
+    X(ICBU_E_CRYPTO,         "hash back end failed")                               \
+    X(ICBU_E_URL,            "URL is not http://host[:port][/path] or https://...") \
+    X(ICBU_E_SEND,           "transport send failed (err.detail)")                 \
+    X(ICBU_E_RECV,           "transport receive failed (err.detail)")              \
+    X(ICBU_E_TIMEOUT,        "deadline passed")                                    \
+    X(ICBU_E_HTTP_SYNTAX,    "malformed HTTP status line or header")              \
+    X(ICBU_E_HTTP_FOLDED,    "obsolete folded HTTP header line")                   \
+    X(ICBU_E_HTTP_FRAMING,   "conflicting or unsupported Content-Length/Transfer-Encoding") \
+    X(ICBU_E_HTTP_SIZE,      "bad or overflowing Content-Length or chunk size")    \
+    X(ICBU_E_HTTP_TOOBIG,    "HTTP headers or body larger than the arena")         \
+    X(ICBU_E_HTTP_TRUNCATED, "connection closed before the end of the response")   \
+    X(ICBU_E_HTTP_STATUS,    "HTTP status is not 200 (err.detail)")                \
+    X(ICBU_E_JSON,           "malformed JSON (err.offset)")                        \
+    X(ICBU_E_DEPTH,          "JSON nested deeper than ICBU_JSON_MAX_DEPTH (err.offset)") \
+    X(ICBU_E_TRAILING,       "text after the JSON value (err.offset)")             \
+    X(ICBU_E_FIELD,          "unknown field (err.path)")                           \
+    X(ICBU_E_DUPLICATE,      "duplicate field (err.path)")                         \
+    X(ICBU_E_TYPE,           "wrong JSON type for the field (err.path)")           \
+    X(ICBU_E_NUMBER,         "Number is not an integer within int64 (err.path)")   \
+    X(ICBU_E_RESPONSE,       "response is JSON but not a TOP answer")
+
+#define ICBU__ENUM(name, text) name,
+typedef enum icbu_status { ICBU_STATUS_LIST(ICBU__ENUM) ICBU_STATUS_COUNT } icbu_status;
+
+/* ------------------------------------------------------------ value types */
+typedef struct icbu_str  { const char *p; size_t n; } icbu_str;         /* absent: p == NULL */
+typedef struct icbu_num  { int64_t v; unsigned char set; } icbu_num;     /* absent: set == 0 */
+typedef struct icbu_bool { unsigned char v, set; } icbu_bool;            /* absent: set == 0 */
+typedef struct icbu_date {                                               /* GMT+8, absent: set == 0 */
+    uint16_t year;                        /* 0..9999 */
+    uint8_t  month, day, hour, min, sec;  /* 1..12, 1..31, 0..23, 0..59, 0..59 */
+    uint8_t  set;
+} icbu_date;
+typedef struct icbu_str_list { const icbu_str *p; size_t n; } icbu_str_list;
+
+/* ------------------------------------------------------------------ schema
+ * X(struct, kind, wire_name, subtype). Kinds: STR NUM BOOL DATE, OBJ (pointer
+ * to icbu_<subtype>), OBJS (icbu_<subtype>_list), STRS (icbu_str_list).
+ * Field order is the API document's, and is the order of the JSON written. */
+#define ICBU_FIELDS_ali_id(X) \
+    X(ali_id, NUM,  ali_id,                  none)
+
+#define ICBU_FIELDS_customer(X) \
+    X(customer, STR,  birthday,                none) \
+    X(customer, STR,  license_no,              none) \
+    X(customer, STR,  license_valid_time_util, none) \
+    X(customer, STR,  address,                 none) \
+    X(customer, STR,  gender,                  none) \
+    X(customer, STR,  alipay_account_id,       none) \
+    X(customer, STR,  ali_id,                  none) \
+    X(customer, STR,  license_valid_time_from, none) \
+    X(customer, STR,  license_type,            none) \
+    X(customer, STR,  phone,                   none) \
+    X(customer, OBJ,  customer_id,             ali_id) \
+    X(customer, STR,  name,                    none) \
+    X(customer, STR,  email,                   none)
+
+#define ICBU_FIELDS_goods(X) \
+    X(goods, STR,  item_type,                  none) \
+    X(goods, NUM,  item_quantity,              none) \
+    X(goods, STR,  item_currency,              none) \
+    X(goods, STR,  item_code,                  none) \
+    X(goods, STR,  item_price,                 none) \
+    X(goods, STR,  item_desc,                  none) \
+    X(goods, STRS, item_url_list,              none)
+
+#define ICBU_FIELDS_subject(X) \
+    X(subject, STR,  order_id,                 none) \
+    X(subject, STR,  seller_alipay_account,    none) \
+    X(subject, STR,  seller_login_id,          none) \
+    X(subject, STR,  buyer_id,                 none) \
+    X(subject, STR,  buyer_login_id,           none) \
+    X(subject, NUM,  order_amount,             none) \
+    X(subject, STR,  seller_id,                none) \
+    X(subject, DATE, order_time,               none) \
+    X(subject, OBJS, goods_item_list,          goods) \
+    X(subject, STR,  order_title,              none) \
+    X(subject, STR,  platform_name,            none) \
+    X(subject, STR,  order_category,           none) \
+    X(subject, STR,  buyer_alipay_account,     none)
+
+#define ICBU_FIELDS_transfer(X) \
+    X(transfer, STR, fund_stream,              none)
+
+#define ICBU_FIELDS_order(X) \
+    X(order, STR,  insured_alipay_account,     none) \
+    X(order, DATE, insure_time,                none) \
+    X(order, NUM,  amount,                     none) \
+    X(order, STR,  external_biz_id,            none) \
+    X(order, OBJ,  insured,                    customer) \
+    X(order, STR,  open_id,                    none) \
+    X(order, STR,  applicant_alipay_account,   none) \
+    X(order, STR,  premium_rate,               none) \
+    X(order, STR,  memo,                       none) \
+    X(order, STR,  echo,                       none) \
+    X(order, STR,  precision_premium,          none) \
+    X(order, OBJ,  subject_matter_info,        subject) \
+    X(order, OBJ,  applicant,                  customer) \
+    X(order, BOOL, major_order,                none) \
+    X(order, STR,  institution,                none) \
+    X(order, NUM,  insure_period,              none) \
+    X(order, NUM,  premium,                    none) \
+    X(order, DATE, expire_time,                none) \
+    X(order, STR,  currency,                   none) \
+    X(order, STR,  currency_rate,              none) \
+    X(order, OBJ,  transfer_stream_info,       transfer)
+
+/* The gateway's answer, read by the same reader (unknown fields skipped). */
+#define ICBU_FIELDS_insure_result(X) \
+    X(insure_result, BOOL, success,            none) \
+    X(insure_result, STR,  insure_id,          none) \
+    X(insure_result, STR,  error_code,         none) \
+    X(insure_result, STR,  error_msg,          none)
+
+#define ICBU_FIELDS_envelope(X) \
+    X(envelope, OBJ, result,                   insure_result) \
+    X(envelope, STR, request_id,               none)
+
+#define ICBU_FIELDS_error_response(X) \
+    X(error_response, NUM, code,               none) \
+    X(error_response, STR, msg,                none) \
+    X(error_response, STR, sub_code,           none) \
+    X(error_response, STR, sub_msg,            none) \
+    X(error_response, STR, request_id,         none)
+
+#define ICBU_FIELDS_response(X) \
+    X(response, OBJ, alibaba_finance_insurance_icbu_insure_order_callback_response, envelope) \
+    X(response, OBJ, error_response,           error_response) \
+    X(response, OBJ, result,                   insure_result) \
+    X(response, STR, request_id,               none)
+
+/* Every type, dependencies first: the order's, then the answer's. */
+#define ICBU_ORDER_TYPES(X) \
+    X(ali_id) X(customer) X(goods) X(subject) X(transfer) X(order)
+#define ICBU_RESPONSE_TYPES(X) \
+    X(insure_result) X(envelope) X(error_response) X(response)
+
+#define ICBU__CT_STR(s)  icbu_str
+#define ICBU__CT_NUM(s)  icbu_num
+#define ICBU__CT_BOOL(s) icbu_bool
+#define ICBU__CT_DATE(s) icbu_date
+#define ICBU__CT_OBJ(s)  const struct icbu_##s *
+#define ICBU__CT_OBJS(s) icbu_##s##_list
+#define ICBU__CT_STRS(s) icbu_str_list
+#define ICBU__MEMBER(st, kind, name, sub) ICBU__CT_##kind(sub) name;
+#define ICBU__STRUCT(t) \
+    typedef struct icbu_##t icbu_##t; \
+    typedef struct icbu_##t##_list { const struct icbu_##t *p; size_t n; } icbu_##t##_list; \
+    struct icbu_##t { ICBU_FIELDS_##t(ICBU__MEMBER) };
+ICBU_ORDER_TYPES(ICBU__STRUCT)
+ICBU_RESPONSE_TYPES(ICBU__STRUCT)
+
+/* --------------------------------------------------------------- settings */
+typedef enum icbu_sign_method {
+    ICBU_SIGN_HMAC_SHA256 = 0,  /* "hmac-sha256" (the zero value: the default) */
+    ICBU_SIGN_HMAC,             /* "hmac": HMAC-MD5 */
+    ICBU_SIGN_MD5               /* "md5": MD5(secret + params + secret) */
+} icbu_sign_method;
+
+typedef struct icbu_config {
+    const char *app_key;          /* required */
+    const char *app_secret;       /* required; read, never copied out, never printed */
+    icbu_sign_method sign_method;
+    icbu_date   timestamp;        /* required: now, GMT+8 (icbu_date_from_unix) */
+    const char *session;          /* optional: NULL or "" leaves it out */
+    const char *partner_id;       /* optional */
+    const char *target_app_key;   /* optional */
+    int         simplify;         /* nonzero sends simplify=true */
+} icbu_config;
+
+typedef struct icbu_err {
+    icbu_status status;
+    size_t need;                  /* ICBU_E_NOSPACE: bytes needed */
+    size_t offset;                /* JSON errors: byte offset in the input */
+    long   detail;                /* transport return value, or HTTP status */
+    char   path[ICBU_PATH_MAX];   /* field path, "" when none applies */
+} icbu_err;
+
+/* ------------------------------------------------------------------ the API */
+ICBUDEF const char *icbu_strerror(icbu_status s);
+ICBUDEF icbu_str  icbu_s(const char *nul_terminated);    /* NULL gives absent */
+ICBUDEF icbu_str  icbu_sn(const char *p, size_t n);
+ICBUDEF icbu_num  icbu_n(int64_t v);
+ICBUDEF icbu_bool icbu_b(int v);
+ICBUDEF icbu_date icbu_d(unsigned year, unsigned month, unsigned day,
+                         unsigned hour, unsigned min, unsigned sec);
+/* Unix seconds -> GMT+8 calendar time. Out of years 0..9999 gives set == 0. */
+ICBUDEF icbu_date icbu_date_from_unix(int64_t unix_seconds);
+/* Writes "yyyy-MM-dd HH:mm:ss" and a NUL into out[20]; ICBU_E_DATE if invalid. */
+ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]);
+
+/* The order as JSON text (no NUL). buf == NULL: sizing call. */
+ICBUDEF icbu_status icbu_order_json(const icbu_order *o, char *buf, size_t cap,
+                                    size_t *len, icbu_err *e);
+
+/* The whole signed form body (no NUL): the system parameters of c, then
+ * insured_order_reflow_request, all sorted by name, then sign. o == NULL sends
+ * no order parameter. buf == NULL: sizing call (the secret is not touched). */
+ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *o,
+                                   char *buf, size_t cap, size_t *len, icbu_err *e);
+
+/* The signature alone, over name/value pairs you supply (any API): sorted
+ * here, empty values skipped. hex gets 32 or 64 uppercase digits and a NUL. */
+typedef struct icbu_param { const char *name; icbu_str value; } icbu_param;
+ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
+                                     const icbu_param *params, size_t count,
+                                     char hex[65], icbu_err *e);
+
+/* Hash back end (the three functions exist whichever back end is chosen). */
+typedef enum icbu_hash_alg { ICBU_HASH_MD5 = 0, ICBU_HASH_SHA256 = 1 } icbu_hash_alg;
+#ifdef ICBU_REFLOW_CRYPTO_CUSTOM
+/* You write these: ctx points at ICBU_REFLOW_CUSTOM_CTX bytes. Return 0 on success. */
+int icbu_custom_hash_init(void *ctx, icbu_hash_alg alg);
+int icbu_custom_hash_update(void *ctx, const void *data, size_t n);
+int icbu_custom_hash_final(void *ctx, unsigned char *out);  /* 16 or 32 bytes */
+#endif
+
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+/* ------------------------------------------------------ transport and HTTP
+ * The transport is yours: you connect (TCP, TLS) before icbu_exchange and close
+ * after. The library writes and reads HTTP/1.1 over it.
+ *   send/recv: move up to n bytes, waiting at most timeout_ms. Return the count
+ *   moved (> 0; partial is fine), 0 when the peer closed, or a negative value
+ *   on error (ICBU_IO_TIMEOUT for a timeout; any other negative, e.g. -errno,
+ *   is reported in err.detail).
+ *   now_ms: a monotonic millisecond clock; NULL disables the deadline. */
+#define ICBU_IO_TIMEOUT (-2)
+typedef struct icbu_transport {
+    void *ctx;
+    long (*send)(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms);
+    long (*recv)(void *ctx, unsigned char *p, size_t n, uint32_t timeout_ms);
+    uint32_t (*now_ms)(void *ctx);
+} icbu_transport;
+
+typedef struct icbu_url {
+    int      https;              /* 1 for https:// */
+    icbu_str host;               /* without brackets for [IPv6] */
+    uint16_t port;               /* 80 / 443 unless given */
+    icbu_str path;               /* "/router/rest" (with any ?query); "/" if none */
+} icbu_url;
+ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u);
+
+/* Request line and headers for a body of body_len bytes (POST, Host,
+ * Content-Type, Content-Length, User-Agent, Connection: close, blank line). */
+ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf,
+                                   size_t cap, size_t *len, icbu_err *e);
+
+/* Reads one HTTP/1.1 response from t into buf (cap bytes) until deadline_ms
+ * (an absolute now_ms value). The body is decoded in place: *body points into
+ * buf. A status other than 200 gives ICBU_E_HTTP_STATUS with e->detail. */
+ICBUDEF icbu_status icbu_http_read(const icbu_transport *t, uint32_t deadline_ms,
+                                   char *buf, size_t cap, icbu_str *body, icbu_err *e);
+
+/* --------------------------------------------------------------- outcome */
+typedef enum icbu_kind {
+    ICBU_NONE = 0,
+    ICBU_ACCEPTED,           /* success = true: insure_id */
+    ICBU_REFUSED,            /* success = false: error_code, error_msg */
+    ICBU_PLATFORM_ERROR,     /* error_response: code, msg, sub_code, sub_msg */
+    ICBU_TRANSPORT_ERROR     /* stage, status, detail */
+} icbu_kind;
+typedef enum icbu_stage {
+    ICBU_STAGE_NONE = 0, ICBU_STAGE_CONNECT, ICBU_STAGE_TLS, ICBU_STAGE_SEND,
+    ICBU_STAGE_RECEIVE, ICBU_STAGE_HTTP, ICBU_STAGE_PARSE
+} icbu_stage;
+typedef struct icbu_outcome {
+    icbu_kind   kind;
+    icbu_str    insure_id, error_code, error_msg;     /* accepted / refused */
+    icbu_num    code;                                 /* platform error */
+    icbu_str    msg, sub_code, sub_msg;
+    icbu_str    request_id;
+    icbu_stage  stage;                                /* transport error */
+    icbu_status status;
+    long        detail;
+} icbu_outcome;
+ICBUDEF const char *icbu_stage_name(icbu_stage s);   /* "connect", "tls", ... */
+
+/* Parses a response body in place (strings are unescaped inside body). The
+ * icbu_str fields of out point into body. Returns ICBU_OK when the body is a
+ * TOP answer (out->kind ACCEPTED, REFUSED or PLATFORM_ERROR). */
+ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out,
+                                        icbu_err *e);
+
+/* The whole exchange on a connected transport: sign, POST, read, parse.
+ * The arena holds the request and then the response; out's strings point
+ * into it. Returns ICBU_OK with out->kind ACCEPTED/REFUSED/PLATFORM_ERROR, or
+ * the failure, with out->kind ICBU_TRANSPORT_ERROR and out->stage set. */
+ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
+                                  const icbu_url *u, const icbu_transport *t,
+                                  uint32_t timeout_ms, char *arena, size_t cap,
+                                  icbu_outcome *out, icbu_err *e);
+#endif /* ICBU_REFLOW_NO_EXCHANGE */
+
+#ifndef ICBU_REFLOW_NO_DECODER
+/* JSON text of insured_order_reflow_request -> structs. The structs and the
+ * unescaped strings are laid out in arena; *out points at the order inside it.
+ * Unknown or duplicate fields, wrong types, bad Dates and Numbers, invalid
+ * UTF-8 and trailing text are errors with the field path (or the offset).
+ * *used gets the arena bytes used (or needed). arena == NULL: sizing call.
+ * Pass an arena aligned to 8 bytes (the structs hold int64_t and pointers). */
+ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
+                                      size_t cap, const icbu_order **out, size_t *used,
+                                      icbu_err *e);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ICBU_REFLOW_H */
+
+/* ======================================================================== *
+ *                             IMPLEMENTATION                               *
+ * ======================================================================== */
+#if defined(ICBU_REFLOW_IMPLEMENTATION) && !defined(ICBU_REFLOW_IMPLEMENTED)
+#define ICBU_REFLOW_IMPLEMENTED
+
+#if (defined(ICBU_REFLOW_CRYPTO_MBEDTLS) + defined(ICBU_REFLOW_CRYPTO_BEARSSL) + \
+     defined(ICBU_REFLOW_CRYPTO_CUSTOM)) != 1
+#error "icbu_reflow: define exactly one of ICBU_REFLOW_CRYPTO_MBEDTLS, ICBU_REFLOW_CRYPTO_BEARSSL or ICBU_REFLOW_CRYPTO_CUSTOM before the implementation"
+#endif
+
+#if !defined(ICBU_MEMCPY) || !defined(ICBU_MEMMOVE) || !defined(ICBU_MEMSET) || !defined(ICBU_MEMCMP)
+#include <string.h>
+#endif
+#ifndef ICBU_MEMCPY
+#define ICBU_MEMCPY(d, s, n) memcpy(d, s, n)
+#endif
+#ifndef ICBU_MEMMOVE
+#define ICBU_MEMMOVE(d, s, n) memmove(d, s, n)
+#endif
+#ifndef ICBU_MEMSET
+#define ICBU_MEMSET(d, c, n) memset(d, c, n)
+#endif
+#ifndef ICBU_MEMCMP
+#define ICBU_MEMCMP(a, b, n) memcmp(a, b, n)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------- hash back ends
+ * Three operations over one context; HMAC is built on them further down. */
+#if defined(ICBU_REFLOW_CRYPTO_MBEDTLS)
+#include <mbedtls/version.h>
+#include <mbedtls/md5.h>
+#include <mbedtls/sha256.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define ICBU__MD5(op) mbedtls_md5_##op
+#define ICBU__SHA(op) mbedtls_sha256_##op
+#else
+#define ICBU__MD5(op) mbedtls_md5_##op##_ret
+#define ICBU__SHA(op) mbedtls_sha256_##op##_ret
+#endif
+typedef union icbu__hctx { mbedtls_md5_context md5; mbedtls_sha256_context sha; } icbu__hctx;
+static int icbu__hinit(icbu__hctx *c, icbu_hash_alg a) {
+    if (a == ICBU_HASH_MD5) { mbedtls_md5_init(&c->md5); return ICBU__MD5(starts)(&c->md5); }
+    mbedtls_sha256_init(&c->sha);
+    return ICBU__SHA(starts)(&c->sha, 0);
+}
+static int icbu__hupdate(icbu__hctx *c, icbu_hash_alg a, const void *p, size_t n) {
+    if (a == ICBU_HASH_MD5) return ICBU__MD5(update)(&c->md5, (const unsigned char *)p, n);
+    return ICBU__SHA(update)(&c->sha, (const unsigned char *)p, n);
+}
+static int icbu__hfinal(icbu__hctx *c, icbu_hash_alg a, unsigned char *out) {
+    int rc;
+    if (a == ICBU_HASH_MD5) { rc = ICBU__MD5(finish)(&c->md5, out); mbedtls_md5_free(&c->md5); }
+    else { rc = ICBU__SHA(finish)(&c->sha, out); mbedtls_sha256_free(&c->sha); }
+    return rc;
+}
+#elif defined(ICBU_REFLOW_CRYPTO_BEARSSL)
+#include <bearssl.h>
+typedef union icbu__hctx { br_md5_context md5; br_sha256_context sha; } icbu__hctx;
+static int icbu__hinit(icbu__hctx *c, icbu_hash_alg a) {
+    if (a == ICBU_HASH_MD5) br_md5_init(&c->md5); else br_sha256_init(&c->sha);
+    return 0;
+}
+static int icbu__hupdate(icbu__hctx *c, icbu_hash_alg a, const void *p, size_t n) {
+    if (a == ICBU_HASH_MD5) br_md5_update(&c->md5, p, n); else br_sha256_update(&c->sha, p, n);
+    return 0;
+}
+static int icbu__hfinal(icbu__hctx *c, icbu_hash_alg a, unsigned char *out) {
+    if (a == ICBU_HASH_MD5) br_md5_out(&c->md5, out); else br_sha256_out(&c->sha, out);
+    return 0;
+}
+#else /* ICBU_REFLOW_CRYPTO_CUSTOM */
+#ifndef ICBU_REFLOW_CUSTOM_CTX
+typedef union icbu__custom_ctx { unsigned char b[256]; uint64_t align_; void *palign_; } icbu__custom_ctx;
+#define ICBU_REFLOW_CUSTOM_CTX icbu__custom_ctx
+#endif
+typedef ICBU_REFLOW_CUSTOM_CTX icbu__hctx;
+static int icbu__hinit(icbu__hctx *c, icbu_hash_alg a) { return icbu_custom_hash_init(c, a); }
+static int icbu__hupdate(icbu__hctx *c, icbu_hash_alg a, const void *p, size_t n) {
+    (void)a; return icbu_custom_hash_update(c, p, n);
+}
+static int icbu__hfinal(icbu__hctx *c, icbu_hash_alg a, unsigned char *out) {
+    (void)a; return icbu_custom_hash_final(c, out);
+}
+#endif
+
+/* --------------------------------------------------------------- basics */
+static const char icbu__hexd[] = "0123456789ABCDEF";
+
+/* A store the compiler may not drop: for secrets, pads and hash contexts. */
+static void icbu__wipe(void *p, size_t n) {
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--) *v++ = 0;
+}
+
+static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
+    if (e->status == ICBU_OK) e->status = s;
+    return e->status;
+}
+
+/* Every API function starts from a clean error (a local one if e is NULL). */
+#define ICBU__ERR_INIT(e, local) \
+    do { if (!(e)) (e) = &(local); ICBU_MEMSET((e), 0, sizeof *(e)); } while (0)
+
+ICBUDEF const char *icbu_strerror(icbu_status s) {
+#define ICBU__TEXT(name, text) text,
+    static const char *const t[] = { ICBU_STATUS_LIST(ICBU__TEXT) };
+#undef ICBU__TEXT
+    return (unsigned)s < (unsigned)ICBU_STATUS_COUNT ? t[s] : "unknown status";
+}
+
+ICBUDEF icbu_str icbu_sn(const char *p, size_t n) { icbu_str s; s.p = p; s.n = p ? n : 0; return s; }
+ICBUDEF icbu_str icbu_s(const char *p) {
+    size_t n = 0;
+    if (p) while (p[n]) n++;
+    return icbu_sn(p, n);
+}
+ICBUDEF icbu_num icbu_n(int64_t v) { icbu_num x; x.v = v; x.set = 1; return x; }
+ICBUDEF icbu_bool icbu_b(int v) { icbu_bool x; x.v = (unsigned char)(v != 0); x.set = 1; return x; }
+
+/* ----------------------------------------------------------------- model
+ * Dates: proleptic Gregorian, GMT+8, years 0..9999. */
+static unsigned icbu__mdays(unsigned y, unsigned m) {
+    static const unsigned char d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 ? 28u + (unsigned)leap : d[m - 1];
+}
+static int icbu__date_ok(const icbu_date *d) {
+    return d->set && d->year <= 9999 && d->month >= 1 && d->month <= 12 && d->day >= 1 &&
+           d->day <= icbu__mdays(d->year, d->month) && d->hour < 24 && d->min < 60 && d->sec < 60;
+}
+ICBUDEF icbu_date icbu_d(unsigned year, unsigned month, unsigned day, unsigned hour,
+                         unsigned min, unsigned sec) {
+    icbu_date d;
+    d.year = (uint16_t)(year > 65535u ? 65535u : year);
+    d.month = (uint8_t)(month > 255u ? 255u : month);
+    d.day = (uint8_t)(day > 255u ? 255u : day);
+    d.hour = (uint8_t)(hour > 255u ? 255u : hour);
+    d.min = (uint8_t)(min > 255u ? 255u : min);
+    d.sec = (uint8_t)(sec > 255u ? 255u : sec);
+    d.set = 1;
+    return d;
+}
+ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
+    /* 0000-01-01 00:00:00 and 9999-12-31 23:59:59 GMT+8, in Unix seconds */
+    const int64_t lo = -62167219200 - 8 * 3600, hi = 253402300799 - 8 * 3600;
+    int64_t days, secs, era, doe, yoe, doy, mp, y;
+    icbu_date d;
+    ICBU_MEMSET(&d, 0, sizeof d);
+    if (t < lo || t > hi) return d;
+    t += 8 * 3600;
+    days = t / 86400; secs = t % 86400;
+    if (secs < 0) { secs += 86400; days--; }
+    /* days since 1970-01-01 -> civil date, counted in 400-year eras from 0000-03-01 */
+    days += 719468;
+    era = (days >= 0 ? days : days - 146096) / 146097;
+    doe = days - era * 146097;                                      /* [0, 146096] */
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;    /* [0, 399] */
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                  /* [0, 365], from March */
+    mp = (5 * doy + 2) / 153;                                       /* [0, 11], March = 0 */
+    y = yoe + era * 400 + (mp >= 10);
+    return icbu_d((unsigned)y, (unsigned)(mp < 10 ? mp + 3 : mp - 9),
+                  (unsigned)(doy - (153 * mp + 2) / 5 + 1), (unsigned)(secs / 3600),
+                  (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+}
+static void icbu__dec(char *p, unsigned v, int width) {
+    while (width--) { p[width] = (char)('0' + v % 10); v /= 10; }
+}
+ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]) {
+    if (!d || !out) return ICBU_E_ARG;
+    if (!icbu__date_ok(d)) { out[0] = 0; return ICBU_E_DATE; }
+    icbu__dec(out, d->year, 4);  out[4] = '-';  icbu__dec(out + 5, d->month, 2); out[7] = '-';
+    icbu__dec(out + 8, d->day, 2); out[10] = ' '; icbu__dec(out + 11, d->hour, 2); out[13] = ':';
+    icbu__dec(out + 14, d->min, 2); out[16] = ':'; icbu__dec(out + 17, d->sec, 2); out[19] = 0;
+    return ICBU_OK;
+}
+
+/* Schema tables, generated from the ICBU_FIELDS_* lists. */
+enum { ICBU__K_STR, ICBU__K_NUM, ICBU__K_BOOL, ICBU__K_DATE, ICBU__K_OBJ, ICBU__K_OBJS, ICBU__K_STRS };
+#define ICBU__TYID(t) ICBU__TY_##t,
+enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_RESPONSE_TYPES(ICBU__TYID) ICBU__TY_none };
+typedef struct icbu__field {
+    const char *name;
+    unsigned char kind, sub, len;
+    unsigned short off;
+} icbu__field;
+typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned short size; } icbu__type;
+#define ICBU__DESC(st, kind, name, sub) \
+    { #name, ICBU__K_##kind, ICBU__TY_##sub, (unsigned char)(sizeof #name - 1), \
+      (unsigned short)offsetof(struct icbu_##st, name) },
+#define ICBU__FTAB(t) static const icbu__field icbu__f_##t[] = { ICBU_FIELDS_##t(ICBU__DESC) };
+#define ICBU__TTAB(t) { icbu__f_##t, (unsigned char)(sizeof icbu__f_##t / sizeof icbu__f_##t[0]), \
+                        (unsigned short)sizeof(struct icbu_##t) },
+ICBU_ORDER_TYPES(ICBU__FTAB)
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+ICBU_RESPONSE_TYPES(ICBU__FTAB)
+#endif
+static const icbu__type icbu__types[] = {
+    ICBU_ORDER_TYPES(ICBU__TTAB)
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+    ICBU_RESPONSE_TYPES(ICBU__TTAB)
+#endif
+};
+
+/* The path of the field being written or read, for error messages. */
+#define ICBU__NOIDX ((size_t)-1)
+#define ICBU__PATH_DEPTH 8
+typedef struct icbu__path {
+    const char *name[ICBU__PATH_DEPTH];
+    unsigned char len[ICBU__PATH_DEPTH];
+    size_t idx[ICBU__PATH_DEPTH];
+    int depth;
+} icbu__path;
+static void icbu__path_push(icbu__path *p, const char *name, size_t len, size_t idx) {
+    if (p->depth < ICBU__PATH_DEPTH) {
+        p->name[p->depth] = name;
+        p->len[p->depth] = (unsigned char)(len > 255 ? 255 : len);
+        p->idx[p->depth] = idx;
+    }
+    p->depth++;
+}
+static void icbu__path_render(const icbu__path *p, icbu_err *e) {
+    size_t k = 0, cap = sizeof e->path - 1, j;
+    int i;
+    char num[24];
+    for (i = 0; i < p->depth && i < ICBU__PATH_DEPTH; i++) {
+        if (p->name[i]) {
+            if (i && k < cap) e->path[k++] = '.';
+            for (j = 0; j < p->len[i] && k < cap; j++) e->path[k++] = p->name[i][j];
+        }
+        if (p->idx[i] != ICBU__NOIDX) {
+            size_t v = p->idx[i];
+            int n = 0;
+            do { num[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+            if (k < cap) e->path[k++] = '[';
+            while (n && k < cap) e->path[k++] = num[--n];
+            if (k < cap) e->path[k++] = ']';
+        }
+    }
+    e->path[k] = 0;
+}
+
+/* Strict UTF-8 (RFC 3629): the length of the sequence at p, or 0 if invalid
+ * (overlong, surrogate, above U+10FFFF, truncated, stray continuation). */
+static size_t icbu__utf8(const unsigned char *p, size_t n) {
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    if (c < 0xC2 || c > 0xF4) return 0;
+    if (n < 2 || (p[1] & 0xC0) != 0x80) return 0;
+    if (c < 0xE0) return 2;
+    if (n < 3 || (p[2] & 0xC0) != 0x80) return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F)) return 0;
+    if (c < 0xF0) return 3;
+    if (n < 4 || (p[3] & 0xC0) != 0x80) return 0;
+    if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F)) return 0;
+    return 4;
+}
+
+/* ---------------------------------------------------------------- output
+ * One sink for JSON, form and signature: bytes are counted always, copied
+ * (or percent-encoded) while they fit, and hashed raw when a signer is set. */
+typedef struct icbu__signer {
+    icbu__hctx h;
+    unsigned char pad[64];        /* HMAC: key ^ opad, kept for the outer hash */
+    const char *secret;           /* md5: appended after the parameters */
+    size_t secret_len;
+    icbu_sign_method m;
+    icbu_hash_alg alg;
+    int rc;                       /* nonzero once the back end failed */
+} icbu__signer;
+
+typedef struct icbu__out {
+    char *buf;
+    size_t cap, len;              /* len keeps counting past cap: the size needed */
+    icbu__signer *sg;             /* hash what is written, raw */
+    int form;                     /* percent-encode what is written */
+} icbu__out;
+
+static void icbu__sg_update(icbu__signer *sg, const void *p, size_t n) {
+    if (n && icbu__hupdate(&sg->h, sg->alg, p, n) != 0) sg->rc = 1;
+}
+
+static void icbu__put(icbu__out *o, const char *p, size_t n) {
+    size_t i;
+    if (o->sg) icbu__sg_update(o->sg, p, n);
+    if (!o->form) {
+        if (o->buf && o->len <= o->cap && n <= o->cap - o->len) ICBU_MEMCPY(o->buf + o->len, p, n);
+        o->len += n;
+        return;
+    }
+    /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are,
+     * space as '+', every other byte as %XX. */
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        char t[3];
+        size_t k = 1, j;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '*')
+            t[0] = (char)c;
+        else if (c == ' ')
+            t[0] = '+';
+        else { t[0] = '%'; t[1] = icbu__hexd[c >> 4]; t[2] = icbu__hexd[c & 15]; k = 3; }
+        if (o->buf && o->len <= o->cap && k <= o->cap - o->len)
+            for (j = 0; j < k; j++) o->buf[o->len + j] = t[j];
+        o->len += k;
+    }
+}
+static void icbu__putc(icbu__out *o, char c) { icbu__put(o, &c, 1); }
+#define ICBU__PUTS(o, lit) icbu__put(o, lit, sizeof(lit) - 1)
+
+/* ----------------------------------------------------------- JSON writer */
+typedef struct icbu__w {
+    icbu__out *o;
+    icbu_err *e;
+    icbu__path path;
+} icbu__w;
+
+static icbu_status icbu__wfail(icbu__w *w, icbu_status s) {
+    if (w->e->status == ICBU_OK) icbu__path_render(&w->path, w->e);
+    return icbu__fail(w->e, s);
+}
+
+static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
+    const unsigned char *p = (const unsigned char *)s->p, *end = p + s->n, *run = p;
+    icbu__putc(w->o, '"');
+    while (p < end) {
+        unsigned c = *p;
+        if (c >= 0x80) {
+            size_t k = icbu__utf8(p, (size_t)(end - p));
+            if (!k) return icbu__wfail(w, ICBU_E_UTF8);
+            p += k;
+        } else if (c < 0x20 || c == '"' || c == '\\') {
+            char esc[6];
+            size_t k = 2;
+            icbu__put(w->o, (const char *)run, (size_t)(p - run));
+            esc[0] = '\\';
+            switch (c) {
+            case '"':  esc[1] = '"';  break;
+            case '\\': esc[1] = '\\'; break;
+            case '\b': esc[1] = 'b';  break;
+            case '\f': esc[1] = 'f';  break;
+            case '\n': esc[1] = 'n';  break;
+            case '\r': esc[1] = 'r';  break;
+            case '\t': esc[1] = 't';  break;
+            default:
+                esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+                esc[4] = icbu__hexd[c >> 4]; esc[5] = icbu__hexd[c & 15]; k = 6;
+            }
+            icbu__put(w->o, esc, k);
+            run = ++p;
+        } else {
+            p++;
+        }
+    }
+    icbu__put(w->o, (const char *)run, (size_t)(p - run));
+    icbu__putc(w->o, '"');
+    return ICBU_OK;
+}
+
+static void icbu__wnum(icbu__out *o, int64_t v) {
+    char t[20];
+    int n = 20;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do { t[--n] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) t[--n] = '-';
+    icbu__put(o, t + n, (size_t)(20 - n));
+}
+
+static int icbu__absent(const icbu__field *f, const unsigned char *p) {
+    switch (f->kind) {
+    case ICBU__K_STR:  return ((const icbu_str *)(const void *)p)->p == NULL;
+    case ICBU__K_NUM:  return !((const icbu_num *)(const void *)p)->set;
+    case ICBU__K_BOOL: return !((const icbu_bool *)(const void *)p)->set;
+    case ICBU__K_DATE: return !((const icbu_date *)(const void *)p)->set;
+    case ICBU__K_OBJ:  return *(const void *const *)(const void *)p == NULL;
+    default:           return ((const icbu_str_list *)(const void *)p)->p == NULL;
+    }
+}
+
+static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base) {
+    const icbu__type *t = &icbu__types[ty];
+    unsigned i;
+    int first = 1;
+    icbu__putc(w->o, '{');
+    for (i = 0; i < t->n; i++) {
+        const icbu__field *f = &t->f[i];
+        const unsigned char *p = base + f->off;
+        icbu_status st = ICBU_OK;
+        size_t k;
+        if (icbu__absent(f, p)) continue;
+        if (!first) icbu__putc(w->o, ',');
+        first = 0;
+        icbu__putc(w->o, '"');
+        icbu__put(w->o, f->name, f->len);
+        ICBU__PUTS(w->o, "\":");
+        icbu__path_push(&w->path, f->name, f->len, ICBU__NOIDX);
+        switch (f->kind) {
+        case ICBU__K_STR: st = icbu__wstr(w, (const icbu_str *)(const void *)p); break;
+        case ICBU__K_NUM: icbu__wnum(w->o, ((const icbu_num *)(const void *)p)->v); break;
+        case ICBU__K_BOOL:
+            if (((const icbu_bool *)(const void *)p)->v) ICBU__PUTS(w->o, "true");
+            else ICBU__PUTS(w->o, "false");
+            break;
+        case ICBU__K_DATE: {
+            char d[20];
+            if (icbu_date_format((const icbu_date *)(const void *)p, d) != ICBU_OK) {
+                st = icbu__wfail(w, ICBU_E_DATE);
+                break;
+            }
+            icbu__putc(w->o, '"'); icbu__put(w->o, d, 19); icbu__putc(w->o, '"');
+            break;
+        }
+        case ICBU__K_OBJ:
+            st = icbu__wobj(w, f->sub, *(const unsigned char *const *)(const void *)p);
+            break;
+        default: { /* OBJS, STRS: {p, n} */
+            const icbu_str_list *l = (const icbu_str_list *)(const void *)p;
+            size_t size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
+            icbu__putc(w->o, '[');
+            for (k = 0; k < l->n && st == ICBU_OK; k++) {
+                const unsigned char *el = (const unsigned char *)l->p + k * size;
+                if (k) icbu__putc(w->o, ',');
+                w->path.idx[w->path.depth - 1] = k;
+                if (f->kind == ICBU__K_STRS) {
+                    const icbu_str *s = (const icbu_str *)(const void *)el;
+                    if (s->p) st = icbu__wstr(w, s);
+                    else ICBU__PUTS(w->o, "null");
+                } else {
+                    st = icbu__wobj(w, f->sub, el);
+                }
+            }
+            icbu__putc(w->o, ']');
+        }
+        }
+        w->path.depth--;
+        if (st != ICBU_OK) return st;
+    }
+    icbu__putc(w->o, '}');
+    return ICBU_OK;
+}
+
+static icbu_status icbu__write_order(icbu__out *o, const icbu_order *ord, icbu_err *e) {
+    icbu__w w;
+    w.o = o; w.e = e; w.path.depth = 0;
+    return icbu__wobj(&w, ICBU__TY_order, (const unsigned char *)ord);
+}
+
+static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
+    if (len) *len = o->len;
+    if (o->buf && o->len > o->cap) { e->need = o->len; return icbu__fail(e, ICBU_E_NOSPACE); }
+    return ICBU_OK;
+}
+
+ICBUDEF icbu_status icbu_order_json(const icbu_order *ord, char *buf, size_t cap,
+                                    size_t *len, icbu_err *e) {
+    icbu_err local;
+    icbu__out o;
+    icbu_status st;
+    ICBU__ERR_INIT(e, local);
+    if (len) *len = 0;
+    if (!ord || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
+    o.buf = buf; o.cap = cap; o.len = 0; o.sg = NULL; o.form = 0;
+    st = icbu__write_order(&o, ord, e);
+    if (st != ICBU_OK) return st;
+    return icbu__finish_len(&o, len, e);
+}
+
+/* ------------------------------------------------------------ signature
+ * md5: MD5(secret + params + secret). hmac, hmac-sha256: RFC 2104 over the
+ * hash, key pads computed once per signature and wiped after. */
+static const char *const icbu__sm_names[] = { "hmac-sha256", "hmac", "md5" };
+
+static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m) {
+    size_t i, n = 0;
+    while (secret[n]) n++;
+    ICBU_MEMSET(sg->pad, 0, sizeof sg->pad);
+    sg->secret = secret; sg->secret_len = n; sg->m = m; sg->rc = 0;
+    sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
+    if (m == ICBU_SIGN_MD5) {
+        if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
+        icbu__sg_update(sg, secret, n);
+        return;
+    }
+    if (n > sizeof sg->pad) {                    /* long keys are hashed first */
+        if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
+        icbu__sg_update(sg, secret, n);
+        if (icbu__hfinal(&sg->h, sg->alg, sg->pad) != 0) sg->rc = 1;
+    } else {
+        ICBU_MEMCPY(sg->pad, secret, n);
+    }
+    for (i = 0; i < sizeof sg->pad; i++) sg->pad[i] ^= 0x36;
+    if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
+    icbu__sg_update(sg, sg->pad, sizeof sg->pad);
+    for (i = 0; i < sizeof sg->pad; i++) sg->pad[i] ^= 0x36 ^ 0x5c;
+}
+
+/* Finishes the digest into hex (uppercase, NUL-terminated) and wipes it all. */
+static icbu_status icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
+    unsigned char d[32];
+    size_t dl = sg->alg == ICBU_HASH_MD5 ? 16 : 32, i;
+    if (sg->m == ICBU_SIGN_MD5) icbu__sg_update(sg, sg->secret, sg->secret_len);
+    if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
+    if (sg->m != ICBU_SIGN_MD5) {
+        if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
+        icbu__sg_update(sg, sg->pad, sizeof sg->pad);
+        icbu__sg_update(sg, d, dl);
+        if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
+    }
+    for (i = 0; i < dl; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
+    hex[2 * dl] = 0;
+    *hexlen = 2 * dl;
+    icbu__wipe(d, sizeof d);
+    icbu__wipe(sg, sizeof *sg);
+    return ICBU_OK;
+}
+
+/* TOP leaves out empty and whitespace-only values: not sent, not signed. */
+static int icbu__blank(const char *p, size_t n) {
+    size_t i;
+    if (!p) return 1;
+    for (i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f' && p[i] != '\v')
+            return 0;
+    return 1;
+}
+static size_t icbu__strlen(const char *p) { size_t n = 0; if (p) while (p[n]) n++; return n; }
+static int icbu__cmp(const char *a, const char *b) {         /* strcmp, by unsigned bytes */
+    while (*a && *a == *b) { a++; b++; }
+    return (int)(unsigned char)*a - (int)(unsigned char)*b;
+}
+
+ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
+                                     const icbu_param *params, size_t count,
+                                     char hex[65], icbu_err *e) {
+    icbu_err local;
+    icbu__signer sg;
+    const char *prev = NULL;
+    size_t i, done, hl;
+    ICBU__ERR_INIT(e, local);
+    if (!secret || !hex || (count && !params) || (unsigned)m > (unsigned)ICBU_SIGN_MD5)
+        return icbu__fail(e, ICBU_E_ARG);
+    for (i = 0; i < count; i++) if (!params[i].name) return icbu__fail(e, ICBU_E_ARG);
+    for (i = 0; i < count; i++)                    /* a name given twice is ambiguous */
+        for (done = i + 1; done < count; done++)
+            if (icbu__cmp(params[i].name, params[done].name) == 0) return icbu__fail(e, ICBU_E_ARG);
+    icbu__sg_begin(&sg, secret, m);
+    /* Selection by name, in byte order: no scratch array, O(count^2). */
+    for (done = 0; done < count; done++) {
+        const icbu_param *best = NULL;
+        for (i = 0; i < count; i++)
+            if ((!prev || icbu__cmp(params[i].name, prev) > 0) &&
+                (!best || icbu__cmp(params[i].name, best->name) < 0))
+                best = &params[i];
+        if (!best) break;
+        prev = best->name;
+        if (icbu__blank(best->value.p, best->value.n)) continue;
+        icbu__sg_update(&sg, best->name, icbu__strlen(best->name));
+        icbu__sg_update(&sg, best->value.p, best->value.n);
+    }
+    i = (size_t)sg.rc;
+    icbu__sg_end(&sg, hex, &hl);
+    return i ? icbu__fail(e, ICBU_E_CRYPTO) : ICBU_OK;
+}
+
+/* ------------------------------------------------------------ form body
+ * The parameters in byte order of their names, which is fixed: each value is
+ * hashed raw and written percent-encoded in the same pass; sign comes last. */
+ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
+                                   char *buf, size_t cap, size_t *len, icbu_err *e) {
+    static const char *const names[] = {
+        "app_key", "format", "insured_order_reflow_request", "method", "partner_id",
+        "session", "sign_method", "simplify", "target_app_key", "timestamp", "v"
+    };
+    icbu_err local;
+    icbu__signer sg;
+    icbu__out o;
+    char ts[20], hex[65];
+    size_t i, hl;
+    int first = 1, rc;
+    icbu_status st = ICBU_OK;
+    ICBU__ERR_INIT(e, local);
+    if (len) *len = 0;
+    if (!c || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
+        icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
+        return icbu__fail(e, ICBU_E_ARG);
+    if (icbu_date_format(&c->timestamp, ts) != ICBU_OK) {
+        ICBU_MEMCPY(e->path, "timestamp", 10);
+        return icbu__fail(e, ICBU_E_DATE);
+    }
+    o.buf = buf; o.cap = cap; o.len = 0; o.sg = NULL; o.form = 0;
+    if (buf) icbu__sg_begin(&sg, c->app_secret, c->sign_method);
+    for (i = 0; i < sizeof names / sizeof names[0] && st == ICBU_OK; i++) {
+        const char *v = NULL;
+        switch (i) {
+        case 0: v = c->app_key; break;
+        case 1: v = "json"; break;
+        case 2: break;
+        case 3: v = "alibaba.finance.insurance.icbu.insure.order.callback"; break;
+        case 4: v = c->partner_id; break;
+        case 5: v = c->session; break;
+        case 6: v = icbu__sm_names[c->sign_method]; break;
+        case 7: v = c->simplify ? "true" : NULL; break;
+        case 8: v = c->target_app_key; break;
+        case 9: v = ts; break;
+        default: v = "2.0";
+        }
+        if (i == 2 ? !ord : icbu__blank(v, icbu__strlen(v))) continue;
+        if (!first) icbu__putc(&o, '&');
+        first = 0;
+        icbu__put(&o, names[i], icbu__strlen(names[i]));
+        icbu__putc(&o, '=');
+        if (buf) icbu__sg_update(&sg, names[i], icbu__strlen(names[i]));
+        o.form = 1;
+        o.sg = buf ? &sg : NULL;
+        if (i == 2) st = icbu__write_order(&o, ord, e);
+        else icbu__put(&o, v, icbu__strlen(v));
+        o.form = 0;
+        o.sg = NULL;
+    }
+    if (!buf) {
+        hl = c->sign_method == ICBU_SIGN_HMAC_SHA256 ? 64 : 32;
+        ICBU_MEMSET(hex, 'X', hl);
+    } else {
+        rc = sg.rc;
+        icbu__sg_end(&sg, hex, &hl);
+        if (rc && st == ICBU_OK) st = icbu__fail(e, ICBU_E_CRYPTO);
+    }
+    if (st != ICBU_OK) return st;
+    ICBU__PUTS(&o, "&sign=");
+    icbu__put(&o, hex, hl);
+    icbu__wipe(hex, sizeof hex);
+    return icbu__finish_len(&o, len, e);
+}
+
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+/* ------------------------------------------------------------------ HTTP */
+static int icbu__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int icbu__ieq(const char *a, size_t n, const char *lit) {   /* case-insensitive, lit lowercase */
+    size_t i;
+    for (i = 0; i < n; i++) if (!lit[i] || icbu__lower((unsigned char)a[i]) != lit[i]) return 0;
+    return lit[n] == 0;
+}
+
+ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
+    const char *p, *h;
+    size_t i;
+    if (!url || !u) return ICBU_E_ARG;
+    ICBU_MEMSET(u, 0, sizeof *u);
+    for (i = 0; url[i]; i++)                           /* no spaces or controls anywhere */
+        if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f) return ICBU_E_URL;
+    if (icbu__ieq(url, 7, "http://")) { p = url + 7; u->port = 80; }
+    else if (icbu__ieq(url, 8, "https://")) { p = url + 8; u->port = 443; u->https = 1; }
+    else return ICBU_E_URL;
+    if (*p == '[') {                                    /* [IPv6] */
+        h = ++p;
+        while (*p && *p != ']') {
+            if (!((*p >= '0' && *p <= '9') || (icbu__lower(*p) >= 'a' && icbu__lower(*p) <= 'f') ||
+                  *p == ':' || *p == '.')) return ICBU_E_URL;
+            p++;
+        }
+        if (*p != ']') return ICBU_E_URL;
+        u->host = icbu_sn(h, (size_t)(p - h));
+        p++;
+    } else {
+        h = p;
+        while (*p && *p != ':' && *p != '/' && *p != '?' && *p != '#') {
+            if (*p == '@' || *p == '[' || *p == ']' || *p == '\\') return ICBU_E_URL;  /* no userinfo */
+            p++;
+        }
+        u->host = icbu_sn(h, (size_t)(p - h));
+    }
+    if (!u->host.n) return ICBU_E_URL;
+    if (*p == ':') {
+        unsigned long port = 0;
+        if (!(*++p >= '0' && *p <= '9')) return ICBU_E_URL;
+        while (*p >= '0' && *p <= '9') {
+            port = port * 10 + (unsigned long)(*p++ - '0');
+            if (port > 65535) return ICBU_E_URL;
+        }
+        if (!port) return ICBU_E_URL;
+        u->port = (uint16_t)port;
+    }
+    if (*p && *p != '/' && *p != '?' && *p != '#') return ICBU_E_URL;
+    h = p;
+    while (*p && *p != '#') p++;                        /* the fragment is not sent */
+    u->path = h == p ? icbu_sn("/", 1) : icbu_sn(h, (size_t)(p - h));
+    return ICBU_OK;
+}
+
+static void icbu__putu(icbu__out *o, size_t v) {
+    char t[24];
+    int n = 24;
+    do { t[--n] = (char)('0' + v % 10); v /= 10; } while (v);
+    icbu__put(o, t + n, (size_t)(24 - n));
+}
+
+ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf, size_t cap,
+                                   size_t *len, icbu_err *e) {
+    icbu_err local;
+    icbu__out o;
+    size_t i;
+    int v6;
+    ICBU__ERR_INIT(e, local);
+    if (len) *len = 0;
+    if (!u || !u->host.p || !u->path.p || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
+    o.buf = buf; o.cap = cap; o.len = 0; o.sg = NULL; o.form = 0;
+    for (v6 = 0, i = 0; i < u->host.n; i++) v6 |= u->host.p[i] == ':';   /* IPv6 literal */
+    ICBU__PUTS(&o, "POST ");
+    if (u->path.p[0] != '/') icbu__putc(&o, '/');
+    icbu__put(&o, u->path.p, u->path.n);
+    ICBU__PUTS(&o, " HTTP/1.1\r\nHost: ");
+    if (v6) icbu__putc(&o, '[');
+    icbu__put(&o, u->host.p, u->host.n);
+    if (v6) icbu__putc(&o, ']');
+    if (u->port != (u->https ? 443 : 80)) { icbu__putc(&o, ':'); icbu__putu(&o, u->port); }
+    ICBU__PUTS(&o, "\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
+                   "Content-Length: ");
+    icbu__putu(&o, body_len);
+    ICBU__PUTS(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: close\r\n\r\n");
+    return icbu__finish_len(&o, len, e);
+}
+
+/* Response reader. The buffer fills from the transport; the head is parsed
+ * where it lies and the body is decoded in place right after it. */
+typedef struct icbu__rd {
+    const icbu_transport *t;
+    uint32_t deadline;
+    char *buf;
+    size_t cap, n;
+    icbu_err *e;
+} icbu__rd;
+
+/* The time left before the deadline (without a clock: deadline is per call). */
+static icbu_status icbu__left(const icbu_transport *t, uint32_t deadline, uint32_t *ms) {
+    uint32_t now;
+    if (!t->now_ms) { *ms = deadline; return ICBU_OK; }
+    now = t->now_ms(t->ctx);
+    if (deadline - now == 0 || deadline - now > 0x7FFFFFFFu) return ICBU_E_TIMEOUT;
+    *ms = deadline - now;
+    return ICBU_OK;
+}
+
+/* 1: more bytes arrived; 0: the peer closed; -1: failed (e is set). */
+static int icbu__fill(icbu__rd *r) {
+    uint32_t ms;
+    long k;
+    if (r->n >= r->cap) { icbu__fail(r->e, ICBU_E_HTTP_TOOBIG); return -1; }
+    if (icbu__left(r->t, r->deadline, &ms) != ICBU_OK) { icbu__fail(r->e, ICBU_E_TIMEOUT); return -1; }
+    k = r->t->recv(r->t->ctx, (unsigned char *)r->buf + r->n, r->cap - r->n, ms);
+    if (k == 0) return 0;
+    if (k < 0 || (unsigned long)k > r->cap - r->n) {
+        r->e->detail = k;
+        icbu__fail(r->e, k == ICBU_IO_TIMEOUT ? ICBU_E_TIMEOUT : ICBU_E_RECV);
+        return -1;
+    }
+    r->n += (size_t)k;
+    return 1;
+}
+
+/* Makes bytes [*rd, *rd + count) available, moving unread bytes down to w
+ * (the end of the decoded body) to make room. */
+static icbu_status icbu__need(icbu__rd *r, size_t *rd, size_t w, size_t count) {
+    while (r->n - *rd < count) {
+        int k;
+        if (*rd > w) {
+            ICBU_MEMMOVE(r->buf + w, r->buf + *rd, r->n - *rd);
+            r->n -= *rd - w;
+            *rd = w;
+        }
+        if (count > r->cap - w) return icbu__fail(r->e, ICBU_E_HTTP_TOOBIG);
+        k = icbu__fill(r);
+        if (k < 0) return r->e->status;
+        if (k == 0) return icbu__fail(r->e, ICBU_E_HTTP_TRUNCATED);
+    }
+    return ICBU_OK;
+}
+
+/* Finds the CRLF ending the line at *rd (reading more if needed). A bare CR,
+ * LF or NUL is malformed. *eol is the index of the CR. */
+static icbu_status icbu__line(icbu__rd *r, size_t *rd, size_t w, size_t *eol) {
+    size_t s = 0;
+    for (;;) {
+        icbu_status st;
+        for (; *rd + s < r->n; s++) {
+            char c = r->buf[*rd + s];
+            if (c == '\r') {
+                if (*rd + s + 1 >= r->n) break;
+                if (r->buf[*rd + s + 1] != '\n') return icbu__fail(r->e, ICBU_E_HTTP_SYNTAX);
+                *eol = *rd + s;
+                return ICBU_OK;
+            }
+            if (c == '\n' || c == 0) return icbu__fail(r->e, ICBU_E_HTTP_SYNTAX);
+        }
+        st = icbu__need(r, rd, w, s + 2);
+        if (st != ICBU_OK) return st;
+    }
+}
+
+static int icbu__tchar(unsigned char c) {   /* RFC 9110 token */
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+           c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~';
+}
+
+/* A decimal (Content-Length) or hex (chunk size) number; 0 on overflow or
+ * when there is no digit. */
+static int icbu__size(const char *p, size_t n, unsigned base, size_t *v, size_t *used) {
+    size_t i = 0, x = 0;
+    for (; i < n; i++) {
+        unsigned c = (unsigned char)p[i], d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (base == 16 && icbu__lower((int)c) >= 'a' && icbu__lower((int)c) <= 'f')
+            d = (unsigned)icbu__lower((int)c) - 'a' + 10;
+        else break;
+        if (x > ((size_t)-1 - d) / base) return 0;
+        x = x * base + d;
+    }
+    *v = x; *used = i;
+    return i > 0;
+}
+
+ICBUDEF icbu_status icbu_http_read(const icbu_transport *t, uint32_t deadline_ms, char *buf,
+                                   size_t cap, icbu_str *body, icbu_err *e) {
+    icbu_err local;
+    icbu__rd r;
+    size_t scan = 0, hend, pos, eol, cl = 0, w, rd, k;
+    int chunked = 0, has_cl = 0, status, got;
+    icbu_status st;
+    ICBU__ERR_INIT(e, local);
+    if (!t || !t->recv || !buf || !cap || !body) return icbu__fail(e, ICBU_E_ARG);
+    body->p = NULL; body->n = 0;
+    r.t = t; r.deadline = deadline_ms; r.buf = buf; r.cap = cap; r.n = 0; r.e = e;
+
+    /* 1. The head, up to the empty line. */
+    for (;;) {
+        for (; scan + 3 < r.n; scan++)
+            if (buf[scan] == '\r' && buf[scan + 1] == '\n' && buf[scan + 2] == '\r' && buf[scan + 3] == '\n')
+                break;
+        if (scan + 3 < r.n) break;
+        got = icbu__fill(&r);
+        if (got < 0) return e->status;
+        if (got == 0) return icbu__fail(e, ICBU_E_HTTP_TRUNCATED);
+    }
+    hend = scan + 4;
+    /* Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF */
+    pos = 0;
+    if (icbu__line(&r, &pos, 0, &eol) != ICBU_OK) return e->status;
+    if (eol < 12 || ICBU_MEMCMP(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' || buf[7] > '9' ||
+        buf[8] != ' ' || buf[9] < '1' || buf[9] > '5' || buf[10] < '0' || buf[10] > '9' ||
+        buf[11] < '0' || buf[11] > '9' || (eol > 12 && buf[12] != ' '))
+        return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
+    status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+    /* Header fields: name ":" OWS value OWS CRLF */
+    for (pos = eol + 2; pos + 2 < hend; pos = eol + 2) {
+        size_t nl, vs, ve;
+        if (icbu__line(&r, &pos, 0, &eol) != ICBU_OK) return e->status;
+        if (buf[pos] == ' ' || buf[pos] == '\t') return icbu__fail(e, ICBU_E_HTTP_FOLDED);
+        for (nl = 0; pos + nl < eol && icbu__tchar((unsigned char)buf[pos + nl]); nl++) {}
+        if (!nl || pos + nl >= eol || buf[pos + nl] != ':') return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
+        for (vs = pos + nl + 1; vs < eol && (buf[vs] == ' ' || buf[vs] == '\t'); vs++) {}
+        for (ve = eol; ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'); ve--) {}
+        if (icbu__ieq(buf + pos, nl, "content-length")) {
+            size_t v, used;
+            if (!icbu__size(buf + vs, ve - vs, 10, &v, &used) || used != ve - vs)
+                return icbu__fail(e, ICBU_E_HTTP_SIZE);
+            if (has_cl && v != cl) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
+            has_cl = 1; cl = v;
+        } else if (icbu__ieq(buf + pos, nl, "transfer-encoding")) {
+            if (chunked || !icbu__ieq(buf + vs, ve - vs, "chunked")) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
+            chunked = 1;
+        }
+    }
+    if (chunked && has_cl) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
+    if (status != 200) { e->detail = status; return icbu__fail(e, ICBU_E_HTTP_STATUS); }
+
+    /* 2. The body: by Content-Length, chunked, or until the peer closes. */
+    w = rd = hend;
+    if (has_cl) {
+        if (cl > cap - hend) { e->need = hend + cl; return icbu__fail(e, ICBU_E_HTTP_TOOBIG); }
+        if ((st = icbu__need(&r, &rd, w, cl)) != ICBU_OK) return st;
+        w = hend + cl;
+    } else if (chunked) {
+        for (;;) {
+            size_t size, used;
+            if (icbu__line(&r, &rd, w, &eol) != ICBU_OK) return e->status;
+            if (!icbu__size(buf + rd, eol - rd, 16, &size, &used)) return icbu__fail(e, ICBU_E_HTTP_SIZE);
+            for (k = rd + used; k < eol && (buf[k] == ' ' || buf[k] == '\t'); k++) {}
+            if (k < eol && buf[k] != ';') return icbu__fail(e, ICBU_E_HTTP_SIZE);  /* else: extension */
+            rd = eol + 2;
+            if (size == 0) break;
+            if (size > cap - w || cap - w - size < 2) { e->need = w + size + 2; return icbu__fail(e, ICBU_E_HTTP_TOOBIG); }
+            if ((st = icbu__need(&r, &rd, w, size + 2)) != ICBU_OK) return st;
+            if (buf[rd + size] != '\r' || buf[rd + size + 1] != '\n') return icbu__fail(e, ICBU_E_HTTP_SIZE);
+            ICBU_MEMMOVE(buf + w, buf + rd, size);
+            w += size;
+            rd += size + 2;
+        }
+        for (;;) {                                          /* trailer fields, then CRLF */
+            if (icbu__line(&r, &rd, w, &eol) != ICBU_OK) return e->status;
+            if (eol == rd) break;
+            if (buf[rd] == ' ' || buf[rd] == '\t') return icbu__fail(e, ICBU_E_HTTP_FOLDED);
+            rd = eol + 2;
+        }
+    } else {
+        while ((got = icbu__fill(&r)) > 0) {}
+        if (got < 0) return e->status;
+        w = r.n;
+    }
+    body->p = buf + hend;
+    body->n = w - hend;
+    return ICBU_OK;
+}
+
+static icbu_status icbu__send_all(const icbu_transport *t, uint32_t deadline, const char *p,
+                                  size_t n, icbu_err *e) {
+    while (n) {
+        uint32_t ms;
+        long k;
+        if (icbu__left(t, deadline, &ms) != ICBU_OK) return icbu__fail(e, ICBU_E_TIMEOUT);
+        k = t->send(t->ctx, (const unsigned char *)p, n, ms);
+        if (k <= 0 || (unsigned long)k > n) {
+            e->detail = k;
+            return icbu__fail(e, k == ICBU_IO_TIMEOUT ? ICBU_E_TIMEOUT : ICBU_E_SEND);
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return ICBU_OK;
+}
+#endif /* ICBU_REFLOW_NO_EXCHANGE */
+
+#if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
+/* ----------------------------------------------------------- JSON reader
+ * One reader for the gateway's answer (in place, unknown fields skipped) and
+ * for orders (copied into the arena, everything checked), driven by the same
+ * schema tables as the writer. */
+#if ICBU_JSON_MAX_DEPTH > 63 || ICBU_JSON_MAX_DEPTH < 4
+#error "ICBU_JSON_MAX_DEPTH must be within 4..63"
+#endif
+#define ICBU__ALIGN 8
+typedef struct icbu__jr {
+    const char *s;
+    size_t n, i;
+    char *inplace;               /* the input, writable: strings unescape into it */
+    unsigned char *a;            /* arena for structs (and strings when not in place) */
+    size_t cap, used;            /* used keeps counting past cap: the size needed */
+    int nospace, strict, depth;
+    icbu_err *e;
+    icbu__path path;
+} icbu__jr;
+
+#define ICBU__MAX32(t) typedef char icbu__max32_##t[sizeof icbu__f_##t / sizeof icbu__f_##t[0] <= 32 ? 1 : -1];
+ICBU_ORDER_TYPES(ICBU__MAX32)
+
+static icbu_status icbu__jfail(icbu__jr *r, icbu_status s) {
+    if (r->e->status == ICBU_OK) { r->e->offset = r->i; icbu__path_render(&r->path, r->e); }
+    return icbu__fail(r->e, s);
+}
+static void icbu__jws(icbu__jr *r) {
+    while (r->i < r->n && (r->s[r->i] == ' ' || r->s[r->i] == '\t' || r->s[r->i] == '\n' || r->s[r->i] == '\r'))
+        r->i++;
+}
+static int icbu__jpeek(const icbu__jr *r) { return r->i < r->n ? (unsigned char)r->s[r->i] : -1; }
+
+static unsigned char *icbu__alloc(icbu__jr *r, size_t size) {
+    size_t pad = (size_t)(ICBU__ALIGN - ((uintptr_t)r->a + r->used) % ICBU__ALIGN) % ICBU__ALIGN;
+    unsigned char *p = NULL;
+    if (!r->nospace && r->a && r->used + pad <= r->cap && size <= r->cap - r->used - pad) {
+        p = r->a + r->used + pad;
+        ICBU_MEMSET(p, 0, size);
+    } else {
+        r->nospace = 1;
+    }
+    r->used = r->used + pad + size < r->used ? (size_t)-1 : r->used + pad + size;
+    return p;
+}
+
+static int icbu__hexv(int c) {
+    c = icbu__lower(c);
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+static long icbu__hex4(const icbu__jr *r, size_t at) {     /* \uXXXX at r->s[at]; -1 if not */
+    long v = 0;
+    size_t k;
+    if (at + 6 > r->n || r->s[at] != '\\' || r->s[at + 1] != 'u') return -1;
+    for (k = 2; k < 6; k++) {
+        int d = icbu__hexv((unsigned char)r->s[at + k]);
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The string at r->i (on its quote), unescaped into dst while it fits (dst
+ * NULL: only measured). *len gets the unescaped length. */
+static icbu_status icbu__jstr(icbu__jr *r, char *dst, size_t dcap, size_t *len) {
+    size_t k = 0;
+    r->i++;
+    for (;;) {
+        unsigned char c, u[4];
+        size_t m = 1, j;
+        if (r->i >= r->n) return icbu__jfail(r, ICBU_E_JSON);
+        c = (unsigned char)r->s[r->i];
+        if (c == '"') { r->i++; *len = k; return ICBU_OK; }
+        if (c < 0x20) return icbu__jfail(r, ICBU_E_JSON);
+        if (c == '\\') {
+            long cp;
+            if (r->i + 1 >= r->n) return icbu__jfail(r, ICBU_E_JSON);
+            switch (r->s[r->i + 1]) {
+            case '"': u[0] = '"'; break;
+            case '\\': u[0] = '\\'; break;
+            case '/': u[0] = '/'; break;
+            case 'b': u[0] = '\b'; break;
+            case 'f': u[0] = '\f'; break;
+            case 'n': u[0] = '\n'; break;
+            case 'r': u[0] = '\r'; break;
+            case 't': u[0] = '\t'; break;
+            case 'u':
+                if ((cp = icbu__hex4(r, r->i)) < 0) return icbu__jfail(r, ICBU_E_JSON);
+                if (cp >= 0xDC00 && cp <= 0xDFFF) return icbu__jfail(r, ICBU_E_UTF8);  /* lone low */
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    long lo = icbu__hex4(r, r->i + 6);
+                    if (lo < 0xDC00 || lo > 0xDFFF) return icbu__jfail(r, ICBU_E_UTF8); /* lone high */
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    r->i += 6;
+                }
+                if (cp < 0x80) u[0] = (unsigned char)cp;
+                else if (cp < 0x800) { u[0] = (unsigned char)(0xC0 | cp >> 6); m = 2; }
+                else if (cp < 0x10000) { u[0] = (unsigned char)(0xE0 | cp >> 12); m = 3; }
+                else { u[0] = (unsigned char)(0xF0 | cp >> 18); m = 4; }
+                for (j = 1; j < m; j++) u[j] = (unsigned char)(0x80 | ((cp >> (6 * (m - 1 - j))) & 0x3F));
+                r->i += 4;
+                break;
+            default: return icbu__jfail(r, ICBU_E_JSON);
+            }
+            r->i += 2;
+        } else {
+            if (c >= 0x80 && !(m = icbu__utf8((const unsigned char *)r->s + r->i, r->n - r->i)))
+                return icbu__jfail(r, ICBU_E_UTF8);
+            for (j = 0; j < m; j++) u[j] = (unsigned char)r->s[r->i + j];
+            r->i += m;
+        }
+        for (j = 0; j < m; j++, k++) if (dst && k < dcap) dst[k] = (char)u[j];
+    }
+}
+
+/* A string value: in place, or copied to the arena. */
+static icbu_status icbu__jstrval(icbu__jr *r, icbu_str *out) {
+    char *dst = NULL;
+    size_t dcap = 0, len;
+    icbu_status st;
+    if (r->inplace) { dst = r->inplace + r->i + 1; dcap = r->n - r->i - 1; }
+    else if (!r->nospace && r->a) { dst = (char *)r->a + r->used; dcap = r->cap - r->used; }
+    if ((st = icbu__jstr(r, dst, dcap, &len)) != ICBU_OK) return st;
+    if (!r->inplace) {
+        if (len > dcap || !dst) { r->nospace = 1; dst = NULL; }
+        r->used = r->used + len < r->used ? (size_t)-1 : r->used + len;
+    }
+    if (out) { out->p = dst; out->n = len; }
+    return ICBU_OK;
+}
+
+/* A JSON number. *v is set when it is an integer within int64; *isint
+ * tells. Bad grammar is ICBU_E_JSON. */
+static icbu_status icbu__jnum(icbu__jr *r, int64_t *v, int *isint) {
+    int neg = 0;
+    uint64_t x = 0, lim;
+    *isint = 1;
+    if (icbu__jpeek(r) == '-') { neg = 1; r->i++; }
+    lim = neg ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
+    if (r->i >= r->n || r->s[r->i] < '0' || r->s[r->i] > '9') return icbu__jfail(r, ICBU_E_JSON);
+    if (r->s[r->i] == '0') {
+        r->i++;
+        if (r->i < r->n && r->s[r->i] >= '0' && r->s[r->i] <= '9') return icbu__jfail(r, ICBU_E_JSON);
+    }
+    while (r->i < r->n && r->s[r->i] >= '0' && r->s[r->i] <= '9') {
+        unsigned d = (unsigned)(r->s[r->i++] - '0');
+        if (x > (lim - d) / 10) *isint = 0; else x = x * 10 + d;
+    }
+    if (icbu__jpeek(r) == '.') {
+        *isint = 0;
+        r->i++;
+        if (r->i >= r->n || r->s[r->i] < '0' || r->s[r->i] > '9') return icbu__jfail(r, ICBU_E_JSON);
+        while (r->i < r->n && r->s[r->i] >= '0' && r->s[r->i] <= '9') r->i++;
+    }
+    if (icbu__jpeek(r) == 'e' || icbu__jpeek(r) == 'E') {
+        *isint = 0;
+        r->i++;
+        if (icbu__jpeek(r) == '+' || icbu__jpeek(r) == '-') r->i++;
+        if (r->i >= r->n || r->s[r->i] < '0' || r->s[r->i] > '9') return icbu__jfail(r, ICBU_E_JSON);
+        while (r->i < r->n && r->s[r->i] >= '0' && r->s[r->i] <= '9') r->i++;
+    }
+    if (*isint) *v = neg ? (int64_t)(0 - x) : (int64_t)x;
+    return ICBU_OK;
+}
+
+static int icbu__jlit(icbu__jr *r, const char *lit, size_t n) {
+    if (r->n - r->i < n || ICBU_MEMCMP(r->s + r->i, lit, n) != 0) return 0;
+    r->i += n;
+    return 1;
+}
+
+/* Skips one value of any type, checking it; nesting is counted on top of
+ * r->depth with one bit per level. */
+static icbu_status icbu__jskip(icbu__jr *r) {
+    uint64_t objs = 0;
+    int d = 0, c, isint;
+    size_t len;
+    int64_t v;
+    icbu_status st;
+    for (;;) {
+        int closed = 0;
+        icbu__jws(r);
+        c = icbu__jpeek(r);
+        if (c == '{' || c == '[') {
+            if (r->depth + d >= ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
+            if (c == '{') objs |= (uint64_t)1 << d; else objs &= ~((uint64_t)1 << d);
+            d++;
+            r->i++;
+            icbu__jws(r);
+            if (icbu__jpeek(r) == (c == '{' ? '}' : ']')) { r->i++; d--; closed = 1; }
+            else if (c == '{') {
+                if (icbu__jpeek(r) != '"') return icbu__jfail(r, ICBU_E_JSON);
+                if ((st = icbu__jstr(r, NULL, 0, &len)) != ICBU_OK) return st;
+                icbu__jws(r);
+                if (icbu__jpeek(r) != ':') return icbu__jfail(r, ICBU_E_JSON);
+                r->i++;
+                continue;
+            } else {
+                continue;
+            }
+        } else if (c == '"') {
+            if ((st = icbu__jstr(r, NULL, 0, &len)) != ICBU_OK) return st;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            if ((st = icbu__jnum(r, &v, &isint)) != ICBU_OK) return st;
+        } else if (!icbu__jlit(r, "true", 4) && !icbu__jlit(r, "false", 5) && !icbu__jlit(r, "null", 4)) {
+            return icbu__jfail(r, ICBU_E_JSON);
+        }
+        (void)closed;
+        /* after a value: close levels, or go on after a comma */
+        for (;;) {
+            int obj;
+            if (d == 0) return ICBU_OK;
+            obj = (int)((objs >> (d - 1)) & 1);
+            icbu__jws(r);
+            c = icbu__jpeek(r);
+            if (c == (obj ? '}' : ']')) { r->i++; d--; continue; }
+            if (c != ',') return icbu__jfail(r, ICBU_E_JSON);
+            r->i++;
+            if (obj) {
+                icbu__jws(r);
+                if (icbu__jpeek(r) != '"') return icbu__jfail(r, ICBU_E_JSON);
+                if ((st = icbu__jstr(r, NULL, 0, &len)) != ICBU_OK) return st;
+                icbu__jws(r);
+                if (icbu__jpeek(r) != ':') return icbu__jfail(r, ICBU_E_JSON);
+                r->i++;
+            }
+            break;
+        }
+    }
+}
+
+static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base);
+
+/* "yyyy-MM-dd HH:mm:ss" -> icbu_date, 0 if not exactly that or not a real time. */
+static int icbu__date_parse(const char *s, size_t n, icbu_date *d) {
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    unsigned v[6] = { 0, 0, 0, 0, 0, 0 }, f = 0;
+    size_t i;
+    if (n != 19) return 0;
+    for (i = 0; i < 19; i++) {
+        if (shape[i] == 'd') {
+            if (s[i] < '0' || s[i] > '9') return 0;
+            v[f] = v[f] * 10 + (unsigned)(s[i] - '0');
+        } else {
+            if (s[i] != shape[i]) return 0;
+            f++;
+        }
+    }
+    *d = icbu_d(v[0], v[1], v[2], v[3], v[4], v[5]);
+    return icbu__date_ok(d);
+}
+
+/* One field's value, by its kind. p is where it goes (NULL: measuring only). */
+static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *p) {
+    int c = icbu__jpeek(r), isint;
+    int64_t v = 0;
+    icbu_status st;
+    if (c == 'n' && icbu__jlit(r, "null", 4)) return ICBU_OK;        /* null: absent */
+    switch (f->kind) {
+    case ICBU__K_STR:
+        if (c != '"') return icbu__jfail(r, ICBU_E_TYPE);
+        return icbu__jstrval(r, (icbu_str *)(void *)p);
+    case ICBU__K_NUM: {
+        size_t at = r->i;
+        if (c != '-' && !(c >= '0' && c <= '9')) return icbu__jfail(r, ICBU_E_TYPE);
+        if ((st = icbu__jnum(r, &v, &isint)) != ICBU_OK) return st;
+        if (!isint) { r->i = at; return icbu__jfail(r, ICBU_E_NUMBER); }
+        if (p) *(icbu_num *)(void *)p = icbu_n(v);
+        return ICBU_OK;
+    }
+    case ICBU__K_BOOL:
+        if (icbu__jlit(r, "true", 4)) v = 1;
+        else if (!icbu__jlit(r, "false", 5)) return icbu__jfail(r, ICBU_E_TYPE);
+        if (p) *(icbu_bool *)(void *)p = icbu_b((int)v);
+        return ICBU_OK;
+    case ICBU__K_DATE: {
+        char t[20];
+        size_t at = r->i, len;
+        icbu_date d;
+        if (c != '"') return icbu__jfail(r, ICBU_E_TYPE);
+        if ((st = icbu__jstr(r, t, sizeof t, &len)) != ICBU_OK) return st;
+        if (!icbu__date_parse(t, len, &d)) { r->i = at; return icbu__jfail(r, ICBU_E_DATE); }
+        if (p) *(icbu_date *)(void *)p = d;
+        return ICBU_OK;
+    }
+    case ICBU__K_OBJ: {
+        unsigned char *o;
+        if (c != '{') return icbu__jfail(r, ICBU_E_TYPE);
+        o = icbu__alloc(r, icbu__types[f->sub].size);
+        if ((st = icbu__jobj(r, f->sub, o)) != ICBU_OK) return st;
+        if (p) *(const unsigned char **)(void *)p = o;
+        return ICBU_OK;
+    }
+    default: {                        /* OBJS, STRS: count, lay out, then read */
+        size_t count = 0, k, size, at = r->i;
+        icbu_err quiet, *loud = r->e;
+        unsigned char *arr;
+        if (c != '[') return icbu__jfail(r, ICBU_E_TYPE);
+        if (r->depth + 1 >= ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
+        size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
+        /* Counting pass, quietly: a bad element is reported by the real pass,
+         * with its index in the path. */
+        ICBU_MEMSET(&quiet, 0, sizeof quiet);
+        r->e = &quiet;
+        r->depth++;
+        r->i++;
+        icbu__jws(r);
+        if (icbu__jpeek(r) != ']')
+            for (;;) {
+                count++;
+                if (icbu__jskip(r) != ICBU_OK) break;
+                icbu__jws(r);
+                if (icbu__jpeek(r) != ',') break;
+                r->i++;
+            }
+        r->e = loud;
+        r->i = at + 1;
+        if (count > ((size_t)-1) / size) return icbu__jfail(r, ICBU_E_NOSPACE);
+        arr = icbu__alloc(r, count * size);
+        icbu__path_push(&r->path, NULL, 0, 0);
+        for (k = 0; ; k++) {
+            unsigned char *el = arr ? arr + k * size : NULL;
+            icbu__jws(r);
+            if (k == 0 && icbu__jpeek(r) == ']') break;
+            if (k >= count) return icbu__jfail(r, ICBU_E_JSON);
+            r->path.idx[r->path.depth - 1] = k;
+            c = icbu__jpeek(r);
+            if (c == ']') return icbu__jfail(r, ICBU_E_JSON);           /* [x,] */
+            if (f->kind == ICBU__K_STRS) {
+                if (c == 'n' && icbu__jlit(r, "null", 4)) {}
+                else if (c != '"') return icbu__jfail(r, ICBU_E_TYPE);
+                else if ((st = icbu__jstrval(r, (icbu_str *)(void *)el)) != ICBU_OK) return st;
+            } else {
+                if (c != '{') return icbu__jfail(r, ICBU_E_TYPE);
+                if ((st = icbu__jobj(r, f->sub, el)) != ICBU_OK) return st;
+            }
+            icbu__jws(r);
+            c = icbu__jpeek(r);
+            if (c == ']') break;
+            if (c != ',') return icbu__jfail(r, ICBU_E_JSON);
+            r->i++;
+        }
+        r->i++;
+        r->path.depth--;
+        r->depth--;
+        if (p) { icbu_str_list *l = (icbu_str_list *)(void *)p; l->p = (const icbu_str *)(void *)arr; l->n = count; }
+        return ICBU_OK;
+    }
+    }
+}
+
+/* An object of schema type ty into base (NULL: measuring only). */
+static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
+    const icbu__type *t = &icbu__types[ty];
+    uint32_t seen = 0;
+    icbu_status st;
+    if (++r->depth > ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
+    r->i++;
+    icbu__jws(r);
+    if (icbu__jpeek(r) == '}') { r->i++; r->depth--; return ICBU_OK; }
+    for (;;) {
+        const icbu__field *f = NULL;
+        char key[64];
+        size_t kl, at, j;
+        int c;
+        icbu__jws(r);
+        if (icbu__jpeek(r) != '"') return icbu__jfail(r, ICBU_E_JSON);
+        at = r->i;
+        if ((st = icbu__jstr(r, key, sizeof key, &kl)) != ICBU_OK) return st;
+        for (j = 0; j < t->n && kl <= sizeof key; j++)
+            if (t->f[j].len == kl && ICBU_MEMCMP(t->f[j].name, key, kl) == 0) { f = &t->f[j]; break; }
+        icbu__jws(r);
+        if (icbu__jpeek(r) != ':') return icbu__jfail(r, ICBU_E_JSON);
+        r->i++;
+        icbu__jws(r);
+        if (!f || (seen >> j & 1)) {
+            if (!f && !r->strict) {
+                if ((st = icbu__jskip(r)) != ICBU_OK) return st;
+            } else {
+                icbu__path_push(&r->path, f ? f->name : key, kl > sizeof key ? sizeof key : kl, ICBU__NOIDX);
+                r->i = at;
+                return icbu__jfail(r, f ? ICBU_E_DUPLICATE : ICBU_E_FIELD);
+            }
+        } else {
+            seen |= (uint32_t)1 << j;
+            icbu__path_push(&r->path, f->name, f->len, ICBU__NOIDX);
+            if ((st = icbu__jval(r, f, base ? base + f->off : NULL)) != ICBU_OK) return st;
+            r->path.depth--;
+        }
+        icbu__jws(r);
+        c = icbu__jpeek(r);
+        if (c == '}') break;
+        if (c != ',') return icbu__jfail(r, ICBU_E_JSON);
+        r->i++;
+    }
+    r->i++;
+    r->depth--;
+    return ICBU_OK;
+}
+
+/* The whole text is one object of type ty, and nothing after it. */
+static icbu_status icbu__jroot(icbu__jr *r, unsigned ty, unsigned char **out) {
+    icbu_status st;
+    icbu__jws(r);
+    if (icbu__jpeek(r) != '{') return icbu__jfail(r, r->i < r->n && r->s[r->i] == '[' ? ICBU_E_TYPE : ICBU_E_JSON);
+    *out = icbu__alloc(r, icbu__types[ty].size);
+    if ((st = icbu__jobj(r, ty, *out)) != ICBU_OK) return st;
+    icbu__jws(r);
+    if (r->i < r->n) return icbu__jfail(r, ICBU_E_TRAILING);
+    return ICBU_OK;
+}
+
+static void icbu__jinit(icbu__jr *r, const char *s, size_t n, icbu_err *e) {
+    ICBU_MEMSET(r, 0, sizeof *r);
+    r->s = s; r->n = n; r->e = e;
+}
+#endif /* reader */
+
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+/* -------------------------------------------------------------- outcome */
+ICBUDEF const char *icbu_stage_name(icbu_stage s) {
+    static const char *const n[] = { "none", "connect", "tls", "send", "receive", "http", "parse" };
+    return (unsigned)s <= (unsigned)ICBU_STAGE_PARSE ? n[s] : "unknown";
+}
+
+/* The most the answer's structs can take: each object at most once per parent. */
+#define ICBU__RESP_ARENA (sizeof(icbu_response) + sizeof(icbu_envelope) + 2 * sizeof(icbu_insure_result) + \
+                          sizeof(icbu_error_response) + 5 * ICBU__ALIGN)
+
+ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
+    union { unsigned char b[ICBU__RESP_ARENA]; int64_t i; void *p; } mem;
+    icbu_err local;
+    icbu__jr r;
+    unsigned char *rootp;
+    const icbu_response *root;
+    const icbu_envelope *env;
+    const icbu_insure_result *res;
+    icbu_status st;
+    ICBU__ERR_INIT(e, local);
+    if (!out || (!body && len)) return icbu__fail(e, ICBU_E_ARG);
+    ICBU_MEMSET(out, 0, sizeof *out);
+    icbu__jinit(&r, body, len, e);
+    r.inplace = body;
+    r.a = mem.b;
+    r.cap = sizeof mem.b;
+    if ((st = icbu__jroot(&r, ICBU__TY_response, &rootp)) != ICBU_OK) return st;
+    if (r.nospace) return icbu__fail(e, ICBU_E_RESPONSE);      /* cannot happen: see above */
+    root = (const icbu_response *)(const void *)rootp;
+    env = root->alibaba_finance_insurance_icbu_insure_order_callback_response;
+    if (root->error_response) {
+        const icbu_error_response *er = root->error_response;
+        out->kind = ICBU_PLATFORM_ERROR;
+        out->code = er->code; out->msg = er->msg; out->sub_code = er->sub_code;
+        out->sub_msg = er->sub_msg; out->request_id = er->request_id;
+        return ICBU_OK;
+    }
+    res = env ? env->result : root->result;             /* simplify=true has no wrapper */
+    if (!res || !res->success.set) return icbu__fail(e, ICBU_E_RESPONSE);
+    out->kind = res->success.v ? ICBU_ACCEPTED : ICBU_REFUSED;
+    out->insure_id = res->insure_id;
+    out->error_code = res->error_code;
+    out->error_msg = res->error_msg;
+    out->request_id = env ? env->request_id : root->request_id;
+    return ICBU_OK;
+}
+
+static icbu_stage icbu__stage_of(icbu_status s) {
+    switch (s) {
+    case ICBU_E_SEND: return ICBU_STAGE_SEND;
+    case ICBU_E_RECV: case ICBU_E_TIMEOUT: case ICBU_E_HTTP_TRUNCATED: return ICBU_STAGE_RECEIVE;
+    case ICBU_E_HTTP_SYNTAX: case ICBU_E_HTTP_FOLDED: case ICBU_E_HTTP_FRAMING: case ICBU_E_HTTP_SIZE:
+    case ICBU_E_HTTP_TOOBIG: case ICBU_E_HTTP_STATUS: return ICBU_STAGE_HTTP;
+    default: return ICBU_STAGE_PARSE;
+    }
+}
+
+ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+                                  const icbu_transport *t, uint32_t timeout_ms, char *arena,
+                                  size_t cap, icbu_outcome *out, icbu_err *e) {
+    icbu_err local;
+    icbu_str body;
+    size_t blen, hlen;
+    uint32_t deadline;
+    icbu_status st;
+    ICBU__ERR_INIT(e, local);
+    if (!out || !u || !t || !t->send || !t->recv || !arena) return icbu__fail(e, ICBU_E_ARG);
+    ICBU_MEMSET(out, 0, sizeof *out);
+    deadline = t->now_ms ? t->now_ms(t->ctx) + timeout_ms : timeout_ms;
+    /* 1. request: body, then head after it, in the arena */
+    if ((st = icbu_sign_body(c, o, arena, cap, &blen, e)) != ICBU_OK) {
+        if (st == ICBU_E_NOSPACE) {
+            icbu_http_head(u, blen, NULL, 0, &hlen, NULL);
+            e->need = blen + hlen;
+        }
+        return st;
+    }
+    if ((st = icbu_http_head(u, blen, arena + blen, cap - blen, &hlen, e)) != ICBU_OK) {
+        if (st == ICBU_E_NOSPACE) e->need = blen + hlen;
+        return st;
+    }
+    if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) == ICBU_OK &&
+        (st = icbu__send_all(t, deadline, arena, blen, e)) == ICBU_OK &&
+        /* 2. answer: read over the request, parse in place */
+        (st = icbu_http_read(t, deadline, arena, cap, &body, e)) == ICBU_OK &&
+        (st = icbu_parse_response((char *)(uintptr_t)body.p, body.n, out, e)) == ICBU_OK)
+        return ICBU_OK;
+    ICBU_MEMSET(out, 0, sizeof *out);
+    out->kind = ICBU_TRANSPORT_ERROR;
+    out->stage = icbu__stage_of(st);
+    out->status = st;
+    out->detail = e->detail;
+    return st;
+}
+#endif /* ICBU_REFLOW_NO_EXCHANGE */
+
+#ifndef ICBU_REFLOW_NO_DECODER
+/* --------------------------------------------------------- order decoder */
+ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena, size_t cap,
+                                      const icbu_order **out, size_t *used, icbu_err *e) {
+    icbu_err local;
+    icbu__jr r;
+    unsigned char *o;
+    icbu_status st;
+    ICBU__ERR_INIT(e, local);
+    if (out) *out = NULL;
+    if (used) *used = 0;
+    if (!out || (!json && len) || (!arena && cap)) return icbu__fail(e, ICBU_E_ARG);
+    icbu__jinit(&r, json, len, e);
+    r.a = (unsigned char *)arena;
+    r.cap = cap;
+    r.strict = 1;
+    st = icbu__jroot(&r, ICBU__TY_order, &o);
+    if (used) *used = r.used;
+    if (st != ICBU_OK) return st;
+    if (r.nospace && arena) { e->need = r.used; return icbu__fail(e, ICBU_E_NOSPACE); }
+    *out = (const icbu_order *)(const void *)o;
+    return ICBU_OK;
+}
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ICBU_REFLOW_IMPLEMENTATION */
+
+/*
+ * LICENCE (MIT)
+ * Copyright (c) 2026 the icbu_reflow authors
+ * Permission is hereby granted, free of charge, to any person obtaining a copy
+ * of this software and associated documentation files (the "Software"), to deal
+ * in the Software without restriction, including without limitation the rights
+ * to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+ * copies of the Software, and to permit persons to whom the Software is
+ * furnished to do so, subject to the following conditions: the above copyright
+ * notice and this permission notice shall be included in all copies or
+ * substantial portions of the Software. THE SOFTWARE IS PROVIDED "AS IS",
+ * WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED.
+ */
