@@ -1604,6 +1604,16 @@ static int icbu__date_parse(const char *s, size_t n, icbu_date *d) {
     return icbu__date_ok(d);
 }
 
+/* A value of the wrong type: ICBU_E_TYPE if it is JSON at all, else the
+ * syntax error found in it. */
+static icbu_status icbu__jtype(icbu__jr *r) {
+    size_t at = r->i;
+    icbu_status st = icbu__jskip(r);
+    if (st != ICBU_OK) return st;
+    r->i = at;
+    return icbu__jfail(r, ICBU_E_TYPE);
+}
+
 /* One field's value, by its kind. p is where it goes (NULL: measuring only). */
 static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *p) {
     int c = icbu__jpeek(r), isint;
@@ -1612,11 +1622,11 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
     if (c == 'n' && icbu__jlit(r, "null", 4)) return ICBU_OK;        /* null: absent */
     switch (f->kind) {
     case ICBU__K_STR:
-        if (c != '"') return icbu__jfail(r, ICBU_E_TYPE);
+        if (c != '"') return icbu__jtype(r);
         return icbu__jstrval(r, (icbu_str *)(void *)p);
     case ICBU__K_NUM: {
         size_t at = r->i;
-        if (c != '-' && !(c >= '0' && c <= '9')) return icbu__jfail(r, ICBU_E_TYPE);
+        if (c != '-' && !(c >= '0' && c <= '9')) return icbu__jtype(r);
         if ((st = icbu__jnum(r, &v, &isint)) != ICBU_OK) return st;
         if (!isint) { r->i = at; return icbu__jfail(r, ICBU_E_NUMBER); }
         if (p) *(icbu_num *)(void *)p = icbu_n(v);
@@ -1624,14 +1634,14 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
     }
     case ICBU__K_BOOL:
         if (icbu__jlit(r, "true", 4)) v = 1;
-        else if (!icbu__jlit(r, "false", 5)) return icbu__jfail(r, ICBU_E_TYPE);
+        else if (!icbu__jlit(r, "false", 5)) return icbu__jtype(r);
         if (p) *(icbu_bool *)(void *)p = icbu_b((int)v);
         return ICBU_OK;
     case ICBU__K_DATE: {
         char t[20];
         size_t at = r->i, len;
         icbu_date d;
-        if (c != '"') return icbu__jfail(r, ICBU_E_TYPE);
+        if (c != '"') return icbu__jtype(r);
         if ((st = icbu__jstr(r, t, sizeof t, &len)) != ICBU_OK) return st;
         if (!icbu__date_parse(t, len, &d)) { r->i = at; return icbu__jfail(r, ICBU_E_DATE); }
         if (p) *(icbu_date *)(void *)p = d;
@@ -1639,7 +1649,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
     }
     case ICBU__K_OBJ: {
         unsigned char *o;
-        if (c != '{') return icbu__jfail(r, ICBU_E_TYPE);
+        if (c != '{') return icbu__jtype(r);
         o = icbu__alloc(r, icbu__types[f->sub].size);
         if ((st = icbu__jobj(r, f->sub, o)) != ICBU_OK) return st;
         if (p) *(const unsigned char **)(void *)p = o;
@@ -1649,7 +1659,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
         size_t count = 0, k, size, at = r->i;
         icbu_err quiet, *loud = r->e;
         unsigned char *arr;
-        if (c != '[') return icbu__jfail(r, ICBU_E_TYPE);
+        if (c != '[') return icbu__jtype(r);
         if (r->depth + 1 >= ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
         size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
         /* Counting pass, quietly: a bad element is reported by the real pass,
@@ -1682,10 +1692,10 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
             if (c == ']') return icbu__jfail(r, ICBU_E_JSON);           /* [x,] */
             if (f->kind == ICBU__K_STRS) {
                 if (c == 'n' && icbu__jlit(r, "null", 4)) {}
-                else if (c != '"') return icbu__jfail(r, ICBU_E_TYPE);
+                else if (c != '"') return icbu__jtype(r);
                 else if ((st = icbu__jstrval(r, (icbu_str *)(void *)el)) != ICBU_OK) return st;
             } else {
-                if (c != '{') return icbu__jfail(r, ICBU_E_TYPE);
+                if (c != '{') return icbu__jtype(r);
                 if ((st = icbu__jobj(r, f->sub, el)) != ICBU_OK) return st;
             }
             icbu__jws(r);

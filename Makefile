@@ -1,0 +1,70 @@
+# icbu_reflow — build, test and demo.
+#   make test    everything CI runs; last line: "N passed, N failed"
+#   make demo    the API document's example order, signed and sent to a local gateway
+# Needs Debian's build-essential and python3; the rest is installed by `make deps`
+# (as root) or named with the exact apt-get command to run.
+
+CC      ?= cc
+PYTHON  ?= python3
+BUILD   := build
+WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Werror
+TFLAGS  := -std=c99 -g -O1 -Wall -Wextra -I. -I$(BUILD) -Itests
+BACKENDS := mbedtls bearssl custom
+LIBS_mbedtls := -lmbedcrypto
+LIBS_bearssl := -lbearssl
+LIBS_custom  := -lbearssl
+DEF_mbedtls  := -DICBU_REFLOW_CRYPTO_MBEDTLS
+DEF_bearssl  := -DICBU_REFLOW_CRYPTO_BEARSSL
+DEF_custom   := -DICBU_REFLOW_CRYPTO_CUSTOM
+SRC_custom   := tests/custom_hash.c
+
+PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind \
+            ca-certificates
+
+.PHONY: all deps test unit demo clean examples
+all: examples unit
+
+deps:
+	@tools/deps.sh $(PACKAGES)
+
+$(BUILD)/.dir:
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/vectors.h: tests/gen_vectors.py tests/vectors/sign-vectors.json | $(BUILD)/.dir
+	$(PYTHON) tests/gen_vectors.py tests/vectors/sign-vectors.json > $@
+$(BUILD)/dates.h: tests/gen_dates.py | $(BUILD)/.dir
+	$(PYTHON) tests/gen_dates.py > $@
+
+GEN := $(BUILD)/vectors.h $(BUILD)/dates.h
+TEST_PROGS := test_core test_exchange
+
+# Unit tests, once per back end: plain (also run under valgrind) and with ASan+UBSan (clang).
+define unit_rules
+$(BUILD)/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN) $(SRC_$(2))
+	$(CC) $(TFLAGS) $(DEF_$(2)) -o $$@ tests/$(1).c $(SRC_$(2)) -lcmocka $(LIBS_$(2))
+$(BUILD)/asan/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN) $(SRC_$(2))
+	@mkdir -p $(BUILD)/asan
+	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all $(DEF_$(2)) -o $$@ tests/$(1).c $(SRC_$(2)) -lcmocka $(LIBS_$(2))
+endef
+$(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(eval $(call unit_rules,$(t),$(b)))))
+
+UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b)))
+ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b)))
+unit: $(UNIT_BINS) $(ASAN_BINS)
+
+-include examples/build.mk
+-include tools/firmware.mk
+-include fuzz/fuzz.mk
+
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))=$(b) $(BUILD)) \
+         $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))=$(b) $(BUILD)) \
+         $(foreach b,$(filter %_mbedtls %_bearssl,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(BUILD)") \
+         check_body="$(PYTHON) tests/check_examples.py $(BUILD)"
+
+test: deps
+	@$(MAKE) --no-print-directory unit examples
+	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES)
+
+clean:
+	rm -rf $(BUILD)

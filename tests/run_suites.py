@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Runs test suites and adds up what they report.
+
+Each argument is one suite, "name=command". A suite's count is taken from
+cmocka's summary lines, or from a last line 'N passed, N failed'; a suite
+that exits non-zero without reporting a failure counts as one failure.
+The last line printed is the total: 'N passed, N failed'."""
+import re, subprocess, sys, time
+
+total_pass = total_fail = 0
+for arg in sys.argv[1:]:
+    name, _, cmd = arg.partition('=')
+    t0 = time.time()
+    p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = p.stdout.decode('utf-8', 'replace')
+    passed = failed = None
+    m = re.findall(r'^\[  PASSED  \] (\d+) test', out, re.M)
+    if m:
+        passed = sum(int(x) for x in m)
+        failed = sum(int(x) for x in re.findall(r'^\[  FAILED  \] (\d+) test', out, re.M))
+    else:
+        m = re.findall(r'^(?:\w+: )?(\d+) passed, (\d+) failed', out, re.M)
+        if m:
+            passed, failed = int(m[-1][0]), int(m[-1][1])
+    if passed is None:
+        passed, failed = (1, 0) if p.returncode == 0 else (0, 1)
+    elif p.returncode != 0 and failed == 0:
+        failed = 1
+    status = 'ok' if failed == 0 else 'FAILED'
+    print('%-28s %4d passed, %d failed  (%.1fs) %s' % (name, passed, failed, time.time() - t0, status))
+    if failed:
+        tail = out.strip().splitlines()[-40:]
+        print('    ' + '\n    '.join(tail))
+    sys.stdout.flush()
+    total_pass += passed
+    total_fail += failed
+print('%d passed, %d failed' % (total_pass, total_fail))
+sys.exit(1 if total_fail else 0)

@@ -1,0 +1,473 @@
+/* Unit tests of the core: model, JSON writer, form body, signing, dates.
+ * Built once per hash back end (see the Makefile). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define ICBU_REFLOW_IMPLEMENTATION
+#include "icbu_reflow.h"
+#include "example_order.h"
+#include "vectors.h"
+#include "dates.h"
+
+static const char *out_dir = "build";
+#define GUARD 64
+
+/* -------------------------------------------------------------- signing */
+static void test_published_vectors(void **state) {
+    size_t i, k;
+    (void)state;
+    for (i = 0; i < sizeof tvecs / sizeof tvecs[0]; i++) {
+        icbu_param p[16];
+        char hex[65];
+        icbu_err e;
+        for (k = 0; k < tvecs[i].n; k++) { p[k].name = tvecs[i].kv[k][0]; p[k].value = icbu_s(tvecs[i].kv[k][1]); }
+        assert_int_equal(icbu_sign_params(tvecs[i].secret, tvecs[i].m, p, tvecs[i].n, hex, &e), ICBU_OK);
+        assert_string_equal(hex, tvecs[i].sign);
+    }
+}
+
+static void hmac_case(const char *key, const char *msg, size_t msglen, icbu_sign_method m, const char *want) {
+    icbu_param p;
+    char hex[65];
+    p.name = "";
+    p.value = icbu_sn(msg, msglen);
+    assert_int_equal(icbu_sign_params(key, m, &p, 1, hex, NULL), ICBU_OK);
+    assert_memory_equal(hex, want, strlen(want));      /* RFC 4231 case 5 is truncated */
+}
+static void fill(char *b, int c, size_t n) { memset(b, c, n); b[n] = 0; }
+
+static void test_rfc2202_hmac_md5(void **state) {
+    char k[140], d[60], k25[26];
+    int i;
+    (void)state;
+    for (i = 0; i < 25; i++) k25[i] = (char)(i + 1);
+    k25[25] = 0;
+    fill(k, 0x0b, 16); hmac_case(k, "Hi There", 8, ICBU_SIGN_HMAC, "9294727A3638BB1C13F48EF8158BFC9D");
+    hmac_case("Jefe", "what do ya want for nothing?", 28, ICBU_SIGN_HMAC, "750C783E6AB0B503EAA86E310A5DB738");
+    fill(k, 0xaa, 16); fill(d, 0xdd, 50); hmac_case(k, d, 50, ICBU_SIGN_HMAC, "56BE34521D144C88DBB8C733F0E8B3F6");
+    fill(d, 0xcd, 50); hmac_case(k25, d, 50, ICBU_SIGN_HMAC, "697EAF0ACA3A3AEA3A75164746FFAA79");
+    fill(k, 0x0c, 16); hmac_case(k, "Test With Truncation", 20, ICBU_SIGN_HMAC, "56461EF2342EDC00F9BAB995690EFD4C");
+    fill(k, 0xaa, 80);
+    hmac_case(k, "Test Using Larger Than Block-Size Key - Hash Key First", 54, ICBU_SIGN_HMAC,
+              "6B1AB7FE4BD7BF8F0B62E6CE61B9D0CD");
+    hmac_case(k, "Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data", 73,
+              ICBU_SIGN_HMAC, "6F630FAD67CDA0EE1FB1F562DB3AA53E");
+}
+
+static void test_rfc4231_hmac_sha256(void **state) {
+    char k[140], d[60], k25[26];
+    const char *long_msg = "This is a test using a larger than block-size key and a larger than block-size data. "
+                           "The key needs to be hashed before being used by the HMAC algorithm.";
+    int i;
+    (void)state;
+    for (i = 0; i < 25; i++) k25[i] = (char)(i + 1);
+    k25[25] = 0;
+    fill(k, 0x0b, 20);
+    hmac_case(k, "Hi There", 8, ICBU_SIGN_HMAC_SHA256, "B0344C61D8DB38535CA8AFCEAF0BF12B881DC200C9833DA726E9376C2E32CFF7");
+    hmac_case("Jefe", "what do ya want for nothing?", 28, ICBU_SIGN_HMAC_SHA256,
+              "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843");
+    fill(k, 0xaa, 20); fill(d, 0xdd, 50);
+    hmac_case(k, d, 50, ICBU_SIGN_HMAC_SHA256, "773EA91E36800E46854DB8EBD09181A72959098B3EF8C122D9635514CED565FE");
+    fill(d, 0xcd, 50);
+    hmac_case(k25, d, 50, ICBU_SIGN_HMAC_SHA256, "82558A389A443C0EA4CC819899F2083A85F0FAA3E578F8077A2E3FF46729665B");
+    fill(k, 0x0c, 20);
+    hmac_case(k, "Test With Truncation", 20, ICBU_SIGN_HMAC_SHA256, "A3B6167473100EE06E0C796C2955552B");
+    fill(k, 0xaa, 131);
+    hmac_case(k, "Test Using Larger Than Block-Size Key - Hash Key First", 54, ICBU_SIGN_HMAC_SHA256,
+              "60E431591EE0B67F0D8A26AACBF5B77F8E0BC6213728C5140546040F0EE37F54");
+    hmac_case(k, long_msg, strlen(long_msg), ICBU_SIGN_HMAC_SHA256,
+              "9B09FFA71B942FCB27635FBCD5B0E944BFDC63644F0713938A7F51535C3A35E2");
+}
+
+static void test_sign_params_rules(void **state) {
+    icbu_param p[3];
+    char a[65], b[65];
+    icbu_err e;
+    (void)state;
+    /* order of the array does not matter; blank values are not signed */
+    p[0].name = "b"; p[0].value = icbu_s("2");
+    p[1].name = "a"; p[1].value = icbu_s("1");
+    p[2].name = "c"; p[2].value = icbu_s(" \t");
+    assert_int_equal(icbu_sign_params("s", ICBU_SIGN_MD5, p, 3, a, NULL), ICBU_OK);
+    assert_int_equal(icbu_sign_params("s", ICBU_SIGN_MD5, p, 2, b, NULL), ICBU_OK);
+    assert_string_equal(a, b);
+    /* md5("s" + "a1b2" + "s"), computed with python hashlib */
+    assert_string_equal(a, "5EE29085AF57D942F21F1C5BA3C2A90A");
+    p[2].name = "a";
+    assert_int_equal(icbu_sign_params("s", ICBU_SIGN_MD5, p, 3, a, &e), ICBU_E_ARG);
+    assert_int_equal(e.status, ICBU_E_ARG);
+    assert_int_equal(icbu_sign_params(NULL, ICBU_SIGN_MD5, p, 1, a, &e), ICBU_E_ARG);
+    assert_int_equal(icbu_sign_params("s", (icbu_sign_method)7, p, 1, a, &e), ICBU_E_ARG);
+}
+
+/* ---------------------------------------------------------- example order */
+static const char example_json[] =
+    "{\"insured_alipay_account\":\"12344\",\"insure_time\":\"2022-10-11 00:00:00\",\"amount\":10"
+    ",\"external_biz_id\":\"12345\",\"insured\":{\"birthday\":\"20221001\",\"license_no\":\"1111"
+    "11111111111111\",\"license_valid_time_util\":\"20251001\",\"address\":\"xxx road\",\"gender"
+    "\":\"male\",\"alipay_account_id\":\"11111\",\"ali_id\":\"3664297069\",\"license_valid_time_"
+    "from\":\"20200101\",\"license_type\":\"PASSPORT\",\"phone\":\"11111111111\",\"customer_id\""
+    ":{\"ali_id\":3664297069},\"name\":\"\345\274\240\344\270\211\",\"email\":\"baocgs01lastname"
+    "@yougen.site\"},\"open_id\":\"icbu_cargo_insurance\",\"applicant_alipay_account\":\"1111\","
+    "\"premium_rate\":\"0.1\",\"memo\":\"xxx\",\"echo\":\"xxx\",\"precision_premium\":\"0.2\",\""
+    "subject_matter_info\":{\"order_id\":\"2344555\",\"seller_alipay_account\":\"222222\",\"sell"
+    "er_login_id\":\"22ss\",\"buyer_id\":\"222\",\"buyer_login_id\":\"22dd\",\"order_amount\":10"
+    ",\"seller_id\":\"2222\",\"order_time\":\"2022-10-01 00:00:00\",\"goods_item_list\":[{\"item"
+    "_type\":\"xxx\",\"item_quantity\":11,\"item_currency\":\"USD\",\"item_code\":\"123\",\"item"
+    "_price\":\"123\",\"item_desc\":\"xxx\",\"item_url_list\":[\"xxx\",\"sss\"]}],\"order_title\""
+    ":\"xxx\",\"platform_name\":\"Alibaba\",\"order_category\":\"xxx\",\"buyer_alipay_account\":"
+    "\"xxxx\"},\"applicant\":{\"birthday\":\"20221001\",\"license_no\":\"111111111111111111\",\""
+    "license_valid_time_util\":\"20221001\",\"address\":\"xxx\",\"gender\":\"male\",\"alipay_acc"
+    "ount_id\":\"11111\",\"ali_id\":\"3664297069\",\"license_valid_time_from\":\"20201001\",\"li"
+    "cense_type\":\"ID card\",\"phone\":\"11111111111\",\"customer_id\":{\"ali_id\":3664297069},"
+    "\"name\":\"\345\274\240\344\270\211\",\"email\":\"baocgs01lastname@yougen.site\"},\"major_o"
+    "rder\":true,\"institution\":\"DAJIA\",\"insure_period\":1,\"premium\":1,\"expire_time\":\"2"
+    "022-02-10 00:00:00\",\"currency\":\"USD\",\"currency_rate\":\"7.2\",\"transfer_stream_info\""
+    ":{\"fund_stream\":\"xxx\"}}";
+
+static void write_file(const char *name, const char *p, size_t n) {
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_example_order_json(void **state) {
+    example_order x;
+    char buf[4096];
+    size_t n, need;
+    icbu_err e;
+    (void)state;
+    example_order_build(&x);
+    assert_int_equal(icbu_order_json(&x.o, NULL, 0, &need, &e), ICBU_OK);     /* sizing call */
+    assert_int_equal(need, strlen(example_json));
+    assert_int_equal(icbu_order_json(&x.o, buf, sizeof buf, &n, &e), ICBU_OK);
+    assert_int_equal(n, need);
+    assert_memory_equal(buf, example_json, n);
+    write_file("example_order.json", buf, n);
+}
+
+static void config_for(icbu_config *c, icbu_sign_method m) {
+    memset(c, 0, sizeof *c);
+    c->app_key = "12345678";
+    c->app_secret = "helloworld";
+    c->sign_method = m;
+    c->timestamp = icbu_d(2026, 11, 28, 12, 0, 0);
+}
+
+/* The signed body of the example order under each method, for
+ * tests/check_body.py (python hashlib/hmac/urllib.parse) to verify. */
+static void test_example_order_body(void **state) {
+    static const char *const names[] = { "hmac-sha256", "hmac", "md5" };
+    example_order x;
+    icbu_config c;
+    char buf[8192], fname[64];
+    size_t n, need;
+    int m;
+    (void)state;
+    example_order_build(&x);
+    for (m = 0; m < 3; m++) {
+        config_for(&c, (icbu_sign_method)m);
+        assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &need, NULL), ICBU_OK);
+        assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+        assert_int_equal(n, need);
+        buf[n] = 0;
+        assert_memory_equal(buf, "app_key=12345678&format=json&insured_order_reflow_request=%7B%22insured_alipay_account%22", 89);
+        assert_non_null(strstr(buf, "&method=alibaba.finance.insurance.icbu.insure.order.callback&sign_method="));
+        snprintf(fname, sizeof fname, "example_body_%s.txt", names[m]);
+        write_file(fname, buf, n);
+    }
+    /* optional parameters, when set, are sent in their sorted places */
+    config_for(&c, ICBU_SIGN_MD5);
+    c.session = "sess"; c.partner_id = "p1"; c.simplify = 1; c.target_app_key = "t9";
+    assert_int_equal(icbu_sign_body(&c, NULL, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+    buf[n] = 0;
+    {
+        const char *want = "app_key=12345678&format=json&method=alibaba.finance.insurance.icbu.insure.order.callback"
+                           "&partner_id=p1&session=sess&sign_method=md5&simplify=true&target_app_key=t9"
+                           "&timestamp=2026-11-28+12%3A00%3A00&v=2.0&sign=";
+        assert_memory_equal(buf, want, strlen(want));
+        assert_int_equal(n, strlen(want) + 32);
+    }
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+    write_file("options_body_md5.txt", buf, n);
+    /* blank optional parameters are neither sent nor signed */
+    c.session = ""; c.partner_id = "  "; c.simplify = 0; c.target_app_key = NULL;
+    assert_int_equal(icbu_sign_body(&c, NULL, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+    buf[n] = 0;
+    assert_null(strstr(buf, "session"));
+    assert_null(strstr(buf, "partner_id"));
+    assert_null(strstr(buf, "simplify"));
+}
+
+static void test_sign_body_bad_config(void **state) {
+    example_order x;
+    icbu_config c;
+    icbu_err e;
+    char buf[4096];
+    size_t n;
+    (void)state;
+    example_order_build(&x);
+    config_for(&c, ICBU_SIGN_HMAC);
+    c.app_key = NULL;
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
+    config_for(&c, ICBU_SIGN_HMAC);
+    c.app_secret = NULL;
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
+    config_for(&c, ICBU_SIGN_HMAC);
+    c.sign_method = (icbu_sign_method)3;
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
+    config_for(&c, ICBU_SIGN_HMAC);
+    c.timestamp.set = 0;
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
+    assert_string_equal(e.path, "timestamp");
+    config_for(&c, ICBU_SIGN_HMAC);
+    c.timestamp.month = 13;
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
+    assert_int_equal(icbu_sign_body(NULL, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
+    config_for(&c, ICBU_SIGN_HMAC);
+    assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 5, &n, &e), ICBU_E_ARG);
+}
+
+/* ------------------------------------------------------- escaping, UTF-8 */
+static void json_of_memo(const char *s, size_t n, char *out, size_t cap, icbu_status want) {
+    icbu_order o;
+    size_t len = 0;
+    icbu_err e;
+    memset(&o, 0, sizeof o);
+    o.memo = icbu_sn(s, n);
+    assert_int_equal(icbu_order_json(&o, out, cap - 1, &len, &e), want);
+    if (want == ICBU_OK) out[len] = 0;
+    else assert_string_equal(e.path, "memo");
+}
+
+static void test_escaping(void **state) {
+    char out[256], in[2], want[32];
+    unsigned c;
+    (void)state;
+    for (c = 0; c < 0x20; c++) {
+        in[0] = (char)c;
+        json_of_memo(in, 1, out, sizeof out, ICBU_OK);
+        switch (c) {
+        case '\b': strcpy(want, "{\"memo\":\"\\b\"}"); break;
+        case '\f': strcpy(want, "{\"memo\":\"\\f\"}"); break;
+        case '\n': strcpy(want, "{\"memo\":\"\\n\"}"); break;
+        case '\r': strcpy(want, "{\"memo\":\"\\r\"}"); break;
+        case '\t': strcpy(want, "{\"memo\":\"\\t\"}"); break;
+        default: snprintf(want, sizeof want, "{\"memo\":\"\\u00%02X\"}", c);
+        }
+        assert_string_equal(out, want);
+    }
+    json_of_memo("a\"b\\c/d\x7f", 8, out, sizeof out, ICBU_OK);
+    assert_string_equal(out, "{\"memo\":\"a\\\"b\\\\c/d\x7f\"}");
+    /* CJK, a 4-byte emoji and U+2028 go out as raw UTF-8 */
+    json_of_memo("\xe4\xb8\xad\xf0\x9f\x98\x80\xe2\x80\xa8", 10, out, sizeof out, ICBU_OK);
+    assert_string_equal(out, "{\"memo\":\"\xe4\xb8\xad\xf0\x9f\x98\x80\xe2\x80\xa8\"}");
+    json_of_memo("", 0, out, sizeof out, ICBU_OK);                 /* "" is present */
+    assert_string_equal(out, "{\"memo\":\"\"}");
+    json_of_memo("\xf4\x8f\xbf\xbf\xef\xbf\xbf\xc2\x80", 9, out, sizeof out, ICBU_OK);  /* edges */
+    assert_string_equal(out, "{\"memo\":\"\xf4\x8f\xbf\xbf\xef\xbf\xbf\xc2\x80\"}");
+}
+
+static void test_invalid_utf8(void **state) {
+    static const char *const bad[] = {
+        "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xe0\x9f\xbf", "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", /* overlong */
+        "\xed\xa0\x80", "\xed\xbf\xbf", "\xed\xb0\x80",                                           /* surrogates */
+        "\xe4\xb8", "\xc3", "\xf0\x9f\x98", "a\xe4",                                              /* truncated */
+        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf7\xbf\xbf\xbf", "\xfe", "\xff",               /* > U+10FFFF */
+        "\x80", "\xbf", "\xe4\x41\x80", "\xc3\x28"                                                /* stray/bad cont. */
+    };
+    char out[64];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        json_of_memo(bad[i], strlen(bad[i]), out, sizeof out, ICBU_E_UTF8);
+}
+
+static void test_utf8_error_path(void **state) {
+    icbu_order o;
+    icbu_subject s;
+    icbu_goods g[3];
+    icbu_str urls[2];
+    icbu_err e;
+    size_t n;
+    char buf[1024];
+    icbu_config c;
+    (void)state;
+    memset(&o, 0, sizeof o); memset(&s, 0, sizeof s); memset(g, 0, sizeof g);
+    urls[0] = icbu_s("ok\xff"); urls[1] = icbu_s("fine");
+    g[2].item_url_list.p = urls; g[2].item_url_list.n = 2;
+    s.goods_item_list.p = g; s.goods_item_list.n = 3;
+    o.subject_matter_info = &s;
+    assert_int_equal(icbu_order_json(&o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "subject_matter_info.goods_item_list[2].item_url_list[0]");
+    config_for(&c, ICBU_SIGN_HMAC_SHA256);
+    assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "subject_matter_info.goods_item_list[2].item_url_list[0]");
+    urls[0] = icbu_s("ok");
+    g[1].item_desc = icbu_s("\xed\xa0\x80");
+    assert_int_equal(icbu_order_json(&o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "subject_matter_info.goods_item_list[1].item_desc");
+    g[1].item_desc = icbu_s("x");
+    s.order_time = icbu_d(2023, 2, 29, 0, 0, 0);                  /* not a leap year */
+    assert_int_equal(icbu_order_json(&o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
+    assert_string_equal(e.path, "subject_matter_info.order_time");
+}
+
+/* ---------------------------------------------------------- arena limits */
+static void test_arena_exhaustion(void **state) {
+    example_order x;
+    icbu_config c;
+    size_t need, cap, n, k;
+    unsigned char *mem;
+    int m;
+    (void)state;
+    example_order_build(&x);
+    for (m = 0; m < 3; m++) {
+        config_for(&c, (icbu_sign_method)m);
+        assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &need, NULL), ICBU_OK);
+        mem = (unsigned char *)malloc(need + GUARD);
+        assert_non_null(mem);
+        for (cap = 0; cap < need; cap++) {
+            icbu_err e;
+            memset(mem, 0xA5, need + GUARD);
+            assert_int_equal(icbu_sign_body(&c, &x.o, (char *)mem, cap, &n, &e), ICBU_E_NOSPACE);
+            assert_int_equal(e.status, ICBU_E_NOSPACE);
+            assert_int_equal(e.need, need);
+            for (k = cap; k < need + GUARD; k++) assert_int_equal(mem[k], 0xA5);
+        }
+        assert_int_equal(icbu_sign_body(&c, &x.o, (char *)mem, need, &n, NULL), ICBU_OK);
+        assert_int_equal(n, need);
+        free(mem);
+    }
+    assert_int_equal(icbu_order_json(&x.o, NULL, 0, &need, NULL), ICBU_OK);
+    mem = (unsigned char *)malloc(need + GUARD);
+    assert_non_null(mem);
+    for (cap = 0; cap < need; cap++) {
+        icbu_err e;
+        memset(mem, 0xA5, need + GUARD);
+        assert_int_equal(icbu_order_json(&x.o, (char *)mem, cap, &n, &e), ICBU_E_NOSPACE);
+        assert_int_equal(e.need, need);
+        for (k = cap; k < need + GUARD; k++) assert_int_equal(mem[k], 0xA5);
+    }
+    free(mem);
+}
+
+/* ------------------------------------------------------------------ dates */
+static void test_gmt8_dates(void **state) {
+    size_t i;
+    char s[20];
+    (void)state;
+    for (i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+        icbu_date d = icbu_date_from_unix(dates[i].t);
+        assert_int_equal(d.set, 1);
+        assert_int_equal(icbu_date_format(&d, s), ICBU_OK);
+        if (strcmp(s, dates[i].s) != 0) fail_msg("%lld: got %s want %s", (long long)dates[i].t, s, dates[i].s);
+    }
+    for (i = 0; i < 2; i++) assert_int_equal(icbu_date_from_unix(dates_out[i]).set, 0);
+    assert_int_equal(icbu_date_from_unix(INT64_MIN).set, 0);
+    assert_int_equal(icbu_date_from_unix(INT64_MAX).set, 0);
+}
+
+static void test_date_validation(void **state) {
+    char s[20];
+    icbu_date d;
+    (void)state;
+    d = icbu_d(2024, 2, 29, 23, 59, 59); assert_int_equal(icbu_date_format(&d, s), ICBU_OK);
+    assert_string_equal(s, "2024-02-29 23:59:59");
+    d = icbu_d(1900, 2, 29, 0, 0, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_E_DATE);
+    d = icbu_d(2000, 2, 29, 0, 0, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_OK);
+    d = icbu_d(2023, 4, 31, 0, 0, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_E_DATE);
+    d = icbu_d(2023, 0, 1, 0, 0, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_E_DATE);
+    d = icbu_d(2023, 1, 0, 0, 0, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_E_DATE);
+    d = icbu_d(2023, 1, 1, 24, 0, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_E_DATE);
+    d = icbu_d(2023, 1, 1, 0, 60, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_E_DATE);
+    d = icbu_d(2023, 1, 1, 0, 0, 60); assert_int_equal(icbu_date_format(&d, s), ICBU_E_DATE);
+    d = icbu_d(10000, 1, 1, 0, 0, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_E_DATE);
+    d = icbu_d(0, 1, 1, 0, 0, 0); assert_int_equal(icbu_date_format(&d, s), ICBU_OK);
+    assert_string_equal(s, "0000-01-01 00:00:00");
+}
+
+/* ----------------------------------------------------- numbers, absence */
+static void test_int64_extremes_and_absence(void **state) {
+    static const int64_t vals[] = { INT64_MIN, INT64_MAX, 0, -1, INT64_C(3664297069) };
+    static const char *const txt[] = { "-9223372036854775808", "9223372036854775807", "0", "-1", "3664297069" };
+    icbu_order o;
+    icbu_customer cu;
+    icbu_ali_id a;
+    icbu_subject s;
+    icbu_goods g;
+    char buf[1024], want[1024];
+    size_t n, i;
+    (void)state;
+    for (i = 0; i < 5; i++) {
+        const char *t = txt[i];
+        memset(&o, 0, sizeof o); memset(&cu, 0, sizeof cu); memset(&a, 0, sizeof a);
+        memset(&s, 0, sizeof s); memset(&g, 0, sizeof g);
+        o.amount = icbu_n(vals[i]); o.insure_period = icbu_n(vals[i]); o.premium = icbu_n(vals[i]);
+        s.order_amount = icbu_n(vals[i]); g.item_quantity = icbu_n(vals[i]); a.ali_id = icbu_n(vals[i]);
+        cu.customer_id = &a; o.insured = &cu; o.subject_matter_info = &s;
+        s.goods_item_list.p = &g; s.goods_item_list.n = 1;
+        assert_int_equal(icbu_order_json(&o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+        buf[n] = 0;
+        snprintf(want, sizeof want,
+                 "{\"amount\":%s,\"insured\":{\"customer_id\":{\"ali_id\":%s}},\"subject_matter_info\":"
+                 "{\"order_amount\":%s,\"goods_item_list\":[{\"item_quantity\":%s}]},\"insure_period\":%s,"
+                 "\"premium\":%s}", t, t, t, t, t, t);
+        assert_string_equal(buf, want);
+    }
+    /* absent everywhere: an empty object; absent vs false, vs "", vs [] */
+    memset(&o, 0, sizeof o);
+    assert_int_equal(icbu_order_json(&o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+    buf[n] = 0;
+    assert_string_equal(buf, "{}");
+    o.major_order = icbu_b(0);
+    o.memo = icbu_s("");
+    memset(&s, 0, sizeof s);
+    s.goods_item_list.p = &g; s.goods_item_list.n = 0;
+    o.subject_matter_info = &s;
+    assert_int_equal(icbu_order_json(&o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+    buf[n] = 0;
+    assert_string_equal(buf, "{\"memo\":\"\",\"subject_matter_info\":{\"goods_item_list\":[]},\"major_order\":false}");
+}
+
+static void test_misc_api(void **state) {
+    int s;
+    icbu_str x = icbu_s(NULL);
+    (void)state;
+    assert_null(x.p);
+    for (s = 0; s < ICBU_STATUS_COUNT; s++) assert_true(strlen(icbu_strerror((icbu_status)s)) > 1);
+    assert_string_equal(icbu_strerror((icbu_status)999), "unknown status");
+    assert_int_equal(icbu_order_json(NULL, NULL, 0, NULL, NULL), ICBU_E_ARG);
+}
+
+int main(int argc, char **argv) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_published_vectors),
+        cmocka_unit_test(test_rfc2202_hmac_md5),
+        cmocka_unit_test(test_rfc4231_hmac_sha256),
+        cmocka_unit_test(test_sign_params_rules),
+        cmocka_unit_test(test_example_order_json),
+        cmocka_unit_test(test_example_order_body),
+        cmocka_unit_test(test_sign_body_bad_config),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_utf8_error_path),
+        cmocka_unit_test(test_arena_exhaustion),
+        cmocka_unit_test(test_gmt8_dates),
+        cmocka_unit_test(test_date_validation),
+        cmocka_unit_test(test_int64_extremes_and_absence),
+        cmocka_unit_test(test_misc_api),
+    };
+    if (argc > 1) out_dir = argv[1];
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

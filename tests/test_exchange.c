@@ -1,0 +1,544 @@
+/* Unit tests of the exchange: URL, request head, HTTP response reader over a
+ * scripted transport, response parser, the whole exchange, and the order
+ * decoder. Built once per hash back end. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define ICBU_REFLOW_IMPLEMENTATION
+#include "icbu_reflow.h"
+#include "example_order.h"
+
+/* ------------------------------------------------------ scripted transport
+ * recv hands out `in` in pieces of at most `step` bytes; then `end` (0 =
+ * orderly close, negative = error). send collects into `sent`. */
+typedef struct script {
+    const char *in;
+    size_t n, pos, step;
+    long end;
+    char sent[16384];
+    size_t sent_n, send_step;
+    long send_fail_after;        /* >= 0: fail once that many bytes were sent */
+    uint32_t clock, tick;        /* now_ms advances by tick per call */
+} script;
+
+static long s_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) {
+    script *s = (script *)ctx;
+    size_t k = s->n - s->pos;
+    (void)ms;
+    if (!k) return s->end;
+    if (k > s->step) k = s->step;
+    if (k > n) k = n;
+    memcpy(p, s->in + s->pos, k);
+    s->pos += k;
+    return (long)k;
+}
+static long s_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) {
+    script *s = (script *)ctx;
+    (void)ms;
+    if (s->send_fail_after >= 0 && s->sent_n >= (size_t)s->send_fail_after) return -104;
+    if (s->send_step && n > s->send_step) n = s->send_step;
+    if (n > sizeof s->sent - s->sent_n) n = sizeof s->sent - s->sent_n;
+    memcpy(s->sent + s->sent_n, p, n);
+    s->sent_n += n;
+    return (long)n;
+}
+static uint32_t s_now(void *ctx) { script *s = (script *)ctx; return s->clock += s->tick; }
+
+static void script_init(script *s, icbu_transport *t, const char *in, size_t step) {
+    memset(s, 0, sizeof *s);
+    s->in = in; s->n = strlen(in); s->step = step; s->send_fail_after = -1;
+    t->ctx = s; t->send = s_send; t->recv = s_recv; t->now_ms = NULL;
+}
+
+static icbu_status http_read_str(const char *in, size_t step, char *buf, size_t cap, icbu_str *body, icbu_err *e) {
+    script s;
+    icbu_transport t;
+    script_init(&s, &t, in, step);
+    return icbu_http_read(&t, 1000, buf, cap, body, e);
+}
+
+#define OKBODY "{\"alibaba_finance_insurance_icbu_insure_order_callback_response\":{\"result\":{\"success\":true,\"insure_id\":\"111111\"},\"request_id\":\"r1\"}}"
+
+/* -------------------------------------------------------------------- URL */
+static void test_url(void **state) {
+    icbu_url u;
+    (void)state;
+    assert_int_equal(icbu_url_parse("https://gw.api.taobao.com/router/rest", &u), ICBU_OK);
+    assert_int_equal(u.https, 1); assert_int_equal(u.port, 443);
+    assert_int_equal(u.host.n, 17); assert_memory_equal(u.host.p, "gw.api.taobao.com", 17);
+    assert_int_equal(u.path.n, 12); assert_memory_equal(u.path.p, "/router/rest", 12);
+    assert_int_equal(icbu_url_parse("HTTP://127.0.0.1:8080", &u), ICBU_OK);
+    assert_int_equal(u.https, 0); assert_int_equal(u.port, 8080);
+    assert_int_equal(u.path.n, 1); assert_memory_equal(u.path.p, "/", 1);
+    assert_int_equal(icbu_url_parse("http://[::1]:81/a?b=c#frag", &u), ICBU_OK);
+    assert_int_equal(u.host.n, 3); assert_memory_equal(u.host.p, "::1", 3);
+    assert_int_equal(u.path.n, 6); assert_memory_equal(u.path.p, "/a?b=c", 6);
+    assert_int_equal(icbu_url_parse("ftp://x/", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse("http://", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse("http://user@host/", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse("http://host:0/", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse("http://host:65536/", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse("http://host:/", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse("http://ho st/", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse("http://host/a\r\nX: y", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse("http://[::1/", &u), ICBU_E_URL);
+    assert_int_equal(icbu_url_parse(NULL, &u), ICBU_E_ARG);
+}
+
+static void test_http_head(void **state) {
+    icbu_url u;
+    char buf[512];
+    size_t n, need, cap;
+    icbu_err e;
+    const char *want = "POST /router/rest HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n"
+                       "Content-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
+                       "Content-Length: 1234\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\n"
+                       "Connection: close\r\n\r\n";
+    (void)state;
+    assert_int_equal(icbu_url_parse("https://127.0.0.1:8443/router/rest", &u), ICBU_OK);
+    assert_int_equal(icbu_http_head(&u, 1234, NULL, 0, &need, NULL), ICBU_OK);
+    assert_int_equal(need, strlen(want));
+    assert_int_equal(icbu_http_head(&u, 1234, buf, sizeof buf, &n, NULL), ICBU_OK);
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(buf, want, n);
+    for (cap = 0; cap < need; cap++) {
+        memset(buf, 0x5A, sizeof buf);
+        assert_int_equal(icbu_http_head(&u, 1234, buf, cap, &n, &e), ICBU_E_NOSPACE);
+        assert_int_equal(e.need, need);
+        assert_int_equal((unsigned char)buf[cap], 0x5A);
+    }
+    assert_int_equal(icbu_url_parse("http://gw.api.taobao.com/router/rest", &u), ICBU_OK);
+    assert_int_equal(icbu_http_head(&u, 0, buf, sizeof buf, &n, NULL), ICBU_OK);
+    assert_memory_equal(buf, "POST /router/rest HTTP/1.1\r\nHost: gw.api.taobao.com\r\n", 53);
+    assert_int_equal(icbu_url_parse("http://[::1]:81?x", &u), ICBU_OK);
+    assert_int_equal(icbu_http_head(&u, 0, buf, sizeof buf, &n, NULL), ICBU_OK);
+    assert_memory_equal(buf, "POST /?x HTTP/1.1\r\nHost: [::1]:81\r\n", 35);
+}
+
+/* --------------------------------------------------------- HTTP responses */
+static void test_http_content_length(void **state) {
+    char buf[1024];
+    icbu_str b;
+    icbu_err e;
+    size_t step;
+    (void)state;
+    for (step = 1; step <= 64; step *= 2) {
+        assert_int_equal(http_read_str("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-LENGTH:  5 \r\n\r\nhelloEXTRA",
+                                       step, buf, sizeof buf, &b, &e), ICBU_OK);
+        assert_int_equal(b.n, 5);
+        assert_memory_equal(b.p, "hello", 5);
+    }
+    assert_int_equal(http_read_str("HTTP/1.0 200\r\nContent-Length: 0\r\n\r\n", 3, buf, sizeof buf, &b, &e), ICBU_OK);
+    assert_int_equal(b.n, 0);
+    /* the same length twice is fine, two different ones are not */
+    assert_int_equal(http_read_str("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", 7, buf, sizeof buf, &b, &e), ICBU_OK);
+    assert_int_equal(http_read_str("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!", 7, buf, sizeof buf, &b, &e), ICBU_E_HTTP_FRAMING);
+}
+
+static void test_http_chunked(void **state) {
+    char buf[1024];
+    icbu_str b;
+    icbu_err e;
+    size_t step;
+    const char *in = "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                     "5;name=value\r\nhello\r\n1\r\n \r\nA \r\n0123456789\r\n0\r\nX-Trailer: yes\r\n\r\n";
+    (void)state;
+    for (step = 1; step <= 128; step++) {
+        assert_int_equal(http_read_str(in, step, buf, sizeof buf, &b, &e), ICBU_OK);
+        assert_int_equal(b.n, 16);
+        assert_memory_equal(b.p, "hello 0123456789", 16);
+    }
+    /* the smallest arena that holds it: the head plus the undecoded chunks in flight */
+    assert_int_equal(http_read_str(in, 1, buf, 90, &b, &e), ICBU_OK);
+    assert_int_equal(http_read_str("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 4, buf, sizeof buf, &b, &e), ICBU_OK);
+    assert_int_equal(b.n, 0);
+}
+
+static void test_http_close_delimited(void **state) {
+    char buf[1024];
+    icbu_str b;
+    icbu_err e;
+    (void)state;
+    assert_int_equal(http_read_str("HTTP/1.1 200 OK\r\nServer: x\r\n\r\n" OKBODY, 10, buf, sizeof buf, &b, &e), ICBU_OK);
+    assert_int_equal(b.n, strlen(OKBODY));
+    assert_memory_equal(b.p, OKBODY, b.n);
+}
+
+static void expect_http(const char *in, size_t cap, icbu_status want) {
+    char *buf = (char *)malloc(cap + 64);
+    icbu_str b;
+    icbu_err e;
+    size_t step, k;
+    assert_non_null(buf);
+    for (step = 1; step <= 37; step += 9) {
+        memset(buf, 0x3C, cap + 64);
+        assert_int_equal(http_read_str(in, step, buf, cap, &b, &e), want);
+        assert_int_equal(e.status, want);
+        assert_null(b.p);
+        for (k = cap; k < cap + 64; k++) assert_int_equal((unsigned char)buf[k], 0x3C);
+    }
+    free(buf);
+}
+
+static void test_http_refusals(void **state) {
+    char buf[256];
+    icbu_str b;
+    icbu_err e;
+    (void)state;
+    expect_http("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 512, ICBU_E_HTTP_FRAMING);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 512, ICBU_E_HTTP_FRAMING);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 512, ICBU_E_HTTP_FRAMING);
+    expect_http("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", 512, ICBU_E_HTTP_SIZE);
+    expect_http("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 512, ICBU_E_HTTP_SIZE);
+    expect_http("HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", 512, ICBU_E_HTTP_SIZE);
+    expect_http("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999999\r\n\r\n", 512, ICBU_E_HTTP_SIZE);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\n", 512, ICBU_E_HTTP_SIZE);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 512, ICBU_E_HTTP_SIZE);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 512, ICBU_E_HTTP_SIZE);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffff\r\nabc", 512, ICBU_E_HTTP_TOOBIG);
+    expect_http("HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n", 512, ICBU_E_HTTP_FOLDED);
+    expect_http("HTTP/1.1 200 OK\r\nX-A: 1\r\n\tfolded\r\n\r\n", 512, ICBU_E_HTTP_FOLDED);
+    expect_http("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc", 512, ICBU_E_HTTP_TOOBIG);
+    expect_http("HTTP/1.1 200 OK\r\nX-Big: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", 64, ICBU_E_HTTP_TOOBIG);
+    expect_http("HTTP/1.1 200 OK\r\n\r\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 64, ICBU_E_HTTP_TOOBIG);
+    expect_http("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 512, ICBU_E_HTTP_TRUNCATED);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 512, ICBU_E_HTTP_TRUNCATED);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n", 512, ICBU_E_HTTP_TRUNCATED);
+    expect_http("HTTP/1.1 200 OK\r\nContent-", 512, ICBU_E_HTTP_TRUNCATED);
+    expect_http("", 512, ICBU_E_HTTP_TRUNCATED);
+    expect_http("HTTP/1.1 200 OK\r\nX-A 1\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\n: 1\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nX-A\n: 1\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/2 200 OK\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 20 OK\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("SSH-2.0-OpenSSH\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    /* statuses other than 200 are reported */
+    assert_int_equal(http_read_str("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 5, buf, sizeof buf, &b, &e), ICBU_E_HTTP_STATUS);
+    assert_int_equal(e.detail, 503);
+    assert_int_equal(http_read_str("HTTP/1.1 404 Not Found\r\n\r\n", 5, buf, sizeof buf, &b, &e), ICBU_E_HTTP_STATUS);
+    assert_int_equal(e.detail, 404);
+}
+
+static void test_http_transport_errors(void **state) {
+    script s;
+    icbu_transport t;
+    char buf[256];
+    icbu_str b;
+    icbu_err e;
+    (void)state;
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 4);
+    s.end = -104;                                          /* ECONNRESET */
+    assert_int_equal(icbu_http_read(&t, 1000, buf, sizeof buf, &b, &e), ICBU_E_RECV);
+    assert_int_equal(e.detail, -104);
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\n", 4);
+    s.end = ICBU_IO_TIMEOUT;
+    assert_int_equal(icbu_http_read(&t, 1000, buf, sizeof buf, &b, &e), ICBU_E_TIMEOUT);
+    /* the deadline, by the clock callback */
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcdefghij", 1);
+    t.now_ms = s_now; s.tick = 10;
+    assert_int_equal(icbu_http_read(&t, 200, buf, sizeof buf, &b, &e), ICBU_E_TIMEOUT);
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcdefghij", 64);
+    t.now_ms = s_now; s.tick = 10;
+    assert_int_equal(icbu_http_read(&t, 200, buf, sizeof buf, &b, &e), ICBU_OK);
+    assert_int_equal(icbu_http_read(NULL, 200, buf, sizeof buf, &b, &e), ICBU_E_ARG);
+}
+
+/* --------------------------------------------------------- response parser */
+static void parse(const char *json, icbu_status want, icbu_outcome *o, icbu_err *e, char *copy) {
+    icbu_status st;
+    strcpy(copy, json);
+    st = icbu_parse_response(copy, strlen(copy), o, e);
+    if (st != want) fail_msg("%s: got %s, want %s", json, icbu_strerror(st), icbu_strerror(want));
+}
+#define SEQ(s, lit) do { assert_int_equal((s).n, strlen(lit)); assert_memory_equal((s).p, lit, (s).n); } while (0)
+
+static void test_response_parser(void **state) {
+    char buf[2048];
+    icbu_outcome o;
+    icbu_err e;
+    (void)state;
+    parse(OKBODY, ICBU_OK, &o, &e, buf);
+    assert_int_equal(o.kind, ICBU_ACCEPTED); SEQ(o.insure_id, "111111"); SEQ(o.request_id, "r1");
+    assert_null(o.error_code.p);
+    /* simplify=true: no wrapper; unknown fields and nested values skipped */
+    parse(" {\"x\":{\"y\":[1,2.5e3,{\"z\":null}],\"w\":\"\\u00e9\"},\"result\":{\"success\":true,\"insure_id\":\"A\\\"\\u4e2d\\ud83d\\ude00\",\"more\":[]},\"request_id\":\"q\"} ",
+          ICBU_OK, &o, &e, buf);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
+    SEQ(o.insure_id, "A\"\xe4\xb8\xad\xf0\x9f\x98\x80"); SEQ(o.request_id, "q");
+    parse("{\"alibaba_finance_insurance_icbu_insure_order_callback_response\":{\"result\":{\"success\":false,\"error_code\":\"SYSTEM_ERROR\",\"error_msg\":\"\\u7cfb\\u7edf\"},\"request_id\":\"r2\"}}",
+          ICBU_OK, &o, &e, buf);
+    assert_int_equal(o.kind, ICBU_REFUSED); SEQ(o.error_code, "SYSTEM_ERROR"); SEQ(o.error_msg, "\xe7\xb3\xbb\xe7\xbb\x9f");
+    SEQ(o.request_id, "r2");
+    parse("{\"error_response\":{\"code\":25,\"msg\":\"Invalid signature\",\"sub_code\":\"isv.invalid-signature\",\"sub_msg\":\"\\u975e\\u6cd5\",\"request_id\":\"r3\"}}",
+          ICBU_OK, &o, &e, buf);
+    assert_int_equal(o.kind, ICBU_PLATFORM_ERROR); assert_int_equal(o.code.set, 1); assert_int_equal(o.code.v, 25);
+    SEQ(o.msg, "Invalid signature"); SEQ(o.sub_code, "isv.invalid-signature"); SEQ(o.sub_msg, "\xe9\x9d\x9e\xe6\xb3\x95");
+    SEQ(o.request_id, "r3");
+    parse("{\"error_response\":{\"code\":7,\"msg\":\"App Call Limited\"}}", ICBU_OK, &o, &e, buf);
+    assert_int_equal(o.kind, ICBU_PLATFORM_ERROR); assert_int_equal(o.code.v, 7); assert_null(o.sub_code.p);
+    /* malformed: the offset is reported */
+    parse("{\"alibaba_finance_insurance_icbu_insure_order_callback_response\":{\"result\":{\"success\":tru", ICBU_E_JSON, &o, &e, buf);
+    assert_int_equal(e.offset, 86);                      /* python json: "char 86" */
+    parse("{\"result\":{\"success\":true},}", ICBU_E_JSON, &o, &e, buf);
+    assert_int_equal(e.offset, 27);
+    parse("<html>502</html>", ICBU_E_JSON, &o, &e, buf);
+    assert_int_equal(e.offset, 0);
+    parse("", ICBU_E_JSON, &o, &e, buf);
+    parse("{\"result\":{\"success\":true}} x", ICBU_E_TRAILING, &o, &e, buf);
+    assert_int_equal(e.offset, 28);
+    parse("{\"result\":{\"success\":\"yes\"}}", ICBU_E_TYPE, &o, &e, buf);
+    assert_string_equal(e.path, "result.success");
+    parse("{\"result\":{\"insure_id\":\"1\"}}", ICBU_E_RESPONSE, &o, &e, buf);
+    parse("{\"request_id\":\"1\"}", ICBU_E_RESPONSE, &o, &e, buf);
+    parse("{\"result\":{\"success\":true,\"success\":false}}", ICBU_E_DUPLICATE, &o, &e, buf);
+    parse("{\"result\":{\"success\":true,\"insure_id\":\"\\ud800\"}}", ICBU_E_UTF8, &o, &e, buf);
+    parse("{\"result\":{\"success\":true,\"insure_id\":\"\xff\"}}", ICBU_E_UTF8, &o, &e, buf);
+    parse("{\"result\":{\"success\":true,\"insure_id\":\"a\x01\"}}", ICBU_E_JSON, &o, &e, buf);
+    parse("{\"error_response\":{\"code\":2.5}}", ICBU_E_NUMBER, &o, &e, buf);
+    parse("{\"error_response\":{\"code\":99999999999999999999}}", ICBU_E_NUMBER, &o, &e, buf);
+}
+
+static void test_response_depth(void **state) {
+    char buf[400];
+    icbu_outcome o;
+    icbu_err e;
+    int i;
+    (void)state;
+    /* nesting up to the bound is skipped, past it refused */
+    strcpy(buf, "{\"x\":");
+    for (i = 0; i < ICBU_JSON_MAX_DEPTH - 1; i++) strcat(buf, "[");
+    for (i = 0; i < ICBU_JSON_MAX_DEPTH - 1; i++) strcat(buf, "]");
+    strcat(buf, ",\"result\":{\"success\":true}}");
+    assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_OK);
+    strcpy(buf, "{\"x\":");
+    for (i = 0; i < ICBU_JSON_MAX_DEPTH; i++) strcat(buf, "[");
+    for (i = 0; i < ICBU_JSON_MAX_DEPTH; i++) strcat(buf, "]");
+    strcat(buf, "}");
+    assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_DEPTH);
+    strcpy(buf, "{\"x\":");
+    memset(buf + 5, '[', 300); buf[305] = 0;
+    assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_DEPTH);
+    memset(buf, '[', 300); buf[300] = 0;
+    assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_TYPE);   /* not an object */
+    strcpy(buf, "{\"a\":");
+    memset(buf + 5, '{', 200); buf[205] = 0;
+    assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_JSON);
+}
+
+/* ---------------------------------------------------------------- exchange */
+static int contains(const char *hay, size_t n, const char *needle) {
+    size_t k = strlen(needle), i;
+    for (i = 0; i + k <= n; i++) if (memcmp(hay + i, needle, k) == 0) return 1;
+    return 0;
+}
+
+static void exchange_config(icbu_config *c) {
+    memset(c, 0, sizeof *c);
+    c->app_key = "12345678"; c->app_secret = "helloworld"; c->sign_method = ICBU_SIGN_HMAC_SHA256;
+    c->timestamp = icbu_d(2026, 11, 28, 12, 0, 0);
+}
+
+static void test_exchange(void **state) {
+    example_order x;
+    icbu_config c;
+    icbu_url u;
+    script s;
+    icbu_transport t;
+    icbu_outcome o;
+    icbu_err e;
+    static char arena[8192];
+    char body[4096];
+    size_t blen;
+    (void)state;
+    example_order_build(&x);
+    exchange_config(&c);
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:8080/router/rest", &u), ICBU_OK);
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 132\r\n\r\n" OKBODY, 7);
+    s.send_step = 100;
+    assert_int_equal(strlen(OKBODY), 132);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
+    SEQ(o.insure_id, "111111");
+    /* what was sent: the head, then exactly the signed body */
+    assert_int_equal(icbu_sign_body(&c, &x.o, body, sizeof body, &blen, NULL), ICBU_OK);
+    assert_true(s.sent_n > blen);
+    assert_memory_equal(s.sent, "POST /router/rest HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n", 50);
+    assert_memory_equal(s.sent + s.sent_n - blen, body, blen);
+    assert_false(contains(s.sent, s.sent_n, "helloworld"));          /* never the secret */
+    /* failures name their stage */
+    script_init(&s, &t, "HTTP/1.1 500 Oops\r\n\r\n", 64);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_HTTP_STATUS);
+    assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR); assert_int_equal(o.stage, ICBU_STAGE_HTTP);
+    assert_int_equal(o.detail, 500);
+    assert_string_equal(icbu_stage_name(o.stage), "http");
+    script_init(&s, &t, "", 64);
+    s.send_fail_after = 10;
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_SEND);
+    assert_int_equal(o.stage, ICBU_STAGE_SEND); assert_int_equal(o.detail, -104);
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\n\r\n{\"result\":", 64);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_JSON);
+    assert_int_equal(o.stage, ICBU_STAGE_PARSE);
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{", 64);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_HTTP_TRUNCATED);
+    assert_int_equal(o.stage, ICBU_STAGE_RECEIVE);
+    /* an arena too small for the request: the size needed */
+    script_init(&s, &t, "", 64);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, 100, &o, &e), ICBU_E_NOSPACE);
+    assert_true(e.need > blen);
+    assert_int_equal(s.sent_n, 0);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, e.need, &o, &e), ICBU_E_HTTP_TRUNCATED);
+}
+
+/* ----------------------------------------------------------- order decoder */
+static const icbu_order *decode(const char *json, icbu_status want, icbu_err *e, void *arena, size_t cap) {
+    const icbu_order *o = NULL;
+    size_t used;
+    assert_int_equal(icbu_decode_order(json, strlen(json), arena, cap, &o, &used, e), want);
+    return o;
+}
+
+static void test_decode_example_roundtrip(void **state) {
+    example_order x;
+    static char json[4096], again[4096];
+    static uint64_t arena[1024];
+    size_t n, n2, need, used, cap;
+    const icbu_order *o;
+    icbu_err e;
+    (void)state;
+    example_order_build(&x);
+    assert_int_equal(icbu_order_json(&x.o, json, sizeof json, &n, NULL), ICBU_OK);
+    assert_int_equal(icbu_decode_order(json, n, NULL, 0, &o, &need, &e), ICBU_OK);     /* sizing */
+    assert_null(o);
+    assert_int_equal(icbu_decode_order(json, n, arena, sizeof arena, &o, &used, &e), ICBU_OK);
+    assert_int_equal(used, need);
+    assert_non_null(o);
+    assert_int_equal(o->insured->customer_id->ali_id.v, INT64_C(3664297069));
+    assert_int_equal(o->subject_matter_info->goods_item_list.n, 1);
+    assert_int_equal(o->subject_matter_info->goods_item_list.p[0].item_url_list.n, 2);
+    assert_int_equal(o->insure_time.year, 2022);
+    assert_int_equal(icbu_order_json(o, again, sizeof again, &n2, NULL), ICBU_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(again, json, n);
+    /* every arena size short of the need: NOSPACE, the same need, guard intact */
+    for (cap = 0; cap < need; cap += 1) {
+        unsigned char *g = (unsigned char *)arena;
+        size_t k;
+        memset(arena, 0xC3, sizeof arena);
+        assert_int_equal(icbu_decode_order(json, n, arena, cap, &o, &used, &e), ICBU_E_NOSPACE);
+        assert_int_equal(e.need, need);
+        for (k = cap; k < need + 64; k++) assert_int_equal(g[k], 0xC3);
+    }
+}
+
+static void test_decode_values(void **state) {
+    static uint64_t arena[512];
+    const icbu_order *o;
+    icbu_err e;
+    (void)state;
+    o = decode("{\"amount\":-9223372036854775808,\"premium\":9223372036854775807,\"insure_period\":0,"
+               "\"memo\":\"\",\"echo\":\"a\\u0000b\\n\\/\",\"major_order\":false,\"currency\":null,"
+               "\"subject_matter_info\":{\"goods_item_list\":[],\"order_time\":\"2024-02-29 23:59:59\"},"
+               "\"applicant\":{\"customer_id\":{}}}", ICBU_OK, &e, arena, sizeof arena);
+    assert_int_equal(o->amount.v, INT64_MIN); assert_int_equal(o->premium.v, INT64_MAX);
+    assert_int_equal(o->insure_period.set, 1); assert_int_equal(o->insure_period.v, 0);
+    assert_non_null(o->memo.p); assert_int_equal(o->memo.n, 0);
+    assert_int_equal(o->echo.n, 5); assert_memory_equal(o->echo.p, "a\0b\n/", 5);
+    assert_int_equal(o->major_order.set, 1); assert_int_equal(o->major_order.v, 0);
+    assert_null(o->currency.p); assert_null(o->institution.p);
+    assert_non_null(o->subject_matter_info->goods_item_list.p);
+    assert_int_equal(o->subject_matter_info->goods_item_list.n, 0);
+    assert_int_equal(o->subject_matter_info->order_time.day, 29);
+    assert_int_equal(o->applicant->customer_id->ali_id.set, 0);
+}
+
+static void expect_decode(const char *json, icbu_status want, const char *path) {
+    static uint64_t arena[512];
+    icbu_err e;
+    decode(json, want, &e, arena, sizeof arena);
+    assert_int_equal(e.status, want);
+    if (path) assert_string_equal(e.path, path);
+}
+
+static void test_decode_errors(void **state) {
+    (void)state;
+    expect_decode("{\"insured\":{\"license_valid_time_until\":\"20251001\"}}", ICBU_E_FIELD, "insured.license_valid_time_until");
+    expect_decode("{\"bogus\":1}", ICBU_E_FIELD, "bogus");
+    expect_decode("{\"subject_matter_info\":{\"goods_item_list\":[{},{},{\"item_url_list\":[\"a\",1]}]}}", ICBU_E_TYPE,
+                  "subject_matter_info.goods_item_list[2].item_url_list[1]");
+    expect_decode("{\"subject_matter_info\":{\"goods_item_list\":[{},{},{\"item_url_list\":[\"\\udc00\"]}]}}", ICBU_E_UTF8,
+                  "subject_matter_info.goods_item_list[2].item_url_list[0]");
+    expect_decode("{\"subject_matter_info\":{\"goods_item_list\":[{},{},{\"item_url_list\":[\"ok\",\"\xc0\x80\"]}]}}", ICBU_E_UTF8,
+                  "subject_matter_info.goods_item_list[2].item_url_list[1]");
+    expect_decode("{\"subject_matter_info\":{\"goods_item_list\":[{\"item_desc\":\"\\ud83d\"}]}}", ICBU_E_UTF8,
+                  "subject_matter_info.goods_item_list[0].item_desc");
+    expect_decode("{\"subject_matter_info\":{\"goods_item_list\":[{\"item_quantity\":1.5}]}}", ICBU_E_NUMBER,
+                  "subject_matter_info.goods_item_list[0].item_quantity");
+    expect_decode("{\"amount\":1e3}", ICBU_E_NUMBER, "amount");
+    expect_decode("{\"amount\":9223372036854775808}", ICBU_E_NUMBER, "amount");
+    expect_decode("{\"amount\":-9223372036854775809}", ICBU_E_NUMBER, "amount");
+    expect_decode("{\"amount\":\"10\"}", ICBU_E_TYPE, "amount");
+    expect_decode("{\"amount\":01}", ICBU_E_JSON, "amount");
+    expect_decode("{\"amount\":-}", ICBU_E_JSON, "amount");
+    expect_decode("{\"insure_time\":\"2022-10-11\"}", ICBU_E_DATE, "insure_time");
+    expect_decode("{\"insure_time\":\"2022-10-11T00:00:00\"}", ICBU_E_DATE, "insure_time");
+    expect_decode("{\"insure_time\":\"2022-02-30 00:00:00\"}", ICBU_E_DATE, "insure_time");
+    expect_decode("{\"insure_time\":\"2022-10-11 24:00:00\"}", ICBU_E_DATE, "insure_time");
+    expect_decode("{\"insure_time\":1665417600}", ICBU_E_TYPE, "insure_time");
+    expect_decode("{\"major_order\":1}", ICBU_E_TYPE, "major_order");
+    expect_decode("{\"insured\":[]}", ICBU_E_TYPE, "insured");
+    expect_decode("{\"subject_matter_info\":{\"goods_item_list\":{}}}", ICBU_E_TYPE, "subject_matter_info.goods_item_list");
+    expect_decode("{\"subject_matter_info\":{\"goods_item_list\":[null]}}", ICBU_E_TYPE, "subject_matter_info.goods_item_list[0]");
+    expect_decode("{\"memo\":\"a\",\"memo\":\"b\"}", ICBU_E_DUPLICATE, "memo");
+    expect_decode("{\"insured\":{\"name\":\"a\",\"name\":\"b\"}}", ICBU_E_DUPLICATE, "insured.name");
+    expect_decode("{\"memo\":\"\xe4\xb8\"}", ICBU_E_UTF8, "memo");
+    expect_decode("{\"memo\":\"x\"} {}", ICBU_E_TRAILING, NULL);
+    expect_decode("{\"memo\":\"x\"},", ICBU_E_TRAILING, NULL);
+    expect_decode("{\"memo\":\"x\",}", ICBU_E_JSON, NULL);
+    expect_decode("{\"memo\" \"x\"}", ICBU_E_JSON, NULL);
+    expect_decode("{\"memo\":\"x\"", ICBU_E_JSON, NULL);
+    expect_decode("{\"subject_matter_info\":{\"goods_item_list\":[{},]}}", ICBU_E_JSON, NULL);
+    expect_decode("[]", ICBU_E_TYPE, "");
+    expect_decode("", ICBU_E_JSON, "");
+    expect_decode("\"x\"", ICBU_E_JSON, "");
+    expect_decode("{\"memo\":\"\\x\"}", ICBU_E_JSON, "memo");
+    expect_decode("{\"memo\":\"\\u12\"}", ICBU_E_JSON, "memo");
+}
+
+static void test_decode_offsets(void **state) {
+    static uint64_t arena[256];
+    icbu_err e;
+    (void)state;
+    decode("{\"memo\":\"x\", \"oops\":1}", ICBU_E_FIELD, &e, arena, sizeof arena);
+    assert_int_equal(e.offset, 13);
+    decode("{\"amount\":1.5}", ICBU_E_NUMBER, &e, arena, sizeof arena);
+    assert_int_equal(e.offset, 10);
+    decode("{\"memo\":\"x\"}  ]", ICBU_E_TRAILING, &e, arena, sizeof arena);
+    assert_int_equal(e.offset, 14);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url),
+        cmocka_unit_test(test_http_head),
+        cmocka_unit_test(test_http_content_length),
+        cmocka_unit_test(test_http_chunked),
+        cmocka_unit_test(test_http_close_delimited),
+        cmocka_unit_test(test_http_refusals),
+        cmocka_unit_test(test_http_transport_errors),
+        cmocka_unit_test(test_response_parser),
+        cmocka_unit_test(test_response_depth),
+        cmocka_unit_test(test_exchange),
+        cmocka_unit_test(test_decode_example_roundtrip),
+        cmocka_unit_test(test_decode_values),
+        cmocka_unit_test(test_decode_errors),
+        cmocka_unit_test(test_decode_offsets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
