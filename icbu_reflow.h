@@ -684,6 +684,8 @@ static size_t icbu__utf8(const unsigned char *p, size_t n) {
  * (or percent-encoded) while they fit, and hashed raw when a signer is set. */
 typedef struct icbu__signer {
     icbu__hctx h;
+    unsigned char stage[128];     /* small writes gathered into fewer hash updates */
+    size_t staged;
     unsigned char pad[64];        /* HMAC: key ^ opad, kept for the outer hash */
     const char *secret;           /* md5: appended after the parameters */
     size_t secret_len;
@@ -699,30 +701,54 @@ typedef struct icbu__out {
     int form;                     /* percent-encode what is written */
 } icbu__out;
 
+static void icbu__sg_flush(icbu__signer *sg) {
+    if (sg->staged && icbu__hupdate(&sg->h, sg->alg, sg->stage, sg->staged) != 0) sg->rc = 1;
+    sg->staged = 0;
+}
 static void icbu__sg_update(icbu__signer *sg, const void *p, size_t n) {
-    if (n && icbu__hupdate(&sg->h, sg->alg, p, n) != 0) sg->rc = 1;
+    if (n > sizeof sg->stage - sg->staged) {
+        icbu__sg_flush(sg);
+        if (n >= sizeof sg->stage) {
+            if (icbu__hupdate(&sg->h, sg->alg, p, n) != 0) sg->rc = 1;
+            return;
+        }
+    }
+    ICBU_MEMCPY(sg->stage + sg->staged, p, n);
+    sg->staged += n;
+}
+
+/* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are, space
+ * as '+', every other byte as %XX. One bit per byte value: kept as is. */
+static const unsigned char icbu__plain[32] = {
+    0, 0, 0, 0, 0, 0x64, 0xFF, 0x03, 0xFE, 0xFF, 0xFF, 0x87, 0xFE, 0xFF, 0xFF, 0x07
+};
+static size_t icbu__form(char *d, const unsigned char *p, size_t n) {
+    char *start = d;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned c = p[i];
+        if (icbu__plain[c >> 3] >> (c & 7) & 1) *d++ = (char)c;
+        else if (c == ' ') *d++ = '+';
+        else { d[0] = '%'; d[1] = icbu__hexd[c >> 4]; d[2] = icbu__hexd[c & 15]; d += 3; }
+    }
+    return (size_t)(d - start);
 }
 
 static void icbu__put(icbu__out *o, const char *p, size_t n) {
     size_t i;
+    char t[3];
     if (o->sg) icbu__sg_update(o->sg, p, n);
     if (!o->form) {
         if (o->buf && o->len <= o->cap && n <= o->cap - o->len) ICBU_MEMCPY(o->buf + o->len, p, n);
         o->len += n;
         return;
     }
-    /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are,
-     * space as '+', every other byte as %XX. */
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        char t[3];
-        size_t k = 1, j;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '*')
-            t[0] = (char)c;
-        else if (c == ' ')
-            t[0] = '+';
-        else { t[0] = '%'; t[1] = icbu__hexd[c >> 4]; t[2] = icbu__hexd[c & 15]; k = 3; }
+    if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / 3) {   /* room for the worst case */
+        o->len += icbu__form(o->buf + o->len, (const unsigned char *)p, n);
+        return;
+    }
+    for (i = 0; i < n; i++) {                      /* near the end, or measuring: byte by byte */
+        size_t k = icbu__form(t, (const unsigned char *)p + i, 1), j;
         if (o->buf && o->len <= o->cap && k <= o->cap - o->len)
             for (j = 0; j < k; j++) o->buf[o->len + j] = t[j];
         o->len += k;
@@ -897,7 +923,7 @@ static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_metho
     size_t i, n = 0;
     while (secret[n]) n++;
     ICBU_MEMSET(sg->pad, 0, sizeof sg->pad);
-    sg->secret = secret; sg->secret_len = n; sg->m = m; sg->rc = 0;
+    sg->secret = secret; sg->secret_len = n; sg->m = m; sg->rc = 0; sg->staged = 0;
     sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
     if (m == ICBU_SIGN_MD5) {
         if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
@@ -907,6 +933,7 @@ static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_metho
     if (n > sizeof sg->pad) {                    /* long keys are hashed first */
         if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
         icbu__sg_update(sg, secret, n);
+        icbu__sg_flush(sg);
         if (icbu__hfinal(&sg->h, sg->alg, sg->pad) != 0) sg->rc = 1;
     } else {
         ICBU_MEMCPY(sg->pad, secret, n);
@@ -922,11 +949,13 @@ static icbu_status icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
     unsigned char d[32];
     size_t dl = sg->alg == ICBU_HASH_MD5 ? 16 : 32, i;
     if (sg->m == ICBU_SIGN_MD5) icbu__sg_update(sg, sg->secret, sg->secret_len);
+    icbu__sg_flush(sg);
     if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
     if (sg->m != ICBU_SIGN_MD5) {
         if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
         icbu__sg_update(sg, sg->pad, sizeof sg->pad);
         icbu__sg_update(sg, d, dl);
+        icbu__sg_flush(sg);
         if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
     }
     for (i = 0; i < dl; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
