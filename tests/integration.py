@@ -1,0 +1,778 @@
+#!/usr/bin/env python3
+"""Integration tests of the icbu-reflow command-line tool against tools/top_gateway.py.
+
+    python3 tests/integration.py [--bin DIR] [--only PATTERN] [--jobs N] [--verbose]
+
+Starts the local TOP gateway (HTTP + HTTPS, throw-away CA, free ports), then runs the
+binaries found in DIR (default: build) -- icbu-reflow-mbedtls and icbu-reflow-bearssl get
+the whole send matrix (HTTP and HTTPS x md5/hmac/hmac-sha256 x answers and fault modes);
+every binary found, icbu-reflow included, gets the offline cases (sign, parse, invalid
+orders, usage). The gateway/... cases check the gateway itself with a small Python client.
+
+Every run is checked for the secret (given through the environment) in its stdout and
+stderr. Prints `ok - name` / `not ok - name: why` per case, then `N passed, N failed`;
+exits 1 if anything failed. --only keeps the cases whose name contains PATTERN (or matches
+it as a glob when it has * ? or [).
+"""
+
+import argparse
+import concurrent.futures
+import datetime
+import fnmatch
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import check_body  # noqa: E402
+
+API_METHOD = "alibaba.finance.insurance.icbu.insure.order.callback"
+ENVELOPE = "alibaba_finance_insurance_icbu_insure_order_callback_response"
+EXAMPLE = os.path.join(HERE, "data", "example_order.json")
+SIGN_METHODS = ("md5", "hmac", "hmac-sha256")
+GMT8 = datetime.timezone(datetime.timedelta(hours=8))
+APP_KEY = "12345678"
+SECRET = "it-Secr3t/%s+é" % os.urandom(6).hex()        # non-ASCII and form-special on purpose
+BAD_SECRET = "wrong-Secr3t-%s" % os.urandom(6).hex()
+FIXED_TS = "2022-10-11 12:34:56"
+OUTCOME_KEYS = {
+    "accepted": {"outcome", "insure_id", "error_code", "error_msg", "request_id"},
+    "refused": {"outcome", "insure_id", "error_code", "error_msg", "request_id"},
+    "platform_error": {"outcome", "code", "msg", "sub_code", "sub_msg", "request_id"},
+    "transport_error": {"outcome", "stage", "detail"},
+}
+UNICODE_ID = "INS-12345-\u4e2d\U0001F600"
+
+
+class Fail(Exception):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def clip(b, n=300):
+    s = b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)
+    s = s.replace(SECRET, "<SECRET>").replace(BAD_SECRET, "<BAD_SECRET>")   # never echo it
+    s = s.replace("\n", "\\n")
+    return s if len(s) <= n else s[:n] + "...(%d chars)" % len(s)
+
+
+# ------------------------------------------------------------------ running the tool
+class Run:
+    def __init__(self, argv, rc, out, err, elapsed):
+        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
+
+    def why(self):
+        return "rc=%s stdout=%s stderr=%s" % (self.rc, clip(self.out), clip(self.err, 200))
+
+
+def base_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICBU_REFLOW_")}
+    env["TZ"] = "Asia/Shanghai"
+    env["LC_ALL"] = "C"
+    env["ICBU_REFLOW_APP_SECRET"] = SECRET
+    for k, v in extra.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
+def run(binary, args, env=None, stdin=None, timeout=30):
+    argv = [binary] + list(args)
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=env if env is not None else base_env(), timeout=timeout)
+        r = Run(argv, p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+    except subprocess.TimeoutExpired as e:
+        raise Fail("timed out after %ss (stdout=%s)" % (timeout, clip(e.stdout or b"")))
+    # Never the secret, in any run (the bad one included).
+    for s in (SECRET, BAD_SECRET):
+        for name, stream in (("stdout", r.out), ("stderr", r.err)):
+            if s.encode("utf-8") in stream:
+                raise Fail("the secret appears in %s: %s" % (name, r.why()))
+    return r
+
+
+def one_json_line(r):
+    expect(r.out.endswith(b"\n") and r.out.count(b"\n") == 1,
+           "stdout is not exactly one line: %s" % r.why())
+    try:
+        j = json.loads(r.out.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Fail("stdout is not JSON (%s): %s" % (e, r.why()))
+    expect(isinstance(j, dict), "stdout JSON is not an object: %s" % r.why())
+    return j
+
+
+def check_outcome(r, rc, outcome, exact=None, **fields):
+    """fields: name=value, or name=callable(value)->bool."""
+    j = one_json_line(r)
+    expect(j.get("outcome") == outcome, "outcome %r, expected %r: %s"
+           % (j.get("outcome"), outcome, r.why()))
+    expect(r.rc == rc, "exit status %s, expected %s: %s" % (r.rc, rc, r.why()))
+    extra = set(j) - OUTCOME_KEYS[outcome]
+    expect(not extra, "unexpected keys %s: %s" % (sorted(extra), r.why()))
+    nulls = [k for k, v in j.items() if v is None]
+    expect(not nulls, "null values for %s (absent fields must be left out): %s" % (nulls, r.why()))
+    if exact is not None:
+        expect(j == exact, "output %s, expected %s" % (json.dumps(j, ensure_ascii=False),
+                                                       json.dumps(exact, ensure_ascii=False)))
+    for k, want in fields.items():
+        got = j.get(k)
+        if callable(want):
+            expect(want(got), "%s=%r not as expected: %s" % (k, got, r.why()))
+        else:
+            expect(got == want, "%s=%r, expected %r: %s" % (k, got, want, r.why()))
+    return j
+
+
+def nonempty(v):
+    return isinstance(v, str) and v != ""
+
+
+def stage_in(*stages):
+    return lambda v: v in stages
+
+
+# ------------------------------------------------------------------ the gateway
+class Gateway:
+    def __init__(self, tmp):
+        self.state = os.path.join(tmp, "gw")
+        self.log = open(os.path.join(tmp, "gateway.log"), "wb")
+        self.p = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tools", "top_gateway.py"),
+             "--http-port", "0", "--https-port", "0", "--badname-port", "0",
+             "--app-key", APP_KEY, "--state-dir", self.state],
+            stdout=self.log, stderr=subprocess.STDOUT, env=base_env())
+        deadline = time.monotonic() + 15
+        ports = os.path.join(self.state, "ports")
+        while not os.path.exists(ports):
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("the gateway did not start; see %s" % self.log.name)
+            time.sleep(0.02)
+        with open(ports) as f:
+            kv = dict(x.split("=") for x in f.read().split())
+        self.http, self.https = int(kv["http"]), int(kv["https"])
+        with open(os.path.join(self.state, "badname-port")) as f:
+            self.badname = int(f.read())
+        self.ca = os.path.join(self.state, "ca.pem")
+        self.wrong_ca = os.path.join(self.state, "wrong-ca.pem")
+
+    def url(self, scheme, mode="", port=None):
+        port = port or (self.https if scheme == "https" else self.http)
+        return "%s://127.0.0.1:%d%s/router/rest" % (scheme, port, "/f/" + mode if mode else "")
+
+    def accepted(self):
+        try:
+            with open(os.path.join(self.state, "accepted.jsonl"), encoding="utf-8") as f:
+                return [json.loads(x) for x in f if x.strip()]
+        except FileNotFoundError:
+            return []
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ------------------------------------------------------------------ a tiny Python client
+def py_body(secret=SECRET, sm="hmac-sha256", order_text=None, extra=None):
+    p = {"method": API_METHOD, "app_key": APP_KEY, "v": "2.0", "sign_method": sm,
+         "format": "json", "timestamp": datetime.datetime.now(GMT8).strftime("%Y-%m-%d %H:%M:%S")}
+    p["insured_order_reflow_request"] = order_text if order_text is not None else \
+        open(EXAMPLE, encoding="utf-8").read()
+    p.update(extra or {})
+    items = sorted(p.items(), key=lambda kv: kv[0].encode())
+    sig = check_body.compute_sign(items, secret, sm)
+    return ("&".join(check_body.form_encode(k) + "=" + check_body.form_encode(v)
+                     for k, v in items) + "&sign=" + sig).encode("ascii")
+
+
+def py_post(gw, scheme, mode="", body=None, cafile=None, port=None, read_limit=1 << 16):
+    """Returns (status, headers(list of raw lines), body_bytes, error)."""
+    body = body if body is not None else py_body()
+    path = ("/f/" + mode if mode else "") + "/router/rest"
+    req = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded;"
+           "charset=UTF-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+           % (path, len(body))).encode() + body
+    port = port or (gw.https if scheme == "https" else gw.http)
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        if scheme == "https":
+            ctx = ssl.create_default_context(cafile=cafile or gw.ca)
+            s = ctx.wrap_socket(s, server_hostname="127.0.0.1")
+        data, err = b"", None
+        try:
+            s.sendall(req)
+            while len(data) < read_limit:
+                d = s.recv(65536)
+                if not d:
+                    break
+                data += d
+        except OSError as e:
+            err = e
+    finally:
+        s.close()
+    if b"\r\n\r\n" not in data:
+        return None, [], data, err
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    return int(lines[0].split()[1]), lines[1:], rest, err
+
+
+def dechunk(b):
+    out = b""
+    while True:
+        line, b = b.split(b"\r\n", 1)
+        n = int(line.split(b";")[0], 16)
+        if n == 0:
+            return out
+        out, b = out + b[:n], b[n + 2:]
+
+
+# ------------------------------------------------------------------ case builders
+class Suite:
+    def __init__(self, gw, tmp, bins_matrix, bins_all):
+        self.gw, self.tmp = gw, tmp
+        self.bins_matrix, self.bins_all = bins_matrix, bins_all
+        self.cases = []
+        self.n = 0
+        self.lock = threading.Lock()
+
+    def add(self, name, fn, slow=False):
+        self.cases.append((name, fn, slow))
+
+    def write(self, name, data):
+        with self.lock:
+            self.n += 1
+            path = os.path.join(self.tmp, "%04d-%s" % (self.n, name))
+        with open(path, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        return path
+
+    def order_file(self, mutate=None, name="order.json"):
+        with open(EXAMPLE, encoding="utf-8") as f:
+            o = json.load(f)
+        if mutate:
+            mutate(o)
+        return self.write(name, json.dumps(o, ensure_ascii=False)), o
+
+    # ---------------------------------------------------------- gateway self-checks
+    def gateway_cases(self):
+        gw = self
+
+        def ok_answer(scheme, sm):
+            def f():
+                st, _, body, err = py_post(gw.gw, scheme, body=py_body(sm=sm))
+                expect(st == 200, "status %s err %s" % (st, err))
+                j = json.loads(body)
+                expect(j[ENVELOPE]["result"] == {"success": True, "insure_id": "INS-12345"},
+                       clip(body))
+            return f
+
+        for scheme in ("http", "https"):
+            for sm in SIGN_METHODS:
+                self.add("gateway/%s/%s/accepts the Python reference client" % (scheme, sm),
+                         ok_answer(scheme, sm))
+
+        def bad_sign():
+            _, _, body, _ = py_post(gw.gw, "http", body=py_body(secret=BAD_SECRET))
+            expect(json.loads(body)["error_response"]["code"] == 25, clip(body))
+        self.add("gateway/bad signature is code 25", bad_sign)
+
+        def unknown_field():
+            o = json.load(open(EXAMPLE, encoding="utf-8"))
+            o["insured"]["license_valid_time_until"] = "20251001"
+            _, _, body, _ = py_post(gw.gw, "http", body=py_body(order_text=json.dumps(o)))
+            e = json.loads(body)["error_response"]
+            expect(e["code"] == 41 and e["sub_code"] == "isv.invalid-parameter"
+                   and "insured.license_valid_time_until" in e["sub_msg"], clip(body))
+        self.add("gateway/unknown field is code 41 naming it", unknown_field)
+
+        def modes():
+            for scheme in ("http", "https"):
+                st, h, b, _ = py_post(gw.gw, scheme, "chunked")
+                expect(b"Transfer-Encoding: chunked" in h and
+                       json.loads(dechunk(b))[ENVELOPE]["result"]["insure_id"] == "INS-12345",
+                       "chunked: %s" % clip(b))
+                st, h, b, _ = py_post(gw.gw, scheme, "unicode")
+                expect(json.loads(b)[ENVELOPE]["result"]["insure_id"] == UNICODE_ID and b.isascii(),
+                       "unicode: %s" % clip(b))
+                st, h, b, _ = py_post(gw.gw, scheme, "status503")
+                expect(st == 503, "status503: %s" % st)
+                st, h, b, _ = py_post(gw.gw, scheme, "truncated")
+                cl = [int(x.split(b":")[1]) for x in h if x.lower().startswith(b"content-length")]
+                expect(cl and len(b) < cl[0], "truncated: %s %s" % (h, clip(b)))
+                st, h, b, _ = py_post(gw.gw, scheme, "oversized", read_limit=1024)
+                expect(b"Content-Length: 8388608" in h, "oversized: %s" % h)
+                st, h, b, _ = py_post(gw.gw, scheme, "folded")
+                expect(any(x[:1] in (b" ", b"\t") for x in h), "folded: %s" % h)
+                st, h, b, _ = py_post(gw.gw, scheme, "cl-te")
+                expect(any(x.startswith(b"Content-Length") for x in h) and
+                       b"Transfer-Encoding: chunked" in h, "cl-te: %s" % h)
+                st, h, b, _ = py_post(gw.gw, scheme, "close-delimited")
+                expect(not any(x.lower().startswith((b"content-length", b"transfer-encoding"))
+                               for x in h) and json.loads(b), "close-delimited: %s" % h)
+                for mode, code in (("isp", 15), ("code7", 7), ("badsign-always", 25)):
+                    st, h, b, _ = py_post(gw.gw, scheme, mode)
+                    expect(json.loads(b)["error_response"]["code"] == code, "%s: %s" % (mode, clip(b)))
+                st, h, b, _ = py_post(gw.gw, scheme, "refuse")
+                expect(json.loads(b)[ENVELOPE]["result"]["success"] is False, "refuse: %s" % clip(b))
+                st, h, b, _ = py_post(gw.gw, scheme, "malformed")
+                expect(st == 200 and b.endswith(b'"success":tru'), "malformed: %s" % clip(b))
+            for mode in ("reset", "reset-before"):
+                st, h, b, err = py_post(gw.gw, "http", mode)
+                expect(isinstance(err, ConnectionResetError), "%s: %r %s" % (mode, err, clip(b)))
+        self.add("gateway/fault modes frame their answers as documented", modes)
+
+        def tls_refusals():
+            for cafile, port, what in ((gw.gw.wrong_ca, None, "wrong CA"),
+                                       (gw.gw.ca, gw.gw.badname, "wrong host name")):
+                try:
+                    py_post(gw.gw, "https", cafile=cafile, port=port)
+                    raise Fail("%s: TLS handshake succeeded" % what)
+                except ssl.SSLCertVerificationError:
+                    pass
+        self.add("gateway/TLS fails with the wrong CA and the wrong host name", tls_refusals)
+
+    # ---------------------------------------------------------- send matrix
+    def send_cases(self, tag, binary, scheme):
+        gw = self.gw
+        ca = ["--ca-file", gw.ca] if scheme == "https" else []
+
+        def send(mode="", sm="hmac-sha256", extra=(), order=EXAMPLE, env=None, timeout=30,
+                 url=None):
+            args = ["send", "--app-key", APP_KEY, "--sign-method", sm,
+                    "--url", url or gw.url(scheme, mode)] + ca + list(extra) + [order]
+            return run(binary, args, env=env, timeout=timeout)
+
+        for sm in SIGN_METHODS:
+            p = "%s/%s/%s/" % (tag, scheme, sm)
+
+            def accepted(mode, sm=sm, extra=(), insure_id="INS-12345"):
+                return lambda: check_outcome(send(mode, sm, extra), 0, "accepted",
+                                             insure_id=insure_id, request_id=nonempty)
+            self.add(p + "accepted", accepted(""))
+            self.add(p + "simplify accepted", accepted("", extra=("--simplify",)))
+            self.add(p + "chunked accepted", accepted("chunked"))
+            self.add(p + "slow accepted", accepted("slow"), slow=True)
+            self.add(p + "close-delimited accepted", accepted("close-delimited"))
+            self.add(p + "unicode escapes decoded", accepted("unicode", insure_id=UNICODE_ID))
+            self.add(p + "unknown answer fields skipped", accepted("extra-fields"))
+            self.add(p + "simplify unicode accepted",
+                     accepted("unicode", extra=("--simplify",), insure_id=UNICODE_ID))
+            self.add(p + "refused", lambda sm=sm: check_outcome(
+                send("refuse", sm), 1, "refused", error_code="PARAM_ERROR", error_msg=nonempty,
+                request_id=nonempty))
+            self.add(p + "bad secret is platform error 25", lambda sm=sm: check_outcome(
+                send("", sm, env=base_env(ICBU_REFLOW_APP_SECRET=BAD_SECRET)), 2,
+                "platform_error", code=25, msg=nonempty, request_id=nonempty))
+            self.add(p + "badsign-always is platform error 25", lambda sm=sm: check_outcome(
+                send("badsign-always", sm), 2, "platform_error", code=25))
+            self.add(p + "isp is platform error 15", lambda sm=sm: check_outcome(
+                send("isp", sm), 2, "platform_error", code=15,
+                sub_code="isp.remote-connection-error", sub_msg=nonempty, msg=nonempty))
+            self.add(p + "code7 is platform error 7", lambda sm=sm: check_outcome(
+                send("code7", sm), 2, "platform_error", code=7, msg=nonempty))
+            self.add(p + "truncated is a transport error", lambda sm=sm: check_outcome(
+                send("truncated", sm), 3, "transport_error", stage=stage_in("receive", "http")))
+            self.add(p + "oversized is a transport error", lambda sm=sm: check_outcome(
+                send("oversized", sm), 3, "transport_error", stage=nonempty))
+            self.add(p + "malformed is a parse error", lambda sm=sm: check_outcome(
+                send("malformed", sm), 3, "transport_error", stage="parse"))
+            for st in (500, 503):
+                self.add(p + "status%d is an http error" % st, lambda sm=sm, st=st: check_outcome(
+                    send("status%d" % st, sm), 3, "transport_error", stage="http",
+                    detail=lambda d: isinstance(d, str) and str(st) in d))
+            for mode in ("reset", "reset-before"):
+                self.add(p + mode + " is a send/receive error", lambda sm=sm, mode=mode: check_outcome(
+                    send(mode, sm), 3, "transport_error", stage=stage_in("send", "receive")))
+            for mode in ("cl-te", "folded"):
+                self.add(p + mode + " is an http error", lambda sm=sm, mode=mode: check_outcome(
+                    send(mode, sm), 3, "transport_error", stage="http"))
+
+            def stall(sm=sm):
+                r = send("stall", sm, extra=("--timeout", "1500"), timeout=15)
+                check_outcome(r, 3, "transport_error", stage=nonempty)
+                expect(r.elapsed < 5, "took %.1f s" % r.elapsed)
+                expect(r.elapsed >= 1.2, "gave up after %.2f s, before the 1.5 s timeout" % r.elapsed)
+            self.add(p + "stall times out (--timeout 1500)", stall, slow=True)
+
+        p = "%s/%s/" % (tag, scheme)
+
+        def slow_deadline():
+            r = send("slow", extra=("--timeout", "600"), timeout=15)
+            check_outcome(r, 3, "transport_error", stage=nonempty)
+            expect(r.elapsed < 1.3, "the whole-exchange deadline did not hold: %.2f s" % r.elapsed)
+        self.add(p + "--timeout bounds the whole exchange (slow, 600 ms)", slow_deadline, slow=True)
+
+        if scheme == "https":
+            self.add(p + "wrong CA is a tls error", lambda: check_outcome(
+                run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url("https"),
+                             "--ca-file", gw.wrong_ca, EXAMPLE]),
+                3, "transport_error", stage="tls"))
+            self.add(p + "system bundle does not trust the test CA", lambda: check_outcome(
+                run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url("https"),
+                             "--timeout", "5000", EXAMPLE]),
+                3, "transport_error", stage="tls"))
+            self.add(p + "certificate for another host name is a tls error", lambda: check_outcome(
+                run(binary, ["send", "--app-key", APP_KEY, "--ca-file", gw.ca,
+                             "--url", gw.url("https", port=gw.badname), EXAMPLE]),
+                3, "transport_error", stage="tls"))
+        self.add(p + "connection refused is a connect error", lambda: check_outcome(
+            send(url="%s://127.0.0.1:%d/router/rest" % (scheme, free_port())),
+            3, "transport_error", stage="connect"))
+
+        def delivered_once():
+            biz = "it-%s-%s-%s" % (tag, scheme, os.urandom(4).hex())
+            path, _ = self.order_file(lambda o: o.__setitem__("external_biz_id", biz))
+            check_outcome(send("", "hmac", order=path), 0, "accepted", insure_id="INS-" + biz)
+            check_outcome(send("", "md5", order=path), 0, "accepted", insure_id="INS-" + biz)
+            got = [e for e in gw.accepted() if e["external_biz_id"] == biz]
+            expect(len(got) == 2 and [e["sign_method"] for e in got] == ["hmac", "md5"],
+                   "gateway log for %s: %s" % (biz, got))
+        self.add(p + "each send is one delivery; re-send gives the same insure_id", delivered_once)
+
+        def memo_refuse():
+            path, _ = self.order_file(lambda o: o.__setitem__("memo", "refuse"))
+            check_outcome(send(order=path), 1, "refused", error_code="PARAM_ERROR")
+        self.add(p + "business refusal (memo=refuse)", memo_refuse)
+
+        def no_biz_id():
+            path, _ = self.order_file(lambda o: o.pop("external_biz_id"))
+            check_outcome(send(order=path), 1, "refused", error_code="PARAM_ERROR")
+        self.add(p + "business refusal (no external_biz_id)", no_biz_id)
+
+        self.add(p + "stale --timestamp is platform error 31", lambda: check_outcome(
+            send(extra=("--timestamp", "2022-10-11 00:00:00")), 2, "platform_error", code=31))
+        self.add(p + "timestamp is GMT+8 whatever TZ says", lambda: check_outcome(
+            send(env=base_env(TZ="America/Los_Angeles")), 0, "accepted", insure_id="INS-12345"))
+        self.add(p + "session, partner_id and simplify are signed", lambda: check_outcome(
+            send(extra=("--session", "tok en+/é", "--partner-id", "icbu-reflow-it", "--simplify")),
+            0, "accepted", insure_id="INS-12345"))
+        self.add(p + "app key from the environment", lambda: check_outcome(
+            run(binary, ["send", "--url", gw.url(scheme)] + ca + [EXAMPLE],
+                env=base_env(ICBU_REFLOW_APP_KEY=APP_KEY)), 0, "accepted"))
+        self.add(p + "secret from --secret", lambda: check_outcome(
+            run(binary, ["send", "--app-key", APP_KEY, "--secret", SECRET,
+                         "--url", gw.url(scheme)] + ca + [EXAMPLE],
+                env=base_env(ICBU_REFLOW_APP_SECRET=None)), 0, "accepted"))
+        self.add(p + "order from standard input", lambda: check_outcome(
+            run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url(scheme)] + ca + ["-"],
+                stdin=open(EXAMPLE, "rb").read()), 0, "accepted", insure_id="INS-12345"))
+
+        def big():
+            path, o = self.big_order("%s-%s" % (tag, scheme))
+            check_outcome(send(order=path, timeout=60), 0, "accepted",
+                          insure_id="INS-" + o["external_biz_id"])
+        self.add(p + "1 MiB order is accepted", big, slow=True)
+
+        def invalid_not_sent():
+            path = self.write("bad.json", '{"amount":1.5}')
+            r = send(order=path)
+            expect(r.rc == 4 and r.out == b"", "expected exit 4, empty stdout: %s" % r.why())
+            expect(b"amount" in r.err, "stderr does not name amount: %s" % r.why())
+        self.add(p + "invalid order is not sent (exit 4)", invalid_not_sent)
+
+    def big_order(self, tag):
+        with open(EXAMPLE, encoding="utf-8") as f:
+            o = json.load(f)
+        o["external_biz_id"] = "big-%s-%s" % (tag, os.urandom(3).hex())
+        item = o["subject_matter_info"]["goods_item_list"][0]
+        items = []
+        size = 0
+        i = 0
+        while size < (1 << 20):
+            it = dict(item, item_code="C%06d" % i, item_quantity=i,
+                      item_desc="货物 %d \"quoted\" & more/é" % i,
+                      item_url_list=["https://example.com/p?id=%d&x=1" % i, "sss"])
+            size += len(json.dumps(it, ensure_ascii=False).encode("utf-8")) + 1
+            items.append(it)
+            i += 1
+        o["subject_matter_info"]["goods_item_list"] = items
+        text = json.dumps(o, ensure_ascii=False)
+        return self.write("big.json", text), o
+
+    # ---------------------------------------------------------- offline cases
+    def offline_cases(self, tag, binary):
+        p = tag + "/"
+        with open(EXAMPLE, encoding="utf-8") as f:
+            example = json.load(f)
+
+        def sign_check(args, expected, sm, params=None, stdin=None, ts=FIXED_TS):
+            r = run(binary, ["sign", "--app-key", APP_KEY] + args, stdin=stdin)
+            expect(r.rc == 0, "exit %s: %s" % (r.rc, r.why()))
+            expect(r.err == b"", "stderr not empty: %s" % r.why())
+            expect(r.out.endswith(b"\n") and r.out.count(b"\n") == 1,
+                   "stdout is not one line: %s" % r.why())
+            body = r.out[:-1].decode("utf-8", "replace")
+            want = dict(params or {}, sign_method=sm)
+            res, got = check_body.check_body(body, SECRET, expected, APP_KEY, ts, want)
+            bad = ["%s: %s" % (n, d) for ok, n, d in res if not ok]
+            expect(not bad, "; ".join(bad))
+            return body
+
+        for sm in SIGN_METHODS:
+            self.add(p + "sign/%s body checks out" % sm, lambda sm=sm: sign_check(
+                ["--sign-method", sm, "--timestamp", FIXED_TS, EXAMPLE], example, sm))
+        self.add(p + "sign/default sign method is hmac-sha256", lambda: sign_check(
+            ["--timestamp", FIXED_TS, EXAMPLE], example, "hmac-sha256"))
+        self.add(p + "sign/session, partner_id, simplify", lambda: sign_check(
+            ["--timestamp", FIXED_TS, "--session", "tok en+/é", "--partner-id", "p-1",
+             "--simplify", EXAMPLE], example, "hmac-sha256",
+            {"session": "tok en+/é", "partner_id": "p-1", "simplify": "true"}))
+        self.add(p + "sign/order from standard input", lambda: sign_check(
+            ["--timestamp", FIXED_TS, "-"], example, "hmac-sha256",
+            stdin=open(EXAMPLE, "rb").read()))
+
+        def deterministic():
+            a = sign_check(["--timestamp", FIXED_TS, EXAMPLE], example, "hmac-sha256")
+            b = sign_check(["--timestamp", FIXED_TS, EXAMPLE], example, "hmac-sha256")
+            expect(a == b, "two runs differ")
+        self.add(p + "sign/deterministic", deterministic)
+
+        def default_timestamp():
+            r = run(binary, ["sign", "--app-key", APP_KEY, EXAMPLE],
+                    env=base_env(TZ="America/Los_Angeles"))
+            expect(r.rc == 0, r.why())
+            res, got = check_body.check_body(r.out.decode().strip(), SECRET, example)
+            ts = datetime.datetime.strptime(got.get("timestamp", ""), "%Y-%m-%d %H:%M:%S")
+            skew = abs((datetime.datetime.now(GMT8).replace(tzinfo=None) - ts).total_seconds())
+            expect(skew < 120, "default timestamp %s is %d s off GMT+8 now" % (ts, skew))
+        self.add(p + "sign/default timestamp is now in GMT+8 (TZ=America/Los_Angeles)",
+                 default_timestamp)
+
+        def awkward_strings():
+            def mut(o):
+                o["memo"] = "a b+c&d=e%f/g?h#i~j'k(l)m!n*o-p_q.r \"q\" \\ \t\n\u0001 é中😀 \u2028"
+                o["echo"] = ""
+                o["insured"]["name"] = "Ünïcödé 张三"
+            path, o = self.order_file(mut)
+            sign_check(["--timestamp", FIXED_TS, path], o, "hmac-sha256")
+        self.add(p + "sign/escaping and form encoding of awkward strings", awkward_strings)
+
+        def minimal():
+            path = self.write("min.json", '{"external_biz_id":"1"}')
+            sign_check(["--timestamp", FIXED_TS, path], {"external_biz_id": "1"}, "hmac-sha256")
+        self.add(p + "sign/minimal order", minimal)
+
+        def big_sign():
+            path, o = self.big_order(tag)
+            sign_check(["--timestamp", FIXED_TS, path], o, "hmac-sha256")
+        self.add(p + "sign/1 MiB order", big_sign, slow=True)
+
+        # parse
+        def parse_case(name, text, rc, outcome, exact=None, stdin=False, **fields):
+            def f():
+                path = self.write("resp.json", text)
+                r = run(binary, ["parse", "-" if stdin else path],
+                        stdin=text.encode("utf-8") if stdin else None)
+                check_outcome(r, rc, outcome, exact=exact, **fields)
+            self.add(p + "parse/" + name, f)
+
+        parse_case("accepted", '{"%s":{"result":{"success":true,"insure_id":"111111"},'
+                   '"request_id":"r1"}}' % ENVELOPE, 0, "accepted",
+                   exact={"outcome": "accepted", "insure_id": "111111", "request_id": "r1"})
+        parse_case("API document sample", '{"%s":{"result":{"success":true,"insure_id":"111111",'
+                   '"error_code":"SYSTEM_ERROR","error_msg":"SYSTEM_ERROR"}}}' % ENVELOPE,
+                   0, "accepted", insure_id="111111")
+        parse_case("simplified refusal", '{"result":{"success":false,"error_code":"PARAM_ERROR",'
+                   '"error_msg":"缺少 \\"x\\" \\\\ \\n\\u0001"},"request_id":"r2"}', 1, "refused",
+                   exact={"outcome": "refused", "error_code": "PARAM_ERROR",
+                          "error_msg": "缺少 \"x\" \\ \n\u0001", "request_id": "r2"})
+        parse_case("platform error, all fields", '{"error_response":{"code":50,"msg":"Remote service'
+                   ' error","sub_code":"isv.invalid-parameter","sub_msg":"非法参数",'
+                   '"request_id":"r3"}}', 2, "platform_error",
+                   exact={"outcome": "platform_error", "code": 50, "msg": "Remote service error",
+                          "sub_code": "isv.invalid-parameter", "sub_msg": "非法参数",
+                          "request_id": "r3"})
+        parse_case("platform error, absent fields left out",
+                   '{"error_response":{"code":25,"msg":"Invalid signature"}}', 2, "platform_error",
+                   exact={"outcome": "platform_error", "code": 25, "msg": "Invalid signature"})
+        parse_case("unicode escapes", '{"%s":{"result":{"success":true,"insure_id":"INS-12345-'
+                   '\\u4e2d\\ud83d\\ude00"},"request_id":"a\\/b"}}' % ENVELOPE, 0, "accepted",
+                   exact={"outcome": "accepted", "insure_id": UNICODE_ID, "request_id": "a/b"})
+        parse_case("whitespace and unknown fields", ' {\n "x": [1, 2.5e3, null, {"y": true}],\n'
+                   ' "%s" : { "result" : { "extra": {"a":[]}, "success" : true , "insure_id" : '
+                   '"9" } , "request_id" : "r" } }\n' % ENVELOPE, 0, "accepted", insure_id="9")
+        parse_case("from standard input", '{"error_response":{"code":7,"msg":"App Call Limited"}}',
+                   2, "platform_error", stdin=True, code=7)
+        parse_case("malformed", '{"%s":{"result":{"success":tru' % ENVELOPE, 3, "transport_error",
+                   stage="parse")
+        parse_case("JSON that is not a TOP answer", '{"foo":1}', 3, "transport_error", stage="parse")
+        parse_case("empty", '', 3, "transport_error", stage="parse")
+        parse_case("trailing garbage", '{"error_response":{"code":25,"msg":"m"}} x', 3,
+                   "transport_error", stage="parse")
+
+        # invalid orders
+        def invalid(name, text, path_named=None):
+            def f():
+                path = self.write("invalid.json", text)
+                r = run(binary, ["sign", "--app-key", APP_KEY, path])
+                expect(r.rc == 4, "exit %s, expected 4: %s" % (r.rc, r.why()))
+                expect(r.out == b"", "stdout not empty: %s" % r.why())
+                expect(r.err.strip() != b"", "no message on stderr")
+                if path_named:
+                    expect(path_named.encode() in r.err,
+                           "stderr does not name %s: %s" % (path_named, clip(r.err)))
+            self.add(p + "invalid order/" + name, f)
+
+        ex = open(EXAMPLE, "rb").read()
+        o = json.loads(ex)
+        o["insured"]["license_valid_time_until"] = "20251001"
+        invalid("unknown field", json.dumps(o, ensure_ascii=False).encode(),
+                "insured.license_valid_time_until")
+        invalid("bad Date", ex.replace(b'"2022-10-11 00:00:00"', b'"2022-10-11T00:00:00"'),
+                "insure_time")
+        invalid("impossible Date", ex.replace(b'"2022-10-11 00:00:00"', b'"2022-02-30 00:00:00"'),
+                "insure_time")
+        invalid("fractional Number", ex.replace(b'"amount": 10', b'"amount": 10.5'), "amount")
+        invalid("exponent Number", ex.replace(b'"amount": 10', b'"amount": 1e3'), "amount")
+        invalid("Number beyond int64", ex.replace(b'"amount": 10', b'"amount": 9223372036854775808'),
+                "amount")
+        invalid("nested fractional Number", ex.replace(b'"item_quantity": 11', b'"item_quantity": 1.5'),
+                "subject_matter_info.goods_item_list[0].item_quantity")
+        invalid("wrong type", ex.replace(b'"amount": 10', b'"amount": "10"'), "amount")
+        invalid("duplicate key", ex.replace(b'"amount": 10,', b'"amount": 10, "amount": 11,'),
+                "amount")
+        invalid("trailing garbage", ex + b"x")
+        invalid("invalid UTF-8", ex.replace(b'"memo": "xxx"', b'"memo": "x\xff\xfex"'))
+        invalid("top-level array", b"[" + ex + b"]")
+        invalid("empty input", b"")
+
+        # usage
+        def usage(name, args, env=None):
+            def f():
+                r = run(binary, args, env=env)
+                expect(r.rc == 64, "exit %s, expected 64: %s" % (r.rc, r.why()))
+                expect(r.out == b"", "stdout not empty: %s" % r.why())
+            self.add(p + "usage/" + name, f)
+        usage("no arguments", [])
+        usage("unknown command", ["frobnicate", EXAMPLE])
+        usage("unknown option", ["sign", "--app-key", APP_KEY, "--bogus", EXAMPLE])
+        usage("bad --sign-method", ["sign", "--app-key", APP_KEY, "--sign-method", "sha1", EXAMPLE])
+        usage("missing ORDER", ["sign", "--app-key", APP_KEY])
+        usage("missing secret", ["sign", "--app-key", APP_KEY, EXAMPLE],
+              env=base_env(ICBU_REFLOW_APP_SECRET=None))
+        usage("bad --timestamp", ["sign", "--app-key", APP_KEY, "--timestamp", "yesterday", EXAMPLE])
+        usage("parse without RESPONSE", ["parse"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default="build", help="directory of the binaries (default: build)")
+    ap.add_argument("--only", default=None, help="run the cases whose name contains PATTERN")
+    ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    a = ap.parse_args()
+    bindir = a.bin if os.path.isabs(a.bin) else os.path.join(ROOT, a.bin)
+
+    def exists(name):
+        path = os.path.join(bindir, name)
+        return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+    matrix = [(n.split("-")[-1], exists(n)) for n in ("icbu-reflow-mbedtls", "icbu-reflow-bearssl")]
+    matrix = [(t, b) for t, b in matrix if b]
+    plain = exists("icbu-reflow")
+    offline = list(matrix) + ([("plain", plain)] if plain else [])
+    if not matrix and plain:
+        matrix = [("plain", plain)]
+
+    tmp = tempfile.mkdtemp(prefix="icbu-it-")
+    gw = Gateway(tmp)
+    suite = Suite(gw, tmp, matrix, offline)
+    try:
+        suite.gateway_cases()
+        for tag, b in matrix:
+            for scheme in ("http", "https"):
+                suite.send_cases(tag, b, scheme)
+        for tag, b in offline:
+            suite.offline_cases(tag, b)
+        if not offline:
+            def no_binaries():
+                raise Fail("none of icbu-reflow-mbedtls, icbu-reflow-bearssl, icbu-reflow")
+            suite.add("binaries exist in %s" % bindir, no_binaries)
+
+        def selected(name):
+            if not a.only:
+                return True
+            if any(c in a.only for c in "*?["):
+                return fnmatch.fnmatchcase(name, a.only)
+            return a.only in name
+        cases = [c for c in suite.cases if selected(c[0])]
+        cases.sort(key=lambda c: not c[2])          # slow ones first, to pack the pool
+        results = []
+        out_lock = threading.Lock()
+        t0 = time.monotonic()
+
+        def go(case):
+            name, fn, _ = case
+            c0 = time.monotonic()
+            try:
+                fn()
+                res = (True, name, "")
+            except Fail as e:
+                res = (False, name, str(e))
+            except Exception as e:  # noqa: BLE001
+                res = (False, name, "%s: %s" % (type(e).__name__, e))
+            took = time.monotonic() - c0
+            note = " # %.1f s" % took if took >= 2 else ""
+            with out_lock:
+                print(("ok - %s" % name if res[0] else "not ok - %s: %s" % (name, res[2])) + note,
+                      flush=True)
+                results.append(res)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+            list(pool.map(go, cases))
+    finally:
+        gw.stop()
+
+    # The gateway must not print the secret either.
+    with open(gw.log.name, "rb") as f:
+        glog = f.read()
+    leaked = SECRET.encode("utf-8") in glog
+    if selected("gateway/never prints the secret"):
+        print("not ok - gateway/never prints the secret: found in %s" % gw.log.name
+              if leaked else "ok - gateway/never prints the secret")
+        results.append((not leaked, "gateway/never prints the secret", ""))
+    passed = sum(1 for r in results if r[0])
+    failed = len(results) - passed
+    print("# %.1f s, binaries: %s" % (time.monotonic() - t0,
+                                       ", ".join(b for _, b in offline) or "none"))
+    if a.keep or failed:
+        print("# temporary files kept in %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,896 @@
+#!/usr/bin/env python3
+"""A local TOP (Taobao Open Platform) gateway for tests and the demo.
+
+It answers alibaba.finance.insurance.icbu.insure.order.callback the way the real
+gateway does (HTTP 200 + JSON), checks the system parameters, the signature
+(md5, hmac, hmac-sha256) and the order JSON against tests/schema.json, and can
+misbehave on purpose (fault injection) when the request path carries a mode:
+
+    http://127.0.0.1:P/router/rest              normal
+    http://127.0.0.1:P/f/<mode>/router/rest     fault mode <mode> (see MODES)
+
+Usage:
+    python3 tools/top_gateway.py --http-port P --https-port Q --app-key K \
+        --secret S --state-dir DIR [--badname-port R] [--key-type rsa|ec] [--quiet]
+
+Ports 0 pick free ones. On start it writes into DIR:
+    ca.pem          the throw-away CA that signed the server certificate (trust this)
+    wrong-ca.pem    an unrelated CA with the same name (must NOT be trusted)
+    ports           "http=<port> https=<port>" once both servers listen
+    badname-port    (only with --badname-port) a TLS port whose certificate, signed by
+                    ca.pem, names only "wrong.invalid": hostname checks must fail
+    accepted.jsonl  one JSON line per accepted order
+and serves until SIGTERM/SIGINT. Standard library only, plus the openssl command.
+Listens on 127.0.0.1 only. Never prints the secret.
+"""
+
+import argparse
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import random
+import re
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+API_METHOD = "alibaba.finance.insurance.icbu.insure.order.callback"
+ENVELOPE = "alibaba_finance_insurance_icbu_insure_order_callback_response"
+ORDER_PARAM = "insured_order_reflow_request"
+ROOT_TYPE = "InsuredOrderReflowRequest"
+GMT8 = datetime.timezone(datetime.timedelta(hours=8))
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+MAX_HEAD = 64 * 1024
+MAX_BODY = 64 * 1024 * 1024
+IO_TIMEOUT = 30.0
+
+# Fault modes; "" is the normal behaviour.
+MODES = {
+    "": "normal",
+    "chunked": "valid answer, Transfer-Encoding: chunked, chunk extension and trailer",
+    "slow": "valid answer dripped a few bytes every ~50 ms (under 2 s)",
+    "stall": "reads the request, then sends nothing for 30 s or until the client closes",
+    "truncated": "Content-Length larger than the bytes sent, then close",
+    "oversized": "a valid-looking 8 MiB answer",
+    "malformed": "HTTP 200 with a cut-off JSON body",
+    "status500": "HTTP 500",
+    "status503": "HTTP 503",
+    "reset": "reads the request, then closes with RST",
+    "reset-before": "closes with RST before reading the request",
+    "badsign-always": "always error code 25",
+    "isp": "error code 15, sub_code isp.remote-connection-error",
+    "code7": "error code 7 App Call Limited",
+    "refuse": "business refusal (success=false)",
+    "cl-te": "both Content-Length and Transfer-Encoding",
+    "folded": "an obs-fold (continued) header line",
+    "close-delimited": "no Content-Length: the body ends at close",
+    "unicode": "accepted; insure_id/request_id written with \\uXXXX escapes and a surrogate pair",
+    "extra-fields": "accepted; the answer carries unknown fields the client must skip",
+}
+
+UNICODE_SUFFIX_ESCAPED = "-\\u4e2d\\ud83d\\ude00"           # as written on the wire
+UNICODE_SUFFIX = "-\u4e2d\U0001F600"                       # decoded: "-中😀"
+
+LOG_LOCK = threading.Lock()
+QUIET = False
+STOP = threading.Event()
+
+
+def log(msg):
+    if not QUIET:
+        with LOG_LOCK:
+            sys.stderr.write("[top_gateway] " + msg + "\n")
+            sys.stderr.flush()
+
+
+# ----------------------------------------------------------------- certificates
+def _openssl(args, cwd):
+    r = subprocess.run(["openssl"] + args, cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (args[0], r.stderr.decode(errors="replace")))
+
+
+def _newkey(key_type):
+    if key_type == "ec":
+        return ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+    return ["-newkey", "rsa:2048"]
+
+
+def make_certificates(state_dir, key_type, with_badname):
+    """CA + server certificate (+ unrelated CA, + badname certificate) with openssl."""
+    d = os.path.join(state_dir, "pki")
+    os.makedirs(d, exist_ok=True)
+    subj_ca = "/O=icbu_reflow tests/CN=icbu_reflow throw-away test CA"
+    ca_ext = ["-addext", "basicConstraints=critical,CA:TRUE",
+              "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    # Key generation dominates; run the independent steps in parallel.
+    def req_ca(name):
+        return ["req", "-x509", "-nodes"] + _newkey(key_type) + [
+            "-keyout", name + ".key", "-out", name + ".pem", "-days", "30",
+            "-sha256", "-subj", subj_ca] + ca_ext
+
+    def req_csr(name, cn):
+        return ["req", "-new", "-nodes"] + _newkey(key_type) + [
+            "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn]
+
+    jobs = [req_ca("ca"), req_ca("wrong-ca"), req_csr("server", "localhost")]
+    if with_badname:
+        jobs.append(req_csr("badname", "wrong.invalid"))
+    errors = []
+
+    def run(a):
+        try:
+            _openssl(a, d)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(a,)) for a in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\n"
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    with open(os.path.join(d, "badname.ext"), "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\n"
+                "subjectAltName=DNS:wrong.invalid\n")
+    names = ["server"] + (["badname"] if with_badname else [])
+    for name in names:
+        _openssl(["x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                  "-set_serial", str(random.getrandbits(63) | 1), "-days", "30", "-sha256",
+                  "-extfile", name + ".ext", "-out", name + ".pem"], d)
+    for name in ("ca", "wrong-ca"):
+        with open(os.path.join(d, name + ".pem"), "rb") as f:
+            data = f.read()
+        write_atomic(os.path.join(state_dir, name + ".pem"), data)
+    return d
+
+
+def write_atomic(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------- signing
+def sign(params, secret, method):
+    """params: list of (name, value) str pairs, without 'sign'."""
+    items = sorted(params, key=lambda nv: nv[0].encode("utf-8"))
+    concat = "".join(n + v for n, v in items).encode("utf-8")
+    key = secret.encode("utf-8")
+    if method == "md5":
+        digest = hashlib.md5(key + concat + key).digest()
+    elif method == "hmac":
+        digest = hmac.new(key, concat, hashlib.md5).digest()
+    elif method == "hmac-sha256":
+        digest = hmac.new(key, concat, hashlib.sha256).digest()
+    else:
+        raise ValueError(method)
+    return digest.hex().upper()
+
+
+# ----------------------------------------------------------------- order checks
+class Invalid(Exception):
+    def __init__(self, path, why):
+        Exception.__init__(self, "%s: %s" % (path or "(root)", why))
+        self.path, self.why = path, why
+
+
+class Pairs(list):
+    """A JSON object kept as its list of (key, value) pairs (duplicates visible)."""
+
+
+class Frac(str):
+    """A JSON number token that is not an integer (has a fraction or exponent)."""
+
+
+def _bad_constant(tok):
+    raise ValueError("not JSON: " + tok)
+
+
+def parse_order_json(text):
+    return json.loads(text, object_pairs_hook=Pairs, parse_float=Frac,
+                      parse_constant=_bad_constant)
+
+
+def load_schema(path):
+    with open(path, encoding="utf-8") as f:
+        s = json.load(f)
+    return {t: {fld[0]: fld[1] for fld in fields} for t, fields in s["types"].items()}
+
+
+def _has_lone_surrogate(s):
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in s)
+
+
+def validate(value, typ, path, schema):
+    if value is None:
+        raise Invalid(path, "null is not allowed (leave an absent field out)")
+    if typ.endswith("[]"):
+        if not isinstance(value, list) or isinstance(value, Pairs):
+            raise Invalid(path, "expected an array of %s" % typ[:-2])
+        for i, v in enumerate(value):
+            validate(v, typ[:-2], "%s[%d]" % (path, i), schema)
+        return
+    if typ == "String":
+        if not isinstance(value, str) or isinstance(value, Frac):
+            raise Invalid(path, "expected a String")
+        if _has_lone_surrogate(value):
+            raise Invalid(path, "string holds a lone UTF-16 surrogate")
+        return
+    if typ == "Number":
+        if isinstance(value, Frac):
+            raise Invalid(path, "Number must be an integer, got %s" % value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(path, "expected a Number (integer)")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise Invalid(path, "Number out of the 64-bit range")
+        return
+    if typ == "Boolean":
+        if not isinstance(value, bool):
+            raise Invalid(path, "expected a Boolean")
+        return
+    if typ == "Date":
+        if not isinstance(value, str) or isinstance(value, Frac) or not DATE_RE.match(value):
+            raise Invalid(path, "Date must be the string 'yyyy-MM-dd HH:mm:ss'")
+        try:
+            datetime.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            raise Invalid(path, "no such date/time: %s" % value)
+        return
+    fields = schema.get(typ)
+    if fields is None:
+        raise Invalid(path, "schema has no type %s" % typ)
+    if not isinstance(value, Pairs):
+        raise Invalid(path, "expected an object (%s)" % typ)
+    seen = set()
+    for k, v in value:
+        p = k if not path else path + "." + k
+        if k in seen:
+            raise Invalid(p, "duplicate field")
+        seen.add(k)
+        if k not in fields:
+            raise Invalid(p, "unknown field (not in %s)" % typ)
+        validate(v, fields[k], p, schema)
+
+
+def pairs_to_plain(v):
+    if isinstance(v, Pairs):
+        return {k: pairs_to_plain(x) for k, x in v}
+    if isinstance(v, list):
+        return [pairs_to_plain(x) for x in v]
+    return v
+
+
+# ----------------------------------------------------------------- answers
+def new_request_id():
+    return "".join(random.choice("0123456789abcdefghijklmnopqrstuvwxyz") for _ in range(13))
+
+
+def error_answer(code, msg, sub_code=None, sub_msg=None):
+    e = {"code": code, "msg": msg}
+    if sub_code:
+        e["sub_code"] = sub_code
+    if sub_msg:
+        e["sub_msg"] = sub_msg
+    e["request_id"] = new_request_id()
+    return {"error_response": e}
+
+
+def result_answer(result, simplify):
+    inner = {"result": result, "request_id": new_request_id()}
+    return inner if simplify else {ENVELOPE: inner}
+
+
+def to_xml(obj):
+    def esc(s):
+        return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+    def emit(name, v):
+        if isinstance(v, dict):
+            return "<%s>%s</%s>" % (name, "".join(emit(k, x) for k, x in v.items()), name)
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        return "<%s>%s</%s>" % (name, esc(str(v)), name)
+    return '<?xml version="1.0" encoding="utf-8" ?>' + "".join(emit(k, v) for k, v in obj.items())
+
+
+class Gateway:
+    def __init__(self, app_key, secret, schema, state_dir, max_skew):
+        self.app_key = app_key
+        self.secret = secret
+        self.schema = schema
+        self.state_dir = state_dir
+        self.max_skew = max_skew
+        self.log_lock = threading.Lock()
+        self.accepted_path = os.path.join(state_dir, "accepted.jsonl")
+
+    def record(self, entry):
+        with self.log_lock:
+            with open(self.accepted_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def evaluate(self, method, query, body, content_type, mode):
+        """Returns (answer_object, fmt, summary, accepted_info_or_None)."""
+        fmt = "json"
+        if mode == "badsign-always":
+            return error_answer(25, "Invalid signature"), fmt, "25 (badsign-always)", None
+        if method != "POST":
+            return error_answer(9, "Http Action Not Allowed", sub_msg="use POST"), fmt, "9", None
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        if body and ctype != "application/x-www-form-urlencoded":
+            return (error_answer(43, "Parameter error", "isv.invalid-content-type",
+                                 "Content-Type must be application/x-www-form-urlencoded"),
+                    fmt, "43 content-type", None)
+        params = []
+        for where, raw in (("query", query), ("body", body)):
+            if not raw:
+                continue
+            try:
+                text = raw.decode("utf-8", "strict") if isinstance(raw, bytes) else raw
+                pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, strict_parsing=True,
+                                               encoding="utf-8", errors="strict")
+            except UnicodeDecodeError:
+                return (error_answer(47, "Invalid encoding", "isv.invalid-encoding",
+                                     "the %s is not UTF-8" % where), fmt, "47", None)
+            except ValueError as e:
+                return (error_answer(43, "Parameter error", "isv.invalid-parameter",
+                                     "bad form encoding in the %s: %s" % (where, e)),
+                        fmt, "43 form", None)
+            params.extend(pairs)
+        d = {}
+        for n, v in params:
+            if n in d:
+                return (error_answer(41, "Invalid arguments", "isv.invalid-parameter",
+                                     "parameter %s is sent more than once" % n),
+                        fmt, "41 duplicate " + n, None)
+            d[n] = v
+        f = d.get("format")
+        if f is not None and f not in ("json", "xml"):
+            return error_answer(23, "Invalid format"), fmt, "23", None
+        fmt = "json" if f == "json" else "xml"
+        simplify = d.get("simplify") == "true"
+        if mode == "isp":
+            return (error_answer(15, "Remote service error", "isp.remote-connection-error",
+                                 "remote connection error"), fmt, "15 (isp)", None)
+        if mode == "code7":
+            return (error_answer(7, "App Call Limited", "accesscontrol.limited-by-app-access-count",
+                                 "This ban will last for 1 more seconds"), fmt, "7 (code7)", None)
+        if "method" not in d:
+            return error_answer(21, "Missing method"), fmt, "21", None
+        if d["method"] != API_METHOD:
+            return error_answer(22, "Invalid method"), fmt, "22", None
+        if "app_key" not in d:
+            return error_answer(28, "Missing app key"), fmt, "28", None
+        if d["app_key"] != self.app_key:
+            return error_answer(29, "Invalid app key"), fmt, "29", None
+        if "timestamp" not in d:
+            return error_answer(30, "Missing timestamp"), fmt, "30", None
+        ts = d["timestamp"]
+        try:
+            if not DATE_RE.match(ts):
+                raise ValueError("format")
+            t = datetime.datetime.strptime(ts, "%Y-%m-%d %H:%M:%S").replace(tzinfo=GMT8)
+        except ValueError:
+            return (error_answer(31, "Invalid timestamp", "isv.invalid-timestamp",
+                                 "timestamp must be yyyy-MM-dd HH:mm:ss (GMT+8)"),
+                    fmt, "31 format", None)
+        skew = abs((datetime.datetime.now(GMT8) - t).total_seconds())
+        if skew > self.max_skew:
+            return (error_answer(31, "Invalid timestamp", "isv.invalid-timestamp",
+                                 "timestamp is %d s away from GMT+8 now" % skew),
+                    fmt, "31 skew %ds" % skew, None)
+        if "v" not in d:
+            return error_answer(32, "Missing version"), fmt, "32", None
+        if d["v"] != "2.0":
+            return error_answer(33, "Invalid version"), fmt, "33", None
+        sm = d.get("sign_method", "md5")
+        if sm not in ("md5", "hmac", "hmac-sha256"):
+            return (error_answer(25, "Invalid signature", sub_msg="unsupported sign_method"),
+                    fmt, "25 sign_method", None)
+        if "sign" not in d:
+            return error_answer(24, "Missing signature"), fmt, "24", None
+        expect = sign([(n, v) for n, v in d.items() if n != "sign"], self.secret, sm)
+        if not hmac.compare_digest(expect.encode(), d["sign"].encode("utf-8", "replace")):
+            return error_answer(25, "Invalid signature"), fmt, "25 (%s)" % sm, None
+        if ORDER_PARAM not in d:
+            return (error_answer(40, "Missing required arguments", "isv.missing-parameter",
+                                 "Missing required arguments:" + ORDER_PARAM), fmt, "40", None)
+        try:
+            order = parse_order_json(d[ORDER_PARAM])
+        except (ValueError, RecursionError) as e:
+            return (error_answer(41, "Invalid arguments", "isv.invalid-parameter",
+                                 "%s is not valid JSON: %s" % (ORDER_PARAM, e)),
+                    fmt, "41 json", None)
+        try:
+            validate(order, ROOT_TYPE, "", self.schema)
+        except Invalid as e:
+            return (error_answer(41, "Invalid arguments", "isv.invalid-parameter",
+                                 "%s.%s: %s" % (ORDER_PARAM, e.path, e.why)
+                                 if e.path else "%s: %s" % (ORDER_PARAM, e.why)),
+                    fmt, "41 " + str(e), None)
+        order = pairs_to_plain(order)
+        biz = order.get("external_biz_id")
+        if not biz:
+            return (result_answer({"success": False, "error_code": "PARAM_ERROR",
+                                   "error_msg": "缺少 external_biz_id (external_biz_id is missing)"},
+                                  simplify), fmt, "refused (no external_biz_id)", None)
+        if order.get("memo") == "refuse" or mode == "refuse":
+            return (result_answer({"success": False, "error_code": "PARAM_ERROR",
+                                   "error_msg": "订单被拒绝 (order refused on request)"},
+                                  simplify), fmt, "refused", None)
+        insure_id = "INS-" + biz
+        info = {"external_biz_id": biz, "sign_method": sm, "timestamp": ts,
+                "mode": mode, "simplify": simplify, "insure_id": insure_id}
+        return (result_answer({"success": True, "insure_id": insure_id}, simplify),
+                fmt, "accepted " + insure_id, info)
+
+
+# ----------------------------------------------------------------- HTTP plumbing
+class BadRequest(Exception):
+    pass
+
+
+class Conn:
+    def __init__(self, sock, tls, peer):
+        self.sock = sock
+        self.tls = tls
+        self.peer = peer
+        self.buf = b""
+
+    def fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise BadRequest("client closed the connection early")
+        self.buf += data
+
+    def peek_first_line(self):
+        """The request line, without consuming it on plain sockets."""
+        deadline = time.monotonic() + IO_TIMEOUT
+        if self.tls:
+            while b"\r\n" not in self.buf:
+                if len(self.buf) > MAX_HEAD:
+                    raise BadRequest("request line too long")
+                self.fill()
+            return self.buf.split(b"\r\n", 1)[0]
+        while True:
+            data = self.sock.recv(MAX_HEAD, socket.MSG_PEEK)
+            if not data:
+                raise BadRequest("client closed the connection early")
+            if b"\r\n" in data:
+                return data.split(b"\r\n", 1)[0]
+            if len(data) >= MAX_HEAD or time.monotonic() > deadline:
+                raise BadRequest("request line too long")
+            time.sleep(0.005)
+
+    def read_head(self):
+        while b"\r\n\r\n" not in self.buf:
+            if len(self.buf) > MAX_HEAD:
+                raise BadRequest("request head too large")
+            self.fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        try:
+            method, target, version = lines[0].decode("ascii").split(" ")
+        except (UnicodeDecodeError, ValueError):
+            raise BadRequest("bad request line")
+        if version not in ("HTTP/1.1", "HTTP/1.0"):
+            raise BadRequest("bad HTTP version")
+        headers = []
+        for ln in lines[1:]:
+            if ln[:1] in (b" ", b"\t"):
+                raise BadRequest("obsolete folded header line")
+            if b":" not in ln:
+                raise BadRequest("header line without a colon")
+            name, value = ln.split(b":", 1)
+            if not name or name != name.strip() or not re.match(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", name):
+                raise BadRequest("bad header name")
+            headers.append((name.decode("ascii").lower(), value.strip().decode("latin-1")))
+        return method, target, version, headers
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self.fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_line(self):
+        while b"\r\n" not in self.buf:
+            if len(self.buf) > MAX_HEAD:
+                raise BadRequest("chunk line too long")
+            self.fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_body(self, headers):
+        h = {}
+        for n, v in headers:
+            if n in h and n in ("content-length", "transfer-encoding", "host", "content-type"):
+                raise BadRequest("repeated %s header" % n)
+            h[n] = v
+        if "host" not in h:
+            raise BadRequest("no Host header")
+        if "content-length" in h and "transfer-encoding" in h:
+            raise BadRequest("both Content-Length and Transfer-Encoding")
+        if h.get("expect", "").lower() == "100-continue":
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if "transfer-encoding" in h:
+            if h["transfer-encoding"].lower() != "chunked":
+                raise BadRequest("unsupported Transfer-Encoding")
+            body = b""
+            while True:
+                line = self.read_line().split(b";", 1)[0].strip()
+                if not re.match(rb"^[0-9A-Fa-f]{1,8}$", line):
+                    raise BadRequest("bad chunk size")
+                n = int(line, 16)
+                if n == 0:
+                    while self.read_line():
+                        pass
+                    return body, h
+                if len(body) + n > MAX_BODY:
+                    raise BadRequest("body too large")
+                body += self.read_exact(n)
+                if self.read_exact(2) != b"\r\n":
+                    raise BadRequest("bad chunk end")
+        cl = h.get("content-length", "0")
+        if not re.match(r"^[0-9]{1,10}$", cl):
+            raise BadRequest("bad Content-Length")
+        n = int(cl)
+        if n > MAX_BODY:
+            raise BadRequest("body too large")
+        return self.read_exact(n), h
+
+
+def http_date():
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+
+
+def head_lines(status, reason, extra):
+    lines = ["HTTP/1.1 %d %s" % (status, reason), "Server: Tengine", "Date: " + http_date()]
+    lines += extra
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def rst_close(sock):
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def graceful_close(sock, tls):
+    try:
+        if tls:
+            sock.settimeout(1.0)
+            try:
+                raw = sock.unwrap()
+                raw.close()
+            except (OSError, ValueError, ssl.SSLError):
+                pass
+        else:
+            sock.shutdown(socket.SHUT_WR)
+            # Let the client read everything; drain until it closes (short wait).
+            sock.settimeout(1.0)
+            try:
+                while sock.recv(65536):
+                    pass
+            except OSError:
+                pass
+    except OSError:
+        pass
+    finally:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+def chunk(data, ext=b""):
+    return b"%x%s\r\n%s\r\n" % (len(data), ext, data)
+
+
+class Server:
+    def __init__(self, gw):
+        self.gw = gw
+        self.listeners = []
+
+    def listen(self, port, ctx, label):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen(128)
+        self.listeners.append(s)
+        threading.Thread(target=self.accept_loop, args=(s, ctx, label), daemon=True).start()
+        return s.getsockname()[1]
+
+    def accept_loop(self, s, ctx, label):
+        while True:
+            try:
+                c, peer = s.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(c, peer, ctx, label), daemon=True).start()
+
+    def handle(self, raw, peer, ctx, label):
+        sock = raw
+        tls = ctx is not None
+        try:
+            raw.settimeout(IO_TIMEOUT)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls:
+                try:
+                    sock = ctx.wrap_socket(raw, server_side=True)
+                except (ssl.SSLError, OSError) as e:
+                    log("%s %s:%d TLS handshake failed: %s" % (label, peer[0], peer[1], e))
+                    raw.close()
+                    return
+            self.serve(Conn(sock, tls, peer), label)
+        except Exception as e:  # noqa: BLE001 -- a test server must keep going
+            log("%s %s:%d connection error: %s: %s" % (label, peer[0], peer[1], type(e).__name__, e))
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def serve(self, conn, label):
+        sock = conn.sock
+        try:
+            first = conn.peek_first_line()
+        except (BadRequest, OSError) as e:
+            log("%s: no request (%s)" % (label, e))
+            sock.close()
+            return
+        parts = first.decode("latin-1").split(" ")
+        target = parts[1] if len(parts) == 3 else ""
+        path = target.split("?", 1)[0]
+        mode = None
+        m = re.match(r"^(?:/f/([a-z0-9-]+))?/(?:[^?]*/)?router/rest$", path)
+        if m and path.endswith("/router/rest"):
+            mode = m.group(1) or ""
+            if path.startswith("/f/") and mode not in MODES:
+                mode = None
+        if mode == "reset-before":
+            log("%s %s -> RST before reading the request" % (label, path))
+            rst_close(sock)
+            return
+        try:
+            method, target, version, headers = conn.read_head()
+            body, hdrs = conn.read_body(headers)
+        except BadRequest as e:
+            log("%s bad request: %s" % (label, e))
+            msg = ("400 Bad Request: %s\n" % e).encode()
+            sock.sendall(head_lines(400, "Bad Request", [
+                "Content-Type: text/plain", "Content-Length: %d" % len(msg),
+                "Connection: close"]) + msg)
+            graceful_close(sock, conn.tls)
+            return
+        if mode is None:
+            msg = b"404 Not Found: POST to /router/rest or /f/<mode>/router/rest\n"
+            log("%s %s %s -> 404" % (label, method, target))
+            sock.sendall(head_lines(404, "Not Found", [
+                "Content-Type: text/plain", "Content-Length: %d" % len(msg),
+                "Connection: close"]) + msg)
+            graceful_close(sock, conn.tls)
+            return
+        query = target.split("?", 1)[1] if "?" in target else ""
+        answer, fmt, summary, info = self.gw.evaluate(
+            method, query, body, hdrs.get("content-type"), mode)
+        if mode in ("reset", "stall"):
+            summary += " (not sent: %s)" % mode
+        log("%s %s %s -> %s" % (label, method, target, summary))
+        if mode == "reset":
+            rst_close(sock)
+            return
+        if mode == "stall":
+            self.stall(sock)
+            return
+        if info is not None:
+            self.gw.record({"external_biz_id": info["external_biz_id"],
+                            "sign_method": info["sign_method"], "timestamp": info["timestamp"],
+                            "mode": mode, "scheme": "https" if conn.tls else "http"})
+        self.respond(conn, mode, answer, fmt, info)
+
+    def stall(self, sock):
+        end = time.monotonic() + 30.0
+        sock.settimeout(0.25)
+        while time.monotonic() < end:
+            try:
+                if not sock.recv(4096):
+                    break
+            except socket.timeout:
+                continue
+            except (OSError, ssl.SSLError):
+                break
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+    def respond(self, conn, mode, answer, fmt, info):
+        sock, tls = conn.sock, conn.tls
+        ctype = ("Content-Type: application/json;charset=UTF-8" if fmt == "json"
+                 else "Content-Type: text/xml;charset=UTF-8")
+        if fmt == "json":
+            body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        else:
+            body = to_xml(answer).encode("utf-8")
+        if mode == "unicode" and info is not None:
+            simplify = info["simplify"]
+            inner = ('{"result":{"success":true,"insure_id":"%s%s"},'
+                     '"request_id":"rid-\\u00e9\\/\\ud83d\\ude00-%s"}'
+                     % (info["insure_id"].replace("\\", "\\\\").replace('"', '\\"'),
+                        UNICODE_SUFFIX_ESCAPED, new_request_id()))
+            body = (inner if simplify else '{"%s":%s}' % (ENVELOPE, inner)).encode("ascii")
+        if mode == "extra-fields" and info is not None:
+            extra = {"top_extra": {"nested": [1, 2.5, None, {"a": [True, False]}], "s": "\u00e9"}}
+            if info["simplify"]:
+                ans = dict(extra, **answer)
+                ans["result"] = dict(answer["result"], extra_flag=False, note="x")
+            else:
+                inner = dict(answer[ENVELOPE])
+                inner["result"] = dict(inner["result"], extra_flag=False, note="x")
+                ans = {"top_extra_root": 1, ENVELOPE: dict(extra, **inner)}
+            body = json.dumps(ans, ensure_ascii=False, separators=(", ", ": "), indent=1).encode()
+        try:
+            if mode == "chunked":
+                pieces = [body[i:i + 37] for i in range(0, len(body), 37)]
+                out = head_lines(200, "OK", [ctype, "Transfer-Encoding: chunked",
+                                             "Trailer: X-Top-Checksum", "Connection: close"])
+                for i, p in enumerate(pieces):
+                    if i == 0:
+                        out += chunk(p, b";ext=1;name=\"v\"")
+                    elif i == 1:
+                        out += b"%X\r\n%s\r\n" % (len(p), p)  # uppercase hex size
+                    else:
+                        out += chunk(p)
+                out += b"0\r\nX-Top-Checksum: %s\r\n\r\n" % hashlib.md5(body).hexdigest().encode()
+                sock.sendall(out)
+            elif mode == "slow":
+                out = head_lines(200, "OK", [ctype, "Content-Length: %d" % len(body),
+                                             "Connection: close"]) + body
+                step = max(1, -(-len(out) // 30))
+                for i in range(0, len(out), step):
+                    sock.sendall(out[i:i + step])
+                    time.sleep(0.05)
+            elif mode == "truncated":
+                sock.sendall(head_lines(200, "OK", [ctype, "Content-Length: %d" % (len(body) + 100),
+                                                    "Connection: close"]) + body[:len(body) // 2])
+            elif mode == "oversized":
+                total = 8 * 1024 * 1024
+                pre = ('{"%s":{"result":{"success":true,"insure_id":"INS-oversized"},'
+                       '"request_id":"%s","padding":"' % (ENVELOPE, new_request_id())).encode()
+                post = b'"}}'
+                pad = total - len(pre) - len(post)
+                sock.sendall(head_lines(200, "OK", [ctype, "Content-Length: %d" % total,
+                                                    "Connection: close"]) + pre)
+                block = b"x" * 65536
+                while pad > 0:
+                    n = min(pad, len(block))
+                    sock.sendall(block[:n])
+                    pad -= n
+                sock.sendall(post)
+            elif mode == "malformed":
+                bad = ('{"%s":{"result":{"success":tru' % ENVELOPE).encode()
+                sock.sendall(head_lines(200, "OK", [ctype, "Content-Length: %d" % len(bad),
+                                                    "Connection: close"]) + bad)
+            elif mode in ("status500", "status503"):
+                code = 500 if mode == "status500" else 503
+                reason = "Internal Server Error" if code == 500 else "Service Unavailable"
+                page = ("<html><body><h1>%d %s</h1></body></html>" % (code, reason)).encode()
+                extra = ["Retry-After: 1"] if code == 503 else []
+                sock.sendall(head_lines(code, reason, ["Content-Type: text/html",
+                                                       "Content-Length: %d" % len(page),
+                                                       "Connection: close"] + extra) + page)
+            elif mode == "cl-te":
+                out = head_lines(200, "OK", [ctype, "Content-Length: %d" % len(body),
+                                             "Transfer-Encoding: chunked", "Connection: close"])
+                sock.sendall(out + chunk(body) + b"0\r\n\r\n")
+            elif mode == "folded":
+                out = ("HTTP/1.1 200 OK\r\nServer: Tengine\r\nX-Top-Note: first part\r\n"
+                       "  folded second part\r\n%s\r\nContent-Length: %d\r\n"
+                       "Connection: close\r\n\r\n" % (ctype, len(body))).encode()
+                sock.sendall(out + body)
+            elif mode == "close-delimited":
+                sock.sendall(head_lines(200, "OK", [ctype, "Connection: close"]) + body)
+            else:
+                sock.sendall(head_lines(200, "OK", [ctype, "Content-Length: %d" % len(body),
+                                                    "Connection: close"]) + body)
+        except (OSError, ssl.SSLError) as e:
+            log("send failed (%s): %s" % (mode or "normal", e))
+            try:
+                sock.close()
+            except OSError:
+                pass
+            return
+        graceful_close(sock, tls)
+
+
+def main(argv=None):
+    global QUIET
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description="local TOP gateway for icbu_reflow tests")
+    ap.add_argument("--http-port", type=int, required=True)
+    ap.add_argument("--https-port", type=int, required=True)
+    ap.add_argument("--badname-port", type=int, default=-1,
+                    help="also serve TLS with a certificate for another name (0 = free port)")
+    ap.add_argument("--app-key", required=True)
+    ap.add_argument("--secret", default=None,
+                    help="the app secret (default: env ICBU_REFLOW_APP_SECRET)")
+    ap.add_argument("--state-dir", required=True)
+    ap.add_argument("--schema", default=os.path.join(here, "..", "tests", "schema.json"))
+    ap.add_argument("--key-type", choices=("rsa", "ec"), default="rsa")
+    ap.add_argument("--max-skew", type=int, default=600, help="timestamp tolerance, seconds")
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    QUIET = a.quiet
+
+    def on_signal(signum, frame):
+        STOP.set()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if a.secret is None:
+        a.secret = os.environ.get("ICBU_REFLOW_APP_SECRET")
+        if not a.secret:
+            ap.error("--secret (or env ICBU_REFLOW_APP_SECRET) is required")
+
+    state = os.path.abspath(a.state_dir)
+    os.makedirs(state, exist_ok=True)
+    for stale in ("ports", "badname-port"):
+        try:
+            os.remove(os.path.join(state, stale))
+        except FileNotFoundError:
+            pass
+    schema = load_schema(a.schema)
+    pki = make_certificates(state, a.key_type, a.badname_port >= 0)
+
+    def tls_ctx(name):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(os.path.join(pki, name + ".pem"), os.path.join(pki, name + ".key"))
+        return ctx
+
+    gw = Gateway(a.app_key, a.secret, schema, state, a.max_skew)
+    srv = Server(gw)
+    http_port = srv.listen(a.http_port, None, "http")
+    https_port = srv.listen(a.https_port, tls_ctx("server"), "https")
+    if a.badname_port >= 0:
+        bad_port = srv.listen(a.badname_port, tls_ctx("badname"), "https-badname")
+        write_atomic(os.path.join(state, "badname-port"), b"%d\n" % bad_port)
+    write_atomic(os.path.join(state, "ports"), b"http=%d https=%d\n" % (http_port, https_port))
+    log("listening: http=%d https=%d state=%s" % (http_port, https_port, state))
+
+    while not STOP.is_set():
+        time.sleep(0.05)
+    for s in srv.listeners:
+        try:
+            s.close()
+        except OSError:
+            pass
+    log("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
