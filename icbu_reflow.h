@@ -126,7 +126,9 @@ extern "C" {
     X(ICBU_E_DUPLICATE,      "duplicate field (err.path)")                         \
     X(ICBU_E_TYPE,           "wrong JSON type for the field (err.path)")           \
     X(ICBU_E_NUMBER,         "Number is not an integer within int64 (err.path)")   \
-    X(ICBU_E_RESPONSE,       "response is JSON but not a TOP answer")
+    X(ICBU_E_RESPONSE,       "response is JSON but not a TOP answer")              \
+    X(ICBU_E_NO_BIZ_ID,      "retries need external_biz_id, the report's idempotency key") \
+    X(ICBU_E_OPEN,           "transport could not connect (err.detail)")
 
 #define ICBU__ENUM(name, text) name,
 typedef enum icbu_status { ICBU_STATUS_LIST(ICBU__ENUM) ICBU_STATUS_COUNT } icbu_status;
@@ -334,19 +336,27 @@ int icbu_custom_hash_final(void *ctx, unsigned char *out);  /* 16 or 32 bytes */
  *   is reported in err.detail).
  *   now_ms: a monotonic millisecond clock; NULL disables the deadline. */
 #define ICBU_IO_TIMEOUT (-2)
-typedef struct icbu_transport {
-    void *ctx;
-    long (*send)(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms);
-    long (*recv)(void *ctx, unsigned char *p, size_t n, uint32_t timeout_ms);
-    uint32_t (*now_ms)(void *ctx);
-} icbu_transport;
-
+typedef enum icbu_stage {
+    ICBU_STAGE_NONE = 0, ICBU_STAGE_CONNECT, ICBU_STAGE_TLS, ICBU_STAGE_SEND,
+    ICBU_STAGE_RECEIVE, ICBU_STAGE_HTTP, ICBU_STAGE_PARSE
+} icbu_stage;
 typedef struct icbu_url {
     int      https;              /* 1 for https:// */
     icbu_str host;               /* without brackets for [IPv6] */
     uint16_t port;               /* 80 / 443 unless given */
     icbu_str path;               /* "/router/rest" (with any ?query); "/" if none */
 } icbu_url;
+typedef struct icbu_transport {
+    void *ctx;
+    long (*send)(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms);
+    long (*recv)(void *ctx, unsigned char *p, size_t n, uint32_t timeout_ms);
+    uint32_t (*now_ms)(void *ctx);
+    /* Only icbu_report uses these, to connect afresh for every attempt.
+     * open: 0 when connected; else a negative detail, with *stage set to
+     * ICBU_STAGE_CONNECT or ICBU_STAGE_TLS. close: always, after an open. */
+    int  (*open)(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stage *stage);
+    void (*close)(void *ctx);
+} icbu_transport;
 ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u);
 
 /* Request line and headers for a body of body_len bytes (POST, Host,
@@ -368,10 +378,6 @@ typedef enum icbu_kind {
     ICBU_PLATFORM_ERROR,     /* error_response: code, msg, sub_code, sub_msg */
     ICBU_TRANSPORT_ERROR     /* stage, status, detail */
 } icbu_kind;
-typedef enum icbu_stage {
-    ICBU_STAGE_NONE = 0, ICBU_STAGE_CONNECT, ICBU_STAGE_TLS, ICBU_STAGE_SEND,
-    ICBU_STAGE_RECEIVE, ICBU_STAGE_HTTP, ICBU_STAGE_PARSE
-} icbu_stage;
 typedef struct icbu_outcome {
     icbu_kind   kind;
     icbu_str    insure_id, error_code, error_msg;     /* accepted / refused */
@@ -381,6 +387,7 @@ typedef struct icbu_outcome {
     icbu_stage  stage;                                /* transport error */
     icbu_status status;
     long        detail;
+    unsigned    attempts;                             /* icbu_report: tries made */
 } icbu_outcome;
 ICBUDEF const char *icbu_stage_name(icbu_stage s);   /* "connect", "tls", ... */
 
@@ -398,6 +405,30 @@ ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
                                   const icbu_url *u, const icbu_transport *t,
                                   uint32_t timeout_ms, char *arena, size_t cap,
                                   icbu_outcome *out, icbu_err *e);
+
+/* ------------------------------------------------------------- retries
+ * icbu_report: icbu_exchange with retries. Each attempt opens the transport,
+ * signs again with a fresh timestamp (unix_now), sends, and closes. Only what
+ * can succeed on a second try is retried (icbu_retryable): connect, TLS, send
+ * and receive failures, timeouts, HTTP 429 and 5xx, platform codes 7, 8, 10,
+ * 15 and isp.* sub-codes. A failure to receive after the request was sent is
+ * retried too: the gateway may have taken the first, and external_biz_id
+ * makes the report idempotent, so retries refuse to start without it
+ * (ICBU_E_NO_BIZ_ID). Between attempts: sleep a random 0..min(max, base*2^k)
+ * ms (full jitter), never past the overall deadline (timeout_ms, by now_ms). */
+typedef struct icbu_retry {
+    unsigned attempts;                     /* tries in all; 0 and 1 mean one */
+    uint32_t backoff_ms;                   /* base, default 200 */
+    uint32_t backoff_max_ms;               /* cap, default 5000 */
+    void    *ctx;
+    void    (*sleep_ms)(void *ctx, uint32_t ms);
+    uint32_t (*random)(void *ctx);         /* any 32-bit value; NULL: no jitter */
+    int64_t (*unix_now)(void *ctx);        /* NULL: keep c->timestamp */
+} icbu_retry;
+ICBUDEF int icbu_retryable(const icbu_outcome *o);
+ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+                                const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
+                                char *arena, size_t cap, icbu_outcome *out, icbu_err *e);
 #endif /* ICBU_REFLOW_NO_EXCHANGE */
 
 #ifndef ICBU_REFLOW_NO_DECODER
@@ -1902,6 +1933,84 @@ ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, con
     out->stage = icbu__stage_of(st);
     out->status = st;
     out->detail = e->detail;
+    return st;
+}
+
+/* ---------------------------------------------------------------- retries */
+ICBUDEF int icbu_retryable(const icbu_outcome *o) {
+    if (!o) return 0;
+    if (o->kind == ICBU_PLATFORM_ERROR) {
+        const char *sc = o->sub_code.p;
+        if (sc && o->sub_code.n >= 4 && ICBU_MEMCMP(sc, "isp.", 4) == 0) return 1;
+        if (sc && o->sub_code.n >= 4 && ICBU_MEMCMP(sc, "isv.", 4) == 0) return 0;
+        return o->code.set && (o->code.v == 7 || o->code.v == 8 || o->code.v == 10 || o->code.v == 15);
+    }
+    if (o->kind != ICBU_TRANSPORT_ERROR) return 0;
+    switch (o->stage) {
+    case ICBU_STAGE_CONNECT: case ICBU_STAGE_TLS: case ICBU_STAGE_SEND: case ICBU_STAGE_RECEIVE:
+        return 1;
+    case ICBU_STAGE_HTTP:
+        return o->status == ICBU_E_HTTP_STATUS && (o->detail == 429 || (o->detail >= 500 && o->detail <= 599));
+    default:
+        return 0;
+    }
+}
+
+ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+                                const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
+                                char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
+    icbu_err local;
+    icbu_config cfg;
+    unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, k;
+    uint32_t deadline, left, base = r && r->backoff_ms ? r->backoff_ms : 200;
+    uint32_t cap_ms = r && r->backoff_max_ms ? r->backoff_max_ms : 5000;
+    icbu_status st = ICBU_OK;
+    ICBU__ERR_INIT(e, local);
+    if (!c || !out || !u || !t || !t->open || !t->close) return icbu__fail(e, ICBU_E_ARG);
+    ICBU_MEMSET(out, 0, sizeof *out);
+    if (attempts > 1 && (!o || icbu__blank(o->external_biz_id.p, o->external_biz_id.n)))
+        return icbu__fail(e, ICBU_E_NO_BIZ_ID);
+    cfg = *c;
+    deadline = t->now_ms ? t->now_ms(t->ctx) + timeout_ms : timeout_ms;
+    for (k = 0; k < attempts; k++) {
+        icbu_stage stage = ICBU_STAGE_CONNECT;
+        int rc;
+        if (k) {                                   /* full jitter, within the deadline */
+            uint32_t span = base, sleep;
+            unsigned j;
+            for (j = 1; j < k && span < cap_ms; j++) span = span > cap_ms / 2 ? cap_ms : span * 2;
+            if (span > cap_ms) span = cap_ms;
+            sleep = !r->random ? span : span == 0xFFFFFFFFu ? r->random(r->ctx) : r->random(r->ctx) % (span + 1);
+            if (icbu__left(t, deadline, &left) != ICBU_OK || (t->now_ms && sleep >= left)) break;
+            if (r->sleep_ms && sleep) r->sleep_ms(r->ctx, sleep);
+        }
+        if (icbu__left(t, deadline, &left) != ICBU_OK) {
+            if (!k) {
+                out->kind = ICBU_TRANSPORT_ERROR;
+                out->stage = ICBU_STAGE_CONNECT;
+                out->status = st = icbu__fail(e, ICBU_E_TIMEOUT);
+            }
+            break;
+        }
+        if (r && r->unix_now) cfg.timestamp = icbu_date_from_unix(r->unix_now(r->ctx));
+        ICBU_MEMSET(e, 0, sizeof *e);
+        out->attempts = k + 1;
+        rc = t->open(t->ctx, u, left, &stage);
+        if (rc < 0) {
+            ICBU_MEMSET(out, 0, sizeof *out);
+            out->kind = ICBU_TRANSPORT_ERROR;
+            out->stage = stage == ICBU_STAGE_TLS ? ICBU_STAGE_TLS : ICBU_STAGE_CONNECT;
+            out->status = st = icbu__fail(e, ICBU_E_OPEN);
+            out->detail = e->detail = rc;
+            out->attempts = k + 1;
+        } else {
+            st = icbu_exchange(&cfg, o, u, t, left, arena, cap, out, e);
+            t->close(t->ctx);
+            out->attempts = k + 1;
+            if (st != ICBU_OK && out->kind != ICBU_TRANSPORT_ERROR) return st;   /* the order itself */
+        }
+        if (!icbu_retryable(out)) break;
+    }
     return st;
 }
 #endif /* ICBU_REFLOW_NO_EXCHANGE */

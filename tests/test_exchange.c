@@ -523,6 +523,144 @@ static void test_decode_offsets(void **state) {
     assert_int_equal(e.offset, 14);
 }
 
+
+/* ----------------------------------------------------------------- retries */
+typedef struct multi {
+    script s;                     /* the current attempt */
+    const char *answers[8];       /* per attempt; NULL: open fails */
+    int opens, closes, sleeps;
+    uint32_t slept[8];
+    int64_t unix;
+    char bodies[8][64];           /* the timestamp each attempt signed */
+    uint32_t clock;
+} multi;
+
+static long m_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) { return s_recv(&((multi *)ctx)->s, p, n, ms); }
+static long m_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) { return s_send(&((multi *)ctx)->s, p, n, ms); }
+static uint32_t m_now(void *ctx) { return ((multi *)ctx)->clock += 1; }
+static int m_open(void *ctx, const icbu_url *u, uint32_t ms, icbu_stage *stage) {
+    multi *m = (multi *)ctx;
+    const char *a = m->answers[m->opens];
+    (void)u; (void)ms;
+    m->opens++;
+    if (!a) { *stage = ICBU_STAGE_CONNECT; return -111; }
+    memset(&m->s, 0, sizeof m->s);
+    m->s.in = a; m->s.n = strlen(a); m->s.step = 50; m->s.send_fail_after = -1;
+    return 0;
+}
+static void m_close(void *ctx) {
+    multi *m = (multi *)ctx;
+    const char *ts = NULL;
+    size_t i;
+    for (i = 0; i + 10 < m->s.sent_n; i++) if (memcmp(m->s.sent + i, "timestamp=", 10) == 0) { ts = m->s.sent + i; break; }
+    if (ts && m->closes < 8) memcpy(m->bodies[m->closes], ts, 33);
+    m->closes++;
+}
+static void m_sleep(void *ctx, uint32_t ms) { multi *m = (multi *)ctx; if (m->sleeps < 8) m->slept[m->sleeps] = ms; m->sleeps++; m->clock += ms; }
+static uint32_t m_random(void *ctx) { (void)ctx; return 0xFFFFFFFFu; }
+static int64_t m_unix(void *ctx) { return ((multi *)ctx)->unix += 61; }
+
+static void multi_init(multi *m, icbu_transport *t, icbu_retry *r) {
+    memset(m, 0, sizeof *m);
+    m->unix = 1764302400;                         /* 2025-11-28 12:00:00 GMT+8 */
+    memset(t, 0, sizeof *t);
+    t->ctx = m; t->send = m_send; t->recv = m_recv; t->now_ms = m_now; t->open = m_open; t->close = m_close;
+    memset(r, 0, sizeof *r);
+    r->attempts = 4; r->backoff_ms = 100; r->backoff_max_ms = 250; r->ctx = m;
+    r->sleep_ms = m_sleep; r->random = m_random; r->unix_now = m_unix;
+}
+
+#define HTTP200(body) "HTTP/1.1 200 OK\r\n\r\n" body
+
+static void test_report_retries(void **state) {
+    example_order x;
+    icbu_config c;
+    icbu_url u;
+    icbu_transport t;
+    icbu_retry r;
+    icbu_outcome o;
+    icbu_err e;
+    static multi m;
+    static char arena[8192];
+    (void)state;
+    example_order_build(&x);
+    exchange_config(&c);
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:1/router/rest", &u), ICBU_OK);
+    /* connect refused, 503, isp.* error, then accepted */
+    multi_init(&m, &t, &r);
+    m.answers[0] = NULL;
+    m.answers[1] = "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n";
+    m.answers[2] = HTTP200("{\"error_response\":{\"code\":15,\"msg\":\"Remote service error\",\"sub_code\":\"isp.remote-connection-error\"}}");
+    m.answers[3] = HTTP200(OKBODY);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
+    assert_int_equal(o.attempts, 4);
+    assert_int_equal(m.opens, 4); assert_int_equal(m.closes, 3);
+    assert_int_equal(m.sleeps, 3);                            /* 0..100, 0..200, 0..250: the jitter's top here */
+    assert_int_equal(m.slept[0], 0xFFFFFFFFu % 101); assert_int_equal(m.slept[1], 0xFFFFFFFFu % 201);
+    assert_int_equal(m.slept[2], 0xFFFFFFFFu % 251);
+    /* each attempt signed afresh (the clock moves 61 s per call; attempt 1 never connected) */
+    assert_memory_equal(m.bodies[0], "timestamp=2025-11-28+12%3A02%3A02", 33);
+    assert_memory_equal(m.bodies[1], "timestamp=2025-11-28+12%3A03%3A03", 33);
+    assert_memory_equal(m.bodies[2], "timestamp=2025-11-28+12%3A04%3A04", 33);
+    /* never retried: bad signature, isv.*, 40/41/43, a business refusal, a bad answer */
+    {
+        static const char *const final_[] = {
+            HTTP200("{\"error_response\":{\"code\":25,\"msg\":\"Invalid signature\"}}"),
+            HTTP200("{\"error_response\":{\"code\":15,\"sub_code\":\"isv.invalid-parameter\"}}"),
+            HTTP200("{\"error_response\":{\"code\":41,\"msg\":\"Invalid arguments\"}}"),
+            HTTP200("{\"error_response\":{\"code\":43}}"),
+            HTTP200("{\"result\":{\"success\":false,\"error_code\":\"E\"}}"),
+            HTTP200("{\"result\":{\"success\":tru"),
+            "HTTP/1.1 404 Not Found\r\n\r\n",
+        };
+        size_t i;
+        for (i = 0; i < sizeof final_ / sizeof final_[0]; i++) {
+            multi_init(&m, &t, &r);
+            m.answers[0] = final_[i]; m.answers[1] = HTTP200(OKBODY);
+            icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e);
+            assert_int_equal(o.attempts, 1);
+            assert_int_equal(m.opens, 1);
+        }
+    }
+    /* retried: code 7, 8, 10, HTTP 429, a reset after the request went out */
+    {
+        static const char *const again[] = {
+            HTTP200("{\"error_response\":{\"code\":7,\"msg\":\"App Call Limited\"}}"),
+            HTTP200("{\"error_response\":{\"code\":8}}"),
+            HTTP200("{\"error_response\":{\"code\":10}}"),
+            "HTTP/1.1 429 Too Many\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"res",
+        };
+        size_t i;
+        for (i = 0; i < sizeof again / sizeof again[0]; i++) {
+            multi_init(&m, &t, &r);
+            m.answers[0] = again[i]; m.answers[1] = HTTP200(OKBODY);
+            assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+            assert_int_equal(o.kind, ICBU_ACCEPTED);
+            assert_int_equal(o.attempts, 2);
+        }
+    }
+    /* all attempts fail: the last error, and how many */
+    multi_init(&m, &t, &r);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_E_OPEN);
+    assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR); assert_int_equal(o.stage, ICBU_STAGE_CONNECT);
+    assert_int_equal(o.detail, -111); assert_int_equal(o.attempts, 4);
+    /* the overall deadline cuts the backoff short */
+    multi_init(&m, &t, &r);
+    r.backoff_ms = 1000; r.backoff_max_ms = 100000;
+    icbu_report(&c, &x.o, &u, &t, &r, 1500, arena, sizeof arena, &o, &e);
+    assert_true(o.attempts < 4);
+    /* retries without the idempotency key are refused up front */
+    multi_init(&m, &t, &r);
+    x.o.external_biz_id = icbu_s(" ");
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_E_NO_BIZ_ID);
+    assert_int_equal(m.opens, 0);
+    r.attempts = 1;
+    m.answers[0] = HTTP200(OKBODY);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url),
@@ -535,6 +673,7 @@ int main(void) {
         cmocka_unit_test(test_response_parser),
         cmocka_unit_test(test_response_depth),
         cmocka_unit_test(test_exchange),
+        cmocka_unit_test(test_report_retries),
         cmocka_unit_test(test_decode_example_roundtrip),
         cmocka_unit_test(test_decode_values),
         cmocka_unit_test(test_decode_errors),
