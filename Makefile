@@ -21,7 +21,7 @@ SRC_custom   := tests/custom_hash.c
 PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind \
             ca-certificates
 
-.PHONY: all deps test unit demo clean examples
+.PHONY: all deps test unit demo clean examples arena
 all: examples unit
 
 deps:
@@ -52,18 +52,30 @@ UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b
 ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b)))
 unit: $(UNIT_BINS) $(ASAN_BINS)
 
--include examples/build.mk
+# README's memory table: `make arena` prints it.
+$(BUILD)/arena-sizes: tools/arena_sizes.c icbu_reflow.h tests/example_order.h | $(BUILD)/.dir
+	$(CC) -std=c99 -O2 -I. -Itests -o $@ tools/arena_sizes.c -lmbedcrypto
+arena: $(BUILD)/arena-sizes
+	@$(BUILD)/arena-sizes
+
+demo: deps
+	@$(MAKE) --no-print-directory examples
+	@tools/demo.sh
+
+include examples/build.mk
 -include tools/firmware.mk
 -include fuzz/fuzz.mk
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
-SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))=$(b) $(BUILD)) \
-         $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))=$(b) $(BUILD)) \
+SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(BUILD)") \
+         $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))="$(b) $(BUILD)") \
          $(foreach b,$(filter %_mbedtls %_bearssl,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(BUILD)") \
-         check_body="$(PYTHON) tests/check_examples.py $(BUILD)"
+         check_body="$(PYTHON) tests/check_examples.py $(BUILD)" \
+         readme="$(PYTHON) tools/check_readme.py" \
+         integration="$(PYTHON) tests/integration.py --bin $(BUILD)"
 
 test: deps
-	@$(MAKE) --no-print-directory unit examples
+	@$(MAKE) --no-print-directory unit examples $(BUILD)/arena-sizes
 	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES)
 
 clean:

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Keeps README.md honest: the status table must be the header's status list,
+the memory table must be what build/arena-sizes prints, and the minimal program
+must compile and run. `--write` rewrites the two tables."""
+import os, re, subprocess, sys, tempfile
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+readme_path = os.path.join(root, 'README.md')
+readme = open(readme_path, encoding='utf-8').read()
+header = open(os.path.join(root, 'icbu_reflow.h'), encoding='utf-8').read()
+write = '--write' in sys.argv
+passed = failed = 0
+
+def report(ok, name, detail=''):
+    global passed, failed
+    print(('ok - ' if ok else 'not ok - ') + name + ('' if ok else ': ' + detail))
+    passed += ok
+    failed += not ok
+
+def section(text, tag):
+    m = re.search(r'<!-- %s:begin -->\n(.*?)<!-- %s:end -->' % (tag, tag), text, re.S)
+    return m
+
+def check_table(tag, want):
+    global readme
+    m = section(readme, tag)
+    if not m:
+        report(False, tag, 'markers missing')
+        return
+    if write:
+        readme = readme[:m.start(1)] + want + readme[m.end(1):]
+    report(m.group(1) == want or write, 'README %s matches' % tag, '\n' + want)
+
+lst = header[header.index('#define ICBU_STATUS_LIST(X)'):]
+lst = lst[:lst.index('#define ICBU__ENUM')]
+rows = re.findall(r'X\((ICBU_\w+),\s*"((?:[^"\\]|\\.)*)"\)', lst)
+check_table('status-table', '| status | meaning |\n|---|---|\n' +
+            ''.join('| `%s` | %s |\n' % (n, t.replace('\\"', '"')) for n, t in rows))
+
+arena = subprocess.run([os.path.join(root, 'build', 'arena-sizes')], stdout=subprocess.PIPE, check=True)
+check_table('arena-table', arena.stdout.decode())
+
+m = re.search(r'## A minimal program\n\n```c\n(.*?)```', readme, re.S)
+with tempfile.TemporaryDirectory() as d:
+    src = os.path.join(d, 'minimal.c')
+    open(src, 'w').write(m.group(1))
+    cc = subprocess.run(['cc', '-std=c99', '-Wall', '-Wextra', '-Werror', '-I', root, src, '-o',
+                         os.path.join(d, 'minimal'), '-lmbedcrypto'], stderr=subprocess.PIPE)
+    report(cc.returncode == 0, 'README minimal program compiles', cc.stderr.decode()[-2000:])
+    if cc.returncode == 0:
+        run = subprocess.run([os.path.join(d, 'minimal')], stdout=subprocess.PIPE)
+        out = run.stdout.decode()
+        report(run.returncode == 0 and out.startswith('app_key=12345678&format=json&insured_order_reflow_request='),
+               'README minimal program prints a signed body', out[:200])
+if write:
+    open(readme_path, 'w', encoding='utf-8').write(readme)
+print('%d passed, %d failed' % (passed, failed))
+sys.exit(1 if failed else 0)
