@@ -1,0 +1,266 @@
+/* net_posix.c - plain TCP transport for icbu_reflow (POSIX sockets, poll). */
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0            /* then the caller must ignore SIGPIPE */
+#endif
+
+void conn_init(struct conn *c)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    c->send = net_send;
+    c->recv = net_recv;
+}
+
+uint32_t net_now_ms(void *unused)
+{
+    struct timespec ts;
+    uint64_t ms;
+    (void)unused;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint32_t)ms;          /* wraps; compared by signed difference */
+}
+
+uint32_t net_remaining(uint32_t deadline_ms)
+{
+    int32_t left = (int32_t)(deadline_ms - net_now_ms(NULL));
+    return left > 0 ? (uint32_t)left : 0;
+}
+
+void net_say(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+
+void net_describe(char *out, size_t cap, long rc)
+{
+    char text[160];
+    if (rc == ICBU_IO_TIMEOUT) {
+        net_say(out, cap, "timed out");
+        return;
+    }
+    if (rc >= 0 || rc < -(long)INT_MAX) {
+        net_say(out, cap, "transport error (%ld)", rc);
+        return;
+    }
+    net_say(text, sizeof text, "%s", strerror((int)-rc));
+    if (text[0] >= 'A' && text[0] <= 'Z')          /* "Connection reset..." */
+        text[0] = (char)(text[0] - 'A' + 'a');
+    net_say(out, cap, "%s (%ld)", text, rc);
+}
+
+/* Waits until fd is ready for events or the deadline passes.
+ * 1 ready (or in error: the next call reports it), 0 timeout, -errno. */
+static int wait_fd(int fd, short events, uint32_t deadline_ms)
+{
+    for (;;) {
+        struct pollfd pfd;
+        uint32_t left = net_remaining(deadline_ms);
+        int r;
+        pfd.fd = fd;
+        pfd.events = events;
+        pfd.revents = 0;
+        r = poll(&pfd, 1, left > (uint32_t)INT_MAX ? INT_MAX : (int)left);
+        if (r > 0)
+            return 1;
+        if (r == 0) {
+            if (net_remaining(deadline_ms) == 0)
+                return 0;
+            continue;             /* woke early: wait the rest */
+        }
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int set_nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+    return 0;
+}
+
+/* One address: 0 connected (fd in *out), or ICBU_IO_TIMEOUT / -errno. */
+static int connect_one(const struct addrinfo *ai, uint32_t deadline_ms, int *out)
+{
+    int fd, rc, err = 0, one = 1;
+    socklen_t len = (socklen_t)sizeof err;
+
+    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0)
+        return -errno;
+    rc = set_nonblocking(fd);
+    if (rc != 0)
+        goto fail;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        if (errno != EINPROGRESS && errno != EINTR) {
+            rc = -errno;
+            goto fail;
+        }
+        rc = wait_fd(fd, POLLOUT, deadline_ms);
+        if (rc == 0) {
+            rc = ICBU_IO_TIMEOUT;
+            goto fail;
+        }
+        if (rc < 0)
+            goto fail;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+            rc = -errno;
+            goto fail;
+        }
+        if (err != 0) {
+            rc = -err;
+            goto fail;
+        }
+    }
+    if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, (socklen_t)sizeof one);
+    *out = fd;
+    return 0;
+fail:
+    close(fd);
+    return rc;
+}
+
+int net_connect(struct conn *c, const icbu_url *u, uint32_t deadline_ms)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char host[256], port[8], what[160];
+    int rc = -1, fd = -1;
+
+    c->why[0] = '\0';
+    if (host_copy(u, host, sizeof host) != 0) {
+        net_say(c->why, sizeof c->why, "host name too long or invalid");
+        return -1;
+    }
+    net_say(port, sizeof port, "%u", (unsigned)u->port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        net_say(c->why, sizeof c->why, "cannot resolve %s: %s", host,
+                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -1;
+    }
+    rc = -1;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        rc = connect_one(ai, deadline_ms, &fd);
+        if (rc == 0 || rc == ICBU_IO_TIMEOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    if (rc == 0) {
+        c->fd = fd;
+        return 0;
+    }
+    net_describe(what, sizeof what, rc);
+    net_say(c->why, sizeof c->why, "cannot connect to %s port %s: %s", host, port, what);
+    return rc;
+}
+
+long net_send(void *conn, const unsigned char *p, size_t n, uint32_t timeout_ms)
+{
+    struct conn *c = (struct conn *)conn;
+    uint32_t deadline = net_now_ms(NULL) + timeout_ms;
+    if (n > (size_t)LONG_MAX)
+        n = (size_t)LONG_MAX;
+    for (;;) {
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+        int w;
+        if (r >= 0)
+            return (long)r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            long rc = -(long)errno;
+            net_describe(c->why, sizeof c->why, rc);
+            return rc;
+        }
+        w = wait_fd(c->fd, POLLOUT, deadline);
+        if (w == 0) {
+            net_say(c->why, sizeof c->why, "timed out sending");
+            return ICBU_IO_TIMEOUT;
+        }
+        if (w < 0) {
+            net_describe(c->why, sizeof c->why, w);
+            return w;
+        }
+    }
+}
+
+long net_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms)
+{
+    struct conn *c = (struct conn *)conn;
+    uint32_t deadline = net_now_ms(NULL) + timeout_ms;
+    if (n > (size_t)LONG_MAX)
+        n = (size_t)LONG_MAX;
+    for (;;) {
+        ssize_t r = recv(c->fd, p, n, 0);
+        int w;
+        if (r >= 0)
+            return (long)r;       /* 0: orderly close */
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            long rc = -(long)errno;   /* ECONNRESET included: an error */
+            net_describe(c->why, sizeof c->why, rc);
+            return rc;
+        }
+        w = wait_fd(c->fd, POLLIN, deadline);
+        if (w == 0) {
+            net_say(c->why, sizeof c->why, "timed out waiting for the answer");
+            return ICBU_IO_TIMEOUT;
+        }
+        if (w < 0) {
+            net_describe(c->why, sizeof c->why, w);
+            return w;
+        }
+    }
+}
+
+void conn_transport(struct conn *c, icbu_transport *t)
+{
+    t->ctx = c;
+    t->send = c->send;
+    t->recv = c->recv;
+    t->now_ms = net_now_ms;
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->tls_end != NULL)
+        c->tls_end(c);
+    c->tls_end = NULL;
+    c->tls = NULL;
+    c->send = net_send;
+    c->recv = net_recv;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
