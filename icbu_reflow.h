@@ -541,6 +541,14 @@ static int icbu__hfinal(icbu__hctx *c, icbu_hash_alg a, unsigned char *out) {
 /* --------------------------------------------------------------- basics */
 static const char icbu__hexd[] = "0123456789ABCDEF";
 
+#if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
+static int icbu__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int icbu__hexv(int c) {               /* a hex digit's value, or -1 */
+    c = icbu__lower(c);
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+#endif
+
 /* A store the compiler may not drop: for secrets, pads and hash contexts. */
 static void icbu__wipe(void *p, size_t n) {
     volatile unsigned char *v = (volatile unsigned char *)p;
@@ -837,13 +845,16 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
     return ICBU_OK;
 }
 
-static void icbu__wnum(icbu__out *o, int64_t v) {
-    char t[20];
-    int n = 20;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+/* Decimal digits of u, after a '-' when neg. */
+static void icbu__putd(icbu__out *o, uint64_t u, int neg) {
+    char t[21];
+    int n = 21;
     do { t[--n] = (char)('0' + u % 10); u /= 10; } while (u);
-    if (v < 0) t[--n] = '-';
-    icbu__put(o, t + n, (size_t)(20 - n));
+    if (neg) t[--n] = '-';
+    icbu__put(o, t + n, (size_t)(21 - n));
+}
+static void icbu__wnum(icbu__out *o, int64_t v) {
+    icbu__putd(o, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 static int icbu__absent(const icbu__field *f, const unsigned char *p) {
@@ -900,7 +911,7 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             for (k = 0; k < l->n && st == ICBU_OK; k++) {
                 const unsigned char *el = (const unsigned char *)l->p + k * size;
                 if (k) icbu__putc(w->o, ',');
-                w->path.idx[w->path.depth - 1] = k;
+                if (w->path.depth <= ICBU__PATH_DEPTH) w->path.idx[w->path.depth - 1] = k;
                 if (f->kind == ICBU__K_STRS) {
                     const icbu_str *s = (const icbu_str *)(const void *)el;
                     if (s->p) st = icbu__wstr(w, s);
@@ -1117,7 +1128,7 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
 /* ------------------------------------------------------------------ HTTP */
-static int icbu__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
 static int icbu__ieq(const char *a, size_t n, const char *lit) {   /* case-insensitive, lit lowercase */
     size_t i;
     for (i = 0; i < n; i++) if (!lit[i] || icbu__lower((unsigned char)a[i]) != lit[i]) return 0;
@@ -1170,13 +1181,6 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
     return ICBU_OK;
 }
 
-static void icbu__putu(icbu__out *o, size_t v) {
-    char t[24];
-    int n = 24;
-    do { t[--n] = (char)('0' + v % 10); v /= 10; } while (v);
-    icbu__put(o, t + n, (size_t)(24 - n));
-}
-
 ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf, size_t cap,
                                    size_t *len, icbu_err *e) {
     icbu_err local;
@@ -1195,10 +1199,10 @@ ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf
     if (v6) icbu__putc(&o, '[');
     icbu__put(&o, u->host.p, u->host.n);
     if (v6) icbu__putc(&o, ']');
-    if (u->port != (u->https ? 443 : 80)) { icbu__putc(&o, ':'); icbu__putu(&o, u->port); }
+    if (u->port != (u->https ? 443 : 80)) { icbu__putc(&o, ':'); icbu__putd(&o, u->port, 0); }
     ICBU__PUTS(&o, "\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
                    "Content-Length: ");
-    icbu__putu(&o, body_len);
+    icbu__putd(&o, body_len, 0);
     ICBU__PUTS(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: close\r\n\r\n");
     return icbu__finish_len(&o, len, e);
 }
@@ -1290,11 +1294,9 @@ static int icbu__tchar(unsigned char c) {   /* RFC 9110 token */
 static int icbu__size(const char *p, size_t n, unsigned base, size_t *v, size_t *used) {
     size_t i = 0, x = 0;
     for (; i < n; i++) {
-        unsigned c = (unsigned char)p[i], d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (base == 16 && icbu__lower((int)c) >= 'a' && icbu__lower((int)c) <= 'f')
-            d = (unsigned)icbu__lower((int)c) - 'a' + 10;
-        else break;
+        int h = icbu__hexv((unsigned char)p[i]);
+        size_t d = (size_t)h;
+        if (h < 0 || d >= base) break;
         if (x > ((size_t)-1 - d) / base) return 0;
         x = x * base + d;
     }
@@ -1458,10 +1460,6 @@ static unsigned char *icbu__alloc(icbu__jr *r, size_t size) {
     return p;
 }
 
-static int icbu__hexv(int c) {
-    c = icbu__lower(c);
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 static long icbu__hex4(const icbu__jr *r, size_t at) {     /* \uXXXX at r->s[at]; -1 if not */
     long v = 0;
     size_t k;
@@ -1747,7 +1745,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
             icbu__jws(r);
             if (k == 0 && icbu__jpeek(r) == ']') break;
             if (k >= count) return icbu__jfail(r, ICBU_E_JSON);
-            r->path.idx[r->path.depth - 1] = k;
+            if (r->path.depth <= ICBU__PATH_DEPTH) r->path.idx[r->path.depth - 1] = k;
             c = icbu__jpeek(r);
             if (c == ']') return icbu__jfail(r, ICBU_E_JSON);           /* [x,] */
             if (f->kind == ICBU__K_STRS) {
