@@ -718,6 +718,15 @@ static size_t icbu__utf8(const unsigned char *p, size_t n) {
     return 4;
 }
 
+static int icbu__utf8_ok(const char *p, size_t n) {
+    size_t i = 0, k;
+    while (i < n) {
+        if (!(k = icbu__utf8((const unsigned char *)p + i, n - i))) return 0;
+        i += k;
+    }
+    return 1;
+}
+
 /* ---------------------------------------------------------------- output
  * One sink for JSON, form and signature: bytes are counted always, copied
  * (or percent-encoded) while they fit, and hashed raw when a signer is set. */
@@ -1099,6 +1108,11 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
         default: v = "2.0";
         }
         if (i == 2 ? !ord : icbu__blank(v, icbu__strlen(v))) continue;
+        if (i != 2 && !icbu__utf8_ok(v, icbu__strlen(v))) {      /* app_key, session, ... */
+            ICBU_MEMCPY(e->path, names[i], icbu__strlen(names[i]) + 1);
+            st = icbu__fail(e, ICBU_E_UTF8);
+            break;
+        }
         if (!first) icbu__putc(&o, '&');
         first = 0;
         icbu__put(&o, names[i], icbu__strlen(names[i]));

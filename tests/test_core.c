@@ -236,6 +236,14 @@ static void test_sign_body_bad_config(void **state) {
     assert_int_equal(icbu_sign_body(NULL, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
     config_for(&c, ICBU_SIGN_HMAC);
     assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 5, &n, &e), ICBU_E_ARG);
+    /* system parameters are UTF-8 too; the error names the parameter */
+    c.session = "tok\xff";
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "session");
+    config_for(&c, ICBU_SIGN_HMAC);
+    c.app_key = "\xc0\x80";
+    assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "app_key");
 }
 
 /* ------------------------------------------------------- escaping, UTF-8 */
