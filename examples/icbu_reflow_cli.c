@@ -366,7 +366,9 @@ static int is_config_path(const char *path)
 
 static void invalid_order(const icbu_err *e)
 {
-    fprintf(stderr, "icbu-reflow: invalid order: %s", icbu_strerror(e->status));
+    char text[160];
+    status_text(e->status, text, sizeof text);   /* icbu_strerror without "(err.x)" */
+    fprintf(stderr, "icbu-reflow: invalid order: %s", text);
     if (e->path[0] != '\0') {
         fputs(" at ", stderr);
         put_clean(e->path);
@@ -534,6 +536,20 @@ static int print_transport_error(const char *stage, const char *detail)
     return EXIT_TRANSPORT;
 }
 
+/* A connect or TLS failure of our transport code. */
+static int transport_failed(const char *stage, int io, const char *why,
+                            const char *fallback, uint32_t timeout_ms)
+{
+    char detail[400];
+    if (why[0] == '\0')
+        why = fallback;
+    if (io == ICBU_IO_TIMEOUT)
+        net_say(detail, sizeof detail, "%s (timeout %lu ms)", why, (unsigned long)timeout_ms);
+    else
+        net_say(detail, sizeof detail, "%s", why);
+    return print_transport_error(stage, detail);
+}
+
 static const char *stage_of(icbu_status s)
 {
     switch (s) {
@@ -692,7 +708,7 @@ static int cmd_send(const struct options *o)
     const icbu_order *order;
     size_t body_len = 0, head_len = 0, cap;
     uint32_t deadline;
-    int rc;
+    int rc, io;
 
     if (icbu_url_parse(o->url, &url) != ICBU_OK)
         usage_error("bad --url (want http://host[:port][/path] or https://...)");
@@ -720,10 +736,10 @@ static int cmd_send(const struct options *o)
 
     deadline = net_now_ms(NULL) + o->timeout_ms;
     conn_init(&c);
-    if (net_connect(&c, &url, deadline) != 0) {
-        rc = print_transport_error("connect", c.why[0] ? c.why : "cannot connect");
-    } else if (url.https && tls_open(&c, &url, o->ca_file, deadline) != 0) {
-        rc = print_transport_error("tls", c.why[0] ? c.why : "TLS handshake failed");
+    if ((io = net_connect(&c, &url, deadline)) != 0) {
+        rc = transport_failed("connect", io, c.why, "cannot connect", o->timeout_ms);
+    } else if (url.https && (io = tls_open(&c, &url, o->ca_file, deadline)) != 0) {
+        rc = transport_failed("tls", io, c.why, "TLS handshake failed", o->timeout_ms);
     } else {
         conn_transport(&c, &t);
         c.why[0] = '\0';

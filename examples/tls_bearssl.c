@@ -483,6 +483,10 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
             char sock[200];
             net_describe(sock, sizeof sock, r);
             net_say(c->why, sizeof c->why, "TLS handshake failed: %s", sock);
+        } else if (err == BR_ERR_X509_BAD_SERVER_NAME) {
+            net_say(c->why, sizeof c->why, "certificate verification failed: "
+                    "the certificate does not name this host (host %s)", host);
+            r = -EPROTO;
         } else if (err != BR_ERR_OK) {
             describe_bear(c->why, sizeof c->why, "TLS handshake failed", err);
             r = -EPROTO;

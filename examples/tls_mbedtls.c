@@ -156,6 +156,14 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     }
     /* A positive value counts certificates that failed to parse (bundles hold
      * some mbedTLS does not support); what matters is that one was loaded. */
+    {
+        FILE *f = fopen(ca_file, "rb");    /* for a plain errno message */
+        if (f == NULL) {
+            net_say(c->why, sizeof c->why, "cannot load CA file %s: %s", ca_file, strerror(errno));
+            goto fail;
+        }
+        fclose(f);
+    }
     rc = mbedtls_x509_crt_parse_file(&st->ca, ca_file);
     if (rc < 0 || st->ca.raw.p == NULL) {
         char what[300];
@@ -217,7 +225,11 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
                 }
             }
             info[k] = '\0';
-            net_say(c->why, sizeof c->why, "certificate verification failed: %s", info);
+            if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+                net_say(c->why, sizeof c->why,
+                        "certificate verification failed: %s (host %s)", info, host);
+            else
+                net_say(c->why, sizeof c->why, "certificate verification failed: %s", info);
             ret = -EPROTO;
         } else if (st->io_err == ICBU_IO_TIMEOUT) {
             net_say(c->why, sizeof c->why, "TLS handshake timed out");
