@@ -732,8 +732,6 @@ static int icbu__utf8_ok(const char *p, size_t n) {
  * (or percent-encoded) while they fit, and hashed raw when a signer is set. */
 typedef struct icbu__signer {
     icbu__hctx h;
-    unsigned char stage[128];     /* small writes gathered into fewer hash updates */
-    size_t staged;
     unsigned char pad[64];        /* HMAC: key ^ opad, kept for the outer hash */
     const char *secret;           /* md5: appended after the parameters */
     size_t secret_len;
@@ -745,61 +743,77 @@ typedef struct icbu__signer {
 typedef struct icbu__out {
     char *buf;
     size_t cap, len;              /* len keeps counting past cap: the size needed */
-    icbu__signer *sg;             /* hash what is written, raw */
-    int form;                     /* percent-encode what is written */
+    icbu__signer *sg;             /* form values are hashed raw... */
+    int form;                     /* ...and written percent-encoded, through stage */
+    size_t staged;
+    unsigned char stage[128];
 } icbu__out;
 
-static void icbu__sg_flush(icbu__signer *sg) {
-    if (sg->staged && icbu__hupdate(&sg->h, sg->alg, sg->stage, sg->staged) != 0) sg->rc = 1;
-    sg->staged = 0;
-}
 static void icbu__sg_update(icbu__signer *sg, const void *p, size_t n) {
-    if (n > sizeof sg->stage - sg->staged) {
-        icbu__sg_flush(sg);
-        if (n >= sizeof sg->stage) {
-            if (icbu__hupdate(&sg->h, sg->alg, p, n) != 0) sg->rc = 1;
-            return;
-        }
-    }
-    ICBU_MEMCPY(sg->stage + sg->staged, p, n);
-    sg->staged += n;
+    if (n && icbu__hupdate(&sg->h, sg->alg, p, n) != 0) sg->rc = 1;
+}
+
+static void icbu__out_init(icbu__out *o, char *buf, size_t cap) {
+    o->buf = buf; o->cap = cap; o->len = 0; o->sg = NULL; o->form = 0; o->staged = 0;
 }
 
 /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are, space
- * as '+', every other byte as %XX. One bit per byte value: kept as is. */
-static const unsigned char icbu__plain[32] = {
-    0, 0, 0, 0, 0, 0x64, 0xFF, 0x03, 0xFE, 0xFF, 0xFF, 0x87, 0xFE, 0xFF, 0xFF, 0x07
+ * as '+', every other byte as %XX. The table gives the byte to write, or 0
+ * for %XX; bytes from 0x80 on are all %XX, so it stops at 0x7F. */
+static const char icbu__plain[128] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    '+', 0, 0, 0, 0, 0, 0, 0, 0, 0, '*', 0, 0, '-', '.', 0,
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 0, 0, 0, 0, 0, 0,
+    0, 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',
+    'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 0, 0, 0, 0, '_',
+    0, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0, 0, 0, 0, 0,
 };
 static size_t icbu__form(char *d, const unsigned char *p, size_t n) {
     char *start = d;
     size_t i;
     for (i = 0; i < n; i++) {
         unsigned c = p[i];
-        if (icbu__plain[c >> 3] >> (c & 7) & 1) *d++ = (char)c;
-        else if (c == ' ') *d++ = '+';
+        char ch = c < 0x80 ? icbu__plain[c] : 0;
+        if (ch) *d++ = ch;
         else { d[0] = '%'; d[1] = icbu__hexd[c >> 4]; d[2] = icbu__hexd[c & 15]; d += 3; }
     }
     return (size_t)(d - start);
 }
 
-static void icbu__put(icbu__out *o, const char *p, size_t n) {
-    size_t i;
+/* The staged raw bytes of a form value: hashed, then percent-encoded. */
+static void icbu__flush(icbu__out *o) {
+    size_t i, n = o->staged;
     char t[3];
-    if (o->sg) icbu__sg_update(o->sg, p, n);
+    o->staged = 0;
+    if (!n) return;
+    if (o->sg) icbu__sg_update(o->sg, o->stage, n);
+    if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / 3) {   /* room for the worst case */
+        o->len += icbu__form(o->buf + o->len, o->stage, n);
+        return;
+    }
+    for (i = 0; i < n; i++) {                      /* near the end, or measuring: byte by byte */
+        size_t k = icbu__form(t, o->stage + i, 1), j;
+        if (o->buf && o->len <= o->cap && k <= o->cap - o->len)
+            for (j = 0; j < k; j++) o->buf[o->len + j] = t[j];
+        o->len += k;
+    }
+}
+
+static void icbu__put(icbu__out *o, const char *p, size_t n) {
     if (!o->form) {
         if (o->buf && o->len <= o->cap && n <= o->cap - o->len) ICBU_MEMCPY(o->buf + o->len, p, n);
         o->len += n;
         return;
     }
-    if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / 3) {   /* room for the worst case */
-        o->len += icbu__form(o->buf + o->len, (const unsigned char *)p, n);
-        return;
-    }
-    for (i = 0; i < n; i++) {                      /* near the end, or measuring: byte by byte */
-        size_t k = icbu__form(t, (const unsigned char *)p + i, 1), j;
-        if (o->buf && o->len <= o->cap && k <= o->cap - o->len)
-            for (j = 0; j < k; j++) o->buf[o->len + j] = t[j];
-        o->len += k;
+    while (n) {
+        size_t k = sizeof o->stage - o->staged, i;
+        unsigned char *d = o->stage + o->staged;
+        if (k > n) k = n;
+        for (i = 0; i < k; i++) d[i] = (unsigned char)p[i];
+        o->staged += k; p += k; n -= k;
+        if (o->staged == sizeof o->stage) icbu__flush(o);
     }
 }
 static void icbu__putc(icbu__out *o, char c) { icbu__put(o, &c, 1); }
@@ -959,7 +973,7 @@ ICBUDEF icbu_status icbu_order_json(const icbu_order *ord, char *buf, size_t cap
     ICBU__ERR_INIT(e, local);
     if (len) *len = 0;
     if (!ord || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
-    o.buf = buf; o.cap = cap; o.len = 0; o.sg = NULL; o.form = 0;
+    icbu__out_init(&o, buf, cap);
     st = icbu__write_order(&o, ord, e);
     if (st != ICBU_OK) return st;
     return icbu__finish_len(&o, len, e);
@@ -974,7 +988,7 @@ static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_metho
     size_t i, n = 0;
     while (secret[n]) n++;
     ICBU_MEMSET(sg->pad, 0, sizeof sg->pad);
-    sg->secret = secret; sg->secret_len = n; sg->m = m; sg->rc = 0; sg->staged = 0;
+    sg->secret = secret; sg->secret_len = n; sg->m = m; sg->rc = 0;
     sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
     if (m == ICBU_SIGN_MD5) {
         if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
@@ -984,7 +998,6 @@ static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_metho
     if (n > sizeof sg->pad) {                    /* long keys are hashed first */
         if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
         icbu__sg_update(sg, secret, n);
-        icbu__sg_flush(sg);
         if (icbu__hfinal(&sg->h, sg->alg, sg->pad) != 0) sg->rc = 1;
     } else {
         ICBU_MEMCPY(sg->pad, secret, n);
@@ -1000,13 +1013,11 @@ static icbu_status icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
     unsigned char d[32];
     size_t dl = sg->alg == ICBU_HASH_MD5 ? 16 : 32, i;
     if (sg->m == ICBU_SIGN_MD5) icbu__sg_update(sg, sg->secret, sg->secret_len);
-    icbu__sg_flush(sg);
     if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
     if (sg->m != ICBU_SIGN_MD5) {
         if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
         icbu__sg_update(sg, sg->pad, sizeof sg->pad);
         icbu__sg_update(sg, d, dl);
-        icbu__sg_flush(sg);
         if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
     }
     for (i = 0; i < dl; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
@@ -1090,7 +1101,7 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
         ICBU_MEMCPY(e->path, "timestamp", 10);
         return icbu__fail(e, ICBU_E_DATE);
     }
-    o.buf = buf; o.cap = cap; o.len = 0; o.sg = NULL; o.form = 0;
+    icbu__out_init(&o, buf, cap);
     if (buf) icbu__sg_begin(&sg, c->app_secret, c->sign_method);
     for (i = 0; i < sizeof names / sizeof names[0] && st == ICBU_OK; i++) {
         const char *v = NULL;
@@ -1122,6 +1133,7 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
         o.sg = buf ? &sg : NULL;
         if (i == 2) st = icbu__write_order(&o, ord, e);
         else icbu__put(&o, v, icbu__strlen(v));
+        icbu__flush(&o);
         o.form = 0;
         o.sg = NULL;
     }
@@ -1204,7 +1216,7 @@ ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf
     ICBU__ERR_INIT(e, local);
     if (len) *len = 0;
     if (!u || !u->host.p || !u->path.p || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
-    o.buf = buf; o.cap = cap; o.len = 0; o.sg = NULL; o.form = 0;
+    icbu__out_init(&o, buf, cap);
     for (v6 = 0, i = 0; i < u->host.n; i++) v6 |= u->host.p[i] == ':';   /* IPv6 literal */
     ICBU__PUTS(&o, "POST ");
     if (u->path.p[0] != '/') icbu__putc(&o, '/');
