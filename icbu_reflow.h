@@ -84,7 +84,11 @@
 #define ICBU_REFLOW_VERSION "0.1.0"
 
 #ifdef ICBU_REFLOW_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define ICBUDEF static __attribute__((unused))   /* no warning for what this file does not call */
+#else
 #define ICBUDEF static
+#endif
 #else
 #define ICBUDEF extern
 #endif
