@@ -19,7 +19,7 @@ DEF_custom   := -DICBU_REFLOW_CRYPTO_CUSTOM
 SRC_custom   := tests/custom_hash.c
 
 PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind \
-            ca-certificates
+            ca-certificates libcjson-dev
 
 .PHONY: all deps test unit demo clean examples arena
 all: examples unit
@@ -63,6 +63,7 @@ demo: deps
 	@tools/demo.sh
 
 include examples/build.mk
+include bench/bench.mk
 -include tools/firmware.mk
 -include fuzz/fuzz.mk
 
@@ -72,10 +73,11 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(BUILD)") \
          $(foreach b,$(filter %_mbedtls %_bearssl,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(BUILD)") \
          check_body="$(PYTHON) tests/check_examples.py $(BUILD)" \
          readme="$(PYTHON) tools/check_readme.py" \
+         bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \
          integration="$(PYTHON) tests/integration.py --bin $(BUILD)"
 
 test: deps
-	@$(MAKE) --no-print-directory unit examples $(BUILD)/arena-sizes
+	@$(MAKE) --no-print-directory unit examples $(BUILD)/arena-sizes $(BENCH_BINS)
 	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES)
 
 clean:

@@ -1,0 +1,62 @@
+# bench/bench.mk - `make bench` and `make bench-check` (included by the top-level Makefile;
+# paths are relative to the repository root, where make runs).
+#
+#   make bench         builds at -O2, checks, then prints one Markdown table: ns and
+#                      instructions per signed request (example and large order, mbedTLS and
+#                      BearSSL, md5 / hmac / hmac-sha256) against the hash-only bound, the
+#                      cJSON baseline and the Python script; arena, heap, stack; response
+#                      parsing against cJSON; then the issue's targets, met or not (< 2 min)
+#   make bench-check   the benchmark's correctness checks only (fast; for `make test`):
+#                      last line "N passed, N failed", non-zero exit on failure
+#   make bench-profile callgrind profile of the example order (mbedTLS): instructions per
+#                      signed request, function by function; files in build/bench/profile/
+#
+# Needs (Debian): libmbedtls-dev libbearssl-dev libcjson-dev python3, and valgrind for
+# `make bench`. mbedTLS and BearSSL are linked statically into the bench_* drivers so that
+# the link-time malloc wrappers see their calls too.
+
+_bench_saved_default_goal := $(.DEFAULT_GOAL)
+
+BUILD        ?= build
+PYTHON       ?= python3
+BENCH_OUT    := $(BUILD)/bench
+BENCH_CC     ?= $(CC)
+BENCH_CFLAGS ?= -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wshadow -I. -Itests -Ibench
+BENCH_WRAP   := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc
+BENCH_HDRS   := icbu_reflow.h tests/example_order.h bench/orders.h bench/bound.h bench/bench.mk
+BENCH_BINS   := $(BENCH_OUT)/bench_mbedtls $(BENCH_OUT)/bench_bearssl
+BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_bearssl
+
+$(BENCH_OUT)/.cjson:
+	@mkdir -p $(BENCH_OUT)
+	@printf '#include <cjson/cJSON.h>\n' | $(BENCH_CC) -E -x c - >/dev/null 2>&1 || \
+	    { echo "bench: cJSON is missing: apt-get install libcjson-dev"; exit 1; }
+	@touch $@
+
+$(BENCH_OUT)/bench_mbedtls: bench/bench.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.cjson
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/bench.c \
+	    bench/baseline.c $(BENCH_WRAP) -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic -lcjson -pthread
+$(BENCH_OUT)/bench_bearssl: bench/bench.c $(BENCH_HDRS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/bench.c \
+	    $(BENCH_WRAP) -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -pthread
+$(BENCH_OUT)/cg_mbedtls: bench/cg_driver.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.cjson
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/cg_driver.c \
+	    bench/baseline.c -lmbedcrypto -lcjson
+$(BENCH_OUT)/cg_bearssl: bench/cg_driver.c $(BENCH_HDRS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/cg_driver.c -lbearssl
+
+.PHONY: bench bench-check bench-profile
+bench: $(BENCH_BINS) $(BENCH_CG)
+	@command -v valgrind >/dev/null || { echo "bench: valgrind is missing: apt-get install valgrind"; exit 1; }
+	@$(PYTHON) bench/bench_run.py bench --dir $(BENCH_OUT) --cc "$(BENCH_CC)"
+
+bench-profile: $(BENCH_CG)
+	@$(PYTHON) bench/bench_run.py profile --dir $(BENCH_OUT)
+
+bench-check: $(BENCH_BINS)
+	@$(PYTHON) bench/bench_run.py check --dir $(BENCH_OUT)
+
+# Including this file does not change the default goal.
+.DEFAULT_GOAL := $(_bench_saved_default_goal)

@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""Runs the benchmark (`make bench`) or its correctness checks (`make bench-check`).
+
+    python3 bench/bench_run.py check --dir build/bench
+    python3 bench/bench_run.py bench --dir build/bench [--cc CC] [--samples 1001] [--jobs N]
+    python3 bench/bench_run.py profile --dir build/bench
+
+check: runs `bench_mbedtls check`, `bench_bearssl check` and `bench_py.py --check`
+(bodies, signatures, JSON bytes, no heap, stack measured, parsers agree); prints every
+line, then "N passed, N failed"; exits 1 on any failure.
+
+bench: the checks first (a benchmark of wrong output is worthless), then, in this order
+so that nothing else of ours competes for the CPU while timing:
+  1. bench_<be> time      ns per call, median of >= 1001 samples (see bench/bench.c)
+  2. bench_py.py --time   the Python script, median of time.perf_counter samples
+  3. bench_<be> mem       arena bytes (sizing call), heap calls while signing, stack
+  4. valgrind             callgrind: Ir per call = (Ir(N) - Ir(0)) / N, cg_<be> driver,
+                          runs in parallel; memcheck: heap summary of cg_<be> heap
+and prints one Markdown table, then the issue's targets, met or not.
+
+profile: callgrind (--dump-instr=yes) of the example order signed with mbedTLS (hmac-sha256,
+md5), its md5 bound, and the accepted response parse; prints instructions per call per
+function ((Ir(N) - Ir(0)) / N, function by function) and leaves the files in DIR/profile/
+for callgrind_annotate --auto=yes (per line) or kcachegrind (per instruction).
+Standard library only."""
+
+import argparse
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+
+ORDERS = ("example", "large")
+METHODS = ("hmac-sha256", "hmac", "md5")
+BACKENDS = (("mbedTLS", "mbedtls"), ("BearSSL", "bearssl"))
+CG_N = {"example": 100, "large": 3, "response": 1000}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+def run(cmd, check=True):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if check and p.returncode != 0:
+        raise SystemExit("bench: %s failed (exit %d)\n%s%s" % (" ".join(cmd), p.returncode,
+                         p.stdout.decode(errors="replace")[-2000:], p.stderr.decode(errors="replace")[-2000:]))
+    return p
+
+
+# ------------------------------------------------------------------- check
+def do_check(d, out=sys.stdout, quiet=False):
+    total_pass = total_fail = 0
+    cmds = [[os.path.join(d, "bench_mbedtls"), "check", d],
+            [os.path.join(d, "bench_bearssl"), "check", d],
+            [sys.executable, os.path.join(HERE, "bench_py.py"), "--check", d]]
+    for cmd in cmds:
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        except OSError as ex:
+            print("not ok - %s: %s" % (cmd[0], ex), file=out)
+            total_fail += 1
+            continue
+        text = p.stdout.decode("utf-8", "replace")
+        lines = text.rstrip("\n").split("\n") if text else []
+        passed = failed = None
+        if lines:
+            m = re.match(r"^(\d+) passed, (\d+) failed$", lines[-1])
+            if m:
+                passed, failed = int(m.group(1)), int(m.group(2))
+                lines = lines[:-1]
+        for line in lines:
+            if not quiet or not line.startswith("ok - "):
+                print(line, file=out)
+        if passed is None:
+            passed, failed = 0, 1
+            print("not ok - %s gave no summary (exit %d)" % (os.path.basename(cmd[1] if cmd[0] == sys.executable else cmd[0]), p.returncode), file=out)
+        elif p.returncode != 0 and failed == 0:
+            failed = 1
+            print("not ok - %s exited %d" % (os.path.basename(cmd[0]), p.returncode), file=out)
+        total_pass += passed
+        total_fail += failed
+    print("%d passed, %d failed" % (total_pass, total_fail), file=out)
+    out.flush()
+    return total_fail
+
+
+# ------------------------------------------------------------------- bench
+def parse_kv(text, into):
+    """Lines "<kind> <what> <case> <value>" -> into[(kind, what, case)] = value."""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            into[(parts[0], parts[1], parts[2])] = float(parts[3])
+
+
+def callgrind_ir(cmd):
+    p = run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd)
+    m = re.search(r"Collected : (\d+)", p.stderr.decode(errors="replace"))
+    if not m:
+        raise SystemExit("bench: no callgrind total for %s" % " ".join(cmd))
+    return int(m.group(1))
+
+
+def cg_jobs(d):
+    """(key, argv) for every callgrind measurement; key = ('ir', what, case)."""
+    jobs = []
+    for be, exe in BACKENDS:
+        whats = ("ours", "bound", "baseline") if exe == "mbedtls" else ("ours", "bound")
+        for order in ORDERS:
+            for m in METHODS:
+                for what in whats:
+                    argv = [os.path.join(d, "cg_" + exe), what, order, m]
+                    jobs.append((("ir", what, "%s/%s/%s" % (order, be, m)), argv, CG_N[order]))
+    for kind, ours, theirs in (("accepted", "parse_ok", "cjson_ok"), ("error", "parse_err", "cjson_err")):
+        for what, arg in (("ours", ours), ("baseline", theirs)):
+            argv = [os.path.join(d, "cg_mbedtls"), arg, "example", "hmac-sha256"]
+            jobs.append((("ir", what, "response/" + kind), argv, CG_N["response"]))
+    return jobs
+
+
+def run_cg(job):
+    key, argv, n = job
+    full = callgrind_ir(argv + [str(n)])
+    zero = callgrind_ir(argv + ["0"])
+    return key, (full - zero) / n
+
+
+def memcheck_heap(d, exe):
+    p = run(["valgrind", "--tool=memcheck", "--error-exitcode=99",
+             os.path.join(d, "cg_" + exe), "heap", "example", "md5", "3"])
+    m = re.search(r"total heap usage: ([\d,]+) allocs, ([\d,]+) frees, ([\d,]+) bytes allocated",
+                  p.stderr.decode(errors="replace"))
+    return m.group(0) if m else "?"
+
+
+def machine(cc):
+    cpu = "?"
+    ncpu = 0
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and cpu == "?":
+                    cpu = line.split(":", 1)[1].strip()
+                if line.startswith("processor"):
+                    ncpu += 1
+    except OSError:
+        pass
+    try:
+        ccv = subprocess.run(cc.split() + ["--version"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL).stdout.decode().splitlines()[0].strip()
+    except (OSError, IndexError):
+        ccv = cc
+    try:
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[0]
+    except OSError:
+        load = "?"
+    return cpu, ncpu, ccv, load
+
+
+def fmt_int(v):
+    return "—" if v is None else "{:,}".format(int(round(v)))
+
+
+def fmt_ns(v):
+    if v is None:
+        return "—"
+    return "{:,}".format(int(round(v))) if v >= 100 else "%.1f" % v
+
+
+def ratio(a, b, digits=2):
+    if a is None or b is None or b <= 0:
+        return "—"
+    return "%.*f×" % (digits, a / b)
+
+
+def do_bench(d, cc, samples, jobs):
+    r = {}
+    log("bench: checks")
+    if do_check(d, sys.stderr, quiet=True):
+        raise SystemExit("bench: the checks failed; no numbers for wrong output")
+    log("bench: timing (C, %d samples per function; under a minute)" % samples)
+    for be, exe in BACKENDS:
+        parse_kv(run([os.path.join(d, "bench_" + exe), "time", str(samples)]).stdout.decode(), r)
+    log("bench: timing Python")
+    py = {}
+    for line in run([sys.executable, os.path.join(HERE, "bench_py.py"), "--time", str(samples)]).stdout.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[0] == "us":
+            py[(parts[1], parts[2])] = (float(parts[3]), int(parts[4]))
+    log("bench: memory")
+    for be, exe in BACKENDS:
+        parse_kv(run([os.path.join(d, "bench_" + exe), "mem"]).stdout.decode(), r)
+    heap_summary = {be: memcheck_heap(d, exe) for be, exe in BACKENDS}
+    todo = cg_jobs(d)
+    log("bench: callgrind, %d measurements x 2 runs, %d at a time" % (len(todo), jobs))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for key, ir in ex.map(run_cg, todo):
+            r[key] = ir
+
+    def g(kind, what, case):
+        return r.get((kind, what, case))
+
+    cpu, ncpu, ccv, load = machine(cc)
+    hdr_id = header_id()
+    out = []
+    out.append("**icbu_sign_body / icbu_parse_response benchmark** — %s (%d logical CPUs, load average %s "
+               "when run); %s, -O2; %s; mbedTLS %s, BearSSL %s, cJSON %s, Python %s." %
+               (cpu, ncpu, load, ccv, hdr_id, versions()["mbedtls"], versions()["bearssl"], versions()["cjson"],
+                sys.version.split()[0]))
+    out.append("")
+    hdr = ["case — %s, %s, -O2" % (cpu, ccv),
+           "ours ns", "ours Ir", "hash-only bound ns", "bound Ir", "ours / bound (ns · Ir)",
+           "cJSON baseline ns", "baseline Ir", "baseline / ours (ns · Ir)",
+           "added on top of the hash: baseline / ours (ns · Ir)",
+           "Python µs", "Python / ours", "arena B", "heap: ours · baseline", "stack B: ours · baseline"]
+    out.append("| " + " | ".join(hdr) + " |")
+    out.append("|" + "|".join(["---"] + ["---:"] * (len(hdr) - 1)) + "|")
+    targets = []
+    for order in ORDERS:
+        for be, exe in BACKENDS:
+            for m in METHODS:
+                case = "%s/%s/%s" % (order, be, m)
+                mcase = "%s/mbedTLS/%s" % (order, m)          # the baseline is always cJSON + mbedTLS
+                ons, oir = g("ns", "ours", case), g("ir", "ours", case)
+                bns, bir = g("ns", "bound", case), g("ir", "bound", case)
+                xns, xir = g("ns", "baseline", mcase), g("ir", "baseline", mcase)
+                mbns, mbir = g("ns", "bound", mcase), g("ir", "bound", mcase)
+                pyus = py.get((order, m), (None, 0))[0]
+                add_ns = (xns - mbns) / (ons - bns) if None not in (xns, mbns, ons, bns) and ons > bns else None
+                add_ir = (xir - mbir) / (oir - bir) if None not in (xir, mbir, oir, bir) and oir > bir else None
+                hc, hb = g("heap_calls", "ours", case), g("heap_bytes", "ours", case)
+                xhc, xhb = g("heap_calls", "baseline", mcase), g("heap_bytes", "baseline", mcase)
+                row = ["%s · %s · %s" % (order, be, m),
+                       fmt_ns(ons), fmt_int(oir), fmt_ns(bns), fmt_int(bir),
+                       "%s · %s" % (ratio(ons, bns), ratio(oir, bir)),
+                       fmt_ns(xns), fmt_int(xir),
+                       "%s · %s" % (ratio(xns, ons, 1), ratio(xir, oir, 1)),
+                       "%s · %s" % ("%.1f×" % add_ns if add_ns else "—", "%.1f×" % add_ir if add_ir else "—"),
+                       "%.1f" % pyus if pyus else "—",
+                       ratio(pyus * 1000 if pyus else None, ons, 1),
+                       fmt_int(g("arena", "ours", case)),
+                       "%s B (%s calls) · %s B (%s calls)" % (fmt_int(hb), fmt_int(hc), fmt_int(xhb), fmt_int(xhc)),
+                       "%s · %s" % (fmt_int(g("stack", "ours", case)), fmt_int(g("stack", "baseline", mcase)))]
+                out.append("| " + " | ".join(row) + " |")
+                if order == "example":
+                    targets.append((be, m, ons, bns, oir, bir, add_ns, add_ir, pyus))
+    for kind in ("accepted", "error"):
+        case = "response/" + kind
+        ons, oir = g("ns", "ours", case), g("ir", "ours", case)
+        xns, xir = g("ns", "baseline", case), g("ir", "baseline", case)
+        row = ["parse response: %s (PROTOCOL.md body) vs cJSON_Parse + lookups" % kind,
+               fmt_ns(ons), fmt_int(oir), "—", "—", "—", fmt_ns(xns), fmt_int(xir),
+               "%s · %s" % (ratio(xns, ons, 1), ratio(xir, oir, 1)), "—", "—", "—", "—",
+               "%s B (%s calls) · %s B (%s calls)" % (fmt_int(g("heap_bytes", "ours", case)), fmt_int(g("heap_calls", "ours", case)),
+                                                       fmt_int(g("heap_bytes", "baseline", case)), fmt_int(g("heap_calls", "baseline", case))),
+               "%s · %s" % (fmt_int(g("stack", "ours", case)), fmt_int(g("stack", "baseline", case)))]
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    out.append("ns: median of %d samples (CLOCK_MONOTONIC; a sample times a batch of calls lasting >= 20 µs; "
+               "ours, bound and baseline sampled in turn). Ir: instructions per call from callgrind, "
+               "(Ir(N) − Ir(0)) / N with N = %d (example), %d (large), %d (responses). Bound: the same back end's "
+               "MD5 or HMAC over the exact signed bytes rebuilt from the body, in one update. Baseline: "
+               "bench/baseline.c (cJSON, hand-written TOP percent-encoder, qsort, mbedTLS md API), the same for "
+               "both back-end rows. Python: bench/bench_py.py, median of %d (example) / %d (large) runs. Heap: "
+               "calls (allocations and frees) during one call, counted by link-time wrappers; memcheck on a "
+               "driver that only signs: mbedTLS \"%s\", BearSSL \"%s\". Stack: high-water mark below the "
+               "caller's stack pointer, painted thread stack." %
+               (samples, CG_N["example"], CG_N["large"], CG_N["response"],
+                py.get(("example", "md5"), (0, 0))[1], py.get(("large", "md5"), (0, 0))[1],
+                heap_summary["mbedTLS"], heap_summary["BearSSL"]))
+    out.append("")
+    out.append("Targets (the issue's, example order):")
+    for be, m, ons, bns, oir, bir, add_ns, add_ir, pyus in targets:
+        lim = {"hmac-sha256": 1.25, "md5": 1.6}.get(m)
+        parts = []
+        if lim and be == "mbedTLS":
+            parts.append("total ≤ %.2f× bound: %.2f× (ns), %.2f× (Ir) — %s" %
+                         (lim, ons / bns, oir / bir, verdict(ons / bns <= lim, oir / bir <= lim)))
+        if be == "mbedTLS":
+            parts.append("added ≥ 20× smaller than the baseline's: %s (ns), %s (Ir) — %s" %
+                         ("%.1f×" % add_ns if add_ns else "—", "%.1f×" % add_ir if add_ir else "—",
+                          verdict(bool(add_ns and add_ns >= 20), bool(add_ir and add_ir >= 20))))
+        parts.append("≥ 15× faster than Python: %.1f× — %s" %
+                     (pyus * 1000 / ons, verdict(pyus * 1000 / ons >= 15)))
+        out.append("- %s · %s: %s" % (be, m, "; ".join(parts)))
+    print("\n".join(out))
+    return 0
+
+
+def verdict(*oks):
+    if all(oks):
+        return "**met**"
+    if any(oks):
+        return "**met on one measure only**"
+    return "**missed**"
+
+
+def header_id():
+    """icbu_reflow.h's version and the first 12 hex digits of its SHA-256 (the table's subject)."""
+    import hashlib
+    path = os.path.join(HERE, "..", "icbu_reflow.h")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return "icbu_reflow.h ?"
+    m = re.search(rb'#define ICBU_REFLOW_VERSION "([^"]*)"', data)
+    return "icbu_reflow.h %s (sha256 %s)" % (m.group(1).decode() if m else "?", hashlib.sha256(data).hexdigest()[:12])
+
+
+# ----------------------------------------------------------------- profile
+PROFILE_CASES = (("mbedtls", "ours", "example", "hmac-sha256", 200),
+                 ("mbedtls", "ours", "example", "md5", 200),
+                 ("mbedtls", "bound", "example", "md5", 200),
+                 ("mbedtls", "parse_ok", "example", "md5", 2000))
+
+
+def annotate(path):
+    """function -> self Ir, from callgrind_annotate's per-function list."""
+    p = run(["callgrind_annotate", "--auto=no", "--threshold=100", "--show-percs=no", path])
+    res = {}
+    inlist = False
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if re.match(r"^\s*Ir\s+file:function", line):
+            inlist = True
+            continue
+        if not inlist or line.startswith("---") or "=>" in line:
+            continue
+        m = re.match(r"^\s*([\d,]+)\s+(\S.*?)(?: \[.*\])?$", line)
+        if m and "PROGRAM TOTALS" not in line:
+            res[m.group(2)] = res.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
+    return res
+
+
+def do_profile(d):
+    """Per-function instructions per call: the same subtraction as the table, per function.
+    The callgrind files (with --dump-instr=yes, for per-line and per-instruction costs in
+    callgrind_annotate --auto=yes or kcachegrind) are left in DIR/profile/."""
+    pdir = os.path.join(d, "profile")
+    os.makedirs(pdir, exist_ok=True)
+    for exe, what, order, m, n in PROFILE_CASES:
+        files = []
+        for k in (n, 0):
+            f = os.path.join(pdir, "%s_%s_%s_%s.N%d.out" % (exe, what, order, m, k))
+            run(["valgrind", "--tool=callgrind", "--dump-instr=yes", "--callgrind-out-file=" + f,
+                 os.path.join(d, "cg_" + exe), what, order, m, str(k)])
+            files.append(f)
+        full, zero = annotate(files[0]), annotate(files[1])
+        per = sorted(((v - zero.get(fn, 0)) / n, fn) for fn, v in full.items())
+        per = [(v, fn) for v, fn in reversed(per) if v >= 0.5]
+        total = sum(v for v, _ in per)
+        print("%s %s %s/%s: %s Ir per call (%s)" % (exe, what, order, m, fmt_int(total), files[0]))
+        for v, fn in per[:14]:
+            print("  %10s  %5.1f%%  %s" % (fmt_int(v), 100.0 * v / total, fn))
+        print()
+    return 0
+
+
+_VERSIONS = {}
+
+
+def versions():
+    if not _VERSIONS:
+        _VERSIONS.update(mbedtls="?", bearssl="?", cjson="?")
+        for key, pkg in (("mbedtls", "libmbedtls-dev"), ("bearssl", "libbearssl-dev"), ("cjson", "libcjson-dev")):
+            try:
+                v = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL).stdout.decode().strip()
+                if v:
+                    _VERSIONS[key] = v.split(":")[-1].split("-")[0].split("+")[0]
+            except OSError:
+                pass
+    return _VERSIONS
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=("check", "bench", "profile"))
+    ap.add_argument("--dir", default="build/bench")
+    ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
+    ap.add_argument("--samples", type=int, default=1001)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    a = ap.parse_args()
+    if a.mode == "check":
+        return 1 if do_check(a.dir) else 0
+    if a.mode == "profile":
+        return do_profile(a.dir)
+    return do_bench(a.dir, a.cc, a.samples, a.jobs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
