@@ -747,10 +747,10 @@ typedef struct icbu__signer {
 typedef struct icbu__out {
     char *buf;
     size_t cap, len;              /* len keeps counting past cap: the size needed */
-    icbu__signer *sg;             /* form values are hashed raw... */
-    int form;                     /* ...and written percent-encoded, through stage */
+    icbu__signer *sg;             /* hash form values, raw */
+    int form;                     /* in a form value: written percent-encoded */
     size_t staged;
-    unsigned char stage[128];
+    unsigned char stage[128];     /* hash input, gathered into fewer updates */
 } icbu__out;
 
 static void icbu__sg_update(icbu__signer *sg, const void *p, size_t n) {
@@ -759,6 +759,28 @@ static void icbu__sg_update(icbu__signer *sg, const void *p, size_t n) {
 
 static void icbu__out_init(icbu__out *o, char *buf, size_t cap) {
     o->buf = buf; o->cap = cap; o->len = 0; o->sg = NULL; o->form = 0; o->staged = 0;
+}
+
+/* Bytes into buf as they are, while they fit. */
+static void icbu__bytes(icbu__out *o, const char *p, size_t n) {
+    if (o->buf && o->len <= o->cap && n <= o->cap - o->len) ICBU_MEMCPY(o->buf + o->len, p, n);
+    o->len += n;
+}
+#define ICBU__LIT(o, lit) icbu__bytes(o, lit, sizeof(lit) - 1)
+
+/* Bytes into the hash, through the stage. */
+static void icbu__flush(icbu__out *o) {
+    if (o->sg && o->staged) icbu__sg_update(o->sg, o->stage, o->staged);
+    o->staged = 0;
+}
+static void icbu__hash(icbu__out *o, const char *p, size_t n) {
+    if (!o->sg) return;
+    if (n > sizeof o->stage - o->staged) {
+        icbu__flush(o);
+        if (n >= sizeof o->stage) { icbu__sg_update(o->sg, p, n); return; }
+    }
+    ICBU_MEMCPY(o->stage + o->staged, p, n);
+    o->staged += n;
 }
 
 /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are, space
@@ -786,42 +808,28 @@ static size_t icbu__form(char *d, const unsigned char *p, size_t n) {
     return (size_t)(d - start);
 }
 
-/* The staged raw bytes of a form value: hashed, then percent-encoded. */
-static void icbu__flush(icbu__out *o) {
-    size_t i, n = o->staged;
+/* Text: in a form value, hashed raw and written percent-encoded; else as is. */
+static void icbu__put(icbu__out *o, const char *p, size_t n) {
+    size_t i;
     char t[3];
-    o->staged = 0;
-    if (!n) return;
-    if (o->sg) icbu__sg_update(o->sg, o->stage, n);
-    if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / 3) {   /* room for the worst case */
-        o->len += icbu__form(o->buf + o->len, o->stage, n);
+    if (!o->form) { icbu__bytes(o, p, n); return; }
+    icbu__hash(o, p, n);
+    if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / 3) {    /* room for the worst case */
+        o->len += icbu__form(o->buf + o->len, (const unsigned char *)p, n);
         return;
     }
-    for (i = 0; i < n; i++) {                      /* near the end, or measuring: byte by byte */
-        size_t k = icbu__form(t, o->stage + i, 1), j;
-        if (o->buf && o->len <= o->cap && k <= o->cap - o->len)
-            for (j = 0; j < k; j++) o->buf[o->len + j] = t[j];
-        o->len += k;
-    }
+    for (i = 0; i < n; i++)                        /* near the end, or measuring: byte by byte */
+        icbu__bytes(o, t, icbu__form(t, (const unsigned char *)p + i, 1));
 }
 
-static void icbu__put(icbu__out *o, const char *p, size_t n) {
-    if (!o->form) {
-        if (o->buf && o->len <= o->cap && n <= o->cap - o->len) ICBU_MEMCPY(o->buf + o->len, p, n);
-        o->len += n;
-        return;
-    }
-    while (n) {
-        size_t k = sizeof o->stage - o->staged, i;
-        unsigned char *d = o->stage + o->staged;
-        if (k > n) k = n;
-        for (i = 0; i < k; i++) d[i] = (unsigned char)p[i];
-        o->staged += k; p += k; n -= k;
-        if (o->staged == sizeof o->stage) icbu__flush(o);
-    }
+/* A token whose encoded form is known (JSON punctuation, keys, numbers):
+ * raw into the hash, enc into buf, with no per-byte encoding. */
+static void icbu__tok(icbu__out *o, const char *raw, size_t rn, const char *enc, size_t en) {
+    if (!o->form) { icbu__bytes(o, raw, rn); return; }
+    icbu__hash(o, raw, rn);
+    icbu__bytes(o, enc, en);
 }
-static void icbu__putc(icbu__out *o, char c) { icbu__put(o, &c, 1); }
-#define ICBU__PUTS(o, lit) icbu__put(o, lit, sizeof(lit) - 1)
+#define ICBU__TOK(o, raw, enc) icbu__tok(o, raw, sizeof(raw) - 1, enc, sizeof(enc) - 1)
 
 /* ----------------------------------------------------------- JSON writer */
 typedef struct icbu__w {
@@ -837,7 +845,7 @@ static icbu_status icbu__wfail(icbu__w *w, icbu_status s) {
 
 static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
     const unsigned char *p = (const unsigned char *)s->p, *end = p + s->n, *run = p;
-    icbu__putc(w->o, '"');
+    ICBU__TOK(w->o, "\"", "%22");
     while (p < end) {
         unsigned c = *p;
         if (c >= 0x80) {
@@ -868,7 +876,7 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
         }
     }
     icbu__put(w->o, (const char *)run, (size_t)(p - run));
-    icbu__putc(w->o, '"');
+    ICBU__TOK(w->o, "\"", "%22");
     return ICBU_OK;
 }
 
@@ -878,7 +886,7 @@ static void icbu__putd(icbu__out *o, uint64_t u, int neg) {
     int n = 21;
     do { t[--n] = (char)('0' + u % 10); u /= 10; } while (u);
     if (neg) t[--n] = '-';
-    icbu__put(o, t + n, (size_t)(21 - n));
+    icbu__tok(o, t + n, (size_t)(21 - n), t + n, (size_t)(21 - n));      /* digits encode as themselves */
 }
 static void icbu__wnum(icbu__out *o, int64_t v) {
     icbu__putd(o, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
@@ -899,33 +907,39 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
     const icbu__type *t = &icbu__types[ty];
     unsigned i;
     int first = 1;
-    icbu__putc(w->o, '{');
     for (i = 0; i < t->n; i++) {
         const icbu__field *f = &t->f[i];
         const unsigned char *p = base + f->off;
         icbu_status st = ICBU_OK;
         size_t k;
         if (icbu__absent(f, p)) continue;
-        if (!first) icbu__putc(w->o, ',');
+        if (first) ICBU__TOK(w->o, "{\"", "%7B%22");
+        else ICBU__TOK(w->o, ",\"", "%2C%22");
         first = 0;
-        icbu__putc(w->o, '"');
-        icbu__put(w->o, f->name, f->len);
-        ICBU__PUTS(w->o, "\":");
+        icbu__tok(w->o, f->name, f->len, f->name, f->len);          /* names are [a-z_] */
+        ICBU__TOK(w->o, "\":", "%22%3A");
         icbu__path_push(&w->path, f->name, f->len, ICBU__NOIDX);
         switch (f->kind) {
         case ICBU__K_STR: st = icbu__wstr(w, (const icbu_str *)(const void *)p); break;
         case ICBU__K_NUM: icbu__wnum(w->o, ((const icbu_num *)(const void *)p)->v); break;
         case ICBU__K_BOOL:
-            if (((const icbu_bool *)(const void *)p)->v) ICBU__PUTS(w->o, "true");
-            else ICBU__PUTS(w->o, "false");
+            if (((const icbu_bool *)(const void *)p)->v) ICBU__TOK(w->o, "true", "true");
+            else ICBU__TOK(w->o, "false", "false");
             break;
         case ICBU__K_DATE: {
-            char d[20];
+            char d[20], enc[24];
             if (icbu_date_format((const icbu_date *)(const void *)p, d) != ICBU_OK) {
                 st = icbu__wfail(w, ICBU_E_DATE);
                 break;
             }
-            icbu__putc(w->o, '"'); icbu__put(w->o, d, 19); icbu__putc(w->o, '"');
+            /* "yyyy-MM-dd HH:mm:ss" encodes as yyyy-MM-dd+HH%3Amm%3Ass */
+            ICBU_MEMCPY(enc, d, 10); enc[10] = '+';
+            ICBU_MEMCPY(enc + 11, d + 11, 2); ICBU_MEMCPY(enc + 13, "%3A", 3);
+            ICBU_MEMCPY(enc + 16, d + 14, 2); ICBU_MEMCPY(enc + 18, "%3A", 3);
+            ICBU_MEMCPY(enc + 21, d + 17, 2);
+            ICBU__TOK(w->o, "\"", "%22");
+            icbu__tok(w->o, d, 19, enc, 23);
+            ICBU__TOK(w->o, "\"", "%22");
             break;
         }
         case ICBU__K_OBJ:
@@ -934,26 +948,27 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
         default: { /* OBJS, STRS: {p, n} */
             const icbu_str_list *l = (const icbu_str_list *)(const void *)p;
             size_t size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
-            icbu__putc(w->o, '[');
+            ICBU__TOK(w->o, "[", "%5B");
             for (k = 0; k < l->n && st == ICBU_OK; k++) {
                 const unsigned char *el = (const unsigned char *)l->p + k * size;
-                if (k) icbu__putc(w->o, ',');
+                if (k) ICBU__TOK(w->o, ",", "%2C");
                 if (w->path.depth <= ICBU__PATH_DEPTH) w->path.idx[w->path.depth - 1] = k;
                 if (f->kind == ICBU__K_STRS) {
                     const icbu_str *s = (const icbu_str *)(const void *)el;
                     if (s->p) st = icbu__wstr(w, s);
-                    else ICBU__PUTS(w->o, "null");
+                    else ICBU__TOK(w->o, "null", "null");
                 } else {
                     st = icbu__wobj(w, f->sub, el);
                 }
             }
-            icbu__putc(w->o, ']');
+            ICBU__TOK(w->o, "]", "%5D");
         }
         }
         w->path.depth--;
         if (st != ICBU_OK) return st;
     }
-    icbu__putc(w->o, '}');
+    if (first) ICBU__TOK(w->o, "{", "%7B");
+    ICBU__TOK(w->o, "}", "%7D");
     return ICBU_OK;
 }
 
@@ -1106,7 +1121,7 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
         return icbu__fail(e, ICBU_E_DATE);
     }
     icbu__out_init(&o, buf, cap);
-    if (buf) icbu__sg_begin(&sg, c->app_secret, c->sign_method);
+    if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method); o.sg = &sg; }
     for (i = 0; i < sizeof names / sizeof names[0] && st == ICBU_OK; i++) {
         const char *v = NULL;
         switch (i) {
@@ -1128,19 +1143,18 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
             st = icbu__fail(e, ICBU_E_UTF8);
             break;
         }
-        if (!first) icbu__putc(&o, '&');
+        if (!first) ICBU__LIT(&o, "&");
         first = 0;
-        icbu__put(&o, names[i], icbu__strlen(names[i]));
-        icbu__putc(&o, '=');
-        if (buf) icbu__sg_update(&sg, names[i], icbu__strlen(names[i]));
+        icbu__bytes(&o, names[i], icbu__strlen(names[i]));
+        ICBU__LIT(&o, "=");
+        icbu__hash(&o, names[i], icbu__strlen(names[i]));
         o.form = 1;
-        o.sg = buf ? &sg : NULL;
         if (i == 2) st = icbu__write_order(&o, ord, e);
         else icbu__put(&o, v, icbu__strlen(v));
-        icbu__flush(&o);
         o.form = 0;
-        o.sg = NULL;
     }
+    icbu__flush(&o);
+    o.sg = NULL;
     if (!buf) {
         hl = c->sign_method == ICBU_SIGN_HMAC_SHA256 ? 64 : 32;
         ICBU_MEMSET(hex, 'X', hl);
@@ -1150,8 +1164,8 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
         if (rc && st == ICBU_OK) st = icbu__fail(e, ICBU_E_CRYPTO);
     }
     if (st != ICBU_OK) return st;
-    ICBU__PUTS(&o, "&sign=");
-    icbu__put(&o, hex, hl);
+    ICBU__LIT(&o, "&sign=");
+    icbu__bytes(&o, hex, hl);
     icbu__wipe(hex, sizeof hex);
     return icbu__finish_len(&o, len, e);
 }
@@ -1222,18 +1236,18 @@ ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf
     if (!u || !u->host.p || !u->path.p || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
     icbu__out_init(&o, buf, cap);
     for (v6 = 0, i = 0; i < u->host.n; i++) v6 |= u->host.p[i] == ':';   /* IPv6 literal */
-    ICBU__PUTS(&o, "POST ");
-    if (u->path.p[0] != '/') icbu__putc(&o, '/');
-    icbu__put(&o, u->path.p, u->path.n);
-    ICBU__PUTS(&o, " HTTP/1.1\r\nHost: ");
-    if (v6) icbu__putc(&o, '[');
-    icbu__put(&o, u->host.p, u->host.n);
-    if (v6) icbu__putc(&o, ']');
-    if (u->port != (u->https ? 443 : 80)) { icbu__putc(&o, ':'); icbu__putd(&o, u->port, 0); }
-    ICBU__PUTS(&o, "\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
+    ICBU__LIT(&o, "POST ");
+    if (u->path.p[0] != '/') ICBU__LIT(&o, "/");
+    icbu__bytes(&o, u->path.p, u->path.n);
+    ICBU__LIT(&o, " HTTP/1.1\r\nHost: ");
+    if (v6) ICBU__LIT(&o, "[");
+    icbu__bytes(&o, u->host.p, u->host.n);
+    if (v6) ICBU__LIT(&o, "]");
+    if (u->port != (u->https ? 443 : 80)) { ICBU__LIT(&o, ":"); icbu__putd(&o, u->port, 0); }
+    ICBU__LIT(&o, "\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
                    "Content-Length: ");
     icbu__putd(&o, body_len, 0);
-    ICBU__PUTS(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: close\r\n\r\n");
+    ICBU__LIT(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: close\r\n\r\n");
     return icbu__finish_len(&o, len, e);
 }
 
