@@ -6,12 +6,19 @@ for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
+cmd="apt-get install -y --no-install-recommends$missing"
 if [ "$(id -u)" != 0 ]; then
     echo "missing packages:$missing" >&2
-    echo "run as root:  apt-get update && apt-get install -y$missing" >&2
+    echo "run as root:  apt-get update && $cmd" >&2
     exit 1
 fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
-    echo "apt-get install failed for:$missing" >&2; exit 1; }
+log=$(mktemp)
+if ! { apt-get update -qq && $cmd; } >"$log" 2>&1; then
+    tail -20 "$log" >&2
+    echo "apt-get failed; the command was: apt-get update && $cmd" >&2
+    rm -f "$log"
+    exit 1
+fi
+rm -f "$log"
