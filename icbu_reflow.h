@@ -339,7 +339,8 @@ int icbu_custom_hash_final(void *ctx, unsigned char *out);  /* 16 or 32 bytes */
  *   on error (ICBU_IO_TIMEOUT for a timeout; any other negative, e.g. -errno,
  *   is reported in err.detail).
  *   now_ms: a monotonic millisecond clock; NULL disables the deadline. */
-#define ICBU_IO_TIMEOUT (-2)
+#define ICBU_IO_TIMEOUT  (-2)
+#define ICBU_IO_NO_RETRY (-1000)   /* open: at or below this, trying again cannot help */
 typedef enum icbu_stage {
     ICBU_STAGE_NONE = 0, ICBU_STAGE_CONNECT, ICBU_STAGE_TLS, ICBU_STAGE_SEND,
     ICBU_STAGE_RECEIVE, ICBU_STAGE_HTTP, ICBU_STAGE_PARSE
@@ -357,7 +358,9 @@ typedef struct icbu_transport {
     uint32_t (*now_ms)(void *ctx);
     /* Only icbu_report uses these, to connect afresh for every attempt.
      * open: 0 when connected; else a negative detail, with *stage set to
-     * ICBU_STAGE_CONNECT or ICBU_STAGE_TLS. close: always, after an open. */
+     * ICBU_STAGE_CONNECT or ICBU_STAGE_TLS, and at most ICBU_IO_NO_RETRY when
+     * another try cannot succeed (certificate rejected, unknown host, bad CA
+     * file). open cleans up its own failures; close follows a successful open. */
     int  (*open)(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stage *stage);
     void (*close)(void *ctx);
 } icbu_transport;
@@ -1989,7 +1992,9 @@ ICBUDEF int icbu_retryable(const icbu_outcome *o) {
     }
     if (o->kind != ICBU_TRANSPORT_ERROR) return 0;
     switch (o->stage) {
-    case ICBU_STAGE_CONNECT: case ICBU_STAGE_TLS: case ICBU_STAGE_SEND: case ICBU_STAGE_RECEIVE:
+    case ICBU_STAGE_CONNECT: case ICBU_STAGE_TLS:
+        return !(o->status == ICBU_E_OPEN && o->detail <= ICBU_IO_NO_RETRY);
+    case ICBU_STAGE_SEND: case ICBU_STAGE_RECEIVE:
         return 1;
     case ICBU_STAGE_HTTP:
         return o->status == ICBU_E_HTTP_STATUS && (o->detail == 429 || (o->detail >= 500 && o->detail <= 599));
@@ -2045,6 +2050,14 @@ ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const
             out->status = st = icbu__fail(e, ICBU_E_OPEN);
             out->detail = e->detail = rc;
             out->attempts = k + 1;
+        } else if (icbu__left(t, deadline, &left) != ICBU_OK) {     /* open took it all */
+            t->close(t->ctx);
+            ICBU_MEMSET(out, 0, sizeof *out);
+            out->kind = ICBU_TRANSPORT_ERROR;
+            out->stage = ICBU_STAGE_SEND;
+            out->status = st = icbu__fail(e, ICBU_E_TIMEOUT);
+            out->attempts = k + 1;
+            break;
         } else {
             st = icbu_exchange(&cfg, o, u, t, left, arena, cap, out, e);
             t->close(t->ctx);

@@ -532,7 +532,7 @@ typedef struct multi {
     uint32_t slept[8];
     int64_t unix;
     char bodies[8][64];           /* the timestamp each attempt signed */
-    uint32_t clock;
+    uint32_t clock, open_ms;
 } multi;
 
 static long m_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) { return s_recv(&((multi *)ctx)->s, p, n, ms); }
@@ -543,7 +543,9 @@ static int m_open(void *ctx, const icbu_url *u, uint32_t ms, icbu_stage *stage) 
     const char *a = m->answers[m->opens];
     (void)u; (void)ms;
     m->opens++;
+    m->clock += m->open_ms;
     if (!a) { *stage = ICBU_STAGE_CONNECT; return -111; }
+    if (strcmp(a, "bad certificate") == 0) { *stage = ICBU_STAGE_TLS; return ICBU_IO_NO_RETRY - 1; }
     memset(&m->s, 0, sizeof m->s);
     m->s.in = a; m->s.n = strlen(a); m->s.step = 50; m->s.send_fail_after = -1;
     return 0;
@@ -651,6 +653,17 @@ static void test_report_retries(void **state) {
     r.backoff_ms = 1000; r.backoff_max_ms = 100000;
     icbu_report(&c, &x.o, &u, &t, &r, 1500, arena, sizeof arena, &o, &e);
     assert_true(o.attempts < 4);
+    /* a transport that says another try cannot help is not retried */
+    multi_init(&m, &t, &r);
+    m.answers[0] = "bad certificate"; m.answers[1] = HTTP200(OKBODY);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_E_OPEN);
+    assert_int_equal(o.stage, ICBU_STAGE_TLS); assert_int_equal(o.attempts, 1); assert_int_equal(m.opens, 1);
+    /* the time open takes counts against the deadline */
+    multi_init(&m, &t, &r);
+    m.open_ms = 2000;
+    m.answers[0] = HTTP200(OKBODY);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 1500, arena, sizeof arena, &o, &e), ICBU_E_TIMEOUT);
+    assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR); assert_int_equal(m.closes, 1); assert_int_equal(m.s.sent_n, 0);
     /* retries without the idempotency key are refused up front */
     multi_init(&m, &t, &r);
     x.o.external_biz_id = icbu_s(" ");
