@@ -52,5 +52,9 @@ build/minimal: examples/minimal.c icbu_reflow.h examples/build.mk
 .PHONY: examples
 examples: build/icbu-reflow-mbedtls build/icbu-reflow-bearssl build/icbu-reflow build/minimal
 
+# `make test` also runs the CLI's reliability tests (retries, spool, flush, SIGKILL):
+# tests/reliability.py against tools/top_gateway.py's seeded random faults (under 3 minutes).
+EXTRA_SUITES += reliability="$(PYTHON) tests/reliability.py --bin $(BUILD)"
+
 # Including this file does not change the default goal.
 .DEFAULT_GOAL := $(_ex_saved_default_goal)

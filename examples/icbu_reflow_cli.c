@@ -1,5 +1,7 @@
 /* icbu_reflow_cli.c - the icbu-reflow command: sign, send or parse an
- * alibaba.finance.insurance.icbu.insure.order.callback call.
+ * alibaba.finance.insurance.icbu.insure.order.callback call, and keep the
+ * orders that cannot be delivered now in a spool directory (send --spool,
+ * flush).
  *
  * Build (from the repository root; see examples/build.mk):
  *   cc -std=c99 -D_POSIX_C_SOURCE=200809L -I. -DCLI_TLS_MBEDTLS -DICBU_REFLOW_CRYPTO_MBEDTLS \
@@ -8,6 +10,28 @@
  *   (or -DCLI_TLS_BEARSSL -DICBU_REFLOW_CRYPTO_BEARSSL with tls_bearssl.c and -lbearssl)
  * This file holds the library implementation. The TLS back end is whichever
  * tls_*.c is linked; CLI_TLS_* only picks the hash back end when none is given.
+ *
+ * RETRIES: send and flush go through icbu_report(): every attempt connects
+ * afresh (TCP, then TLS for https) through the transport's open/close
+ * callbacks, signs again with a fresh timestamp, and waits a random pause
+ * (full jitter, /dev/urandom) before the next. --timeout is the budget of the
+ * whole thing: every attempt and every pause.
+ *
+ * THE SPOOL (send --spool DIR, flush --spool DIR)
+ *   DIR/<ns>-<pid>-<n>.json   an order not delivered yet: the ORDER bytes as given.
+ *                             <ns> is CLOCK_REALTIME in nanoseconds, 20 digits,
+ *                             so the names sort oldest first.
+ *   DIR/.<name>.<pid>.tmp     a file being written (open O_EXCL, write, fsync,
+ *                             rename, fsync DIR). Never read by flush; removed
+ *                             by flush once older than SPOOL_STALE_S.
+ *   DIR/.lock                 flush holds flock(LOCK_EX) on it while it runs;
+ *                             a second flush does not wait: it exits 75.
+ *   DIR/refused/<name>        an order refused for good, and beside it
+ *   DIR/refused/<name>.answer.json   the line flush printed for it (one JSON line).
+ * flush sends the orders oldest first. An accepted order is deleted only after
+ * the answer arrived; a refused one is moved (answer written first, then a
+ * rename), so a flush killed at any point loses nothing: at worst the order in
+ * flight is sent again, and the report is idempotent by external_biz_id.
  */
 #if !defined(ICBU_REFLOW_CRYPTO_MBEDTLS) && !defined(ICBU_REFLOW_CRYPTO_BEARSSL) && \
     !defined(ICBU_REFLOW_CRYPTO_CUSTOM)
@@ -21,26 +45,40 @@
 #include "icbu_reflow.h"
 #include "net.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_ACCEPTED   0
 #define EXIT_REFUSED    1
 #define EXIT_PLATFORM   2
 #define EXIT_TRANSPORT  3
 #define EXIT_BAD_ORDER  4
+#define EXIT_SPOOLED    5     /* send: kept in the spool; flush: orders left for later */
 #define EXIT_USAGE      64
+#define EXIT_SPOOL_IO   74    /* the spool directory cannot be read or changed */
+#define EXIT_LOCKED     75    /* another flush holds the spool */
 
 #define INPUT_MAX ((size_t)256 * 1024 * 1024)   /* refuse larger ORDER/RESPONSE */
 #define DEFAULT_URL "https://gw.api.taobao.com/router/rest"
+#define DEFAULT_RETRIES 3
+#define MAX_RETRIES 100
+#define SPOOL_STALE_S 600     /* a spool temp file this old was left by a killed writer */
+#define PATH_CAP 4096
 
 static const char usage_text[] =
 "usage: icbu-reflow sign  [OPTIONS] ORDER     print the signed form body that would be POSTed, on one line\n"
 "       icbu-reflow send  [OPTIONS] ORDER     send it; print the gateway's answer as one line of JSON\n"
+"       icbu-reflow flush --spool DIR [OPTIONS]   send the orders kept in DIR, oldest first\n"
 "       icbu-reflow parse RESPONSE            parse a gateway response body; print it as send does\n"
 "ORDER / RESPONSE: a file path, or - for standard input. ORDER is the JSON of insured_order_reflow_request.\n"
 "OPTIONS\n"
@@ -48,18 +86,40 @@ static const char usage_text[] =
 "  --secret SECRET      (or env ICBU_REFLOW_APP_SECRET; the environment is preferred:\n"
 "                        the command line is visible to other users)\n"
 "  --sign-method md5|hmac|hmac-sha256   (default hmac-sha256)\n"
-"  --timestamp 'YYYY-MM-DD HH:MM:SS'    (GMT+8; default: now)\n"
+"  --timestamp 'YYYY-MM-DD HH:MM:SS'    (GMT+8; default: now, taken again for every attempt)\n"
 "  --session TOKEN   --partner-id ID   --simplify\n"
 "  --url URL            (default " DEFAULT_URL "; http:// and https://)\n"
 "  --ca-file PEM        (trust for https; default: " NET_DEFAULT_CA_FILE ")\n"
-"  --timeout MS         (the whole exchange; default 15000)\n"
+"  --timeout MS         (the whole delivery of one order: every attempt and pause; default 15000)\n"
+"  --retries N          (send, flush: tries again up to N times after a failure that can pass:\n"
+"                        connect, TLS, send, receive, HTTP 429/5xx, platform codes 7, 8, 10, 15,\n"
+"                        isp.*; with a random pause; default 3, 0 for one attempt. Retries need\n"
+"                        the order's external_biz_id, its idempotency key: without it exit 4)\n"
+"  --spool DIR          (send: an order still failing that way after its retries is written to\n"
+"                        DIR, byte for byte, and send exits 5; flush: the spool to send)\n"
 "Output of send and parse: one JSON object on one line; fields absent from the answer are left out.\n"
 "  {\"outcome\":\"accepted\",\"insure_id\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"refused\",\"error_code\":\"...\",\"error_msg\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"platform_error\",\"code\":25,\"msg\":\"...\",\"sub_code\":\"...\",\"sub_msg\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"transport_error\",\"stage\":\"connect|tls|send|receive|http|parse\",\"detail\":\"...\"}\n"
-"Exit status: 0 accepted, 1 refused, 2 platform error, 3 transport, HTTP or response failure,\n"
-"             4 invalid ORDER (the message on stderr names the field path), 64 usage\n";
+"  send adds \"attempts\":N when it tried more than once (the other fields tell the last try).\n"
+"Output of flush: one line per order handled: {\"file\":\"NAME\", the fields above,\n"
+"  \"spool\":\"removed|refused|kept\"}, or {\"file\":\"NAME\",\"outcome\":\"invalid_order\",\"error\":\"...\",...}.\n"
+"  Accepted: deleted. Refused for good (business refusal, platform error that retries cannot\n"
+"  fix, invalid order): moved to DIR/refused/, with NAME.answer.json beside it (the line\n"
+"  printed for it, without \"file\" and \"spool\").\n"
+"  flush stops at the first order that fails otherwise and keeps it and the rest; a\n"
+"  platform error about the settings (codes 11, 12, 21-33: signature, app key, timestamp...)\n"
+"  stops it with exit 2, since it would refuse every order alike.\n"
+"  One flush at a time per DIR (flock on DIR/.lock): a second one exits 75 at once.\n"
+"Exit status: 0 accepted (flush: the spool is empty), 1 refused, 2 platform error,\n"
+"             (flush: 2 also when it stopped at a settings error; the order is kept),\n"
+"             3 transport, HTTP or response failure (flush: it stopped at one; kept),\n"
+"             4 invalid ORDER (the message on stderr names the field path),\n"
+"             5 spooled: send could not deliver the order now and wrote it to --spool DIR;\n"
+"               flush stopped at a failure that can pass (orders kept for a later flush),\n"
+"             64 usage, 74 the spool directory cannot be read or written,\n"
+"             75 another flush is running on the spool\n";
 
 /* ------------------------------------------------------------ the secret */
 static char  *g_secret;           /* our copy; wiped on every way out */
@@ -107,6 +167,12 @@ static void usage_error(const char *fmt, ...)
     exit(EXIT_USAGE);
 }
 
+static void out_of_memory(void)
+{
+    fputs("icbu-reflow: out of memory\n", stderr);
+    exit(EXIT_TRANSPORT);
+}
+
 /* Text of a status without its "(err.xxx)" note for programmers. */
 static void status_text(icbu_status s, char *out, size_t cap)
 {
@@ -130,11 +196,12 @@ static void put_clean(const char *s)
 /* ------------------------------------------------------------- options */
 struct options {
     const char *cmd, *input;
-    const char *app_key, *session, *partner_id, *url, *ca_file;
+    const char *app_key, *session, *partner_id, *url, *ca_file, *spool;
     icbu_sign_method method;
     icbu_date timestamp;
     int have_timestamp, simplify;
     uint32_t timeout_ms;
+    unsigned retries;
 };
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -179,19 +246,20 @@ static int parse_timestamp(const char *s, icbu_date *d)
 }
 
 enum opt_id { O_APP_KEY, O_SECRET, O_SIGN_METHOD, O_TIMESTAMP, O_SESSION, O_PARTNER_ID,
-              O_SIMPLIFY, O_URL, O_CA_FILE, O_TIMEOUT, O_HELP, O_VERSION };
+              O_SIMPLIFY, O_URL, O_CA_FILE, O_TIMEOUT, O_RETRIES, O_SPOOL, O_HELP, O_VERSION };
 static const struct { const char *name; enum opt_id id; int has_value; } opt_table[] = {
     { "app-key", O_APP_KEY, 1 },       { "secret", O_SECRET, 1 },
     { "sign-method", O_SIGN_METHOD, 1 }, { "timestamp", O_TIMESTAMP, 1 },
     { "session", O_SESSION, 1 },       { "partner-id", O_PARTNER_ID, 1 },
     { "simplify", O_SIMPLIFY, 0 },     { "url", O_URL, 1 },
     { "ca-file", O_CA_FILE, 1 },       { "timeout", O_TIMEOUT, 1 },
+    { "retries", O_RETRIES, 1 },       { "spool", O_SPOOL, 1 },
     { "help", O_HELP, 0 },             { "version", O_VERSION, 0 }
 };
 
 static void apply_option(struct options *o, enum opt_id id, char *value)
 {
-    unsigned long ms = 0;
+    unsigned long ms = 0, n = 0;
     switch (id) {
     case O_APP_KEY:    o->app_key = value; break;
     case O_SESSION:    o->session = value; break;
@@ -223,6 +291,16 @@ static void apply_option(struct options *o, enum opt_id id, char *value)
             usage_error("bad --timeout (milliseconds, 1 to 2147483647)");
         o->timeout_ms = (uint32_t)ms;
         break;
+    case O_RETRIES:
+        if (parse_uint(value, MAX_RETRIES, &n) != 0)
+            usage_error("bad --retries (0 to %d)", MAX_RETRIES);
+        o->retries = (unsigned)n;
+        break;
+    case O_SPOOL:
+        if (value[0] == '\0')
+            usage_error("bad --spool (a directory)");
+        o->spool = value;
+        break;
     case O_HELP:
         fputs(usage_text, stdout);
         exit(0);
@@ -234,11 +312,12 @@ static void apply_option(struct options *o, enum opt_id id, char *value)
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-    int i, only_positional = 0;
+    int i, only_positional = 0, flush;
     memset(o, 0, sizeof *o);
     o->method = ICBU_SIGN_HMAC_SHA256;
     o->timeout_ms = 15000;
     o->url = DEFAULT_URL;
+    o->retries = DEFAULT_RETRIES;
 
     for (i = 1; i < argc; i++) {
         char *a = argv[i];
@@ -285,11 +364,20 @@ static void parse_args(int argc, char **argv, struct options *o)
         exit(EXIT_USAGE);
     }
     if (strcmp(o->cmd, "sign") != 0 && strcmp(o->cmd, "send") != 0 &&
-        strcmp(o->cmd, "parse") != 0)
-        usage_error("unknown command (sign, send or parse)");
-    if (o->input == NULL)
+        strcmp(o->cmd, "parse") != 0 && strcmp(o->cmd, "flush") != 0)
+        usage_error("unknown command (sign, send, flush or parse)");
+    flush = strcmp(o->cmd, "flush") == 0;
+    if (flush) {
+        if (o->input != NULL)
+            usage_error("flush takes no ORDER: it sends the orders of --spool DIR");
+        if (o->spool == NULL)
+            usage_error("flush needs --spool DIR");
+    } else if (o->input == NULL) {
         usage_error("missing %s (a file, or - for standard input)",
                     strcmp(o->cmd, "parse") == 0 ? "RESPONSE" : "ORDER");
+    }
+    if (o->spool != NULL && strcmp(o->cmd, "send") != 0 && !flush)
+        usage_error("--spool is for send and flush");
     if (strcmp(o->cmd, "parse") == 0)
         return;
     if (o->app_key == NULL || o->app_key[0] == '\0')
@@ -364,66 +452,82 @@ static int is_config_path(const char *path)
     return 0;
 }
 
+/* "invalid order: <what> at <path>" (control characters shown as '?'). */
+static void invalid_text(const icbu_err *e, char *out, size_t cap)
+{
+    char text[160], path[ICBU_PATH_MAX + 1];
+    size_t i;
+    status_text(e->status, text, sizeof text);   /* icbu_strerror without "(err.x)" */
+    for (i = 0; i < ICBU_PATH_MAX && e->path[i] != '\0'; i++)
+        path[i] = (unsigned char)e->path[i] < 0x20 || e->path[i] == 0x7F ? '?' : e->path[i];
+    path[i] = '\0';
+    if (e->status == ICBU_E_NO_BIZ_ID)
+        net_say(out, cap, "invalid order: external_biz_id is missing or blank, and retries "
+                "need it (the report's idempotency key); --retries 0 sends the order once");
+    else if (path[0] != '\0')
+        net_say(out, cap, "invalid order: %s at %s", text, path);
+    else if (e->status != ICBU_E_NOSPACE && e->status != ICBU_E_ARG)
+        net_say(out, cap, "invalid order: %s at offset %lu", text, (unsigned long)e->offset);
+    else
+        net_say(out, cap, "invalid order: %s", text);
+}
+
 static void invalid_order(const icbu_err *e)
 {
-    char text[160];
-    status_text(e->status, text, sizeof text);   /* icbu_strerror without "(err.x)" */
-    fprintf(stderr, "icbu-reflow: invalid order: %s", text);
-    if (e->path[0] != '\0') {
-        fputs(" at ", stderr);
-        put_clean(e->path);
-    } else if (e->status != ICBU_E_NOSPACE && e->status != ICBU_E_ARG) {
-        fprintf(stderr, " at offset %lu", (unsigned long)e->offset);
-    }
-    fputc('\n', stderr);
+    char text[400];
+    invalid_text(e, text, sizeof text);
+    fprintf(stderr, "icbu-reflow: %s\n", text);
     exit(EXIT_BAD_ORDER);
 }
 
-static const icbu_order *load_order(const char *path, char **json, void **arena)
+/* Decodes json (len bytes) into a malloc'd arena. ICBU_OK, or the error in e. */
+static icbu_status decode_order(const char *json, size_t len, void **arena,
+                                const icbu_order **order, icbu_err *e)
+{
+    size_t need = 0;
+    int tries;
+    *arena = NULL;
+    *order = NULL;
+    /* Sizing call, then the real one in a malloc'd (so 8-aligned) arena. */
+    memset(e, 0, sizeof *e);
+    if (icbu_decode_order(json, len, NULL, 0, order, &need, e) != ICBU_OK)
+        return e->status;
+    for (tries = 0; tries < 2; tries++) {
+        void *p = realloc(*arena, need != 0 ? need : 1);
+        size_t used = 0;
+        if (p == NULL)
+            out_of_memory();
+        *arena = p;
+        memset(e, 0, sizeof *e);
+        if (icbu_decode_order(json, len, *arena, need, order, &used, e) == ICBU_OK)
+            return ICBU_OK;
+        if (e->status != ICBU_E_NOSPACE || e->need <= need)
+            break;
+        need = e->need;
+    }
+    return e->status;
+}
+
+static const icbu_order *load_order(const char *path, char **json, size_t *len, void **arena)
 {
     const icbu_order *order = NULL;
     icbu_err e;
-    size_t len, need;
-    int err, tries;
-
-    err = read_input(path, json, &len);
+    int err = read_input(path, json, len);
     if (err != 0) {
         fputs("icbu-reflow: invalid order: cannot read ", stderr);
         put_clean(path);
         fprintf(stderr, ": %s\n", strerror(err));
         exit(EXIT_BAD_ORDER);
     }
-    /* Sizing call, then the real one in a malloc'd (so 8-aligned) arena. */
-    memset(&e, 0, sizeof e);
-    need = 0;
-    if (icbu_decode_order(*json, len, NULL, 0, &order, &need, &e) != ICBU_OK)
+    if (decode_order(*json, *len, arena, &order, &e) != ICBU_OK)
         invalid_order(&e);
-    *arena = NULL;
-    for (tries = 0; tries < 2; tries++) {
-        void *p = realloc(*arena, need != 0 ? need : 1);
-        size_t used = 0;
-        if (p == NULL) {
-            fputs("icbu-reflow: out of memory\n", stderr);
-            exit(EXIT_BAD_ORDER);
-        }
-        *arena = p;
-        memset(&e, 0, sizeof e);
-        if (icbu_decode_order(*json, len, *arena, need, &order, &used, &e) == ICBU_OK)
-            return order;
-        if (e.status != ICBU_E_NOSPACE || e.need <= need)
-            break;
-        need = e.need;
-    }
-    invalid_order(&e);
-    return NULL;
+    return order;
 }
 
-/* A failure of icbu_sign_body: the order (4), the options (64), or else (3). */
-static void sign_failed(const icbu_err *e)
+/* A failure of icbu_sign_body that is not the order's: the options (64), or else (3). */
+static void sign_failed_config(const icbu_err *e)
 {
     char text[160];
-    if (e->path[0] != '\0' && !is_config_path(e->path))
-        invalid_order(e);
     status_text(e->status, text, sizeof text);
     fprintf(stderr, "icbu-reflow: cannot sign: %s", text);
     if (e->path[0] != '\0') {
@@ -435,6 +539,20 @@ static void sign_failed(const icbu_err *e)
     secret_forget();
     exit(e->status == ICBU_E_ARG || e->status == ICBU_E_UTF8 || e->status == ICBU_E_DATE
          ? EXIT_USAGE : EXIT_TRANSPORT);
+}
+
+/* Is this failure of icbu_sign_body the order's? (its field path names it) */
+static int order_fault(const icbu_err *e)
+{
+    return e->path[0] != '\0' && !is_config_path(e->path);
+}
+
+/* A failure of icbu_sign_body: the order (4), the options (64), or else (3). */
+static void sign_failed(const icbu_err *e)
+{
+    if (order_fault(e))
+        invalid_order(e);
+    sign_failed_config(e);
 }
 
 static void make_config(const struct options *o, icbu_config *c)
@@ -520,34 +638,21 @@ static void json_string(FILE *f, const char *s, size_t n)
     fputc('"', f);
 }
 
-static void field(const char *name, icbu_str v)
+static void field(FILE *f, const char *name, icbu_str v)
 {
     if (v.p == NULL)
         return;
-    printf(",\"%s\":", name);
-    json_string(stdout, v.p, v.n);
+    fprintf(f, ",\"%s\":", name);
+    json_string(f, v.p, v.n);
 }
 
-static int print_transport_error(const char *stage, const char *detail)
+/* The outcome objects below are written without their closing brace: the
+ * caller may add fields ("attempts", "spool"), then "}". */
+static int transport_error_json(FILE *f, const char *stage, const char *detail)
 {
-    printf("{\"outcome\":\"transport_error\",\"stage\":\"%s\",\"detail\":", stage);
-    json_string(stdout, detail, strlen(detail));
-    fputs("}\n", stdout);
+    fprintf(f, "{\"outcome\":\"transport_error\",\"stage\":\"%s\",\"detail\":", stage);
+    json_string(f, detail, strlen(detail));
     return EXIT_TRANSPORT;
-}
-
-/* A connect or TLS failure of our transport code. */
-static int transport_failed(const char *stage, int io, const char *why,
-                            const char *fallback, uint32_t timeout_ms)
-{
-    char detail[400];
-    if (why[0] == '\0')
-        why = fallback;
-    if (io == ICBU_IO_TIMEOUT)
-        net_say(detail, sizeof detail, "%s (timeout %lu ms)", why, (unsigned long)timeout_ms);
-    else
-        net_say(detail, sizeof detail, "%s", why);
-    return print_transport_error(stage, detail);
 }
 
 static const char *stage_of(icbu_status s)
@@ -556,6 +661,7 @@ static const char *stage_of(icbu_status s)
     case ICBU_E_SEND:    return "send";
     case ICBU_E_RECV:
     case ICBU_E_TIMEOUT: return "receive";
+    case ICBU_E_OPEN:    return "connect";
     case ICBU_E_HTTP_SYNTAX: case ICBU_E_HTTP_FOLDED: case ICBU_E_HTTP_FRAMING:
     case ICBU_E_HTTP_SIZE: case ICBU_E_HTTP_TOOBIG: case ICBU_E_HTTP_TRUNCATED:
     case ICBU_E_HTTP_STATUS: return "http";
@@ -563,38 +669,35 @@ static const char *stage_of(icbu_status s)
     }
 }
 
-/* Prints the outcome of send or parse; returns the exit status.
+/* Writes the outcome of send or parse to f; returns the exit status.
  * why: the transport's own description of its failure (send only). */
-static int print_outcome(icbu_status st, const icbu_outcome *o, const icbu_err *e,
-                         const char *why, uint32_t timeout_ms)
+static int outcome_json(FILE *f, icbu_status st, const icbu_outcome *o, const icbu_err *e,
+                        const char *why, uint32_t timeout_ms)
 {
     char detail[400], text[160];
     const char *stage;
 
     if (st == ICBU_OK && o->kind == ICBU_ACCEPTED) {
-        fputs("{\"outcome\":\"accepted\"", stdout);
-        field("insure_id", o->insure_id);
-        field("request_id", o->request_id);
-        fputs("}\n", stdout);
+        fputs("{\"outcome\":\"accepted\"", f);
+        field(f, "insure_id", o->insure_id);
+        field(f, "request_id", o->request_id);
         return EXIT_ACCEPTED;
     }
     if (st == ICBU_OK && o->kind == ICBU_REFUSED) {
-        fputs("{\"outcome\":\"refused\"", stdout);
-        field("error_code", o->error_code);
-        field("error_msg", o->error_msg);
-        field("request_id", o->request_id);
-        fputs("}\n", stdout);
+        fputs("{\"outcome\":\"refused\"", f);
+        field(f, "error_code", o->error_code);
+        field(f, "error_msg", o->error_msg);
+        field(f, "request_id", o->request_id);
         return EXIT_REFUSED;
     }
     if (st == ICBU_OK && o->kind == ICBU_PLATFORM_ERROR) {
-        fputs("{\"outcome\":\"platform_error\"", stdout);
+        fputs("{\"outcome\":\"platform_error\"", f);
         if (o->code.set)
-            printf(",\"code\":%lld", (long long)o->code.v);
-        field("msg", o->msg);
-        field("sub_code", o->sub_code);
-        field("sub_msg", o->sub_msg);
-        field("request_id", o->request_id);
-        fputs("}\n", stdout);
+            fprintf(f, ",\"code\":%lld", (long long)o->code.v);
+        field(f, "msg", o->msg);
+        field(f, "sub_code", o->sub_code);
+        field(f, "sub_msg", o->sub_msg);
+        field(f, "request_id", o->request_id);
         return EXIT_PLATFORM;
     }
     if (st == ICBU_OK)             /* parsed, but none of the three answers */
@@ -603,6 +706,15 @@ static int print_outcome(icbu_status st, const icbu_outcome *o, const icbu_err *
             ? icbu_stage_name(o->stage) : stage_of(st);
     status_text(st, text, sizeof text);
     switch (st) {
+    case ICBU_E_OPEN: {            /* our open callback: connect or TLS */
+        const char *w = why != NULL && why[0] != '\0' ? why
+                        : o->stage == ICBU_STAGE_TLS ? "TLS handshake failed" : "cannot connect";
+        if (e->detail == ICBU_IO_TIMEOUT)
+            net_say(detail, sizeof detail, "%s (timeout %lu ms)", w, (unsigned long)timeout_ms);
+        else
+            net_say(detail, sizeof detail, "%s", w);
+        break;
+    }
     case ICBU_E_HTTP_STATUS:
         net_say(detail, sizeof detail, "HTTP status %ld", e->detail);
         break;
@@ -629,7 +741,7 @@ static int print_outcome(icbu_status st, const icbu_outcome *o, const icbu_err *
         net_say(detail, sizeof detail, "%s", text);
         break;
     }
-    return print_transport_error(stage, detail);
+    return transport_error_json(f, stage, detail);
 }
 
 static int finish(int status)
@@ -639,6 +751,379 @@ static int finish(int status)
         return status == EXIT_ACCEPTED ? EXIT_TRANSPORT : status;
     }
     return status;
+}
+
+/* A growing string for one output line (open_memstream, POSIX 2008). */
+struct line {
+    char  *p;
+    size_t n;
+    FILE  *f;
+};
+
+static FILE *line_open(struct line *l)
+{
+    l->p = NULL;
+    l->n = 0;
+    l->f = open_memstream(&l->p, &l->n);
+    if (l->f == NULL)
+        out_of_memory();
+    return l->f;
+}
+
+static void line_close(struct line *l)
+{
+    if (fclose(l->f) != 0 || l->p == NULL)
+        out_of_memory();
+    l->f = NULL;
+}
+
+/* ------------------------------------------------------- the transport
+ * icbu_report's transport: open connects (TCP, then TLS for https) for each
+ * attempt and close closes. send/recv never wait past the overall deadline
+ * (--timeout), whatever the library asks for. */
+struct attempt_io {
+    struct conn c;
+    const char *ca_file;
+    uint32_t deadline;            /* net_now_ms value: the end of --timeout */
+};
+
+static uint32_t clamp_to(uint32_t deadline, uint32_t timeout_ms)
+{
+    uint32_t left = net_remaining(deadline);
+    return timeout_ms < left ? timeout_ms : left;
+}
+
+static int io_open(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stage *stage)
+{
+    struct attempt_io *a = (struct attempt_io *)ctx;
+    uint32_t deadline = net_now_ms(NULL) + clamp_to(a->deadline, timeout_ms);
+    int io;
+    conn_init(&a->c);
+    io = net_connect(&a->c, u, deadline);
+    if (io == 0 && u->https) {
+        io = tls_open(&a->c, u, a->ca_file, deadline);
+        if (io != 0)
+            *stage = ICBU_STAGE_TLS;
+    } else if (io != 0) {
+        *stage = ICBU_STAGE_CONNECT;
+    }
+    if (io != 0) {
+        conn_close(&a->c);        /* keeps c.why; icbu_report does not close after a failed open */
+        return io < 0 ? io : -1;
+    }
+    a->c.why[0] = '\0';
+    return 0;
+}
+
+static void io_close(void *ctx)
+{
+    conn_close(&((struct attempt_io *)ctx)->c);
+}
+
+static long io_send(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms)
+{
+    struct attempt_io *a = (struct attempt_io *)ctx;
+    uint32_t ms = clamp_to(a->deadline, timeout_ms);
+    if (ms == 0) {
+        net_say(a->c.why, sizeof a->c.why, "timed out sending");
+        return ICBU_IO_TIMEOUT;
+    }
+    return a->c.send(&a->c, p, n, ms);
+}
+
+static long io_recv(void *ctx, unsigned char *p, size_t n, uint32_t timeout_ms)
+{
+    struct attempt_io *a = (struct attempt_io *)ctx;
+    uint32_t ms = clamp_to(a->deadline, timeout_ms);
+    if (ms == 0) {
+        net_say(a->c.why, sizeof a->c.why, "timed out waiting for the answer");
+        return ICBU_IO_TIMEOUT;
+    }
+    return a->c.recv(&a->c, p, n, ms);
+}
+
+static uint32_t io_now(void *ctx)
+{
+    (void)ctx;
+    return net_now_ms(NULL);
+}
+
+/* ------------------------------------------------ retries: pause, random, now */
+static void pause_ms(void *ctx, uint32_t ms)
+{
+    struct timespec ts, rest;
+    (void)ctx;
+    ts.tv_sec = (time_t)(ms / 1000u);
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    while (nanosleep(&ts, &rest) != 0 && errno == EINTR)
+        ts = rest;
+}
+
+static uint32_t random32(void *ctx)
+{
+    static int fd = -2;
+    static uint32_t x;            /* fallback only: xorshift seeded by time and pid */
+    unsigned char b[4];
+    (void)ctx;
+    if (fd == -2)
+        fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        size_t got = 0;
+        while (got < sizeof b) {
+            ssize_t k = read(fd, b + got, sizeof b - got);
+            if (k > 0)
+                got += (size_t)k;
+            else if (k < 0 && errno == EINTR)
+                continue;
+            else
+                break;
+        }
+        if (got == sizeof b)
+            return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    }
+    if (x == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() << 16 ^ (uint32_t)time(NULL);
+        if (x == 0)
+            x = 0x9E3779B9u;
+    }
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+}
+
+static int64_t unix_now(void *ctx)
+{
+    (void)ctx;
+    return (int64_t)time(NULL);
+}
+
+/* --------------------------------------------------------- one delivery */
+enum delivery { DELIVERED, ORDER_FAULT };
+
+struct result {
+    int rc;                       /* the exit status of the outcome (0..3) */
+    int retryable;                /* icbu_retryable: it could pass later */
+    int config_error;             /* the gateway refused our settings, not the order */
+    unsigned attempts;
+    struct line line;             /* the output object, without its closing brace */
+    icbu_err e;                   /* ORDER_FAULT: why */
+};
+
+/* Signs and sends order with retries; the outcome's line in r->line.
+ * ORDER_FAULT: the order cannot be sent (r->e: a field path, or
+ * ICBU_E_NO_BIZ_ID). A failure of the options exits. */
+static enum delivery deliver(const struct options *o, const icbu_url *url,
+                             const icbu_order *order, struct result *r)
+{
+    icbu_config cfg;
+    icbu_outcome out;
+    icbu_transport t;
+    icbu_retry retry;
+    struct attempt_io io;
+    icbu_status st;
+    icbu_err e;
+    size_t body_len = 0, head_len = 0, cap;
+    char *arena;
+
+    memset(r, 0, sizeof *r);
+    make_config(o, &cfg);
+    /* Arena: the request (head + body), then the response over it. The
+     * timestamp of a retry has the same length, so the size holds. */
+    memset(&e, 0, sizeof e);
+    if (icbu_sign_body(&cfg, order, NULL, 0, &body_len, &e) != ICBU_OK) {
+        if (!order_fault(&e))
+            sign_failed_config(&e);
+        r->e = e;
+        return ORDER_FAULT;
+    }
+    memset(&e, 0, sizeof e);
+    if (icbu_http_head(url, body_len, NULL, 0, &head_len, &e) != ICBU_OK) {
+        fprintf(stderr, "icbu-reflow: cannot build the request: %s\n",
+                icbu_strerror(e.status));
+        secret_forget();
+        exit(EXIT_TRANSPORT);
+    }
+    cap = body_len + head_len + 4096;
+    if (cap < 65536)
+        cap = 65536;
+    arena = (char *)malloc(cap);
+    if (arena == NULL)
+        out_of_memory();
+
+    memset(&io, 0, sizeof io);
+    conn_init(&io.c);
+    io.ca_file = o->ca_file;
+    io.deadline = net_now_ms(NULL) + o->timeout_ms;
+    memset(&t, 0, sizeof t);
+    t.ctx = &io;
+    t.send = io_send;
+    t.recv = io_recv;
+    t.now_ms = io_now;
+    t.open = io_open;
+    t.close = io_close;
+    memset(&retry, 0, sizeof retry);
+    retry.attempts = o->retries + 1;
+    retry.sleep_ms = pause_ms;
+    retry.random = random32;
+    retry.unix_now = o->have_timestamp ? NULL : unix_now;   /* --timestamp: kept as given */
+
+    memset(&out, 0, sizeof out);
+    memset(&e, 0, sizeof e);
+    st = icbu_report(&cfg, order, url, &t, &retry, o->timeout_ms, arena, cap, &out, &e);
+    if (st != ICBU_OK && out.kind != ICBU_TRANSPORT_ERROR) {
+        /* Nothing sent, or the order failed to sign: the order, or the options. */
+        if (st != ICBU_E_NO_BIZ_ID && !order_fault(&e)) {
+            if (st == ICBU_E_ARG || e.path[0] != '\0')
+                sign_failed_config(&e);
+            fprintf(stderr, "icbu-reflow: cannot send: %s\n", icbu_strerror(st));
+            secret_forget();
+            exit(EXIT_TRANSPORT);
+        }
+        free(arena);
+        if (e.status == ICBU_OK)
+            e.status = st;
+        r->e = e;
+        return ORDER_FAULT;
+    }
+    r->attempts = out.attempts;
+    r->retryable = icbu_retryable(&out);
+    /* Codes 11/12 (permissions) and 21..33 (method, signature, session, app
+     * key, timestamp, version) are about the sender's settings: the same
+     * for every spooled order, so flush stops rather than refusing them all. */
+    r->config_error = out.kind == ICBU_PLATFORM_ERROR && out.code.set &&
+                      (out.code.v == 11 || out.code.v == 12 || (out.code.v >= 21 && out.code.v <= 33));
+    r->rc = outcome_json(line_open(&r->line), st, &out, &e, io.c.why, o->timeout_ms);
+    if (out.attempts > 1)
+        fprintf(r->line.f, ",\"attempts\":%u", out.attempts);
+    line_close(&r->line);
+    conn_close(&io.c);
+    free(arena);
+    return DELIVERED;
+}
+
+/* ------------------------------------------------------------ the spool */
+static int path_join(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, PATH_CAP, "%s/%s", dir, name);
+    return n > 0 && n < PATH_CAP ? 0 : ENAMETOOLONG;
+}
+
+/* fsync of a directory, so that a rename or unlink in it is on disk. */
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+    if (fd < 0)
+        return errno;
+    if (fsync(fd) != 0 && errno != EINVAL)    /* some file systems cannot */
+        err = errno;
+    close(fd);
+    return err;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* dir/name gets data, atomically: a temporary file (hidden, .tmp) in dir,
+ * write, fsync, rename, fsync of dir. 0 or an errno value. */
+static int write_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+    char tmp[PATH_CAP], final[PATH_CAP], tname[PATH_CAP];
+    int fd, err;
+    net_say(tname, sizeof tname, ".%s.%ld.tmp", name, (long)getpid());
+    if ((err = path_join(tmp, dir, tname)) != 0 || (err = path_join(final, dir, name)) != 0)
+        return err;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno;
+    err = write_all(fd, data, len);
+    if (err == 0 && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && err == 0)
+        err = errno;
+    if (err == 0 && rename(tmp, final) != 0)
+        err = errno;
+    if (err != 0) {
+        (void)unlink(tmp);
+        return err;
+    }
+    return fsync_dir(dir);
+}
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    return errno;
+}
+
+/* A new order file name: the time in ns (20 digits), pid, a counter; the
+ * names sort in the order they were made (oldest first). */
+static void spool_name(char *out, size_t cap)
+{
+    static unsigned counter;
+    struct timespec ts;
+    unsigned long long ns;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        ts.tv_sec = time(NULL);
+        ts.tv_nsec = 0;
+    }
+    ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+    net_say(out, cap, "%020llu-%010lu-%04u.json", ns, (unsigned long)getpid(), counter++ % 10000u);
+}
+
+/* Is name an order file of the spool? (what flush sends) */
+static int spool_order_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
+}
+
+static int is_temp_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] == '.' && n > 4 && strcmp(name + n - 4, ".tmp") == 0;
+}
+
+/* Removes the temporary files of dir left by killed writers: those older
+ * than max_age seconds (max_age < 0: all of them). */
+static void remove_stale_temps(const char *dir, long max_age)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    time_t now = time(NULL);
+    int removed = 0;
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        char path[PATH_CAP];
+        struct stat sb;
+        if (!is_temp_name(de->d_name) || path_join(path, dir, de->d_name) != 0)
+            continue;
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (max_age >= 0 && (long)(now - sb.st_mtime) < max_age)
+            continue;
+        if (unlink(path) == 0)
+            removed = 1;
+    }
+    closedir(d);
+    if (removed)
+        (void)fsync_dir(dir);
 }
 
 /* ------------------------------------------------------------ commands */
@@ -659,7 +1144,8 @@ static int cmd_parse(const struct options *o)
     memset(&out, 0, sizeof out);
     memset(&e, 0, sizeof e);
     st = icbu_parse_response(body, len, &out, &e);
-    rc = print_outcome(st, &out, &e, NULL, 0);
+    rc = outcome_json(stdout, st, &out, &e, NULL, 0);
+    fputs("}\n", stdout);
     free(body);
     return finish(rc);
 }
@@ -670,8 +1156,8 @@ static int cmd_sign(const struct options *o)
     icbu_err e;
     char *json = NULL, *body;
     void *arena = NULL;
-    const icbu_order *order = load_order(o->input, &json, &arena);
-    size_t need = 0, len = 0;
+    size_t need = 0, len = 0, json_len = 0;
+    const icbu_order *order = load_order(o->input, &json, &json_len, &arena);
 
     make_config(o, &cfg);
     memset(&e, 0, sizeof e);
@@ -696,64 +1182,271 @@ static int cmd_sign(const struct options *o)
 
 static int cmd_send(const struct options *o)
 {
-    icbu_config cfg;
     icbu_url url;
-    icbu_err e;
-    icbu_outcome out;
-    icbu_transport t;
-    icbu_status st;
-    struct conn c;
-    char *json = NULL, *arena;
+    struct result r;
+    char *json = NULL;
     void *order_arena = NULL;
     const icbu_order *order;
-    size_t body_len = 0, head_len = 0, cap;
-    uint32_t deadline;
-    int rc, io;
+    size_t json_len = 0;
+    int rc;
 
     if (icbu_url_parse(o->url, &url) != ICBU_OK)
         usage_error("bad --url (want http://host[:port][/path] or https://...)");
-    order = load_order(o->input, &json, &order_arena);
-    make_config(o, &cfg);
-
-    /* Arena: the request (head + body), then the response over it. */
-    memset(&e, 0, sizeof e);
-    if (icbu_sign_body(&cfg, order, NULL, 0, &body_len, &e) != ICBU_OK)
-        sign_failed(&e);
-    memset(&e, 0, sizeof e);
-    if (icbu_http_head(&url, body_len, NULL, 0, &head_len, &e) != ICBU_OK) {
-        fprintf(stderr, "icbu-reflow: cannot build the request: %s\n",
-                icbu_strerror(e.status));
-        return EXIT_TRANSPORT;
-    }
-    cap = body_len + head_len + 4096;
-    if (cap < 65536)
-        cap = 65536;
-    arena = (char *)malloc(cap);
-    if (arena == NULL) {
-        fputs("icbu-reflow: out of memory\n", stderr);
-        return EXIT_TRANSPORT;
-    }
-
-    deadline = net_now_ms(NULL) + o->timeout_ms;
-    conn_init(&c);
-    if ((io = net_connect(&c, &url, deadline)) != 0) {
-        rc = transport_failed("connect", io, c.why, "cannot connect", o->timeout_ms);
-    } else if (url.https && (io = tls_open(&c, &url, o->ca_file, deadline)) != 0) {
-        rc = transport_failed("tls", io, c.why, "TLS handshake failed", o->timeout_ms);
-    } else {
-        conn_transport(&c, &t);
-        c.why[0] = '\0';
-        memset(&out, 0, sizeof out);
-        memset(&e, 0, sizeof e);
-        st = icbu_exchange(&cfg, order, &url, &t, net_remaining(deadline),
-                           arena, cap, &out, &e);
-        rc = print_outcome(st, &out, &e, c.why, o->timeout_ms);
+    order = load_order(o->input, &json, &json_len, &order_arena);
+    if (deliver(o, &url, order, &r) == ORDER_FAULT) {
+        secret_forget();
+        invalid_order(&r.e);
     }
     secret_forget();
-    conn_close(&c);
-    free(arena);
+    rc = r.rc;
+    if (o->spool != NULL && r.retryable) {
+        char name[64];
+        int err = make_dir(o->spool);
+        spool_name(name, sizeof name);
+        if (err == 0)
+            err = write_atomic(o->spool, name, json, json_len);
+        if (err == 0) {
+            rc = EXIT_SPOOLED;
+            fputs("icbu-reflow: not delivered now; spooled as ", stderr);
+            put_clean(o->spool);
+            fprintf(stderr, "/%s\n", name);
+        } else {
+            fputs("icbu-reflow: not delivered, and NOT spooled: cannot write to ", stderr);
+            put_clean(o->spool);
+            fprintf(stderr, ": %s\n", strerror(err));
+        }
+    }
+    fwrite(r.line.p, 1, r.line.n, stdout);
+    fputs("}\n", stdout);
+    free(r.line.p);
     free(order_arena);
     free(json);
+    return finish(rc);
+}
+
+/* flush: what became of one order file. */
+enum fate { F_REMOVED, F_REFUSED, F_KEPT };
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The order files of dir, sorted (oldest first). -1 with errno set on failure. */
+static long list_spool(const char *dir, char ***names)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    if (d == NULL)
+        return -1;
+    errno = 0;
+    while ((de = readdir(d)) != NULL) {
+        char path[PATH_CAP];
+        struct stat sb;
+        if (!spool_order_name(de->d_name) || path_join(path, dir, de->d_name) != 0)
+            continue;
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (n == cap) {
+            char **p;
+            cap = cap ? cap * 2 : 64;
+            p = (char **)realloc(v, cap * sizeof *v);
+            if (p == NULL)
+                out_of_memory();
+            v = p;
+        }
+        v[n] = (char *)malloc(strlen(de->d_name) + 1);
+        if (v[n] == NULL)
+            out_of_memory();
+        strcpy(v[n], de->d_name);
+        n++;
+        errno = 0;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(v, n, sizeof *v, name_cmp);
+    *names = v;
+    return (long)n;
+}
+
+static void free_names(char **v, long n)
+{
+    long i;
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Moves dir/name to dir/refused/name, its answer (line + "}\n") written first. */
+static int move_refused(const char *dir, const char *name, const struct line *l)
+{
+    char refused[PATH_CAP], from[PATH_CAP], to[PATH_CAP], aname[PATH_CAP], *answer;
+    int err;
+    if ((err = path_join(refused, dir, "refused")) != 0 || (err = path_join(from, dir, name)) != 0 ||
+        (err = path_join(to, refused, name)) != 0 || (err = make_dir(refused)) != 0)
+        return err;
+    net_say(aname, sizeof aname, "%s.answer.json", name);
+    answer = (char *)malloc(l->n + 2);
+    if (answer == NULL)
+        out_of_memory();
+    memcpy(answer, l->p, l->n);
+    memcpy(answer + l->n, "}\n", 2);
+    err = write_atomic(refused, aname, answer, l->n + 2);
+    free(answer);
+    if (err != 0)
+        return err;
+    if (rename(from, to) != 0)
+        return errno;
+    if ((err = fsync_dir(refused)) != 0)
+        return err;
+    return fsync_dir(dir);
+}
+
+static void flush_line(const char *name, const struct line *l, const char *fate)
+{
+    fputs("{\"file\":", stdout);
+    json_string(stdout, name, strlen(name));
+    fputc(',', stdout);
+    fwrite(l->p + 1, 1, l->n - 1, stdout);          /* the outcome, without its '{' */
+    printf(",\"spool\":\"%s\"}\n", fate);
+    fflush(stdout);
+}
+
+static void spool_failed(const char *what, const char *path, int err)
+{
+    fprintf(stderr, "icbu-reflow: cannot %s ", what);
+    put_clean(path);
+    fprintf(stderr, ": %s\n", strerror(err));
+}
+
+/* Sends dir/name. Returns its fate; *stop_rc gets the exit status when
+ * flush must stop here (F_KEPT). */
+static enum fate flush_one(const struct options *o, const icbu_url *url, const char *dir,
+                           const char *name, int *stop_rc)
+{
+    char path[PATH_CAP];
+    char *json = NULL;
+    void *arena = NULL;
+    const icbu_order *order = NULL;
+    size_t len = 0;
+    struct result r;
+    enum fate fate;
+    int err;
+
+    memset(&r, 0, sizeof r);
+    if ((err = path_join(path, dir, name)) != 0 || (err = read_input(path, &json, &len)) != 0) {
+        if (err == ENOENT)        /* gone meanwhile (taken out by hand) */
+            return F_REMOVED;
+        if (err != EFBIG) {
+            spool_failed("read", path, err);
+            *stop_rc = EXIT_SPOOL_IO;
+            return F_KEPT;
+        }
+    }
+    if (err != 0 || decode_order(json, len, &arena, &order, &r.e) != ICBU_OK ||
+        deliver(o, url, order, &r) == ORDER_FAULT) {
+        char text[400];
+        icbu_err e = r.e;
+        if (err != 0)
+            net_say(text, sizeof text, "invalid order: cannot read it: %s", strerror(err));
+        else
+            invalid_text(&e, text, sizeof text);
+        memset(&r, 0, sizeof r);
+        fputs("{\"outcome\":\"invalid_order\",\"error\":", line_open(&r.line));
+        json_string(r.line.f, text, strlen(text));
+        line_close(&r.line);
+        r.rc = EXIT_BAD_ORDER;
+    }
+    free(arena);
+    free(json);
+
+    if (r.rc == EXIT_ACCEPTED) {
+        /* The answer is in: only now does the order leave the spool. */
+        if (unlink(path) != 0 && errno != ENOENT) {
+            spool_failed("remove", path, errno);
+            *stop_rc = EXIT_SPOOL_IO;
+            fate = F_KEPT;
+        } else {
+            (void)fsync_dir(dir);
+            fate = F_REMOVED;
+        }
+    } else if (r.rc == EXIT_REFUSED || r.rc == EXIT_BAD_ORDER ||
+               (r.rc == EXIT_PLATFORM && !r.retryable && !r.config_error)) {
+        if ((err = move_refused(dir, name, &r.line)) != 0) {
+            spool_failed("move to refused/", path, err);
+            *stop_rc = EXIT_SPOOL_IO;
+            fate = F_KEPT;
+        } else {
+            fate = F_REFUSED;
+        }
+    } else {
+        /* It may pass later (5), or needs a look (3: an answer we cannot
+         * read; the gateway may have taken it): kept either way. */
+        *stop_rc = r.config_error ? EXIT_PLATFORM : r.retryable ? EXIT_SPOOLED : EXIT_TRANSPORT;
+        fate = F_KEPT;
+    }
+    flush_line(name, &r.line, fate == F_REMOVED ? "removed" : fate == F_REFUSED ? "refused" : "kept");
+    free(r.line.p);
+    return fate;
+}
+
+static int cmd_flush(const struct options *o)
+{
+    icbu_url url;
+    char lock_path[PATH_CAP], refused[PATH_CAP];
+    int lock_fd, rc = EXIT_ACCEPTED, err;
+
+    if (icbu_url_parse(o->url, &url) != ICBU_OK)
+        usage_error("bad --url (want http://host[:port][/path] or https://...)");
+    if ((err = path_join(lock_path, o->spool, ".lock")) != 0 ||
+        (err = path_join(refused, o->spool, "refused")) != 0) {
+        spool_failed("use the spool", o->spool, err);
+        return EXIT_SPOOL_IO;
+    }
+    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0) {
+        spool_failed("open", lock_path, errno);
+        return EXIT_SPOOL_IO;
+    }
+    while (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK) {
+            fputs("icbu-reflow: another flush is running on ", stderr);
+            put_clean(o->spool);
+            fputs(" (it holds the lock on .lock); not waiting\n", stderr);
+            close(lock_fd);
+            return EXIT_LOCKED;
+        }
+        spool_failed("lock", lock_path, errno);
+        close(lock_fd);
+        return EXIT_SPOOL_IO;
+    }
+    /* Ours alone now: the answers' temporary files in refused/ are leftovers
+     * of a killed flush; the spool's are stale once old (a send may be
+     * writing one right now). */
+    remove_stale_temps(refused, -1);
+    remove_stale_temps(o->spool, SPOOL_STALE_S);
+
+    for (;;) {                    /* again while sends add orders meanwhile */
+        char **names = NULL;
+        long n = list_spool(o->spool, &names), i;
+        if (n < 0) {
+            spool_failed("read the spool", o->spool, errno);
+            rc = EXIT_SPOOL_IO;
+            break;
+        }
+        for (i = 0; i < n && rc == EXIT_ACCEPTED; i++)
+            if (flush_one(o, &url, o->spool, names[i], &rc) == F_KEPT && rc == EXIT_ACCEPTED)
+                rc = EXIT_SPOOLED;
+        free_names(names, n);
+        if (n == 0 || rc != EXIT_ACCEPTED)
+            break;
+    }
+    secret_forget();
+    close(lock_fd);               /* releases the lock */
     return finish(rc);
 }
 
@@ -767,6 +1460,8 @@ int main(int argc, char **argv)
         rc = cmd_parse(&o);
     else if (strcmp(o.cmd, "sign") == 0)
         rc = cmd_sign(&o);
+    else if (strcmp(o.cmd, "flush") == 0)
+        rc = cmd_flush(&o);
     else
         rc = cmd_send(&o);
     secret_forget();

@@ -166,7 +166,7 @@ int net_connect(struct conn *c, const icbu_url *u, uint32_t deadline_ms)
     if (rc != 0) {
         net_say(c->why, sizeof c->why, "cannot resolve %s: %s", host,
                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-        return -1;
+        return rc == EAI_NONAME ? ICBU_IO_NO_RETRY : -1;     /* no such name: a typo, not an outage */
     }
     rc = -1;
     for (ai = res; ai != NULL; ai = ai->ai_next) {

@@ -453,7 +453,7 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     st->c = c;
     if (anchors_load(st, ca_file, c->why, sizeof c->why) != 0) {
         state_free(st);
-        return -EPROTO;
+        return ICBU_IO_NO_RETRY;                  /* configuration: another try cannot help */
     }
     iplen = host_ip_literal(host, st->ip);
 
@@ -486,10 +486,10 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
         } else if (err == BR_ERR_X509_BAD_SERVER_NAME) {
             net_say(c->why, sizeof c->why, "certificate verification failed: "
                     "the certificate does not name this host (host %s)", host);
-            r = -EPROTO;
+            r = ICBU_IO_NO_RETRY;                 /* the same certificate next time */
         } else if (err != BR_ERR_OK) {
             describe_bear(c->why, sizeof c->why, "TLS handshake failed", err);
-            r = -EPROTO;
+            r = err >= BR_ERR_X509_OK && err < BR_ERR_X509_OK + 32 ? ICBU_IO_NO_RETRY : -EPROTO;
         } else {
             net_say(c->why, sizeof c->why,
                      "TLS handshake failed: connection closed by the server");

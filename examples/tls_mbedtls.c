@@ -160,7 +160,8 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
         FILE *f = fopen(ca_file, "rb");    /* for a plain errno message */
         if (f == NULL) {
             net_say(c->why, sizeof c->why, "cannot load CA file %s: %s", ca_file, strerror(errno));
-            goto fail;
+            state_free(st);
+            return ICBU_IO_NO_RETRY;              /* configuration: another try cannot help */
         }
         fclose(f);
     }
@@ -172,7 +173,8 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
             describe_mbed(c->why, sizeof c->why, what, rc);
         else
             net_say(c->why, sizeof c->why, "%s: no usable certificate", what);
-        goto fail;
+        state_free(st);
+        return ICBU_IO_NO_RETRY;
     }
     rc = mbedtls_ssl_config_defaults(&st->conf, MBEDTLS_SSL_IS_CLIENT,
                                      MBEDTLS_SSL_TRANSPORT_STREAM,
@@ -230,7 +232,7 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
                         "certificate verification failed: %s (host %s)", info, host);
             else
                 net_say(c->why, sizeof c->why, "certificate verification failed: %s", info);
-            ret = -EPROTO;
+            ret = ICBU_IO_NO_RETRY;               /* the same certificate next time */
         } else if (st->io_err == ICBU_IO_TIMEOUT) {
             net_say(c->why, sizeof c->why, "TLS handshake timed out");
             ret = ICBU_IO_TIMEOUT;

@@ -9,9 +9,19 @@ misbehave on purpose (fault injection) when the request path carries a mode:
     http://127.0.0.1:P/router/rest              normal
     http://127.0.0.1:P/f/<mode>/router/rest     fault mode <mode> (see MODES)
 
+The random modes (RANDOM_PROFILES) pick a fault per request, from a seeded
+generator: the n-th request of mode M gets the n-th draw for (--fault-seed, M),
+so a run of requests made one after another is reproducible. A fault that hits
+after the order was accepted ("reset", "stall", "truncated": the answer is lost)
+is logged in accepted.jsonl with "lost": true, and so is an accepted order whose
+client has already closed the connection (given up: "client_gone": true) when
+the answer is about to be sent; every random-mode request is logged in
+faults.jsonl ({"mode", "seq", "fault"}, "" for none).
+
 Usage:
     python3 tools/top_gateway.py --http-port P --https-port Q --app-key K \
         --secret S --state-dir DIR [--badname-port R] [--key-type rsa|ec] [--quiet]
+        [--fault-seed N] [--fault-stall SECONDS]
 
 Ports 0 pick free ones. On start it writes into DIR:
     ca.pem          the throw-away CA that signed the server certificate (trust this)
@@ -19,7 +29,8 @@ Ports 0 pick free ones. On start it writes into DIR:
     ports           "http=<port> https=<port>" once both servers listen
     badname-port    (only with --badname-port) a TLS port whose certificate, signed by
                     ca.pem, names only "wrong.invalid": hostname checks must fail
-    accepted.jsonl  one JSON line per accepted order
+    accepted.jsonl  one JSON line per accepted order (random modes add "fault", "lost", "seq")
+    faults.jsonl    one JSON line per request in a random mode
 and serves until SIGTERM/SIGINT. Standard library only, plus the openssl command.
 Listens on 127.0.0.1 only. Never prints the secret.
 """
@@ -32,6 +43,7 @@ import json
 import os
 import random
 import re
+import select
 import signal
 import socket
 import ssl
@@ -76,7 +88,26 @@ MODES = {
     "close-delimited": "no Content-Length: the body ends at close",
     "unicode": "accepted; insure_id/request_id written with \\uXXXX escapes and a surrogate pair",
     "extra-fields": "accepted; the answer carries unknown fields the client must skip",
+    "random": "a seeded random fault per request, 36% in all (RANDOM_PROFILES)",
+    "random-slow": "a seeded random fault per request: slow answers, some lost (RANDOM_PROFILES)",
 }
+
+# Random modes: (fault, probability) per request; the rest is a normal answer.
+#   reset-before  RST before reading the request (never accepted)
+#   reset         read the request, accept the order, RST: the answer is lost
+#   status503     HTTP 503 without looking at the request (never accepted)
+#   isp           error 15, sub_code isp.remote-connection-error (not accepted)
+#   code7         error 7 App Call Limited (not accepted)
+#   stall         accept, then send nothing for --fault-stall seconds: the answer is lost
+#                 to a client whose deadline is shorter
+#   truncated     accept, then half the answer and close: the answer is lost
+#   slow          accept, and drip the whole answer over about 0.6 s
+RANDOM_PROFILES = {
+    "random": (("reset-before", 0.06), ("reset", 0.06), ("status503", 0.06), ("isp", 0.05),
+               ("code7", 0.05), ("stall", 0.03), ("truncated", 0.05)),
+    "random-slow": (("slow", 0.40), ("reset", 0.05), ("truncated", 0.05)),
+}
+LOST_FAULTS = ("reset", "stall", "truncated")
 
 UNICODE_SUFFIX_ESCAPED = "-\\u4e2d\\ud83d\\ude00"           # as written on the wire
 UNICODE_SUFFIX = "-\u4e2d\U0001F600"                       # decoded: "-中😀"
@@ -314,7 +345,12 @@ def to_xml(obj):
 
 
 class Gateway:
-    def __init__(self, app_key, secret, schema, state_dir, max_skew):
+    def __init__(self, app_key, secret, schema, state_dir, max_skew, fault_seed=1,
+                 fault_stall=3.0):
+        self.fault_seed = fault_seed
+        self.fault_stall = fault_stall
+        self.fault_seq = {}
+        self.faults_path = os.path.join(state_dir, "faults.jsonl")
         self.app_key = app_key
         self.secret = secret
         self.schema = schema
@@ -327,6 +363,22 @@ class Gateway:
         with self.log_lock:
             with open(self.accepted_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def draw(self, mode):
+        """The fault of the next request in random mode `mode`: (seq, fault or "")."""
+        with self.log_lock:
+            seq = self.fault_seq.get(mode, 0) + 1
+            self.fault_seq[mode] = seq
+            x = random.Random("%d:%s:%d" % (self.fault_seed, mode, seq)).random()
+            fault, acc = "", 0.0
+            for name, p in RANDOM_PROFILES[mode]:
+                acc += p
+                if x < acc:
+                    fault = name
+                    break
+            with open(self.faults_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"mode": mode, "seq": seq, "fault": fault}) + "\n")
+        return seq, fault
 
     def evaluate(self, method, query, body, content_type, mode):
         """Returns (answer_object, fmt, summary, accepted_info_or_None)."""
@@ -569,6 +621,19 @@ def head_lines(status, reason, extra):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
+def client_gone(sock):
+    """True when the client has closed or reset its end. It sends nothing after
+    its request, so anything to read (a FIN, an RST, a TLS close_notify) means
+    it gave up waiting and will not read the answer."""
+    try:
+        if getattr(sock, "pending", None) and sock.pending():
+            return True
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
+    except (OSError, ValueError):
+        return True
+
+
 def rst_close(sock):
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -671,7 +736,10 @@ class Server:
             mode = m.group(1) or ""
             if path.startswith("/f/") and mode not in MODES:
                 mode = None
-        if mode == "reset-before":
+        seq, fault = 0, ""
+        if mode in RANDOM_PROFILES:
+            seq, fault = self.gw.draw(mode)
+        if mode == "reset-before" or fault == "reset-before":
             log("%s %s -> RST before reading the request" % (label, path))
             rst_close(sock)
             return
@@ -695,6 +763,9 @@ class Server:
             graceful_close(sock, conn.tls)
             return
         query = target.split("?", 1)[1] if "?" in target else ""
+        if mode in RANDOM_PROFILES:
+            self.serve_random(conn, label, method, target, query, body, hdrs, mode, seq, fault)
+            return
         answer, fmt, summary, info = self.gw.evaluate(
             method, query, body, hdrs.get("content-type"), mode)
         if mode in ("reset", "stall"):
@@ -712,8 +783,36 @@ class Server:
                             "mode": mode, "scheme": "https" if conn.tls else "http"})
         self.respond(conn, mode, answer, fmt, info)
 
-    def stall(self, sock):
-        end = time.monotonic() + 30.0
+    def serve_random(self, conn, label, method, target, query, body, hdrs, mode, seq, fault):
+        """A request in a random mode, after reading it: fault picked by draw()."""
+        sock = conn.sock
+        if fault == "status503":
+            log("%s %s %s -> #%d 503 (%s)" % (label, method, target, seq, mode))
+            self.respond(conn, "status503", None, "json", None)
+            return
+        answer, fmt, summary, info = self.gw.evaluate(
+            method, query, body, hdrs.get("content-type"),
+            fault if fault in ("isp", "code7") else "")
+        gone = client_gone(sock)
+        lost = fault in LOST_FAULTS or gone
+        log("%s %s %s -> #%d %s%s" % (label, method, target, seq, summary,
+                                      " (fault %s)" % fault if fault else ""))
+        if info is not None:
+            self.gw.record({"external_biz_id": info["external_biz_id"],
+                            "sign_method": info["sign_method"], "timestamp": info["timestamp"],
+                            "mode": mode, "scheme": "https" if conn.tls else "http",
+                            "fault": fault, "lost": lost, "client_gone": gone, "seq": seq})
+        if fault == "reset":
+            rst_close(sock)
+        elif fault == "stall":
+            self.stall(sock, self.gw.fault_stall)
+        elif fault in ("truncated", "slow"):
+            self.respond(conn, fault, answer, fmt, info, drip=(12, 0.05))
+        else:
+            self.respond(conn, "", answer, fmt, info)
+
+    def stall(self, sock, seconds=30.0):
+        end = time.monotonic() + seconds
         sock.settimeout(0.25)
         while time.monotonic() < end:
             try:
@@ -728,7 +827,7 @@ class Server:
         except OSError:
             pass
 
-    def respond(self, conn, mode, answer, fmt, info):
+    def respond(self, conn, mode, answer, fmt, info, drip=(30, 0.05)):
         sock, tls = conn.sock, conn.tls
         ctype = ("Content-Type: application/json;charset=UTF-8" if fmt == "json"
                  else "Content-Type: text/xml;charset=UTF-8")
@@ -770,10 +869,10 @@ class Server:
             elif mode == "slow":
                 out = head_lines(200, "OK", [ctype, "Content-Length: %d" % len(body),
                                              "Connection: close"]) + body
-                step = max(1, -(-len(out) // 30))
+                step = max(1, -(-len(out) // drip[0]))
                 for i in range(0, len(out), step):
                     sock.sendall(out[i:i + step])
-                    time.sleep(0.05)
+                    time.sleep(drip[1])
             elif mode == "truncated":
                 sock.sendall(head_lines(200, "OK", [ctype, "Content-Length: %d" % (len(body) + 100),
                                                     "Connection: close"]) + body[:len(body) // 2])
@@ -843,6 +942,10 @@ def main(argv=None):
     ap.add_argument("--key-type", choices=("rsa", "ec"), default="rsa")
     ap.add_argument("--max-skew", type=int, default=600, help="timestamp tolerance, seconds")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--fault-seed", type=int, default=1,
+                    help="seed of the random modes' fault generator (default 1)")
+    ap.add_argument("--fault-stall", type=float, default=3.0,
+                    help="seconds a random-mode stall lasts (default 3)")
     a = ap.parse_args(argv)
     QUIET = a.quiet
 
@@ -871,7 +974,7 @@ def main(argv=None):
         ctx.load_cert_chain(os.path.join(pki, name + ".pem"), os.path.join(pki, name + ".key"))
         return ctx
 
-    gw = Gateway(a.app_key, a.secret, schema, state, a.max_skew)
+    gw = Gateway(a.app_key, a.secret, schema, state, a.max_skew, a.fault_seed, a.fault_stall)
     srv = Server(gw)
     http_port = srv.listen(a.http_port, None, "http")
     https_port = srv.listen(a.https_port, tls_ctx("server"), "https")

@@ -1,0 +1,915 @@
+#!/usr/bin/env python3
+"""Reliability tests of icbu-reflow: retries, the spool (send --spool, flush), crash safety.
+
+    python3 tests/reliability.py [--bin DIR] [--seed N] [--orders N] [--jobs N] [--only PATTERN]
+                                 [--keep]
+
+Starts tools/top_gateway.py (HTTP + HTTPS) with a seeded fault generator, then:
+
+  cli/...     retries and spool behaviour case by case: --retries 0, "attempts", exit 4
+              without external_biz_id, exit 5 (spooled byte for byte), what is not
+              spooled, the --timeout budget, flush's exit statuses, the lock (75), stale
+              temporary files, usage.
+  stress/...  --orders orders (distinct external_biz_id; a few refused on purpose) through
+              `send --retries 3 --spool` against /f/random (36% faults: resets before and
+              after accepting, 503, isp.*, code 7, stalls past the deadline, truncated
+              answers), --jobs at a time, HTTP and HTTPS, both TLS back ends. Every order
+              must end accepted (0), refused (1) or spooled (5); then `flush` without faults
+              empties the spool. The gateway's accepted log must hold every order that was
+              not refused, and an order accepted twice only after an answer the gateway
+              knows it lost.
+  kill/...    ~50 spooled orders, `flush` against /f/random-slow killed with SIGKILL at
+              seeded random points (at least 10 kills), restarted, then run to completion:
+              nothing lost, nothing accepted twice except after a lost answer or for the one
+              order in flight when a flush was killed, no temporary files left.
+  lock/...    four flush loops on one spool at once: every order accepted exactly once.
+
+Everything random is seeded (--seed); the gateway's faults are drawn per request from the
+seed. Prints `ok - name` / `not ok - name: why`, then `N passed, N failed`; exits 1 on failure.
+"""
+
+import argparse
+import concurrent.futures
+import fcntl
+import fnmatch
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+EXAMPLE = os.path.join(HERE, "data", "example_order.json")
+APP_KEY = "12345678"
+SECRET = "rel-Secr3t/%s+é" % os.urandom(6).hex()
+SPOOL_NAME = re.compile(r"^[0-9]{20}-[0-9]{10}-[0-9]{4}\.json$")
+TIMEOUT_MS = 2500          # send's --timeout in the stress test (all attempts)
+STALL_S = 4.0              # the gateway's random stalls: past that deadline
+RESULTS = []
+OUT_LOCK = threading.Lock()
+ONLY = None
+
+
+class Fail(Exception):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def clip(b, n=300):
+    s = b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)
+    s = s.replace(SECRET, "<SECRET>").replace("\n", "\\n")
+    return s if len(s) <= n else s[:n] + "...(%d chars)" % len(s)
+
+
+def report(name, fn):
+    if ONLY and not (fnmatch.fnmatchcase(name, ONLY) if any(c in ONLY for c in "*?[")
+                     else ONLY in name):
+        return
+    t0 = time.monotonic()
+    try:
+        fn()
+        res = (True, name, "")
+    except Fail as e:
+        res = (False, name, str(e))
+    except Exception as e:  # noqa: BLE001
+        res = (False, name, "%s: %s" % (type(e).__name__, e))
+    took = time.monotonic() - t0
+    note = " # %.1f s" % took if took >= 2 else ""
+    with OUT_LOCK:
+        print(("ok - %s" % name if res[0] else "not ok - %s: %s" % (name, res[2])) + note,
+              flush=True)
+        RESULTS.append(res)
+
+
+# ------------------------------------------------------------------ running the tool
+class Run:
+    def __init__(self, argv, rc, out, err, elapsed):
+        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
+
+    def why(self):
+        return "rc=%s stdout=%s stderr=%s" % (self.rc, clip(self.out), clip(self.err, 200))
+
+    def json(self):
+        expect(self.out.endswith(b"\n") and self.out.count(b"\n") == 1,
+               "stdout is not exactly one line: %s" % self.why())
+        try:
+            j = json.loads(self.out.decode("utf-8"))
+        except ValueError as e:
+            raise Fail("stdout is not JSON (%s): %s" % (e, self.why()))
+        expect(isinstance(j, dict), "not an object: %s" % self.why())
+        return j
+
+    def lines(self):
+        """flush: one JSON object per line."""
+        out = []
+        for ln in self.out.decode("utf-8").splitlines():
+            try:
+                out.append(json.loads(ln))
+            except ValueError:
+                raise Fail("flush printed a line that is not JSON: %r (%s)" % (ln, self.why()))
+        return out
+
+
+def env():
+    e = {k: v for k, v in os.environ.items() if not k.startswith("ICBU_REFLOW_")}
+    e.update(TZ="Asia/Shanghai", LC_ALL="C", ICBU_REFLOW_APP_SECRET=SECRET,
+             ICBU_REFLOW_APP_KEY=APP_KEY)
+    return e
+
+
+def check_secret(out, err):
+    for name, stream in (("stdout", out), ("stderr", err)):
+        if SECRET.encode("utf-8") in (stream or b""):
+            raise Fail("the secret appears in %s" % name)
+
+
+def run(binary, args, stdin=None, timeout=60):
+    argv = [binary] + list(args)
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=env(), timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise Fail("%s timed out after %ss (stdout=%s)" % (args[0], timeout, clip(e.stdout or b"")))
+    check_secret(p.stdout, p.stderr)
+    return Run(argv, p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+
+
+# ------------------------------------------------------------------ the gateway
+class Gateway:
+    def __init__(self, tmp, seed):
+        self.state = os.path.join(tmp, "gw")
+        self.log = open(os.path.join(tmp, "gateway.log"), "wb")
+        self.p = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tools", "top_gateway.py"),
+             "--http-port", "0", "--https-port", "0", "--app-key", APP_KEY,
+             "--state-dir", self.state, "--fault-seed", str(seed),
+             "--fault-stall", str(STALL_S), "--key-type", "ec"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env())
+        deadline = time.monotonic() + 30
+        ports = os.path.join(self.state, "ports")
+        while not os.path.exists(ports):
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("the gateway did not start; see %s" % self.log.name)
+            time.sleep(0.02)
+        with open(ports) as f:
+            kv = dict(x.split("=") for x in f.read().split())
+        self.http, self.https = int(kv["http"]), int(kv["https"])
+        self.ca = os.path.join(self.state, "ca.pem")
+
+    def url(self, scheme, mode=""):
+        port = self.https if scheme == "https" else self.http
+        return "%s://127.0.0.1:%d%s/router/rest" % (scheme, port, "/f/" + mode if mode else "")
+
+    def _jsonl(self, name):
+        try:
+            with open(os.path.join(self.state, name), encoding="utf-8") as f:
+                return [json.loads(x) for x in f if x.strip()]
+        except FileNotFoundError:
+            return []
+
+    def accepted(self, prefix=None):
+        return [e for e in self._jsonl("accepted.jsonl")
+                if prefix is None or e["external_biz_id"].startswith(prefix)]
+
+    def faults(self):
+        return self._jsonl("faults.jsonl")
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ------------------------------------------------------------------ orders and spools
+with open(EXAMPLE, encoding="utf-8") as _f:
+    EXAMPLE_ORDER = json.load(_f)
+
+
+def order_text(biz, refuse=False, style=0):
+    o = json.loads(json.dumps(EXAMPLE_ORDER))
+    if biz is None:
+        o.pop("external_biz_id", None)
+    else:
+        o["external_biz_id"] = biz
+    if refuse:
+        o["memo"] = "refuse"
+    # Different byte layouts: the spool must keep them as given.
+    if style % 3 == 0:
+        return json.dumps(o, ensure_ascii=False).encode("utf-8")
+    if style % 3 == 1:
+        return (json.dumps(o, ensure_ascii=True, indent=2) + "\n").encode("utf-8")
+    return (" \t" + json.dumps(o, ensure_ascii=False, separators=(",", ":")) + "\r\n").encode()
+
+
+def spool_orders(d):
+    try:
+        return sorted(n for n in os.listdir(d) if n.endswith(".json") and not n.startswith("."))
+    except FileNotFoundError:
+        return []
+
+
+def temp_files(d):
+    out = []
+    for sub in (d, os.path.join(d, "refused")):
+        try:
+            out += [os.path.join(sub, n) for n in os.listdir(sub)
+                    if n.startswith(".") and n != ".lock"]
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def resend_violations(acc):
+    """acc: external_biz_id -> its acceptances in log order. An order is sent again only
+    when the answer to the one before was lost: every acceptance but the last must be
+    logged lost by the gateway. Returns the ids that break the rule."""
+    bad = []
+    for biz, es in acc.items():
+        if any(not e.get("lost") for e in es[:-1]) or any(e["external_biz_id"] != biz for e in es):
+            bad.append("%s: %s" % (biz, [(e.get("fault"), e.get("lost")) for e in es]))
+    return bad
+
+
+def biz_of_file(path):
+    with open(path, "rb") as f:
+        return json.loads(f.read().decode("utf-8")).get("external_biz_id")
+
+
+class Ctx:
+    def __init__(self, gw, tmp, bins, seed, orders, jobs):
+        self.gw, self.tmp, self.bins, self.seed = gw, tmp, bins, seed
+        self.orders, self.jobs = orders, jobs
+        self.n = 0
+        self.lock = threading.Lock()
+
+    def path(self, name):
+        with self.lock:
+            self.n += 1
+            return os.path.join(self.tmp, "%04d-%s" % (self.n, name))
+
+    def write(self, name, data):
+        p = self.path(name)
+        with open(p, "wb") as f:
+            f.write(data)
+        return p
+
+    def bin(self, i=0):
+        return self.bins[i % len(self.bins)][1]
+
+    def send(self, url, order, extra=(), binary=None, scheme=None, stdin=None, timeout=60):
+        ca = ["--ca-file", self.gw.ca] if url.startswith("https:") else []
+        return run(binary or self.bin(), ["send", "--url", url] + ca + list(extra) + [order],
+                   stdin=stdin, timeout=timeout)
+
+    def flush(self, spool, url, extra=(), binary=None, timeout=120):
+        ca = ["--ca-file", self.gw.ca] if url.startswith("https:") else []
+        return run(binary or self.bin(), ["flush", "--spool", spool, "--url", url] + ca +
+                   list(extra), timeout=timeout)
+
+
+# ------------------------------------------------------------------ cli cases
+def cli_cases(c):
+    gw = c.gw
+    dead = "http://127.0.0.1:%d/router/rest" % closed_port()
+
+    def retries0():
+        for mode in ("reset-before", "status503"):
+            p = c.write("r0.json", order_text("cli-r0-" + mode))
+            r = c.send(gw.url("http", mode), p, ["--retries", "0"])
+            j = r.json()
+            expect(r.rc == 3 and j["outcome"] == "transport_error", "%s: %s" % (mode, r.why()))
+            expect("attempts" not in j, "attempts printed for one attempt: %s" % r.why())
+        p = c.write("r0.json", order_text("cli-r0-ok"))
+        r = c.send(gw.url("http"), p, ["--retries", "0"])
+        expect(r.rc == 0 and r.json() == {"outcome": "accepted", "insure_id": "INS-cli-r0-ok",
+                                          "request_id": r.json().get("request_id")},
+               "accepted: %s" % r.why())
+    report("cli/--retries 0: one attempt, no \"attempts\" field", retries0)
+
+    def attempts():
+        for scheme in ("http", "https"):
+            for n, want in (("3", 4), ("1", 2)):
+                p = c.write("att.json", order_text("cli-att-%s-%s" % (scheme, n)))
+                r = c.send(gw.url(scheme, "status503"), p, ["--retries", n])
+                j = r.json()
+                expect(r.rc == 3 and j.get("stage") == "http" and "503" in j.get("detail", ""),
+                       "%s --retries %s: %s" % (scheme, n, r.why()))
+                expect(j.get("attempts") == want, "%s --retries %s: attempts %r, want %d: %s"
+                       % (scheme, n, j.get("attempts"), want, r.why()))
+            p = c.write("att.json", order_text("cli-att-isp-" + scheme))
+            r = c.send(gw.url(scheme, "isp"), p)
+            j = r.json()
+            expect(r.rc == 2 and j.get("code") == 15 and j.get("attempts") == 4,
+                   "isp: %s" % r.why())
+            p = c.write("att.json", order_text("cli-att-25-" + scheme))
+            r = c.send(gw.url(scheme, "badsign-always"), p)
+            j = r.json()
+            expect(r.rc == 2 and j.get("code") == 25 and "attempts" not in j,
+                   "code 25 must not be retried: %s" % r.why())
+        r = c.send(dead, c.write("att.json", order_text("cli-att-dead")), ["--retries", "2"])
+        j = r.json()
+        expect(r.rc == 3 and j.get("stage") == "connect" and j.get("attempts") == 3
+               and "refused" in j.get("detail", ""), "connection refused: %s" % r.why())
+    report("cli/\"attempts\" counts the tries (503, isp, connect; not code 25)", attempts)
+
+    def no_biz_id():
+        p = c.write("nobiz.json", order_text(None))
+        spool = c.path("spool-nobiz")
+        before = len(gw.accepted())
+        for extra in ((), ("--retries", "2"), ("--spool", spool)):
+            r = c.send(gw.url("http"), p, extra)
+            expect(r.rc == 4 and r.out == b"", "%s: expected exit 4, empty stdout: %s"
+                   % (" ".join(extra), r.why()))
+            expect(b"external_biz_id" in r.err, "stderr does not name external_biz_id: %s"
+                   % r.why())
+        expect(spool_orders(spool) == [], "an order without external_biz_id was spooled")
+        r = c.send(gw.url("http"), p, ["--retries", "0"])
+        expect(r.rc == 1 and r.json()["outcome"] == "refused", "--retries 0: %s" % r.why())
+        expect(len(gw.accepted()) == before, "something was accepted")
+    report("cli/no external_biz_id: exit 4 with retries, sent once with --retries 0", no_biz_id)
+
+    def spooled():
+        spool = c.path("spool-5")                            # made by send
+        for i, (scheme_url, extra) in enumerate(((dead, ()), (gw.url("http", "reset"), ()),
+                                                 (gw.url("https", "status503"), ()),
+                                                 (gw.url("http", "code7"), ("--retries", "1")))):
+            data = order_text("cli-5-%d-é" % i, style=i)
+            r = c.send(scheme_url, "-", ["--spool", spool] + list(extra), stdin=data)
+            j = r.json()
+            expect(r.rc == 5, "%s: expected exit 5: %s" % (scheme_url, r.why()))
+            expect(j["outcome"] in ("transport_error", "platform_error"), r.why())
+            expect(b"spooled" in r.err, "stderr does not say spooled: %s" % r.why())
+            names = spool_orders(spool)
+            expect(len(names) == i + 1 and all(SPOOL_NAME.match(n) for n in names),
+                   "spool holds %s" % names)
+            with open(os.path.join(spool, names[-1]), "rb") as f:
+                expect(f.read() == data, "the spooled file is not the order byte for byte")
+        expect(temp_files(spool) == [], "temporary files left: %s" % temp_files(spool))
+        expect(names == sorted(names), "names do not sort oldest first")
+    report("cli/send --spool: retryable failure -> exit 5, order kept byte for byte", spooled)
+
+    def not_spooled():
+        spool = c.path("spool-not")
+        p = c.write("ns.json", order_text("cli-ns-refuse", refuse=True))
+        r = c.send(gw.url("http"), p, ["--spool", spool])
+        expect(r.rc == 1, "refused: %s" % r.why())
+        for mode, rc in (("badsign-always", 2), ("malformed", 3), ("", 0)):
+            p = c.write("ns.json", order_text("cli-ns-" + (mode or "ok")))
+            r = c.send(gw.url("https", mode), p, ["--spool", spool])
+            expect(r.rc == rc, "%s: expected %d: %s" % (mode, rc, r.why()))
+        expect(spool_orders(spool) == [], "spooled: %s" % spool_orders(spool))
+    report("cli/send --spool keeps only retryable failures (not 0, 1, 25, parse errors)",
+           not_spooled)
+
+    def budget():
+        p = c.write("b.json", order_text("cli-budget"))
+        r = c.send(gw.url("http", "stall"), p, ["--timeout", "1500"], timeout=20)
+        j = r.json()
+        expect(r.rc == 3 and j.get("stage") == "receive" and "attempts" not in j, r.why())
+        expect(1.3 <= r.elapsed < 4, "stall: %.2f s for a 1.5 s budget" % r.elapsed)
+        r = c.send(gw.url("https", "reset"), p, ["--timeout", "400", "--retries", "20"])
+        expect(r.rc == 3, r.why())
+        expect(r.elapsed < 2.0, "20 retries took %.2f s for a 400 ms budget" % r.elapsed)
+        r = c.send(gw.url("http", "slow"), p, ["--timeout", "600"])
+        expect(r.rc == 3 and r.elapsed < 1.6, "slow: %.2f s: %s" % (r.elapsed, r.why()))
+    report("cli/--timeout is the budget of all attempts", budget)
+
+    def flush_status():
+        spool = c.path("spool-fs")
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 74 and r.out == b"", "missing spool: %s" % r.why())
+        os.mkdir(spool)
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 0 and r.out == b"", "empty spool: %s" % r.why())
+        for i in range(3):
+            r = c.send(dead, "-", ["--spool", spool, "--retries", "0"],
+                       stdin=order_text("cli-fs-%d" % i, refuse=(i == 1)))
+            expect(r.rc == 5, r.why())
+        names = spool_orders(spool)
+        r = c.flush(spool, dead, ["--retries", "1"])
+        lines = r.lines()
+        expect(r.rc == 5 and len(lines) == 1 and lines[0]["spool"] == "kept" and
+               lines[0]["file"] == names[0] and lines[0].get("attempts") == 2,
+               "gateway down: %s" % r.why())
+        expect(spool_orders(spool) == names, "files changed: %s" % spool_orders(spool))
+        r = c.flush(spool, gw.url("http", "malformed"))
+        lines = r.lines()
+        expect(r.rc == 3 and len(lines) == 1 and lines[0]["spool"] == "kept" and
+               lines[0]["stage"] == "parse", "unreadable answer: %s" % r.why())
+        r = c.flush(spool, gw.url("https"))
+        lines = r.lines()
+        expect(r.rc == 0 and [x["file"] for x in lines] == names, r.why())
+        expect([(x["outcome"], x["spool"]) for x in lines] ==
+               [("accepted", "removed"), ("refused", "refused"), ("accepted", "removed")],
+               r.why())
+        expect(all(set(x) >= {"file", "outcome", "spool"} for x in lines), r.why())
+        expect(spool_orders(spool) == [], "not empty")
+        refused = os.path.join(spool, "refused")
+        expect(sorted(os.listdir(refused)) == [names[1], names[1] + ".answer.json"],
+               "refused/: %s" % os.listdir(refused))
+        with open(os.path.join(refused, names[1] + ".answer.json"), "rb") as f:
+            ans = f.read()
+        expect(ans.endswith(b"}\n") and ans.count(b"\n") == 1, "answer is not one line")
+        want = dict(lines[1])
+        del want["file"], want["spool"]
+        expect(json.loads(ans) == want, "answer %s, line %s" % (clip(ans), lines[1]))
+        with open(os.path.join(refused, names[1]), "rb") as f:
+            expect(f.read() == order_text("cli-fs-1", refuse=True), "refused order changed")
+    report("cli/flush: 74 no spool, 0 empty, 5 kept (gateway down), 3 unreadable, refused/",
+           flush_status)
+
+    def settings_error():
+        spool = c.path("spool-se")
+        for i in range(2):
+            r = c.send(dead, "-", ["--spool", spool, "--retries", "0"],
+                       stdin=order_text("cli-se-%d" % i))
+            expect(r.rc == 5, r.why())
+        names = spool_orders(spool)
+        r = c.flush(spool, gw.url("http", "badsign-always"))
+        lines = r.lines()
+        expect(r.rc == 2 and len(lines) == 1 and lines[0]["spool"] == "kept" and
+               lines[0].get("code") == 25, "bad signature: %s" % r.why())
+        expect(spool_orders(spool) == names, "files changed: %s" % spool_orders(spool))
+        expect(not os.path.exists(os.path.join(spool, "refused")) or
+               os.listdir(os.path.join(spool, "refused")) == [], "moved to refused/")
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 0 and spool_orders(spool) == [], "then delivered: %s" % r.why())
+    report("cli/flush: a settings error (code 25) stops it with exit 2 and keeps every order",
+           settings_error)
+
+    def rejected_certificate():
+        spool = c.path("spool-ca")
+        wrong = os.path.join(os.path.dirname(gw.ca), "wrong-ca.pem")
+        for _, b in c.bins:
+            r = run(b, ["send", "--url", gw.url("https"), "--ca-file", wrong, "--spool", spool,
+                        "--retries", "3", "-"], stdin=order_text("cli-ca"))
+            j = r.json()
+            expect(r.rc == 3 and j.get("stage") == "tls" and "attempts" not in j,
+                   "%s: %s" % (b, r.why()))
+        expect(spool_orders(spool) == [], "spooled: %s" % spool_orders(spool))
+    report("cli/a rejected certificate is not retried and not spooled", rejected_certificate)
+
+    def invalid_in_spool():
+        spool = c.path("spool-inv")
+        os.mkdir(spool)
+        for name, data in (("00000000000000000001-0000000001-0000.json", b'{"amount":1.5}'),
+                           ("00000000000000000002-0000000001-0000.json", order_text(None)),
+                           ("00000000000000000003-0000000001-0000.json", order_text("cli-inv-ok"))):
+            with open(os.path.join(spool, name), "wb") as f:
+                f.write(data)
+        r = c.flush(spool, gw.url("http"))
+        lines = r.lines()
+        expect(r.rc == 0 and [(x["outcome"], x["spool"]) for x in lines] ==
+               [("invalid_order", "refused")] * 2 + [("accepted", "removed")], r.why())
+        expect("amount" in lines[0]["error"] and "external_biz_id" in lines[1]["error"], r.why())
+        expect(len(os.listdir(os.path.join(spool, "refused"))) == 4, "refused/ incomplete")
+    report("cli/flush: invalid orders (and no external_biz_id) go to refused/", invalid_in_spool)
+
+    def lock():
+        spool = c.path("spool-lock")
+        os.mkdir(spool)
+        r = c.send(dead, "-", ["--spool", spool, "--retries", "0"], stdin=order_text("cli-lock"))
+        expect(r.rc == 5, r.why())
+        fd = os.open(os.path.join(spool, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            r = c.flush(spool, gw.url("http"))
+            expect(r.rc == 75 and r.out == b"" and b"another flush" in r.err,
+                   "locked: %s" % r.why())
+            expect(r.elapsed < 2, "waited %.1f s" % r.elapsed)
+            expect(len(spool_orders(spool)) == 1, "the spool changed under the lock")
+        finally:
+            os.close(fd)
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 0 and len(r.lines()) == 1, "after unlock: %s" % r.why())
+    report("cli/flush: a held lock exits 75 at once, sends nothing", lock)
+
+    def temps():
+        spool = c.path("spool-tmp")
+        os.makedirs(os.path.join(spool, "refused"))
+        r = c.send(dead, "-", ["--spool", spool, "--retries", "0"], stdin=order_text("cli-tmp"))
+        expect(r.rc == 5, r.why())
+        name = spool_orders(spool)[0]
+        old = os.path.join(spool, ".%s.4242.tmp" % name.replace("0000.json", "0001.json"))
+        new = os.path.join(spool, ".%s.4243.tmp" % name.replace("0000.json", "0002.json"))
+        ans = os.path.join(spool, "refused", ".x.json.answer.json.4244.tmp")
+        for p in (old, new, ans):
+            with open(p, "wb") as f:
+                f.write(order_text("cli-tmp-never")[:100])       # half written
+        os.utime(old, (time.time() - 3600, time.time() - 3600))
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 0 and len(r.lines()) == 1, r.why())
+        expect(not os.path.exists(old), "stale temporary file not removed")
+        expect(not os.path.exists(ans), "answer temporary file of a killed flush not removed")
+        expect(os.path.exists(new), "a fresh temporary file (a send writing) was removed")
+        expect(not [e for e in gw.accepted() if e["external_biz_id"] == "cli-tmp-never"],
+               "a temporary file was sent")
+    report("cli/flush ignores temporary files, removes stale ones", temps)
+
+    def usage():
+        p = c.write("u.json", order_text("cli-usage"))
+        for args in (["flush", "--url", gw.url("http")], ["flush", "--spool", c.tmp, p],
+                     ["send", "--retries", "101", p], ["send", "--retries", "-1", p],
+                     ["send", "--retries", "x", p], ["sign", "--spool", c.tmp, p],
+                     ["send", "--spool", "", p]):
+            r = run(c.bin(), args)
+            expect(r.rc == 64 and r.out == b"", "%s: %s" % (args, r.why()))
+        r = run(c.bin(), ["--help"])
+        for word in (b"--retries", b"--spool", b"flush", b"5 spooled", b"75"):
+            expect(word in r.out, "--help does not mention %s" % word.decode())
+    report("cli/usage: flush, --retries, --spool", usage)
+
+
+# ------------------------------------------------------------------ stress
+def stress(c):
+    gw = c.gw
+    spool = c.path("spool-stress")
+    rng = random.Random("%d:stress" % c.seed)
+    n = c.orders
+    refuse = set(rng.sample(range(n), max(2, n // 50)))
+    jobs = []
+    for i in range(n):
+        biz = "st-%d-%04d" % (c.seed, i)
+        scheme = ("http", "https")[i % 2]
+        jobs.append((i, biz, scheme, c.bin(i // 2), i in refuse, order_text(biz, i in refuse, i)))
+    results = {}
+
+    def one(job):
+        i, biz, scheme, binary, ref, data = job
+        r = c.send(gw.url(scheme, "random"), "-", ["--retries", "3", "--spool", spool,
+                                                    "--timeout", str(TIMEOUT_MS)],
+                   binary=binary, stdin=data, timeout=60)
+        return biz, r
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=c.jobs) as pool:
+        for biz, r in pool.map(one, jobs):
+            results[biz] = r
+    send_time = time.monotonic() - t0
+    by_biz = {j[1]: j for j in jobs}
+    counts = {}
+    spooled = set()
+
+    def outcomes():
+        bad = []
+        for biz, r in results.items():
+            _, _, _, _, ref, _ = by_biz[biz]
+            counts[r.rc] = counts.get(r.rc, 0) + 1
+            try:
+                j = r.json()
+            except Fail as e:
+                bad.append("%s: %s" % (biz, e))
+                continue
+            a = j.get("attempts", 1)
+            if not (isinstance(a, int) and 1 <= a <= 4) or ("attempts" in j and a < 2):
+                bad.append("%s: attempts %r" % (biz, j.get("attempts")))
+            if r.rc == 0:
+                if ref or j != dict(j, outcome="accepted", insure_id="INS-" + biz):
+                    bad.append("%s: %s" % (biz, r.why()))
+            elif r.rc == 1:
+                if not ref or j["outcome"] != "refused":
+                    bad.append("%s: refused: %s" % (biz, r.why()))
+            elif r.rc == 5:
+                spooled.add(biz)
+                if j["outcome"] not in ("transport_error", "platform_error"):
+                    bad.append("%s: spooled after %s" % (biz, r.why()))
+            else:
+                bad.append("%s: exit %s: %s" % (biz, r.rc, r.why()))
+        expect(not bad, "%d bad: %s" % (len(bad), "; ".join(bad[:5])))
+        expect(counts.get(0, 0) > n // 2, "too few accepted: %s" % counts)
+        retried = sum(1 for r in results.values() if r.rc == 0 and b'"attempts"' in r.out)
+        expect(retried >= 10, "only %d orders were accepted after a retry" % retried)
+        print("# stress: %d orders in %.1f s, exits %s, %d accepted after a retry"
+              % (n, send_time, dict(sorted(counts.items())), retried), flush=True)
+    report("stress/%d orders: every send ends accepted (0), refused (1) or spooled (5)" % n,
+           outcomes)
+
+    def fault_rate():
+        f = [x for x in gw.faults() if x["mode"] == "random"]
+        hit = sum(1 for x in f if x["fault"])
+        kinds = {}
+        for x in f:
+            kinds[x["fault"] or "none"] = kinds.get(x["fault"] or "none", 0) + 1
+        print("# stress: %d requests, %.0f%% faulted: %s" % (len(f), 100.0 * hit / max(1, len(f)),
+                                                           dict(sorted(kinds.items()))), flush=True)
+        expect(len(f) >= n and hit >= 0.28 * len(f), "fault rate %d/%d" % (hit, len(f)))
+        expect(all(kinds.get(k, 0) > 0 for k in ("reset-before", "reset", "status503", "isp",
+                                                  "code7", "stall", "truncated")),
+               "some fault never happened: %s" % kinds)
+    report("stress/the gateway faulted at least 28% of the requests, every kind", fault_rate)
+
+    def spool_matches():
+        names = spool_orders(spool)
+        expect(len(names) == len(spooled), "%d files, %d sends exited 5" % (len(names), len(spooled)))
+        got = {}
+        for nm in names:
+            expect(SPOOL_NAME.match(nm), "bad spool name %s" % nm)
+            with open(os.path.join(spool, nm), "rb") as f:
+                data = f.read()
+            biz = json.loads(data.decode("utf-8"))["external_biz_id"]
+            expect(data == by_biz[biz][5], "%s: not the order byte for byte" % nm)
+            got[biz] = nm
+        expect(set(got) == spooled, "spooled ids differ")
+        expect(temp_files(spool) == [], "temporary files: %s" % temp_files(spool))
+    report("stress/the spool holds exactly the orders that exited 5, byte for byte", spool_matches)
+
+    def flush_all():
+        if not os.path.isdir(spool):
+            return
+        for k in range(5):
+            r = c.flush(spool, gw.url(("http", "https")[k % 2]), binary=c.bin(k), timeout=120)
+            lines = r.lines()
+            expect(r.rc in (0, 5), "flush: %s" % r.why())
+            expect(all(x["spool"] in ("removed", "refused") for x in lines) or r.rc == 5,
+                   r.why())
+            if r.rc == 0:
+                break
+        expect(r.rc == 0 and spool_orders(spool) == [], "spool not empty: %s" % r.why())
+        refused_dir = os.path.join(spool, "refused")
+        ref_spooled = {by_biz[b][1] for b in spooled if by_biz[b][4]}
+        got = set()
+        if os.path.isdir(refused_dir):
+            for nm in os.listdir(refused_dir):
+                if nm.endswith(".answer.json"):
+                    with open(os.path.join(refused_dir, nm), encoding="utf-8") as f:
+                        expect(json.loads(f.read())["outcome"] == "refused", nm)
+                else:
+                    got.add(biz_of_file(os.path.join(refused_dir, nm)))
+        expect(got == ref_spooled, "refused/ holds %s, expected %s" % (sorted(got),
+                                                                      sorted(ref_spooled)))
+        expect(temp_files(spool) == [], "temporary files: %s" % temp_files(spool))
+    report("stress/flush without faults empties the spool; refusals in refused/", flush_all)
+
+    def none_lost():
+        acc = {}
+        for e in gw.accepted("st-%d-" % c.seed):
+            acc.setdefault(e["external_biz_id"], []).append(e)
+        want = {j[1] for j in jobs if not j[4]}
+        missing = sorted(want - set(acc))
+        expect(not missing, "%d orders never accepted: %s" % (len(missing), missing[:10]))
+        extra = sorted(set(acc) - want)
+        expect(not extra, "refused orders accepted: %s" % extra[:10])
+        dup_bad = resend_violations(acc)
+        dups = sum(1 for es in acc.values() if len(es) > 1)
+        print("# stress: %d orders accepted, %d of them more than once (each after a lost "
+              "answer)" % (len(acc), dups), flush=True)
+        expect(not dup_bad, "re-sent after an answer that was delivered: %s" % dup_bad[:5])
+    report("stress/every order accepted at least once; again only after a lost answer",
+           none_lost)
+
+    def oracle():
+        biz = "st-%d-oracle" % c.seed
+        p = c.write("oracle.json", order_text(biz))
+        for _ in range(2):
+            r = c.send(gw.url("http"), p)
+            expect(r.rc == 0, r.why())
+        acc = {biz: gw.accepted(biz)}
+        expect(len(acc[biz]) == 2 and resend_violations(acc),
+               "a re-send after a delivered answer went unnoticed: %s" % acc)
+    report("stress/the check catches an order sent again after a delivered answer", oracle)
+
+
+# ------------------------------------------------------------------ kill
+def kill_test(c):
+    gw = c.gw
+    rng = random.Random("%d:kill" % c.seed)
+    spool = c.path("spool-kill")
+    dead = "http://127.0.0.1:%d/router/rest" % closed_port()
+    n = 50
+    refuse = {7, 31}
+    bizs = ["kl-%d-%02d" % (c.seed, i) for i in range(n)]
+
+    def fill():
+        def one(i):
+            return c.send(dead, "-", ["--spool", spool, "--retries", "0"], binary=c.bin(i),
+                          stdin=order_text(bizs[i], i in refuse, i))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=c.jobs) as pool:
+            rs = list(pool.map(one, range(n)))
+        bad = [r.why() for r in rs if r.rc != 5]
+        expect(not bad, "not spooled: %s" % bad[:3])
+        expect(len(spool_orders(spool)) == n, "spool holds %d" % len(spool_orders(spool)))
+    report("kill/%d orders spooled while the gateway is down (exit 5)" % n, fill)
+    if len(spool_orders(spool)) != n:
+        return
+
+    url = gw.url("https", "random-slow")
+    file_biz = {nm: biz_of_file(os.path.join(spool, nm)) for nm in spool_orders(spool)}
+    rounds = []          # (killed, in_flight_biz or None)
+    kills = [0]
+
+    def killed_rounds():
+        k = 0
+        while kills[0] < 12 and spool_orders(spool) and k < 60:
+            k += 1
+            before = spool_orders(spool)
+            delay = rng.uniform(0.0, 0.9)
+            args = ["flush", "--spool", spool, "--url", url, "--ca-file", gw.ca,
+                    "--timeout", "3000", "--retries", "3"]
+            p = subprocess.Popen([c.bin(k)] + args, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env())
+            try:
+                p.wait(delay)
+                killed = False
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGKILL)
+                killed = True
+            out, err = p.communicate()
+            check_secret(out, err)
+            if killed:
+                kills[0] += 1
+            else:
+                expect(p.returncode in (0, 5), "flush exit %s: %s" % (p.returncode, clip(err)))
+            done = [json.loads(x) for x in out.decode("utf-8").splitlines()
+                    if x.endswith("}")]
+            handled = [x["file"] for x in done if x["spool"] != "kept"]
+            expect(handled == before[:len(handled)], "not oldest first: %s" % handled)
+            for x in done:
+                exists = os.path.exists(os.path.join(spool, x["file"]))
+                expect(exists == (x["spool"] == "kept"), "%s %s but exists=%s"
+                       % (x["file"], x["spool"], exists))
+            rest = before[len(handled):]
+            rounds.append((killed, file_biz[rest[0]] if killed and rest else None))
+        expect(kills[0] >= 10, "only %d kills" % kills[0])
+        print("# kill: %d flush runs, %d killed with SIGKILL, %d orders left"
+              % (len(rounds), kills[0], len(spool_orders(spool))), flush=True)
+    report("kill/flush killed with SIGKILL at random points (at least 10 kills)", killed_rounds)
+
+    def complete():
+        for k in range(20):
+            r = c.flush(spool, url, ["--timeout", "3000"], binary=c.bin(k), timeout=180)
+            expect(r.rc in (0, 5), "flush: %s" % r.why())
+            r.lines()
+            if r.rc == 0:
+                break
+        expect(r.rc == 0 and spool_orders(spool) == [], "spool not empty: %s" % r.why())
+        expect(temp_files(spool) == [], "temporary files left: %s" % temp_files(spool))
+    report("kill/restarted flush runs to completion; no temporary files left", complete)
+
+    def nothing_lost():
+        acc = {}
+        for e in gw.accepted("kl-%d-" % c.seed):
+            acc.setdefault(e["external_biz_id"], []).append(e)
+        refused_dir = os.path.join(spool, "refused")
+        refused = set()
+        if os.path.isdir(refused_dir):
+            for nm in os.listdir(refused_dir):
+                if not nm.endswith(".answer.json"):
+                    refused.add(biz_of_file(os.path.join(refused_dir, nm)))
+                    expect(os.path.exists(os.path.join(refused_dir, nm + ".answer.json")),
+                           "%s has no answer beside it" % nm)
+        want_refused = {bizs[i] for i in refuse}
+        expect(refused == want_refused, "refused/ holds %s" % sorted(refused))
+        missing = [b for b in bizs if b not in acc and b not in refused]
+        expect(not missing, "lost: %s" % missing)
+        expect(not (set(acc) & want_refused), "refused orders accepted")
+        in_flight = {}
+        for killed, biz in rounds:
+            if killed and biz:
+                in_flight[biz] = in_flight.get(biz, 0) + 1
+        bad = []
+        dups = by_kill = 0
+        for biz, es in acc.items():
+            lost = sum(1 for e in es if e.get("lost"))
+            allowed = 1 + lost + in_flight.get(biz, 0)
+            dups += len(es) > 1
+            by_kill += max(0, len(es) - 1 - lost)
+            if len(es) > allowed:
+                bad.append("%s accepted %d times, %d allowed" % (biz, len(es), allowed))
+        print("# kill: %d orders accepted, %d more than once (%d extra acceptances of an order "
+              "in flight at a kill)" % (len(acc), dups, by_kill), flush=True)
+        expect(not bad, "; ".join(bad[:5]))
+    report("kill/nothing lost; sent again only after a lost answer or a kill in flight",
+           nothing_lost)
+
+
+# ------------------------------------------------------------------ lock
+def lock_test(c):
+    gw = c.gw
+    spool = c.path("spool-conc")
+    dead = "http://127.0.0.1:%d/router/rest" % closed_port()
+    n = 40
+    bizs = ["cc-%d-%02d" % (c.seed, i) for i in range(n)]
+    stats = {"75": 0, "runs": 0}
+
+    def fill():
+        def one(i):
+            return c.send(dead, "-", ["--spool", spool, "--retries", "0"], binary=c.bin(i),
+                          stdin=order_text(bizs[i], style=i))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=c.jobs) as pool:
+            rs = list(pool.map(one, range(n)))
+        expect(all(r.rc == 5 for r in rs), "not spooled")
+    report("lock/%d orders spooled" % n, fill)
+
+    def concurrent_flushes():
+        lock = threading.Lock()
+        start = threading.Event()
+        errors = []
+
+        def loop(k):
+            start.wait()
+            for _ in range(3000):
+                r = c.flush(spool, gw.url(("http", "https")[k % 2]), binary=c.bin(k))
+                with lock:
+                    stats["runs"] += 1
+                    stats["75"] += r.rc == 75
+                if r.rc == 0:
+                    return
+                if r.rc != 75:
+                    errors.append(r.why())
+                    return
+                time.sleep(0.02)
+            errors.append("flush loop %d never finished" % k)
+        ts = [threading.Thread(target=loop, args=(k,)) for k in range(4)]
+        for t in ts:
+            t.start()
+        start.set()
+        for t in ts:
+            t.join()
+        expect(not errors, "; ".join(errors[:3]))
+        expect(spool_orders(spool) == [], "spool not empty")
+        acc = {}
+        for e in gw.accepted("cc-%d-" % c.seed):
+            acc[e["external_biz_id"]] = acc.get(e["external_biz_id"], 0) + 1
+        twice = sorted(b for b, k in acc.items() if k > 1)
+        expect(not twice, "sent twice: %s" % twice)
+        expect(sorted(acc) == sorted(bizs), "missing: %s" % sorted(set(bizs) - set(acc)))
+        expect(stats["75"] > 0, "no flush ever found the lock held (%d runs)" % stats["runs"])
+        print("# lock: %d flush runs, %d found the spool locked (exit 75)"
+              % (stats["runs"], stats["75"]), flush=True)
+    report("lock/four flushes at once: each order accepted exactly once", concurrent_flushes)
+
+
+def main():
+    global ONLY
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default="build")
+    ap.add_argument("--seed", type=int, default=20260601)
+    ap.add_argument("--orders", type=int, default=500)
+    ap.add_argument("--jobs", type=int, default=12)
+    ap.add_argument("--only", default=None)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    ONLY = a.only
+    bindir = a.bin if os.path.isabs(a.bin) else os.path.join(ROOT, a.bin)
+    bins = [(t, os.path.join(bindir, "icbu-reflow-" + t)) for t in ("mbedtls", "bearssl")]
+    bins = [(t, b) for t, b in bins if os.access(b, os.X_OK)]
+    if not bins and os.access(os.path.join(bindir, "icbu-reflow"), os.X_OK):
+        bins = [("plain", os.path.join(bindir, "icbu-reflow"))]
+    if not bins:
+        print("not ok - binaries exist in %s\n0 passed, 1 failed" % bindir)
+        return 1
+    t0 = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="icbu-rel-")
+    gw = Gateway(tmp, a.seed)
+    c = Ctx(gw, tmp, bins, a.seed, a.orders, a.jobs)
+    try:
+        for section, fn in (("cli/", cli_cases), ("stress/", stress), ("kill/", kill_test),
+                            ("lock/", lock_test)):
+            if not ONLY or ONLY.startswith(section) or section.startswith(ONLY) or \
+                    any(ch in ONLY for ch in "*?["):
+                fn(c)
+    finally:
+        gw.stop()
+    with open(gw.log.name, "rb") as f:
+        leaked = SECRET.encode("utf-8") in f.read()
+    report("gateway/never prints the secret", lambda: expect(not leaked, "found in the log"))
+    passed = sum(1 for r in RESULTS if r[0])
+    failed = len(RESULTS) - passed
+    print("# %.1f s, seed %d, binaries: %s" % (time.monotonic() - t0, a.seed,
+                                               ", ".join(b for _, b in bins)))
+    if a.keep or failed:
+        print("# temporary files kept in %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
