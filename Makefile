@@ -64,8 +64,8 @@ demo: deps
 
 include examples/build.mk
 include bench/bench.mk
--include tools/firmware.mk
--include fuzz/fuzz.mk
+include tools/firmware.mk
+include fuzz/fuzz.mk
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(BUILD)") \

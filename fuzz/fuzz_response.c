@@ -1,0 +1,29 @@
+/* icbu_parse_response on a writable, exact-size heap copy of the input.
+ * Checks: the status is the one in the icbu_err; on success the kind is one
+ * of the three answers and every string points inside the body; on a JSON
+ * error the offset is inside the input; the path is NUL-terminated. */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char *body = fuzz_dup(data, size);
+    icbu_outcome out;
+    icbu_err e;
+    icbu_status st = icbu_parse_response(body, size, &out, &e);
+    FUZZ_CHECK(st == e.status);
+    FUZZ_CHECK(memchr(e.path, 0, sizeof e.path) != NULL);
+    if (st == ICBU_OK) {
+        FUZZ_CHECK(out.kind == ICBU_ACCEPTED || out.kind == ICBU_REFUSED || out.kind == ICBU_PLATFORM_ERROR);
+        fuzz_inside(out.insure_id, body, size);
+        fuzz_inside(out.error_code, body, size);
+        fuzz_inside(out.error_msg, body, size);
+        fuzz_inside(out.msg, body, size);
+        fuzz_inside(out.sub_code, body, size);
+        fuzz_inside(out.sub_msg, body, size);
+        fuzz_inside(out.request_id, body, size);
+    } else {
+        FUZZ_CHECK(out.kind == ICBU_NONE);
+        if (st == ICBU_E_JSON || st == ICBU_E_DEPTH || st == ICBU_E_TRAILING) FUZZ_CHECK(e.offset <= size);
+    }
+    free(body);
+    return 0;
+}

@@ -1,0 +1,532 @@
+#!/usr/bin/env python3
+"""Worst-case stack of each public entry point of icbu_reflow.h.
+
+Method
+  The implementation is compiled with GCC's `-fstack-usage -fcallgraph-info=su`
+  once per (target, hash back end): Cortex-M4F -Os with arm-none-eabi-gcc and,
+  for comparison, x86-64 -O2 with the host gcc. The back end's own md5/sha256
+  sources (Debian's source packages, fetched by tools/fetch_backend_src.sh)
+  are compiled the same way, so the hash calls are measured, not guessed; the
+  hash context itself lives in the library's signer, in the caller's frame.
+  The .su files give each function's frame, the .ci files the call edges; the
+  script takes the longest path from each entry point.
+
+  Outside the graph:
+    * libc and libgcc helpers (memcpy, memset, memmove, memcmp, strlen,
+      __aeabi_*): on ARM, measured from newlib's libc.a and libgcc.a of the
+      same multilib by disassembly (sum of every push/stmdb/vpush/sub sp/
+      pre-decrement store in the function, plus its callees: an upper bound);
+      on x86-64 counted as 8 bytes (their return address: glibc's are
+      assembly leaves).
+    * the transport callbacks (send, recv, now_ms) are the caller's code:
+      not included; each entry point that calls them is marked.
+    * mbedtls_platform_zeroize calls memset through a volatile pointer: that
+      indirect call is counted as memset.
+
+  Recursion: the JSON writer (icbu__wobj) and reader (icbu__jobj, icbu__jval)
+  recurse only through the schema's OBJ/OBJS fields (unknown JSON is skipped
+  by the iterative icbu__jskip), so each recursive function is allowed as many
+  activations on a path as the schema has object levels below the root type:
+  computed from the ICBU_FIELDS_* lists in the header (order: order >
+  subject_matter_info > goods_item_list[] = 3; answer: response >
+  ..._response > result = 3). Any other cycle is an error.
+
+    python3 tools/stack.py [--verbose]      print the table (and the chains)
+    python3 tools/stack.py --check README.md | --write README.md
+        between <!-- stack-table:begin --> and <!-- stack-table:end -->
+
+Environment: ARM_CC, ARM_OBJDUMP, HOST_CC (gcc), BUILD (build), BACKEND_SRC
+(build/backend-src). Python 3 standard library only.
+"""
+import argparse
+import difflib
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+BEGIN = "<!-- stack-table:begin -->"
+END = "<!-- stack-table:end -->"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIMIT = 1024
+
+ENTRIES = [
+    "icbu_sign_body", "icbu_order_json", "icbu_sign_params", "icbu_http_read",
+    "icbu_parse_response", "icbu_exchange", "icbu_decode_order", "icbu_url_parse",
+    "icbu_http_head", "icbu_date_from_unix",
+]
+# Shown too when the header has them.
+OPTIONAL_ENTRIES = ["icbu_report"]
+# Which schema type bounds the reader's recursion, per entry point.
+READER_ROOT = {"icbu_decode_order": "order", "icbu_parse_response": "response",
+               "icbu_exchange": "response", "icbu_report": "response"}
+# Entry points that never hash: their output sink has no signer (icbu__out.sg is
+# NULL), so the sink's hashing branch, which the call graph cannot rule out,
+# is left out for them.
+SIGNING = {"icbu_sign_body", "icbu_sign_params", "icbu_exchange", "icbu_report"}
+HASH_NODE = re.compile(r"^(icbu__sg_\w*|icbu__h(init|update|final)|mbedtls_\w+|br_\w+|sha2small_\w+)$")
+WRITER = {"icbu__wobj"}
+READER = {"icbu__jobj", "icbu__jval"}
+LIBC = {"memcpy", "memmove", "memset", "memcmp", "strlen"}
+
+M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+
+BACKENDS = {
+    "mbedtls": {
+        "label": "mbedTLS",
+        "define": "ICBU_REFLOW_CRYPTO_MBEDTLS",
+        "inc": ["mbedtls/include"],
+        "src": ["mbedtls/library/md5.c", "mbedtls/library/sha256.c",
+                "mbedtls/library/platform_util.c"],
+        "ctx": ["mbedtls/md5.h", "mbedtls/sha256.h"],
+        "types": ["mbedtls_md5_context", "mbedtls_sha256_context"],
+    },
+    "bearssl": {
+        "label": "BearSSL",
+        "define": "ICBU_REFLOW_CRYPTO_BEARSSL",
+        "inc": ["bearssl/inc", "bearssl/src"],
+        "src": ["bearssl/src/hash/md5.c", "bearssl/src/hash/sha2small.c"] +
+               ["bearssl/src/codec/%s%d%s.c" % (d, w, e) for d in ("dec", "enc")
+                for w in (32, 64) for e in ("le", "be")],
+        "ctx": ["bearssl.h"],
+        "types": ["br_md5_context", "br_sha256_context"],
+    },
+}
+
+
+def die(msg):
+    sys.stderr.write("stack.py: %s\n" % msg)
+    sys.exit(2)
+
+
+def run(cmd, cwd=None):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, cwd=cwd)
+    if p.returncode != 0:
+        die("command failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
+    return p.stdout
+
+
+def targets():
+    arm_cc = os.environ.get("ARM_CC", "arm-none-eabi-gcc")
+    host_cc = os.environ.get("HOST_CC", "gcc")
+    return [
+        {"key": "m4", "label": "Cortex-M4F -Os", "cc": arm_cc,
+         "flags": ["-std=gnu99", "-DNDEBUG"] + M4 + ["-Os"], "arm": True},
+        {"key": "x64", "label": "x86-64 -O2", "cc": host_cc,
+         "flags": ["-std=gnu99", "-DNDEBUG", "-O2"], "arm": False},
+    ]
+
+
+# ---------------------------------------------------------------- schema
+def schema_depths(header):
+    text = open(header).read()
+    types = {}
+    for m in re.finditer(r"#define ICBU_FIELDS_(\w+)\(X\)((?:.*\\\n)*.*)", text):
+        fields = re.findall(r"X\(\s*\w+\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*\)", m.group(2))
+        types[m.group(1)] = fields
+    depth = {}
+
+    def d(t, seen=()):
+        if t in seen:
+            die("the schema is recursive at %s" % t)
+        if t not in depth:
+            depth[t] = 1 + max([d(sub, seen + (t,)) for kind, name, sub in types[t]
+                                if kind in ("OBJ", "OBJS")] or [0])
+        return depth[t]
+
+    for t in types:
+        d(t)
+    return depth
+
+
+# ----------------------------------------------------------- .su and .ci
+NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
+EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"(?: label: "([^"]*)")?')
+# The only indirect calls the library may make: the callbacks the caller
+# passes in (transport, retry). Any other is an error, not a zero.
+CALLBACK = re.compile(r"->\s*(send|recv|now_ms|open|close|sleep_ms|random|unix_now)\s*\(")
+
+
+def parse_unit(ci_path, su_path):
+    """Nodes defined in this unit: title -> (name, size, qualifier); edges."""
+    su = {}
+    for line in open(su_path):
+        loc_name, size, qual = line.rstrip("\n").split("\t")
+        loc, name = loc_name.rsplit(":", 1)
+        su[(loc, name)] = (int(size), qual)
+    nodes, edges = {}, []
+    for line in open(ci_path):
+        m = NODE.search(line)
+        if m:
+            title, label = m.groups()
+            parts = label.split("\\n")
+            if len(parts) >= 3:
+                sm = re.match(r"(\d+) bytes \(([^)]*)\)", parts[2])
+                if not sm:
+                    die("%s: cannot read %r" % (ci_path, label))
+                size, qual = int(sm.group(1)), sm.group(2)
+                if (parts[1], parts[0]) not in su or su[(parts[1], parts[0])][0] != size:
+                    die("%s and %s disagree on %s" % (ci_path, su_path, title))
+                if "dynamic" in qual and "bounded" not in qual:
+                    die("%s has an unbounded dynamic frame (%s)" % (parts[0], qual))
+                nodes[title] = (parts[0], size, qual)
+            continue
+        m = EDGE.search(line)
+        if m:
+            src, dst, where = m.groups()
+            if dst == "__indirect_call" and where and "icbu_reflow.h:" in where:
+                f, ln = where.rsplit(":", 2)[0], int(where.rsplit(":", 2)[1])
+                text = open(f).read().splitlines()[ln - 1] if os.path.exists(f) else ""
+                if not CALLBACK.search(text):
+                    die("indirect call that is not a user callback at %s: %s" % (where, text.strip()))
+            edges.append((src, dst))
+    return nodes, edges
+
+
+# ------------------------------------------ libc/libgcc by disassembly (ARM)
+class ArmLib:
+    def __init__(self, cc, flags):
+        objdump = os.environ.get("ARM_OBJDUMP", "arm-none-eabi-objdump")
+        libs = [run([cc] + flags + ["-print-file-name=libc.a"]).strip(),
+                run([cc] + flags + ["-print-libgcc-file-name"]).strip()]
+        nm = os.environ.get("ARM_NM", "arm-none-eabi-nm")
+        self.funcs = {}
+        self.alias = {}
+        for lib in libs:
+            if not os.path.exists(lib):
+                die("no %s" % lib)
+            self._parse(run([objdump, "-dr", "--no-show-raw-insn", lib]))
+            # objdump labels one symbol per address: map the others (weak
+            # aliases such as __aeabi_ldiv0 = __aeabi_idiv0) to it
+            at = {}
+            for line in run([nm, "-A", "--defined-only", lib]).splitlines():
+                m = re.match(r"^(.*):([0-9a-f]+) [TtWw] ([\w.$]+)$", line)
+                if m:
+                    at.setdefault((m.group(1), m.group(2)), []).append(m.group(3))
+            for names in at.values():
+                known = [n for n in names if n in self.funcs]
+                for n in names:
+                    if n not in self.funcs and known:
+                        self.alias[n] = known[0]
+        self.memo = {}
+
+    @staticmethod
+    def _regs(lst):
+        n = 0
+        for r in lst.split(","):
+            r = r.strip()
+            m = re.match(r"([a-z]+)(\d+)-[a-z]+(\d+)$", r)
+            n += int(m.group(3)) - int(m.group(2)) + 1 if m else 1
+        return n
+
+    def _parse(self, text):
+        cur = None
+        for line in text.splitlines():
+            m = re.match(r"^[0-9a-f]+ <([\w.$]+)>:$", line)
+            if m:
+                cur = None if m.group(1) in self.funcs else m.group(1)
+                if cur:
+                    self.funcs[cur] = [0, set()]
+                continue
+            if cur is None:
+                continue
+            f = self.funcs[cur]
+            m = re.search(r"R_ARM_(?:THM_CALL|THM_JUMP24|THM_JUMP19|CALL|JUMP24)\s+([\w.$]+)", line)
+            if m:
+                f[1].add(m.group(1))
+                continue
+            ins = line.split("\t")
+            if len(ins) < 2:
+                continue
+            op = ins[1].strip() if len(ins) == 2 else ins[1].strip()
+            args = ins[2] if len(ins) > 2 else ""
+            if re.match(r"(push|stmdb)(\.w)?$", op) and ("{" in args) and (op.startswith("push") or args.startswith("sp!")):
+                f[0] += 4 * self._regs(args[args.index("{") + 1:args.index("}")])
+            elif re.match(r"vpush(\.\d+)?$", op) or (op.startswith("vstmdb") and args.startswith("sp!")):
+                regs = args[args.index("{") + 1:args.index("}")]
+                f[0] += (8 if "d" in regs else 4) * self._regs(regs)
+            elif re.match(r"sub(s|w|\.w)?$", op) and re.match(r"sp, (sp, )?#\d+", args):
+                f[0] += int(re.search(r"#(\d+)", args).group(1))
+            else:
+                m = re.search(r"\[sp, #-(\d+)\]!", args)
+                if m:
+                    f[0] += int(m.group(1))
+                m = re.match(r"bl?x?(\.[nw])?$", op)
+                if m and op not in ("bx", "blx"):
+                    t = re.search(r"<([\w.$]+?)(\+0x[0-9a-f]+)?>", args)
+                    if t and t.group(1) != cur and not t.group(2):
+                        f[1].add(t.group(1))
+
+    def stack(self, name, seen=()):
+        if name in self.memo:
+            return self.memo[name]
+        name = self.alias.get(name, name)
+        if name not in self.funcs:
+            die("%s is not in newlib's libc.a or libgcc.a" % name)
+        if name in seen:
+            die("recursion in the C library at %s" % name)
+        own, callees = self.funcs[name]
+        worst = max([self.stack(c, seen + (name,)) for c in callees] or [0])
+        self.memo[name] = own + worst
+        return own + worst
+
+
+# ------------------------------------------------------------- building
+def sizeof_types(tgt, be, src_root, build):
+    """sizeof each hash context type for this target, read from a probe object."""
+    cfg = BACKENDS[be]
+    src = os.path.join(build, "ctx_%s.c" % be)
+    with open(src, "w") as f:
+        for h in cfg["ctx"]:
+            f.write("#include <%s>\n" % h)
+        for t in cfg["types"]:
+            f.write("char icbu_sizeof_%s[sizeof(%s)];\n" % (t, t))
+        f.write("typedef union { %s; } u_t;\nchar icbu_sizeof_union[sizeof(u_t)];\n"
+                % "; ".join("%s m%d" % (t, i) for i, t in enumerate(cfg["types"])))
+    obj = src[:-2] + ".o"
+    incs = sum([["-I", os.path.join(src_root, i)] for i in cfg["inc"]], [])
+    run([tgt["cc"]] + tgt["flags"] + ["-fno-common"] + incs + ["-c", src, "-o", obj])
+    nm = "arm-none-eabi-nm" if tgt["arm"] else "nm"
+    out = {}
+    for line in run([nm, "-S", obj]).splitlines():
+        p = line.split()
+        if len(p) == 4 and p[3].startswith("icbu_sizeof_"):
+            out[p[3][len("icbu_sizeof_"):]] = int(p[1], 16)
+    return out
+
+
+def build_graph(tgt, be, header, src_root, build):
+    cfg = BACKENDS[be]
+    d = os.path.join(build, "%s-%s" % (tgt["key"], be))
+    os.makedirs(d, exist_ok=True)
+    for old in glob.glob(os.path.join(d, "*")):
+        os.remove(old)
+    impl = os.path.join(d, "icbu_impl.c")
+    with open(impl, "w") as f:
+        f.write("/* generated by tools/stack.py */\n#define %s\n#define ICBU_REFLOW_IMPLEMENTATION\n"
+                '#include "%s"\n' % (cfg["define"], os.path.abspath(header)))
+    incs = sum([["-I", os.path.join(src_root, i)] for i in cfg["inc"]], [])
+    units = [impl] + [os.path.join(src_root, s) for s in cfg["src"]]
+    nodes, edges = {}, []
+    for i, s in enumerate(units):
+        if not os.path.exists(s):
+            die("%s missing (run tools/fetch_backend_src.sh %s)" % (s, src_root))
+        base = "u%02d_%s" % (i, os.path.splitext(os.path.basename(s))[0])
+        # the .su/.ci files take the object's name (GCC >= 11)
+        run([tgt["cc"]] + tgt["flags"] + incs + ["-fstack-usage", "-fcallgraph-info=su",
+            "-c", s, "-o", base + ".o"], cwd=d)
+        n, e = parse_unit(os.path.join(d, base + ".ci"), os.path.join(d, base + ".su"))
+        for k, v in n.items():
+            if k in nodes:
+                die("%s defined twice" % k)
+            nodes[k] = v
+        edges += e
+    calls = {}
+    for a, b in edges:
+        calls.setdefault(a, set()).add(b)
+    return nodes, calls
+
+
+def base_name(n):
+    return n.split(":")[-1].split(".")[0]
+
+
+def worst_paths(nodes, calls, ext, limits_for):
+    """ext(name) -> (bytes, note) for a name not defined in the graph."""
+    def walk(fn, counts, path, entry):
+        if fn == "__indirect_call":
+            return 0, ["(transport callback)"], {"callback"}
+        if fn not in nodes:
+            size, note = ext(fn, path)
+            return size, ["%s %d%s" % (fn, size, note)], {"lib"} if size else set()
+        name, size, _ = nodes[fn]
+        bn = base_name(fn)
+        limits = limits_for(entry)
+        best, best_chain, flags = 0, [], set()
+        for c in sorted(calls.get(fn, ())):
+            cb = base_name(c)
+            if c in path and cb not in limits:
+                die("unbounded recursion: %s -> %s" % (" -> ".join(path), c))
+            if cb in limits and counts.get(cb, 0) >= limits[cb]:
+                continue
+            if entry not in SIGNING and HASH_NODE.match(cb):
+                continue
+            nc = dict(counts)
+            if cb in limits:
+                nc[cb] = nc.get(cb, 0) + 1
+            s, ch, fl = walk(c, nc, path + (c,), entry)
+            flags |= fl
+            if s > best:
+                best, best_chain = s, ch
+        return size + best, ["%s %d" % (name, size)] + best_chain, flags
+
+    def ext_wrap(fn, path):
+        return ext(fn, path)
+
+    res = {}
+    for entry in ENTRIES + OPTIONAL_ENTRIES:
+        if entry not in nodes:
+            if entry in OPTIONAL_ENTRIES:
+                continue
+            die("entry point %s not found" % entry)
+        start = {}
+        if base_name(entry) in limits_for(entry):
+            start[base_name(entry)] = 1
+        res[entry] = walk(entry, start, (entry,), entry)
+    return res
+
+
+def measure(header, src_root, build):
+    depth = schema_depths(header)
+    wdepth = depth["order"]
+
+    def limits_for(entry):
+        lim = {f: wdepth for f in WRITER}
+        rd = depth[READER_ROOT.get(entry, "order")]
+        lim.update({f: rd for f in READER})
+        return lim
+
+    out, ctx, chains = {}, {}, {}
+    for tgt in targets():
+        if not shutil.which(tgt["cc"]):
+            die("%s not found" % tgt["cc"])
+        lib = ArmLib(tgt["cc"], tgt["flags"]) if tgt["arm"] else None
+        for be in BACKENDS:
+            nodes, calls = build_graph(tgt, be, header, src_root, build)
+
+            def ext(fn, path, lib=lib):
+                caller = base_name(path[-2]) if len(path) > 1 else ""
+                if fn in LIBC or fn.startswith("__aeabi_") or fn.startswith("__gnu_"):
+                    if lib:
+                        return lib.stack(fn), " (libc/libgcc)"
+                    return 8, " (libc)"
+                if fn == "__indirect_call" and caller == "mbedtls_platform_zeroize":
+                    return ext("memset", path)
+                die("%s (called from %s) is not defined anywhere" % (fn, " -> ".join(path[:-1])))
+
+            # mbedtls_platform_zeroize's volatile memset pointer is memset
+            for k in list(calls):
+                if base_name(k) == "mbedtls_platform_zeroize" and "__indirect_call" in calls[k]:
+                    calls[k] = (calls[k] - {"__indirect_call"}) | {"memset"}
+            res = worst_paths(nodes, calls, ext, limits_for)
+            for e, (s, ch, fl) in res.items():
+                out[(e, tgt["key"], be)] = (s, fl)
+                chains[(e, tgt["key"], be)] = ch
+            ctx[(tgt["key"], be)] = sizeof_types(tgt, be, src_root, build)
+    return out, ctx, chains, depth
+
+
+def render(out, ctx, depth):
+    cols = [(t, be) for t in targets() for be in BACKENDS]
+    lines = ["| entry point | " + " | ".join("%s, %s" % (t["label"], BACKENDS[be]["label"])
+                                              for t, be in cols) + " |",
+             "|---|" + "---:|" * len(cols)]
+    over = []
+    for e in ENTRIES + OPTIONAL_ENTRIES:
+        if (e, cols[0][0]["key"], cols[0][1]) not in out:
+            continue
+        cells = []
+        for t, be in cols:
+            s, fl = out[(e, t["key"], be)]
+            mark = " +cb" if "callback" in fl else ""
+            cells.append("%d%s" % (s, mark))
+            if t["arm"] and s > LIMIT:
+                over.append("%s (%s, %d)" % (e, BACKENDS[be]["label"], s))
+        lines.append("| `%s` | %s |" % (e, " | ".join(cells)))
+    arm = [t for t in targets() if t["arm"]][0]
+    ctxs = "; ".join("%s: md5 %d, sha256 %d bytes" % (
+        BACKENDS[be]["label"], ctx[(arm["key"], be)][BACKENDS[be]["types"][0]],
+        ctx[(arm["key"], be)][BACKENDS[be]["types"][1]]) for be in BACKENDS)
+    vers = " and ".join("`%s` %s" % (t["cc"], cc_version(t["cc"])) for t in targets())
+    lines.append("")
+    lines.append(
+        "Stack: worst case in bytes along the deepest call chain, from GCC's `-fstack-usage "
+        "-fcallgraph-info=su` (`tools/stack.py`; " + vers + ", `-std=gnu99 -DNDEBUG`), including the hash back end's own functions "
+        "(mbedTLS %s and BearSSL %s compiled from source with the same flags), the "
+        "hash context inside the signer (Cortex-M4F: %s), and libc/libgcc helpers (ARM: measured "
+        "from newlib's `libc.a`/`libgcc.a` by disassembly; x86-64: 8 bytes each); entry points "
+        "that do not sign skip the output sink's hashing branch (its signer is NULL there). `+cb`: "
+        "plus the stack of the callbacks you pass in (transport; retry). Recursion is bounded by the schema: the JSON "
+        "writer nests %d objects deep (order > subject_matter_info > goods_item_list[]), the "
+        "reader %d for an order and %d for the gateway's answer; unknown fields are skipped "
+        "without recursion. Target: at most %d bytes per entry point on Cortex-M4F%s."
+        % (BACKEND_VERSIONS.get("mbedtls", "?"), BACKEND_VERSIONS.get("bearssl", "?"), ctxs,
+           depth["order"], depth["order"], depth["response"], LIMIT,
+           " (met)" if not over else "; over: " + ", ".join(over)))
+    return "\n".join(lines) + "\n", over
+
+
+BACKEND_VERSIONS = {}
+
+
+def cc_version(cc):
+    out = run([cc, "--version"]).splitlines()[0]
+    m = re.search(r"(\d+\.\d+\.\d+)", out)
+    return m.group(1) if m else out
+
+
+def backend_versions(src_root):
+    for be, pat in (("mbedtls", "mbedtls_*.dsc"), ("bearssl", "bearssl_*.dsc")):
+        f = sorted(glob.glob(os.path.join(src_root, pat)))
+        if f:
+            BACKEND_VERSIONS[be] = re.sub(r"^%s_(.*)\.dsc$" % be, r"\1", os.path.basename(f[-1]))
+        else:
+            BACKEND_VERSIONS[be] = "(source)"
+
+
+def split_block(text, path):
+    b, e = text.find(BEGIN), text.find(END)
+    if b < 0 or e < 0 or e < b:
+        sys.stderr.write("stack.py: %s has no '%s' ... '%s' block\n" % (path, BEGIN, END))
+        sys.exit(1)
+    return text[:b + len(BEGIN)], text[b + len(BEGIN):e], text[e:]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--check", metavar="FILE")
+    g.add_argument("--write", metavar="FILE")
+    ap.add_argument("--verbose", action="store_true", help="print the worst chain of each cell")
+    ap.add_argument("--header", default=os.path.join(ROOT, "icbu_reflow.h"))
+    build_root = os.environ.get("BUILD", os.path.join(ROOT, "build"))
+    ap.add_argument("--build", default=os.path.join(build_root, "stack"))
+    ap.add_argument("--backend-src", default=os.environ.get("BACKEND_SRC", os.path.join(build_root, "backend-src")))
+    a = ap.parse_args()
+    a.build = os.path.abspath(a.build)
+    a.backend_src = os.path.abspath(a.backend_src)
+    os.makedirs(a.build, exist_ok=True)
+    backend_versions(a.backend_src)
+    out, ctx, chains, depth = measure(a.header, a.backend_src, a.build)
+    table, over = render(out, ctx, depth)
+    block = "\n" + table
+    if a.verbose:
+        for k in sorted(chains):
+            print("%s %s %s: %d\n    %s" % (k[0], k[1], k[2], out[k][0], "\n    ".join(chains[k])))
+        print()
+    if a.check:
+        _, old, _ = split_block(open(a.check).read(), a.check)
+        if old != block:
+            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), block.splitlines(True),
+                                                       "%s (stack-table)" % a.check, "measured"))
+            sys.stderr.write("stack.py: the stack table in %s is out of date "
+                             "(python3 tools/stack.py --write %s)\n" % (a.check, a.check))
+            sys.exit(1)
+        print("stack.py: the stack table in %s matches" % a.check)
+    elif a.write:
+        text = open(a.write).read()
+        head, old, tail = split_block(text, a.write)
+        if old != block:
+            open(a.write, "w").write(head + block + tail)
+            print("stack.py: rewrote the stack table in %s" % a.write)
+        else:
+            print("stack.py: the stack table in %s is already up to date" % a.write)
+    else:
+        sys.stdout.write(table)
+
+
+if __name__ == "__main__":
+    main()
