@@ -562,6 +562,12 @@ static void icbu__wipe(void *p, size_t n) {
     while (n--) *v++ = 0;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define ICBU__NOINLINE __attribute__((noinline))
+#else
+#define ICBU__NOINLINE
+#endif
+
 static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
     if (e->status == ICBU_OK) e->status = s;
     return e->status;
@@ -753,7 +759,7 @@ typedef struct icbu__out {
     icbu__signer *sg;             /* hash form values, raw */
     int form;                     /* in a form value: written percent-encoded */
     size_t staged;
-    unsigned char stage[128];     /* hash input, gathered into fewer updates */
+    unsigned char stage[64];      /* hash input, gathered into fewer updates */
 } icbu__out;
 
 static void icbu__sg_update(icbu__signer *sg, const void *p, size_t n) {
@@ -895,6 +901,21 @@ static void icbu__wnum(icbu__out *o, int64_t v) {
     icbu__putd(o, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
+/* Its own frame, not one in every level of the object recursion. */
+ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
+    char d[20], enc[24];
+    if (icbu_date_format(v, d) != ICBU_OK) return icbu__wfail(w, ICBU_E_DATE);
+    /* "yyyy-MM-dd HH:mm:ss" encodes as yyyy-MM-dd+HH%3Amm%3Ass */
+    ICBU_MEMCPY(enc, d, 10); enc[10] = '+';
+    ICBU_MEMCPY(enc + 11, d + 11, 2); ICBU_MEMCPY(enc + 13, "%3A", 3);
+    ICBU_MEMCPY(enc + 16, d + 14, 2); ICBU_MEMCPY(enc + 18, "%3A", 3);
+    ICBU_MEMCPY(enc + 21, d + 17, 2);
+    ICBU__TOK(w->o, "\"", "%22");
+    icbu__tok(w->o, d, 19, enc, 23);
+    ICBU__TOK(w->o, "\"", "%22");
+    return ICBU_OK;
+}
+
 static int icbu__absent(const icbu__field *f, const unsigned char *p) {
     switch (f->kind) {
     case ICBU__K_STR:  return ((const icbu_str *)(const void *)p)->p == NULL;
@@ -929,22 +950,7 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             if (((const icbu_bool *)(const void *)p)->v) ICBU__TOK(w->o, "true", "true");
             else ICBU__TOK(w->o, "false", "false");
             break;
-        case ICBU__K_DATE: {
-            char d[20], enc[24];
-            if (icbu_date_format((const icbu_date *)(const void *)p, d) != ICBU_OK) {
-                st = icbu__wfail(w, ICBU_E_DATE);
-                break;
-            }
-            /* "yyyy-MM-dd HH:mm:ss" encodes as yyyy-MM-dd+HH%3Amm%3Ass */
-            ICBU_MEMCPY(enc, d, 10); enc[10] = '+';
-            ICBU_MEMCPY(enc + 11, d + 11, 2); ICBU_MEMCPY(enc + 13, "%3A", 3);
-            ICBU_MEMCPY(enc + 16, d + 14, 2); ICBU_MEMCPY(enc + 18, "%3A", 3);
-            ICBU_MEMCPY(enc + 21, d + 17, 2);
-            ICBU__TOK(w->o, "\"", "%22");
-            icbu__tok(w->o, d, 19, enc, 23);
-            ICBU__TOK(w->o, "\"", "%22");
-            break;
-        }
+        case ICBU__K_DATE: st = icbu__wdate(w, (const icbu_date *)(const void *)p); break;
         case ICBU__K_OBJ:
             st = icbu__wobj(w, f->sub, *(const unsigned char *const *)(const void *)p);
             break;
@@ -1030,7 +1036,7 @@ static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_metho
     for (i = 0; i < sizeof sg->pad; i++) sg->pad[i] ^= 0x36 ^ 0x5c;
 }
 
-/* Finishes the digest into hex (uppercase, NUL-terminated) and wipes it all. */
+/* Finishes the digest into hex (uppercase, 32 or 64 digits, no NUL) and wipes it all. */
 static icbu_status icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
     unsigned char d[32];
     size_t dl = sg->alg == ICBU_HASH_MD5 ? 16 : 32, i;
@@ -1043,7 +1049,6 @@ static icbu_status icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
         if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
     }
     for (i = 0; i < dl; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
-    hex[2 * dl] = 0;
     *hexlen = 2 * dl;
     icbu__wipe(d, sizeof d);
     icbu__wipe(sg, sizeof *sg);
@@ -1095,26 +1100,25 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
     }
     i = (size_t)sg.rc;
     icbu__sg_end(&sg, hex, &hl);
+    hex[hl] = 0;
     return i ? icbu__fail(e, ICBU_E_CRYPTO) : ICBU_OK;
 }
 
 /* ------------------------------------------------------------ form body
  * The parameters in byte order of their names, which is fixed: each value is
  * hashed raw and written percent-encoded in the same pass; sign comes last. */
-ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
+static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
     static const char *const names[] = {
         "app_key", "format", "insured_order_reflow_request", "method", "partner_id",
         "session", "sign_method", "simplify", "target_app_key", "timestamp", "v"
     };
-    icbu_err local;
     icbu__signer sg;
     icbu__out o;
-    char ts[20], hex[65];
+    char ts[20];
     size_t i, hl;
     int first = 1, rc;
     icbu_status st = ICBU_OK;
-    ICBU__ERR_INIT(e, local);
     if (len) *len = 0;
     if (!c || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
@@ -1158,19 +1162,27 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
     }
     icbu__flush(&o);
     o.sg = NULL;
+    /* the stage is free now: it takes the hex digest */
     if (!buf) {
         hl = c->sign_method == ICBU_SIGN_HMAC_SHA256 ? 64 : 32;
-        ICBU_MEMSET(hex, 'X', hl);
     } else {
         rc = sg.rc;
-        icbu__sg_end(&sg, hex, &hl);
+        icbu__sg_end(&sg, (char *)o.stage, &hl);
         if (rc && st == ICBU_OK) st = icbu__fail(e, ICBU_E_CRYPTO);
     }
-    if (st != ICBU_OK) return st;
-    ICBU__LIT(&o, "&sign=");
-    icbu__bytes(&o, hex, hl);
-    icbu__wipe(hex, sizeof hex);
-    return icbu__finish_len(&o, len, e);
+    if (st == ICBU_OK) {
+        ICBU__LIT(&o, "&sign=");
+        icbu__bytes(&o, (const char *)o.stage, hl);
+    }
+    icbu__wipe(o.stage, sizeof o.stage);
+    return st != ICBU_OK ? st : icbu__finish_len(&o, len, e);
+}
+
+ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
+                                   char *buf, size_t cap, size_t *len, icbu_err *e) {
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    return icbu__sign_body(c, ord, buf, cap, len, e);
 }
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
@@ -1228,13 +1240,11 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
     return ICBU_OK;
 }
 
-ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf, size_t cap,
+static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, char *buf, size_t cap,
                                    size_t *len, icbu_err *e) {
-    icbu_err local;
     icbu__out o;
     size_t i;
     int v6;
-    ICBU__ERR_INIT(e, local);
     if (len) *len = 0;
     if (!u || !u->host.p || !u->path.p || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
     icbu__out_init(&o, buf, cap);
@@ -1252,6 +1262,13 @@ ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf
     icbu__putd(&o, body_len, 0);
     ICBU__LIT(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: close\r\n\r\n");
     return icbu__finish_len(&o, len, e);
+}
+
+ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf, size_t cap,
+                                   size_t *len, icbu_err *e) {
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    return icbu__http_head(u, body_len, buf, cap, len, e);
 }
 
 /* Response reader. The buffer fills from the transport; the head is parsed
@@ -1351,14 +1368,12 @@ static int icbu__size(const char *p, size_t n, unsigned base, size_t *v, size_t 
     return i > 0;
 }
 
-ICBUDEF icbu_status icbu_http_read(const icbu_transport *t, uint32_t deadline_ms, char *buf,
+static icbu_status icbu__http_read(const icbu_transport *t, uint32_t deadline_ms, char *buf,
                                    size_t cap, icbu_str *body, icbu_err *e) {
-    icbu_err local;
     icbu__rd r;
     size_t scan = 0, hend, pos, eol, cl = 0, w, rd, k;
     int chunked = 0, has_cl = 0, status, got;
     icbu_status st;
-    ICBU__ERR_INIT(e, local);
     if (!t || !t->recv || !buf || !cap || !body) return icbu__fail(e, ICBU_E_ARG);
     body->p = NULL; body->n = 0;
     r.t = t; r.deadline = deadline_ms; r.buf = buf; r.cap = cap; r.n = 0; r.e = e;
@@ -1443,6 +1458,13 @@ ICBUDEF icbu_status icbu_http_read(const icbu_transport *t, uint32_t deadline_ms
     return ICBU_OK;
 }
 
+ICBUDEF icbu_status icbu_http_read(const icbu_transport *t, uint32_t deadline_ms, char *buf,
+                                   size_t cap, icbu_str *body, icbu_err *e) {
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    return icbu__http_read(t, deadline_ms, buf, cap, body, e);
+}
+
 static icbu_status icbu__send_all(const icbu_transport *t, uint32_t deadline, const char *p,
                                   size_t n, icbu_err *e) {
     while (n) {
@@ -1477,14 +1499,17 @@ typedef struct icbu__jr {
     unsigned char *a;            /* arena for structs (and strings when not in place) */
     size_t cap, used;            /* used keeps counting past cap: the size needed */
     int nospace, strict, depth;
+    int quiet;                   /* a look-ahead pass: errors are not recorded */
     icbu_err *e;
     icbu__path path;
+    char key[64];                /* the key being matched (one level at a time) */
 } icbu__jr;
 
 #define ICBU__MAX32(t) typedef char icbu__max32_##t[sizeof icbu__f_##t / sizeof icbu__f_##t[0] <= 32 ? 1 : -1];
 ICBU_ORDER_TYPES(ICBU__MAX32)
 
 static icbu_status icbu__jfail(icbu__jr *r, icbu_status s) {
+    if (r->quiet) return s;
     if (r->e->status == ICBU_OK) { r->e->offset = r->i; icbu__path_render(&r->path, r->e); }
     return icbu__fail(r->e, s);
 }
@@ -1762,15 +1787,13 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
     }
     default: {                        /* OBJS, STRS: count, lay out, then read */
         size_t count = 0, k, size, at = r->i;
-        icbu_err quiet, *loud = r->e;
         unsigned char *arr;
         if (c != '[') return icbu__jtype(r);
         if (r->depth + 1 >= ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
         size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
         /* Counting pass, quietly: a bad element is reported by the real pass,
          * with its index in the path. */
-        ICBU_MEMSET(&quiet, 0, sizeof quiet);
-        r->e = &quiet;
+        r->quiet = 1;
         r->depth++;
         r->i++;
         icbu__jws(r);
@@ -1782,7 +1805,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
                 if (icbu__jpeek(r) != ',') break;
                 r->i++;
             }
-        r->e = loud;
+        r->quiet = 0;
         r->i = at + 1;
         if (count > ((size_t)-1) / size) return icbu__jfail(r, ICBU_E_NOSPACE);
         arr = icbu__alloc(r, count * size);
@@ -1829,15 +1852,14 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
     if (icbu__jpeek(r) == '}') { r->i++; r->depth--; return ICBU_OK; }
     for (;;) {
         const icbu__field *f = NULL;
-        char key[64];
         size_t kl, at, j;
         int c;
         icbu__jws(r);
         if (icbu__jpeek(r) != '"') return icbu__jfail(r, ICBU_E_JSON);
         at = r->i;
-        if ((st = icbu__jstr(r, key, sizeof key, &kl)) != ICBU_OK) return st;
-        for (j = 0; j < t->n && kl <= sizeof key; j++)
-            if (t->f[j].len == kl && ICBU_MEMCMP(t->f[j].name, key, kl) == 0) { f = &t->f[j]; break; }
+        if ((st = icbu__jstr(r, r->key, sizeof r->key, &kl)) != ICBU_OK) return st;
+        for (j = 0; j < t->n && kl <= sizeof r->key; j++)
+            if (t->f[j].len == kl && ICBU_MEMCMP(t->f[j].name, r->key, kl) == 0) { f = &t->f[j]; break; }
         icbu__jws(r);
         if (icbu__jpeek(r) != ':') return icbu__jfail(r, ICBU_E_JSON);
         r->i++;
@@ -1846,7 +1868,7 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
             if (!f && !r->strict) {
                 if ((st = icbu__jskip(r)) != ICBU_OK) return st;
             } else {
-                icbu__path_push(&r->path, f ? f->name : key, kl > sizeof key ? sizeof key : kl, ICBU__NOIDX);
+                icbu__path_push(&r->path, f ? f->name : r->key, kl > sizeof r->key ? sizeof r->key : kl, ICBU__NOIDX);
                 r->i = at;
                 return icbu__jfail(r, f ? ICBU_E_DUPLICATE : ICBU_E_FIELD);
             }
@@ -1896,16 +1918,14 @@ ICBUDEF const char *icbu_stage_name(icbu_stage s) {
 #define ICBU__RESP_ARENA (sizeof(icbu_response) + sizeof(icbu_envelope) + 2 * sizeof(icbu_insure_result) + \
                           sizeof(icbu_error_response) + 5 * ICBU__ALIGN)
 
-ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
+static icbu_status icbu__parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
     union { unsigned char b[ICBU__RESP_ARENA]; int64_t i; void *p; } mem;
-    icbu_err local;
     icbu__jr r;
     unsigned char *rootp;
     const icbu_response *root;
     const icbu_envelope *env;
     const icbu_insure_result *res;
     icbu_status st;
-    ICBU__ERR_INIT(e, local);
     if (!out || (!body && len)) return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     icbu__jinit(&r, body, len, e);
@@ -1933,6 +1953,12 @@ ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *ou
     return ICBU_OK;
 }
 
+ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    return icbu__parse_response(body, len, out, e);
+}
+
 static icbu_stage icbu__stage_of(icbu_status s) {
     switch (s) {
     case ICBU_E_SEND: return ICBU_STAGE_SEND;
@@ -1943,35 +1969,33 @@ static icbu_stage icbu__stage_of(icbu_status s) {
     }
 }
 
-ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+static icbu_status icbu__exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
                                   const icbu_transport *t, uint32_t timeout_ms, char *arena,
                                   size_t cap, icbu_outcome *out, icbu_err *e) {
-    icbu_err local;
     icbu_str body;
     size_t blen, hlen;
     uint32_t deadline;
     icbu_status st;
-    ICBU__ERR_INIT(e, local);
     if (!out || !u || !t || !t->send || !t->recv || !arena) return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     deadline = t->now_ms ? t->now_ms(t->ctx) + timeout_ms : timeout_ms;
     /* 1. request: body, then head after it, in the arena */
-    if ((st = icbu_sign_body(c, o, arena, cap, &blen, e)) != ICBU_OK) {
+    if ((st = icbu__sign_body(c, o, arena, cap, &blen, e)) != ICBU_OK) {
         if (st == ICBU_E_NOSPACE) {
-            icbu_http_head(u, blen, NULL, 0, &hlen, NULL);
+            icbu__http_head(u, blen, NULL, 0, &hlen, e);
             e->need = blen + hlen;
         }
         return st;
     }
-    if ((st = icbu_http_head(u, blen, arena + blen, cap - blen, &hlen, e)) != ICBU_OK) {
+    if ((st = icbu__http_head(u, blen, arena + blen, cap - blen, &hlen, e)) != ICBU_OK) {
         if (st == ICBU_E_NOSPACE) e->need = blen + hlen;
         return st;
     }
     if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) == ICBU_OK &&
         (st = icbu__send_all(t, deadline, arena, blen, e)) == ICBU_OK &&
         /* 2. answer: read over the request, parse in place */
-        (st = icbu_http_read(t, deadline, arena, cap, &body, e)) == ICBU_OK &&
-        (st = icbu_parse_response((char *)(uintptr_t)body.p, body.n, out, e)) == ICBU_OK)
+        (st = icbu__http_read(t, deadline, arena, cap, &body, e)) == ICBU_OK &&
+        (st = icbu__parse_response((char *)(uintptr_t)body.p, body.n, out, e)) == ICBU_OK)
         return ICBU_OK;
     ICBU_MEMSET(out, 0, sizeof *out);
     out->kind = ICBU_TRANSPORT_ERROR;
@@ -1979,6 +2003,14 @@ ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, con
     out->status = st;
     out->detail = e->detail;
     return st;
+}
+
+ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+                                  const icbu_transport *t, uint32_t timeout_ms, char *arena,
+                                  size_t cap, icbu_outcome *out, icbu_err *e) {
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    return icbu__exchange(c, o, u, t, timeout_ms, arena, cap, out, e);
 }
 
 /* ---------------------------------------------------------------- retries */
@@ -2059,7 +2091,7 @@ ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const
             out->attempts = k + 1;
             break;
         } else {
-            st = icbu_exchange(&cfg, o, u, t, left, arena, cap, out, e);
+            st = icbu__exchange(&cfg, o, u, t, left, arena, cap, out, e);
             t->close(t->ctx);
             out->attempts = k + 1;
             if (st != ICBU_OK && out->kind != ICBU_TRANSPORT_ERROR) return st;   /* the order itself */
