@@ -19,7 +19,8 @@ DEF_custom   := -DICBU_REFLOW_CRYPTO_CUSTOM
 SRC_custom   := tests/custom_hash.c
 
 PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind \
-            ca-certificates libcjson-dev
+            ca-certificates libcjson-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
+            gcc-riscv64-unknown-elf
 
 .PHONY: all deps test unit demo clean examples arena
 all: examples unit

@@ -48,6 +48,7 @@ static long s_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) {
     s->sent_n += n;
     return (long)n;
 }
+static long s_liar(void *ctx, unsigned char *p, size_t n, uint32_t ms) { (void)ctx; (void)p; (void)ms; return (long)n + 1; }
 static uint32_t s_now(void *ctx) { script *s = (script *)ctx; return s->clock += s->tick; }
 
 static void script_init(script *s, icbu_transport *t, const char *in, size_t step) {
@@ -248,6 +249,11 @@ static void test_http_transport_errors(void **state) {
     t.now_ms = s_now; s.tick = 10;
     assert_int_equal(icbu_http_read(&t, 200, buf, sizeof buf, &b, &e), ICBU_OK);
     assert_int_equal(icbu_http_read(NULL, 200, buf, sizeof buf, &b, &e), ICBU_E_ARG);
+    /* a transport that claims more bytes than it was asked for is not believed */
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\n\r\n", 64);
+    t.recv = s_liar;
+    assert_int_equal(icbu_http_read(&t, 1000, buf, 16, &b, &e), ICBU_E_RECV);
+    assert_int_equal(e.detail, 17);
 }
 
 /* --------------------------------------------------------- response parser */

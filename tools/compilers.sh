@@ -172,6 +172,19 @@ expect_error "MBEDTLS + BEARSSL" ICBU_REFLOW_CRYPTO_MBEDTLS ICBU_REFLOW_CRYPTO_B
 expect_error "BEARSSL + CUSTOM" ICBU_REFLOW_CRYPTO_BEARSSL ICBU_REFLOW_CRYPTO_CUSTOM
 expect_error "all three" ICBU_REFLOW_CRYPTO_MBEDTLS ICBU_REFLOW_CRYPTO_BEARSSL ICBU_REFLOW_CRYPTO_CUSTOM
 
+# --- ICBU_JSON_MAX_DEPTH outside 4..63: its own #error
+for depth in 3 64; do
+    src="$OUT/depth.c"
+    printf '#define ICBU_JSON_MAX_DEPTH %s\n#define ICBU_REFLOW_CRYPTO_BEARSSL\n#define ICBU_REFLOW_IMPLEMENTATION\n#include "icbu_reflow.h"\n' "$depth" > "$src"
+    if gcc -I"$HDR_DIR" -fsyntax-only "$src" > "$OUT/err.log" 2>&1; then
+        bad "ICBU_JSON_MAX_DEPTH $depth: compiled, expected the #error"
+    elif grep -q "ICBU_JSON_MAX_DEPTH must be within 4..63" "$OUT/err.log"; then
+        ok "ICBU_JSON_MAX_DEPTH $depth: stops with its #error"
+    else
+        bad "ICBU_JSON_MAX_DEPTH $depth: failed without its #error"
+    fi
+done
+
 # --- not counted: ICBU_REFLOW_STATIC in a file that uses only some of the API
 src="$OUT/static_partial.c"
 { echo "#define ICBU_REFLOW_STATIC"; echo "#define ICBU_REFLOW_CRYPTO_CUSTOM"

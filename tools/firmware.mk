@@ -53,4 +53,5 @@ test-cross:
 	@BUILD=$(BUILD) tools/cross.sh $(CROSS_ARCHES)
 
 EXTRA_SUITES += audit="BUILD=$(BUILD) ARM_CC=$(ARM_CC) tools/audit.sh" \
-                compilers="BUILD=$(BUILD) tools/compilers.sh"
+                compilers="BUILD=$(BUILD) tools/compilers.sh" \
+                size-check="$(MAKE) --no-print-directory -s size-check"
