@@ -1,6 +1,6 @@
 /* icbu_reflow.h - v0.1.0 - report insured cargo orders to Alibaba.com (ICBU)
  *                          through the TOP API, with zero heap allocation.
- *                          Public domain-style MIT licence: see the end of file.
+ *                          MIT licence: see the end of the file.
  *
  * WHAT IT DOES
  *   Builds the order of `alibaba.finance.insurance.icbu.insure.order.callback`
@@ -29,7 +29,8 @@
  * DATA FLOW (and the order of the implementation below)
  *   model (icbu_order, schema tables, dates) -> JSON writer -> form encoder
  *   -> signer (hash back end, HMAC) -> HTTP/1.1 request and response reader
- *   -> JSON reader (response parser and order decoder).
+ *   -> JSON reader (response parser and order decoder) -> exchange and
+ *   retries (icbu_exchange, icbu_report).
  *
  * THE MODEL
  *   One struct per API type, members named by their wire names:
@@ -62,11 +63,12 @@
  *                                 (declared below), over a context type you name in
  *                                 ICBU_REFLOW_CUSTOM_CTX (default: 256 aligned bytes)
  *                                 -- exactly one of the three, where the implementation is
- *   ICBU_REFLOW_NO_EXCHANGE      leave out transport, HTTP and the response parser
+ *   ICBU_REFLOW_NO_EXCHANGE      leave out transport, HTTP, the response parser, retries
  *   ICBU_REFLOW_NO_DECODER       leave out the JSON order decoder (icbu_decode_order)
  *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err
  *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts
- *   ICBU_MEMCPY, ICBU_MEMMOVE, ICBU_MEMSET, ICBU_MEMCMP   the only libc calls (string.h)
+ *   ICBU_MEMCPY, ICBU_MEMMOVE, ICBU_MEMSET, ICBU_MEMCMP, ICBU_STRLEN
+ *                                the only libc calls (string.h by default)
  *
  * ERRORS
  *   Every call returns an icbu_status; icbu_strerror() names it. The icbu_err
@@ -466,7 +468,8 @@ ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
 #error "icbu_reflow: define exactly one of ICBU_REFLOW_CRYPTO_MBEDTLS, ICBU_REFLOW_CRYPTO_BEARSSL or ICBU_REFLOW_CRYPTO_CUSTOM before the implementation"
 #endif
 
-#if !defined(ICBU_MEMCPY) || !defined(ICBU_MEMMOVE) || !defined(ICBU_MEMSET) || !defined(ICBU_MEMCMP)
+#if !defined(ICBU_MEMCPY) || !defined(ICBU_MEMMOVE) || !defined(ICBU_MEMSET) || \
+    !defined(ICBU_MEMCMP) || !defined(ICBU_STRLEN)
 #include <string.h>
 #endif
 #ifndef ICBU_MEMCPY
@@ -480,6 +483,9 @@ ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
 #endif
 #ifndef ICBU_MEMCMP
 #define ICBU_MEMCMP(a, b, n) memcmp(a, b, n)
+#endif
+#ifndef ICBU_STRLEN
+#define ICBU_STRLEN(p) strlen(p)
 #endif
 
 #ifdef __cplusplus
@@ -585,11 +591,7 @@ ICBUDEF const char *icbu_strerror(icbu_status s) {
 }
 
 ICBUDEF icbu_str icbu_sn(const char *p, size_t n) { icbu_str s; s.p = p; s.n = p ? n : 0; return s; }
-ICBUDEF icbu_str icbu_s(const char *p) {
-    size_t n = 0;
-    if (p) while (p[n]) n++;
-    return icbu_sn(p, n);
-}
+ICBUDEF icbu_str icbu_s(const char *p) { return icbu_sn(p, p ? ICBU_STRLEN(p) : 0); }
 ICBUDEF icbu_num icbu_n(int64_t v) { icbu_num x; x.v = v; x.set = 1; return x; }
 ICBUDEF icbu_bool icbu_b(int v) { icbu_bool x; x.v = (unsigned char)(v != 0); x.set = 1; return x; }
 
@@ -1013,8 +1015,7 @@ ICBUDEF icbu_status icbu_order_json(const icbu_order *ord, char *buf, size_t cap
 static const char *const icbu__sm_names[] = { "hmac-sha256", "hmac", "md5" };
 
 static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m) {
-    size_t i, n = 0;
-    while (secret[n]) n++;
+    size_t i, n = ICBU_STRLEN(secret);
     ICBU_MEMSET(sg->pad, 0, sizeof sg->pad);
     sg->secret = secret; sg->secret_len = n; sg->m = m; sg->rc = 0;
     sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
@@ -1064,7 +1065,7 @@ static int icbu__blank(const char *p, size_t n) {
             return 0;
     return 1;
 }
-static size_t icbu__strlen(const char *p) { size_t n = 0; if (p) while (p[n]) n++; return n; }
+static size_t icbu__strlen(const char *p) { return p ? ICBU_STRLEN(p) : 0; }
 static int icbu__cmp(const char *a, const char *b) {         /* strcmp, by unsigned bytes */
     while (*a && *a == *b) { a++; b++; }
     return (int)(unsigned char)*a - (int)(unsigned char)*b;

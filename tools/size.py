@@ -46,6 +46,7 @@ MEM_OVERRIDES = (
     "#define ICBU_MEMMOVE(d, s, n) __builtin_memmove(d, s, n)\n"
     "#define ICBU_MEMSET(d, c, n) __builtin_memset(d, c, n)\n"
     "#define ICBU_MEMCMP(a, b, n) __builtin_memcmp(a, b, n)\n"
+    "#define ICBU_STRLEN(p) __builtin_strlen(p)\n"
 )
 
 
@@ -157,6 +158,14 @@ def render(cols, results, notes):
         cells = [kb(results[(label, c[4])]) for c in cols]
         lines.append("| %s (%s) | %s |" % (label, flags, " | ".join(cells)))
     lines.append("")
+    targets = (("build and sign", 3), ("full client", 6))
+    parts = []
+    for label, limit in targets:
+        got = results[(label, "m4-Os")]
+        parts.append("%s ≤ %d KB: %.1f KB, %s" % (label, limit, got / 1024.0,
+                     "met" if got <= limit * 1024 else "not met (%.1f× the target)" % (got / 1024.0 / limit)))
+    lines.append("Targets, Cortex-M4F -Os: " + "; ".join(parts) + ".")
+    lines.append("")
     lines.append("Code size: text + data of the unlinked object, in KB of 1024 bytes (bytes in "
                  "brackets), measured by `tools/size.py` with `%s` %s and `%s` %s, all "
                  "`-std=gnu99 -DNDEBUG`; Cortex-M4F is `-mfloat-abi=hard -mfpu=fpv4-sp-d16`, "
@@ -173,8 +182,8 @@ def render(cols, results, notes):
             inc |= notes["includes"][h]
         lines.append("")
         lines.append("%s: the toolchain has no libc headers (no `string.h`), so the generated "
-                     "file defines `ICBU_MEMCPY`/`ICBU_MEMMOVE`/`ICBU_MEMSET`/`ICBU_MEMCMP` as "
-                     "`__builtin_memcpy`/`__builtin_memmove`/`__builtin_memset`/`__builtin_memcmp`;"
+                     "file defines `ICBU_MEMCPY`/`ICBU_MEMMOVE`/`ICBU_MEMSET`/`ICBU_MEMCMP`/`ICBU_STRLEN` "
+                     "as the `__builtin_` functions of the same names;"
                      " the header then includes only %s."
                      % (", ".join(notes["overrides"]),
                         " and ".join("`%s`" % i for i in sorted(inc)) or "nothing"))
