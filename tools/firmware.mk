@@ -54,4 +54,5 @@ test-cross:
 
 EXTRA_SUITES += audit="BUILD=$(BUILD) ARM_CC=$(ARM_CC) tools/audit.sh" \
                 compilers="BUILD=$(BUILD) tools/compilers.sh" \
-                size-check="$(MAKE) --no-print-directory -s size-check"
+                size-check="$(MAKE) --no-print-directory -s size-check" \
+                test-cross="BUILD=$(BUILD) tools/cross.sh $(CROSS_ARCHES)"
