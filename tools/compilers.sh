@@ -172,6 +172,20 @@ expect_error "MBEDTLS + BEARSSL" ICBU_REFLOW_CRYPTO_MBEDTLS ICBU_REFLOW_CRYPTO_B
 expect_error "BEARSSL + CUSTOM" ICBU_REFLOW_CRYPTO_BEARSSL ICBU_REFLOW_CRYPTO_CUSTOM
 expect_error "all three" ICBU_REFLOW_CRYPTO_MBEDTLS ICBU_REFLOW_CRYPTO_BEARSSL ICBU_REFLOW_CRYPTO_CUSTOM
 
+# --- the mbedTLS 3.x branch (no _ret suffix), against 3.x-shaped headers in tests/mbedtls3
+src="$OUT/mbedtls3.c"
+printf '#define ICBU_REFLOW_CRYPTO_MBEDTLS\n#define ICBU_REFLOW_IMPLEMENTATION\n#include "icbu_reflow.h"\n' > "$src"
+for cc in $C_COMPILERS; do
+    # shellcheck disable=SC2086
+    if "$cc" $CFLAGS_STRICT -I"$ROOT/tests/mbedtls3" -I"$HDR_DIR" -c "$src" -o "$OUT/mbedtls3.o" > "$OUT/err.log" 2>&1 &&
+       nm -u "$OUT/mbedtls3.o" | grep -q ' mbedtls_sha256_starts$' &&
+       ! nm -u "$OUT/mbedtls3.o" | grep -q '_ret$'; then
+        ok "$cc: the mbedTLS 3.x branch compiles and calls the 3.x names"
+    else
+        bad "$cc: the mbedTLS 3.x branch"; sed -n '1,6p' "$OUT/err.log" | sed 's/^/       /'
+    fi
+done
+
 # --- ICBU_JSON_MAX_DEPTH outside 4..63: its own #error
 for depth in 3 64; do
     src="$OUT/depth.c"
