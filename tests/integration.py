@@ -35,6 +35,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import check_body  # noqa: E402
 
+import gateway_proc      # tests/gateway_proc.py
+
 API_METHOD = "alibaba.finance.insurance.icbu.insure.order.callback"
 ENVELOPE = "alibaba_finance_insurance_icbu_insure_order_callback_response"
 EXAMPLE = os.path.join(HERE, "data", "example_order.json")
@@ -154,58 +156,15 @@ def stage_in(*stages):
 
 
 # ------------------------------------------------------------------ the gateway
-class Gateway:
+class Gateway(gateway_proc.Gateway):
     def __init__(self, tmp):
-        self.state = os.path.join(tmp, "gw")
-        self.log = open(os.path.join(tmp, "gateway.log"), "wb")
-        self.p = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tools", "top_gateway.py"),
-             "--http-port", "0", "--https-port", "0", "--badname-port", "0",
-             "--app-key", APP_KEY, "--state-dir", self.state],
-            stdout=self.log, stderr=subprocess.STDOUT, env=base_env())
-        deadline = time.monotonic() + 15
-        ports = os.path.join(self.state, "ports")
-        while not os.path.exists(ports):
-            if self.p.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit("the gateway did not start; see %s" % self.log.name)
-            time.sleep(0.02)
-        with open(ports) as f:
-            kv = dict(x.split("=") for x in f.read().split())
-        self.http, self.https = int(kv["http"]), int(kv["https"])
-        with open(os.path.join(self.state, "badname-port")) as f:
-            self.badname = int(f.read())
-        self.ca = os.path.join(self.state, "ca.pem")
-        self.wrong_ca = os.path.join(self.state, "wrong-ca.pem")
-
-    def url(self, scheme, mode="", port=None):
-        port = port or (self.https if scheme == "https" else self.http)
-        return "%s://127.0.0.1:%d%s/router/rest" % (scheme, port, "/f/" + mode if mode else "")
+        super().__init__(tmp, APP_KEY, base_env(), badname=True, start_timeout=15)
 
     def accepted(self):
-        try:
-            with open(os.path.join(self.state, "accepted.jsonl"), encoding="utf-8") as f:
-                return [json.loads(x) for x in f if x.strip()]
-        except FileNotFoundError:
-            return []
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
+        return self.jsonl("accepted.jsonl")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = gateway_proc.free_port
 
 
 # ------------------------------------------------------------------ a tiny Python client

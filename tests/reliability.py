@@ -45,6 +45,8 @@ import tempfile
 import threading
 import time
 
+import gateway_proc      # tests/gateway_proc.py
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 EXAMPLE = os.path.join(HERE, "data", "example_order.json")
@@ -148,63 +150,20 @@ def run(binary, args, stdin=None, timeout=60):
 
 
 # ------------------------------------------------------------------ the gateway
-class Gateway:
+class Gateway(gateway_proc.Gateway):
     def __init__(self, tmp, seed):
-        self.state = os.path.join(tmp, "gw")
-        self.log = open(os.path.join(tmp, "gateway.log"), "wb")
-        self.p = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tools", "top_gateway.py"),
-             "--http-port", "0", "--https-port", "0", "--app-key", APP_KEY,
-             "--state-dir", self.state, "--fault-seed", str(seed),
-             "--fault-stall", str(STALL_S), "--key-type", "ec"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env())
-        deadline = time.monotonic() + 30
-        ports = os.path.join(self.state, "ports")
-        while not os.path.exists(ports):
-            if self.p.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit("the gateway did not start; see %s" % self.log.name)
-            time.sleep(0.02)
-        with open(ports) as f:
-            kv = dict(x.split("=") for x in f.read().split())
-        self.http, self.https = int(kv["http"]), int(kv["https"])
-        self.ca = os.path.join(self.state, "ca.pem")
-
-    def url(self, scheme, mode=""):
-        port = self.https if scheme == "https" else self.http
-        return "%s://127.0.0.1:%d%s/router/rest" % (scheme, port, "/f/" + mode if mode else "")
-
-    def _jsonl(self, name):
-        try:
-            with open(os.path.join(self.state, name), encoding="utf-8") as f:
-                return [json.loads(x) for x in f if x.strip()]
-        except FileNotFoundError:
-            return []
+        super().__init__(tmp, APP_KEY, env(), ["--fault-seed", str(seed), "--fault-stall",
+                                                str(STALL_S), "--key-type", "ec"])
 
     def accepted(self, prefix=None):
-        return [e for e in self._jsonl("accepted.jsonl")
+        return [e for e in self.jsonl("accepted.jsonl")
                 if prefix is None or e["external_biz_id"].startswith(prefix)]
 
     def faults(self):
-        return self._jsonl("faults.jsonl")
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
+        return self.jsonl("faults.jsonl")
 
 
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+closed_port = gateway_proc.free_port
 
 
 # ------------------------------------------------------------------ orders and spools

@@ -1,0 +1,69 @@
+"""The local TOP gateway (tools/top_gateway.py) as a child process, for the
+integration and reliability drivers: start it on 127.0.0.1, read its ports,
+build URLs (with a /f/<mode> fault prefix), read its logs, stop it."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Gateway:
+    def __init__(self, tmp, app_key, env, extra_args=(), badname=False, start_timeout=30):
+        self.state = os.path.join(tmp, "gw")
+        self.log = open(os.path.join(tmp, "gateway.log"), "wb")
+        args = [sys.executable, os.path.join(ROOT, "tools", "top_gateway.py"),
+                "--http-port", "0", "--https-port", "0", "--app-key", app_key,
+                "--state-dir", self.state] + list(extra_args)
+        if badname:
+            args += ["--badname-port", "0"]
+        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + start_timeout
+        ports = os.path.join(self.state, "ports")
+        while not os.path.exists(ports):
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("the gateway did not start; see %s" % self.log.name)
+            time.sleep(0.02)
+        with open(ports) as f:
+            kv = dict(x.split("=") for x in f.read().split())
+        self.http, self.https = int(kv["http"]), int(kv["https"])
+        self.badname = None
+        if badname:
+            with open(os.path.join(self.state, "badname-port")) as f:
+                self.badname = int(f.read())
+        self.ca = os.path.join(self.state, "ca.pem")
+        self.wrong_ca = os.path.join(self.state, "wrong-ca.pem")
+
+    def url(self, scheme, mode="", port=None):
+        port = port or (self.https if scheme == "https" else self.http)
+        return "%s://127.0.0.1:%d%s/router/rest" % (scheme, port, "/f/" + mode if mode else "")
+
+    def jsonl(self, name):
+        try:
+            with open(os.path.join(self.state, name), encoding="utf-8") as f:
+                return [json.loads(x) for x in f if x.strip()]
+        except FileNotFoundError:
+            return []
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+def free_port():
+    """A loopback port nobody listens on (bound, then closed)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
