@@ -186,6 +186,11 @@ for cc in $C_COMPILERS; do
     fi
 done
 
+# --- the numeric settings at other values than their defaults
+src="$OUT/settings.c"
+printf '#define ICBU_PATH_MAX 16\n#define ICBU_JSON_MAX_DEPTH 4\n#define ICBU_REFLOW_CRYPTO_BEARSSL\n#define ICBU_REFLOW_IMPLEMENTATION\n#include "icbu_reflow.h"\n' > "$src"
+for cc in $C_COMPILERS; do build "$cc" "$CFLAGS_STRICT" "$src" "$cc ICBU_PATH_MAX 16, ICBU_JSON_MAX_DEPTH 4"; done
+
 # --- ICBU_JSON_MAX_DEPTH outside 4..63: its own #error
 for depth in 3 64; do
     src="$OUT/depth.c"
