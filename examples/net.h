@@ -84,6 +84,11 @@ long tls_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms);
 /* Copies the host of u, NUL-terminated, into out (cap bytes). 0 or -1 (too long,
  * or a NUL byte inside). */
 int host_copy(const icbu_url *u, char *out, size_t cap);
+/* What both TLS back ends do first: the host as a C string, the CA file
+ * (NET_DEFAULT_CA_FILE when NULL), and a zeroed state of state_size bytes.
+ * NULL with *err and c->why set on failure. */
+void *tls_begin(struct conn *c, const icbu_url *u, const char **ca_file, char *host,
+                size_t host_cap, size_t state_size, int *err);
 /* 4 or 16 when host is an IPv4/IPv6 literal (the address in ip), else 0. */
 size_t host_ip_literal(const char *host, unsigned char ip[16]);
 /* 1 when the DER certificate has a subjectAltName iPAddress equal to ip. */

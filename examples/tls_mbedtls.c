@@ -124,21 +124,12 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     static const char pers[] = "icbu-reflow";
     struct tls_state *st;
     char host[256];
-    int rc;
+    int rc, begin_err = 0;
     long ret;
 
-    c->why[0] = '\0';
-    if (host_copy(u, host, sizeof host) != 0) {
-        net_say(c->why, sizeof c->why, "host name too long or invalid");
-        return -EINVAL;
-    }
-    if (ca_file == NULL)
-        ca_file = NET_DEFAULT_CA_FILE;
-    st = (struct tls_state *)calloc(1, sizeof *st);
-    if (st == NULL) {
-        net_say(c->why, sizeof c->why, "out of memory");
-        return -ENOMEM;
-    }
+    st = (struct tls_state *)tls_begin(c, u, &ca_file, host, sizeof host, sizeof *st, &begin_err);
+    if (st == NULL)
+        return begin_err;
     st->c = c;
     st->deadline = deadline_ms;
     st->iplen = host_ip_literal(host, st->ip);

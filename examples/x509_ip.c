@@ -1,10 +1,13 @@
-/* x509_ip.c - host helpers for the TLS examples: IP-literal detection and a
- * small DER walk that finds subjectAltName iPAddress entries (mbedTLS 2.28
- * and BearSSL 0.6 only match DNS names themselves). */
+/* x509_ip.c - host helpers for the TLS examples: the common start of a TLS
+ * connection, IP-literal detection and a small DER walk that finds
+ * subjectAltName iPAddress entries (mbedTLS 2.28 and BearSSL 0.6 only match
+ * DNS names themselves). */
 #include "net.h"
 
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 int host_copy(const icbu_url *u, char *out, size_t cap)
@@ -132,4 +135,24 @@ int x509_ip_san_match(const unsigned char *der, size_t len,
         n -= body + elen;
     }
     return 0;
+}
+
+void *tls_begin(struct conn *c, const icbu_url *u, const char **ca_file, char *host,
+                size_t host_cap, size_t state_size, int *err)
+{
+    void *st;
+    c->why[0] = '\0';
+    if (host_copy(u, host, host_cap) != 0) {
+        net_say(c->why, sizeof c->why, "host name too long or invalid");
+        *err = -EINVAL;
+        return NULL;
+    }
+    if (*ca_file == NULL)
+        *ca_file = NET_DEFAULT_CA_FILE;
+    st = calloc(1, state_size);
+    if (st == NULL) {
+        net_say(c->why, sizeof c->why, "out of memory");
+        *err = -ENOMEM;
+    }
+    return st;
 }

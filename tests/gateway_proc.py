@@ -1,12 +1,14 @@
-"""The local TOP gateway (tools/top_gateway.py) as a child process, for the
-integration and reliability drivers: start it on 127.0.0.1, read its ports,
-build URLs (with a /f/<mode> fault prefix), read its logs, stop it."""
+"""What the integration and reliability drivers share: the local TOP gateway
+(tools/top_gateway.py) as a child process -- start it on 127.0.0.1, read its
+ports, build URLs (with a /f/<mode> fault prefix), read its logs, stop it --
+and running one test case into an 'ok - ' / 'not ok - ' line."""
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,3 +69,27 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+_OUT_LOCK = threading.Lock()
+
+
+def run_case(name, fn, fail_cls, results):
+    """Runs fn(); a fail_cls exception or any other error fails the case.
+    Prints one line (with the time when it took 2 s or more) and appends
+    (ok, name, why) to results. Safe to call from several threads."""
+    t0 = time.monotonic()
+    try:
+        fn()
+        res = (True, name, "")
+    except fail_cls as e:
+        res = (False, name, str(e))
+    except Exception as e:  # noqa: BLE001
+        res = (False, name, "%s: %s" % (type(e).__name__, e))
+    took = time.monotonic() - t0
+    note = " # %.1f s" % took if took >= 2 else ""
+    with _OUT_LOCK:
+        print(("ok - %s" % name if res[0] else "not ok - %s: %s" % (name, res[2])) + note,
+              flush=True)
+        results.append(res)
+    return res

@@ -695,25 +695,10 @@ def main():
         cases = [c for c in suite.cases if selected(c[0])]
         cases.sort(key=lambda c: not c[2])          # slow ones first, to pack the pool
         results = []
-        out_lock = threading.Lock()
         t0 = time.monotonic()
 
         def go(case):
-            name, fn, _ = case
-            c0 = time.monotonic()
-            try:
-                fn()
-                res = (True, name, "")
-            except Fail as e:
-                res = (False, name, str(e))
-            except Exception as e:  # noqa: BLE001
-                res = (False, name, "%s: %s" % (type(e).__name__, e))
-            took = time.monotonic() - c0
-            note = " # %.1f s" % took if took >= 2 else ""
-            with out_lock:
-                print(("ok - %s" % name if res[0] else "not ok - %s: %s" % (name, res[2])) + note,
-                      flush=True)
-                results.append(res)
+            gateway_proc.run_case(case[0], case[1], Fail, results)
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
             list(pool.map(go, cases))
     finally:

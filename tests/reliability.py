@@ -55,7 +55,6 @@ SPOOL_NAME = re.compile(r"^[0-9]{20}-[0-9]{10}-[0-9]{4}\.json$")
 TIMEOUT_MS = 2500          # send's --timeout in the stress test (all attempts)
 STALL_S = 4.0              # the gateway's random stalls: past that deadline
 RESULTS = []
-OUT_LOCK = threading.Lock()
 ONLY = None
 
 
@@ -78,20 +77,7 @@ def report(name, fn):
     if ONLY and not (fnmatch.fnmatchcase(name, ONLY) if any(c in ONLY for c in "*?[")
                      else ONLY in name):
         return
-    t0 = time.monotonic()
-    try:
-        fn()
-        res = (True, name, "")
-    except Fail as e:
-        res = (False, name, str(e))
-    except Exception as e:  # noqa: BLE001
-        res = (False, name, "%s: %s" % (type(e).__name__, e))
-    took = time.monotonic() - t0
-    note = " # %.1f s" % took if took >= 2 else ""
-    with OUT_LOCK:
-        print(("ok - %s" % name if res[0] else "not ok - %s: %s" % (name, res[2])) + note,
-              flush=True)
-        RESULTS.append(res)
+    gateway_proc.run_case(name, fn, Fail, RESULTS)
 
 
 # ------------------------------------------------------------------ running the tool
