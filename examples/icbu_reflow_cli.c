@@ -46,6 +46,7 @@
 #include "net.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -94,7 +95,8 @@ static const char usage_text[] =
 "  --retries N          (send, flush: tries again up to N times after a failure that can pass:\n"
 "                        connect, TLS, send, receive, HTTP 429/5xx, platform codes 7, 8, 10, 15,\n"
 "                        isp.*; with a random pause; default 3, 0 for one attempt. Retries need\n"
-"                        the order's external_biz_id, its idempotency key: without it exit 4)\n"
+"                        the order's external_biz_id, its idempotency key: without it, send\n"
+"                        tries once and says so on stderr, and flush refuses the order)\n"
 "  --spool DIR          (send: an order still failing that way after its retries is written to\n"
 "                        DIR, byte for byte, and send exits 5; flush: the spool to send)\n"
 "Output of send and parse: one JSON object on one line; fields absent from the answer are left out.\n"
@@ -102,9 +104,10 @@ static const char usage_text[] =
 "  {\"outcome\":\"refused\",\"error_code\":\"...\",\"error_msg\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"platform_error\",\"code\":25,\"msg\":\"...\",\"sub_code\":\"...\",\"sub_msg\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"transport_error\",\"stage\":\"connect|tls|send|receive|http|parse\",\"detail\":\"...\"}\n"
-"  send adds \"attempts\":N when it tried more than once (the other fields tell the last try).\n"
+"  send says \"icbu-reflow: N attempts\" on stderr when it tried more than once (the line\n"
+"  tells the last try).\n"
 "Output of flush: one line per order handled: {\"file\":\"NAME\", the fields above,\n"
-"  \"spool\":\"removed|refused|kept\"}, or {\"file\":\"NAME\",\"outcome\":\"invalid_order\",\"error\":\"...\",...}.\n"
+"  \"attempts\":N when more than one, \"spool\":\"removed|refused|kept\"}, or {\"file\":\"NAME\",\"outcome\":\"invalid_order\",\"error\":\"...\",...}.\n"
 "  Accepted: deleted. Refused for good (business refusal, platform error that retries cannot\n"
 "  fix, invalid order): moved to DIR/refused/, with NAME.answer.json beside it (the line\n"
 "  printed for it, without \"file\" and \"spool\").\n"
@@ -462,8 +465,8 @@ static void invalid_text(const icbu_err *e, char *out, size_t cap)
         path[i] = (unsigned char)e->path[i] < 0x20 || e->path[i] == 0x7F ? '?' : e->path[i];
     path[i] = '\0';
     if (e->status == ICBU_E_NO_BIZ_ID)
-        net_say(out, cap, "invalid order: external_biz_id is missing or blank, and retries "
-                "need it (the report's idempotency key); --retries 0 sends the order once");
+        net_say(out, cap, "invalid order: external_biz_id is missing or blank, and a spooled "
+                "order is retried: it needs that idempotency key");
     else if (path[0] != '\0')
         net_say(out, cap, "invalid order: %s at %s", text, path);
     else if (e->status != ICBU_E_NOSPACE && e->status != ICBU_E_ARG)
@@ -907,16 +910,30 @@ struct result {
     int rc;                       /* the exit status of the outcome (0..3) */
     int retryable;                /* icbu_retryable: it could pass later */
     int config_error;             /* the gateway refused our settings, not the order */
+    int without_key;              /* no external_biz_id: sent once, not to be spooled */
     unsigned attempts;
     struct line line;             /* the output object, without its closing brace */
     icbu_err e;                   /* ORDER_FAULT: why */
 };
 
+/* 1 when the order has no external_biz_id (absent, empty or blank). */
+static int without_key(const icbu_order *order)
+{
+    size_t i;
+    for (i = 0; order->external_biz_id.p != NULL && i < order->external_biz_id.n; i++)
+        if (!isspace((unsigned char)order->external_biz_id.p[i]))
+            return 0;
+    return 1;
+}
+
 /* Signs and sends order with retries; the outcome's line in r->line.
- * ORDER_FAULT: the order cannot be sent (r->e: a field path, or
- * ICBU_E_NO_BIZ_ID). A failure of the options exits. */
+ * Without external_biz_id, retries are unsafe (a retry after a lost answer
+ * would report it twice): once_without_key sends such an order once (send),
+ * else it is an ORDER_FAULT with ICBU_E_NO_BIZ_ID (flush). ORDER_FAULT: the
+ * order cannot be sent (r->e: a field path, or ICBU_E_NO_BIZ_ID). A failure
+ * of the options exits. */
 static enum delivery deliver(const struct options *o, const icbu_url *url,
-                             const icbu_order *order, struct result *r)
+                             const icbu_order *order, int once_without_key, struct result *r)
 {
     icbu_config cfg;
     icbu_outcome out;
@@ -966,6 +983,12 @@ static enum delivery deliver(const struct options *o, const icbu_url *url,
     t.close = io_close;
     memset(&retry, 0, sizeof retry);
     retry.attempts = o->retries + 1;
+    if (once_without_key && o->retries > 0 && without_key(order)) {
+        retry.attempts = 1;
+        r->without_key = 1;
+        fputs("icbu-reflow: warning: the order has no external_biz_id, its idempotency key: "
+              "sent once, without retries\n", stderr);
+    }
     retry.sleep_ms = pause_ms;
     retry.random = random32;
     retry.unix_now = o->have_timestamp ? NULL : unix_now;   /* --timestamp: kept as given */
@@ -996,8 +1019,6 @@ static enum delivery deliver(const struct options *o, const icbu_url *url,
     r->config_error = out.kind == ICBU_PLATFORM_ERROR && out.code.set &&
                       (out.code.v == 11 || out.code.v == 12 || (out.code.v >= 21 && out.code.v <= 33));
     r->rc = outcome_json(line_open(&r->line), st, &out, &e, io.c.why, o->timeout_ms);
-    if (out.attempts > 1)
-        fprintf(r->line.f, ",\"attempts\":%u", out.attempts);
     line_close(&r->line);
     conn_close(&io.c);
     free(arena);
@@ -1193,13 +1214,18 @@ static int cmd_send(const struct options *o)
     if (icbu_url_parse(o->url, &url) != ICBU_OK)
         usage_error("bad --url (want http://host[:port][/path] or https://...)");
     order = load_order(o->input, &json, &json_len, &order_arena);
-    if (deliver(o, &url, order, &r) == ORDER_FAULT) {
+    if (deliver(o, &url, order, 1, &r) == ORDER_FAULT) {
         secret_forget();
         invalid_order(&r.e);
     }
     secret_forget();
     rc = r.rc;
-    if (o->spool != NULL && r.retryable) {
+    if (r.attempts > 1)
+        fprintf(stderr, "icbu-reflow: %u attempts\n", r.attempts);
+    if (o->spool != NULL && r.retryable && r.without_key) {
+        fputs("icbu-reflow: not delivered, and not spooled: without external_biz_id a later "
+              "resend could report it twice\n", stderr);
+    } else if (o->spool != NULL && r.retryable) {
         char name[64];
         int err = make_dir(o->spool);
         spool_name(name, sizeof name);
@@ -1304,12 +1330,15 @@ static int move_refused(const char *dir, const char *name, const struct line *l)
     return fsync_dir(dir);
 }
 
-static void flush_line(const char *name, const struct line *l, const char *fate)
+static void flush_line(const char *name, const struct line *l, unsigned attempts,
+                       const char *fate)
 {
     fputs("{\"file\":", stdout);
     json_string(stdout, name, strlen(name));
     fputc(',', stdout);
     fwrite(l->p + 1, 1, l->n - 1, stdout);          /* the outcome, without its '{' */
+    if (attempts > 1)
+        printf(",\"attempts\":%u", attempts);
     printf(",\"spool\":\"%s\"}\n", fate);
     fflush(stdout);
 }
@@ -1346,7 +1375,7 @@ static enum fate flush_one(const struct options *o, const icbu_url *url, const c
         }
     }
     if (err != 0 || decode_order(json, len, &arena, &order, &r.e) != ICBU_OK ||
-        deliver(o, url, order, &r) == ORDER_FAULT) {
+        deliver(o, url, order, 0, &r) == ORDER_FAULT) {
         char text[400];
         icbu_err e = r.e;
         if (err != 0)
@@ -1387,7 +1416,7 @@ static enum fate flush_one(const struct options *o, const icbu_url *url, const c
         *stop_rc = r.config_error ? EXIT_PLATFORM : r.retryable ? EXIT_SPOOLED : EXIT_TRANSPORT;
         fate = F_KEPT;
     }
-    flush_line(name, &r.line, fate == F_REMOVED ? "removed" : fate == F_REFUSED ? "refused" : "kept");
+    flush_line(name, &r.line, r.attempts, fate == F_REMOVED ? "removed" : fate == F_REFUSED ? "refused" : "kept");
     free(r.line.p);
     return fate;
 }

@@ -128,10 +128,6 @@ def check_outcome(r, rc, outcome, exact=None, **fields):
            % (j.get("outcome"), outcome, r.why()))
     expect(r.rc == rc, "exit status %s, expected %s: %s" % (r.rc, rc, r.why()))
     extra = set(j) - OUTCOME_KEYS[outcome]
-    if "attempts" in extra:     # send: added when it tried more than once (--retries)
-        expect(isinstance(j["attempts"], int) and not isinstance(j["attempts"], bool)
-               and j["attempts"] >= 2, "bad attempts: %s" % r.why())
-        extra.discard("attempts")
     expect(not extra, "unexpected keys %s: %s" % (sorted(extra), r.why()))
     nulls = [k for k, v in j.items() if v is None]
     expect(not nulls, "null values for %s (absent fields must be left out): %s" % (nulls, r.why()))
@@ -432,9 +428,7 @@ class Suite:
 
         def no_biz_id():
             path, _ = self.order_file(lambda o: o.pop("external_biz_id"))
-            # Retries (the default) need external_biz_id: one attempt sends it without.
-            check_outcome(send(order=path, extra=("--retries", "0")), 1, "refused",
-                          error_code="PARAM_ERROR")
+            check_outcome(send(order=path), 1, "refused", error_code="PARAM_ERROR")
         self.add(p + "business refusal (no external_biz_id)", no_biz_id)
 
         self.add(p + "stale --timestamp is platform error 31", lambda: check_outcome(

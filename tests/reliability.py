@@ -6,8 +6,8 @@
 
 Starts tools/top_gateway.py (HTTP + HTTPS) with a seeded fault generator, then:
 
-  cli/...     retries and spool behaviour case by case: --retries 0, "attempts", exit 4
-              without external_biz_id, exit 5 (spooled byte for byte), what is not
+  cli/...     retries and spool behaviour case by case: --retries 0, the attempts count
+              on stderr, one attempt without external_biz_id, exit 5 (spooled byte for byte), what is not
               spooled, the --timeout budget, flush's exit statuses, the lock (75), stale
               temporary files, usage.
   stress/...  --orders orders (distinct external_biz_id; a few refused on purpose) through
@@ -239,6 +239,12 @@ class Ctx:
 
 
 # ------------------------------------------------------------------ cli cases
+def attempts_of(r):
+    """send's tries: 'icbu-reflow: N attempts' on stderr when more than one."""
+    m = re.search(rb"icbu-reflow: (\d+) attempts", r.err)
+    return int(m.group(1)) if m else 1
+
+
 def cli_cases(c):
     gw = c.gw
     dead = "http://127.0.0.1:%d/router/rest" % closed_port()
@@ -249,7 +255,7 @@ def cli_cases(c):
             r = c.send(gw.url("http", mode), p, ["--retries", "0"])
             j = r.json()
             expect(r.rc == 3 and j["outcome"] == "transport_error", "%s: %s" % (mode, r.why()))
-            expect("attempts" not in j, "attempts printed for one attempt: %s" % r.why())
+            expect("attempts" not in j and attempts_of(r) == 1, "one attempt: %s" % r.why())
         p = c.write("r0.json", order_text("cli-r0-ok"))
         r = c.send(gw.url("http"), p, ["--retries", "0"])
         expect(r.rc == 0 and r.json() == {"outcome": "accepted", "insure_id": "INS-cli-r0-ok",
@@ -265,21 +271,21 @@ def cli_cases(c):
                 j = r.json()
                 expect(r.rc == 3 and j.get("stage") == "http" and "503" in j.get("detail", ""),
                        "%s --retries %s: %s" % (scheme, n, r.why()))
-                expect(j.get("attempts") == want, "%s --retries %s: attempts %r, want %d: %s"
-                       % (scheme, n, j.get("attempts"), want, r.why()))
+                expect(attempts_of(r) == want, "%s --retries %s: attempts %r, want %d: %s"
+                       % (scheme, n, attempts_of(r), want, r.why()))
             p = c.write("att.json", order_text("cli-att-isp-" + scheme))
             r = c.send(gw.url(scheme, "isp"), p)
             j = r.json()
-            expect(r.rc == 2 and j.get("code") == 15 and j.get("attempts") == 4,
+            expect(r.rc == 2 and j.get("code") == 15 and attempts_of(r) == 4,
                    "isp: %s" % r.why())
             p = c.write("att.json", order_text("cli-att-25-" + scheme))
             r = c.send(gw.url(scheme, "badsign-always"), p)
             j = r.json()
-            expect(r.rc == 2 and j.get("code") == 25 and "attempts" not in j,
+            expect(r.rc == 2 and j.get("code") == 25 and attempts_of(r) == 1 and "attempts" not in j,
                    "code 25 must not be retried: %s" % r.why())
         r = c.send(dead, c.write("att.json", order_text("cli-att-dead")), ["--retries", "2"])
         j = r.json()
-        expect(r.rc == 3 and j.get("stage") == "connect" and j.get("attempts") == 3
+        expect(r.rc == 3 and j.get("stage") == "connect" and attempts_of(r) == 3
                and "refused" in j.get("detail", ""), "connection refused: %s" % r.why())
     report("cli/\"attempts\" counts the tries (503, isp, connect; not code 25)", attempts)
 
@@ -287,17 +293,20 @@ def cli_cases(c):
         p = c.write("nobiz.json", order_text(None))
         spool = c.path("spool-nobiz")
         before = len(gw.accepted())
-        for extra in ((), ("--retries", "2"), ("--spool", spool)):
+        for extra in ((), ("--retries", "2")):
             r = c.send(gw.url("http"), p, extra)
-            expect(r.rc == 4 and r.out == b"", "%s: expected exit 4, empty stdout: %s"
-                   % (" ".join(extra), r.why()))
-            expect(b"external_biz_id" in r.err, "stderr does not name external_biz_id: %s"
-                   % r.why())
+            expect(r.rc == 1 and r.json()["outcome"] == "refused",
+                   "%s: expected the gateway's refusal: %s" % (" ".join(extra), r.why()))
+            expect(b"external_biz_id" in r.err and b"without retries" in r.err,
+                   "stderr does not warn: %s" % r.why())
+        r = c.send(dead, p, ["--spool", spool])
+        expect(r.rc == 3 and attempts_of(r) == 1, "dead gateway: one attempt, exit 3: %s" % r.why())
+        expect(b"not spooled" in r.err, "stderr does not say it was not spooled: %s" % r.why())
         expect(spool_orders(spool) == [], "an order without external_biz_id was spooled")
         r = c.send(gw.url("http"), p, ["--retries", "0"])
-        expect(r.rc == 1 and r.json()["outcome"] == "refused", "--retries 0: %s" % r.why())
+        expect(r.rc == 1 and b"without retries" not in r.err, "--retries 0: %s" % r.why())
         expect(len(gw.accepted()) == before, "something was accepted")
-    report("cli/no external_biz_id: exit 4 with retries, sent once with --retries 0", no_biz_id)
+    report("cli/no external_biz_id: sent once with a warning, never spooled", no_biz_id)
 
     def spooled():
         spool = c.path("spool-5")                            # made by send
@@ -530,9 +539,9 @@ def stress(c):
             except Fail as e:
                 bad.append("%s: %s" % (biz, e))
                 continue
-            a = j.get("attempts", 1)
-            if not (isinstance(a, int) and 1 <= a <= 4) or ("attempts" in j and a < 2):
-                bad.append("%s: attempts %r" % (biz, j.get("attempts")))
+            a = attempts_of(r)
+            if not 1 <= a <= 4 or "attempts" in j:
+                bad.append("%s: attempts %r (stdout must keep the contract's fields)" % (biz, a))
             if r.rc == 0:
                 if ref or j != dict(j, outcome="accepted", insure_id="INS-" + biz):
                     bad.append("%s: %s" % (biz, r.why()))
@@ -547,7 +556,7 @@ def stress(c):
                 bad.append("%s: exit %s: %s" % (biz, r.rc, r.why()))
         expect(not bad, "%d bad: %s" % (len(bad), "; ".join(bad[:5])))
         expect(counts.get(0, 0) > n // 2, "too few accepted: %s" % counts)
-        retried = sum(1 for r in results.values() if r.rc == 0 and b'"attempts"' in r.out)
+        retried = sum(1 for r in results.values() if r.rc == 0 and attempts_of(r) > 1)
         expect(retried >= 10, "only %d orders were accepted after a retry" % retried)
         print("# stress: %d orders in %.1f s, exits %s, %d accepted after a retry"
               % (n, send_time, dict(sorted(counts.items())), retried), flush=True)
