@@ -52,13 +52,17 @@ END = "<!-- stack-table:end -->"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIMIT = 1024
 
-ENTRIES = [
-    "icbu_sign_body", "icbu_order_json", "icbu_sign_params", "icbu_http_read",
-    "icbu_parse_response", "icbu_exchange", "icbu_decode_order", "icbu_url_parse",
-    "icbu_http_head", "icbu_date_from_unix",
-]
-# Shown too when the header has them.
-OPTIONAL_ENTRIES = ["icbu_report"]
+def public_functions():
+    """Every public function, in the order the header declares them."""
+    with open(os.path.join(ROOT, "icbu_reflow.h"), encoding="utf-8") as f:
+        text = f.read()
+    text = text[:text.index("#if defined(ICBU_REFLOW_IMPLEMENTATION)")]
+    names = re.findall(r"^ICBUDEF\s[^(;]*?\b(icbu_\w+)\(", text, re.M)
+    return list(dict.fromkeys(names))
+
+
+ENTRIES = public_functions()
+OPTIONAL_ENTRIES = []
 # Which schema type bounds the reader's recursion, per entry point.
 READER_ROOT = {"icbu_decode_order": "order", "icbu_parse_response": "response",
                "icbu_exchange": "response", "icbu_report": "response"}
