@@ -78,7 +78,7 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(BUILD)") \
          integration="$(PYTHON) tests/integration.py --bin $(BUILD)"
 
 test: deps
-	@$(MAKE) --no-print-directory unit examples $(BUILD)/arena-sizes $(BENCH_BINS)
+	@$(MAKE) --no-print-directory unit examples examples-asan $(BUILD)/arena-sizes $(BENCH_BINS)
 	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES)
 
 clean:
