@@ -3,6 +3,8 @@
 the memory table must be what build/arena-sizes prints, and the minimal program
 must compile and run. `--write` rewrites the two tables."""
 import os, re, subprocess, sys, tempfile
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import readme_block  # noqa: E402  tools/readme_block.py
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 readme_path = os.path.join(root, 'README.md')
@@ -17,19 +19,9 @@ def report(ok, name, detail=''):
     passed += ok
     failed += not ok
 
-def section(text, tag):
-    m = re.search(r'<!-- %s:begin -->\n(.*?)<!-- %s:end -->' % (tag, tag), text, re.S)
-    return m
-
 def check_table(tag, want):
-    global readme
-    m = section(readme, tag)
-    if not m:
-        report(False, tag, 'markers missing')
-        return
-    if write:
-        readme = readme[:m.start(1)] + want + readme[m.end(1):]
-    report(m.group(1) == want or write, 'README %s matches' % tag, '\n' + want)
+    report(readme_block.sync(readme_path, tag, "\n" + want, write, "check_readme.py"),
+           'README %s matches' % tag)
 
 lst = header[header.index('#define ICBU_STATUS_LIST(X)'):]
 lst = lst[:lst.index('#define ICBU__ENUM')]
@@ -44,7 +36,7 @@ m = re.search(r'## A minimal program\n\n```c\n(.*?)```', readme, re.S)
 with tempfile.TemporaryDirectory() as d:
     src = os.path.join(d, 'minimal.c')
     open(src, 'w').write(m.group(1))
-    cc = subprocess.run(['cc', '-std=c99', '-Wall', '-Wextra', '-Werror', '-I', root, src, '-o',
+    cc = subprocess.run([os.environ.get('CC', 'cc'), '-std=c99', '-Wall', '-Wextra', '-Werror', '-I', root, src, '-o',
                          os.path.join(d, 'minimal'), '-lmbedcrypto'], stderr=subprocess.PIPE)
     report(cc.returncode == 0, 'README minimal program compiles', cc.stderr.decode()[-2000:])
     if cc.returncode == 0:
@@ -52,7 +44,5 @@ with tempfile.TemporaryDirectory() as d:
         out = run.stdout.decode()
         report(run.returncode == 0 and out.startswith('app_key=12345678&format=json&insured_order_reflow_request='),
                'README minimal program prints a signed body', out[:200])
-if write:
-    open(readme_path, 'w', encoding='utf-8').write(readme)
 print('%d passed, %d failed' % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -18,15 +18,15 @@ falling back to ARM_SIZE), BUILD (build).
 Python 3 standard library only.
 """
 import argparse
-import difflib
 import os
 import re
 import shutil
 import subprocess
 import sys
 
-BEGIN = "<!-- size-table:begin -->"
-END = "<!-- size-table:end -->"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import readme_block  # noqa: E402  tools/readme_block.py
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -200,16 +200,6 @@ def check_includes(notes):
     return bad
 
 
-def split_block(text, path):
-    b = text.find(BEGIN)
-    e = text.find(END)
-    if b < 0 or e < 0 or e < b:
-        sys.stderr.write("size.py: %s has no '%s' ... '%s' block\n" % (path, BEGIN, END))
-        sys.exit(1)
-    start = b + len(BEGIN)
-    return text[:start], text[start:e], text[e:]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = ap.add_mutually_exclusive_group()
@@ -228,28 +218,9 @@ def main():
     table = render(cols, results, notes)
     block = "\n" + table
 
-    if a.check:
-        with open(a.check) as f:
-            text = f.read()
-        _, old, _ = split_block(text, a.check)
-        if old != block:
-            sys.stdout.writelines(difflib.unified_diff(
-                old.splitlines(True), block.splitlines(True),
-                "%s (size-table)" % a.check, "measured"))
-            sys.stderr.write("size.py: the size table in %s is out of date "
-                             "(python3 tools/size.py --write %s)\n" % (a.check, a.check))
+    if a.check or a.write:
+        if not readme_block.sync(a.check or a.write, "size-table", block, bool(a.write), "size.py"):
             sys.exit(1)
-        print("size.py: the size table in %s matches" % a.check)
-    elif a.write:
-        with open(a.write) as f:
-            text = f.read()
-        head, old, tail = split_block(text, a.write)
-        if old != block:
-            with open(a.write, "w") as f:
-                f.write(head + block + tail)
-            print("size.py: rewrote the size table in %s" % a.write)
-        else:
-            print("size.py: the size table in %s is already up to date" % a.write)
     else:
         sys.stdout.write(table)
 

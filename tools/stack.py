@@ -39,7 +39,6 @@ Environment: ARM_CC, ARM_OBJDUMP, HOST_CC (gcc), BUILD (build), BACKEND_SRC
 (build/backend-src). Python 3 standard library only.
 """
 import argparse
-import difflib
 import glob
 import os
 import re
@@ -47,8 +46,9 @@ import shutil
 import subprocess
 import sys
 
-BEGIN = "<!-- stack-table:begin -->"
-END = "<!-- stack-table:end -->"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import readme_block  # noqa: E402  tools/readme_block.py
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIMIT = 1024
 
@@ -481,14 +481,6 @@ def backend_versions(src_root):
             BACKEND_VERSIONS[be] = "(source)"
 
 
-def split_block(text, path):
-    b, e = text.find(BEGIN), text.find(END)
-    if b < 0 or e < 0 or e < b:
-        sys.stderr.write("stack.py: %s has no '%s' ... '%s' block\n" % (path, BEGIN, END))
-        sys.exit(1)
-    return text[:b + len(BEGIN)], text[b + len(BEGIN):e], text[e:]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = ap.add_mutually_exclusive_group()
@@ -511,23 +503,9 @@ def main():
         for k in sorted(chains):
             print("%s %s %s: %d\n    %s" % (k[0], k[1], k[2], out[k][0], "\n    ".join(chains[k])))
         print()
-    if a.check:
-        _, old, _ = split_block(open(a.check).read(), a.check)
-        if old != block:
-            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), block.splitlines(True),
-                                                       "%s (stack-table)" % a.check, "measured"))
-            sys.stderr.write("stack.py: the stack table in %s is out of date "
-                             "(python3 tools/stack.py --write %s)\n" % (a.check, a.check))
+    if a.check or a.write:
+        if not readme_block.sync(a.check or a.write, "stack-table", block, bool(a.write), "stack.py"):
             sys.exit(1)
-        print("stack.py: the stack table in %s matches" % a.check)
-    elif a.write:
-        text = open(a.write).read()
-        head, old, tail = split_block(text, a.write)
-        if old != block:
-            open(a.write, "w").write(head + block + tail)
-            print("stack.py: rewrote the stack table in %s" % a.write)
-        else:
-            print("stack.py: the stack table in %s is already up to date" % a.write)
     else:
         sys.stdout.write(table)
 
