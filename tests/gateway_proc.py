@@ -71,18 +71,27 @@ def free_port():
     return port
 
 
+class Fail(Exception):
+    """A failed expectation in a test case."""
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
 _OUT_LOCK = threading.Lock()
 
 
-def run_case(name, fn, fail_cls, results):
-    """Runs fn(); a fail_cls exception or any other error fails the case.
+def run_case(name, fn, results):
+    """Runs fn(); a Fail or any other error fails the case.
     Prints one line (with the time when it took 2 s or more) and appends
     (ok, name, why) to results. Safe to call from several threads."""
     t0 = time.monotonic()
     try:
         fn()
         res = (True, name, "")
-    except fail_cls as e:
+    except Fail as e:
         res = (False, name, str(e))
     except Exception as e:  # noqa: BLE001
         res = (False, name, "%s: %s" % (type(e).__name__, e))

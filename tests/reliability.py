@@ -58,13 +58,7 @@ RESULTS = []
 ONLY = None
 
 
-class Fail(Exception):
-    pass
-
-
-def expect(cond, msg):
-    if not cond:
-        raise Fail(msg)
+Fail, expect = gateway_proc.Fail, gateway_proc.expect
 
 
 def clip(b, n=300):
@@ -77,7 +71,7 @@ def report(name, fn):
     if ONLY and not (fnmatch.fnmatchcase(name, ONLY) if any(c in ONLY for c in "*?[")
                      else ONLY in name):
         return
-    gateway_proc.run_case(name, fn, Fail, RESULTS)
+    gateway_proc.run_case(name, fn, RESULTS)
 
 
 # ------------------------------------------------------------------ running the tool

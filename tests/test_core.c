@@ -332,42 +332,50 @@ static void test_utf8_error_path(void **state) {
 }
 
 /* ---------------------------------------------------------- arena limits */
-static void test_arena_exhaustion(void **state) {
-    example_order x;
-    icbu_config c;
+typedef struct build { const icbu_config *c; const icbu_order *o; } build;
+static icbu_status build_body(const build *b, char *buf, size_t cap, size_t *len, icbu_err *e) {
+    return icbu_sign_body(b->c, b->o, buf, cap, len, e);
+}
+static icbu_status build_json(const build *b, char *buf, size_t cap, size_t *len, icbu_err *e) {
+    return icbu_order_json(b->o, buf, cap, len, e);
+}
+
+/* Every size short of the need: NOSPACE, the same need, a guard region
+ * after the buffer untouched; the need itself: OK. */
+static void exhaust(icbu_status (*f)(const build *, char *, size_t, size_t *, icbu_err *),
+                    const build *b) {
     size_t need, cap, n, k;
     unsigned char *mem;
-    int m;
-    (void)state;
-    example_order_build(&x);
-    for (m = 0; m < 3; m++) {
-        config_for(&c, (icbu_sign_method)m);
-        assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &need, NULL), ICBU_OK);
-        mem = (unsigned char *)malloc(need + GUARD);
-        assert_non_null(mem);
-        for (cap = 0; cap < need; cap++) {
-            icbu_err e;
-            memset(mem, 0xA5, need + GUARD);
-            assert_int_equal(icbu_sign_body(&c, &x.o, (char *)mem, cap, &n, &e), ICBU_E_NOSPACE);
-            assert_int_equal(e.status, ICBU_E_NOSPACE);
-            assert_int_equal(e.need, need);
-            for (k = cap; k < need + GUARD; k++) assert_int_equal(mem[k], 0xA5);
-        }
-        assert_int_equal(icbu_sign_body(&c, &x.o, (char *)mem, need, &n, NULL), ICBU_OK);
-        assert_int_equal(n, need);
-        free(mem);
-    }
-    assert_int_equal(icbu_order_json(&x.o, NULL, 0, &need, NULL), ICBU_OK);
+    assert_int_equal(f(b, NULL, 0, &need, NULL), ICBU_OK);
     mem = (unsigned char *)malloc(need + GUARD);
     assert_non_null(mem);
     for (cap = 0; cap < need; cap++) {
         icbu_err e;
         memset(mem, 0xA5, need + GUARD);
-        assert_int_equal(icbu_order_json(&x.o, (char *)mem, cap, &n, &e), ICBU_E_NOSPACE);
+        assert_int_equal(f(b, (char *)mem, cap, &n, &e), ICBU_E_NOSPACE);
+        assert_int_equal(e.status, ICBU_E_NOSPACE);
         assert_int_equal(e.need, need);
         for (k = cap; k < need + GUARD; k++) assert_int_equal(mem[k], 0xA5);
     }
+    assert_int_equal(f(b, (char *)mem, need, &n, NULL), ICBU_OK);
+    assert_int_equal(n, need);
     free(mem);
+}
+
+static void test_arena_exhaustion(void **state) {
+    example_order x;
+    icbu_config c;
+    build b;
+    int m;
+    (void)state;
+    example_order_build(&x);
+    b.c = &c;
+    b.o = &x.o;
+    for (m = 0; m < 3; m++) {
+        config_for(&c, (icbu_sign_method)m);
+        exhaust(build_body, &b);
+    }
+    exhaust(build_json, &b);
 }
 
 /* ------------------------------------------------------------------ dates */
