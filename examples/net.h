@@ -1,12 +1,14 @@
 /* net.h - transports for the icbu_reflow examples: plain TCP (net_posix.c)
  * and TLS over it (tls_mbedtls.c or tls_bearssl.c: link exactly one).
  *
- *     struct conn c;  icbu_transport t;
+ *     struct conn c;
  *     uint32_t deadline = net_now_ms(NULL) + 15000;
  *     conn_init(&c);
  *     if (net_connect(&c, &url, deadline) != 0)            -> stage "connect", c.why
  *     if (url.https && tls_open(&c, &url, NULL, deadline)) -> stage "tls", c.why
- *     conn_transport(&c, &t);   icbu_exchange(..., &t, net_remaining(deadline), ...)
+ *     then c.send / c.recv (TCP, or TLS after tls_open) move the bytes;
+ *     examples/icbu_reflow_cli.c wraps them as icbu_transport open/send/recv/close
+ *     for icbu_report, which connects afresh for every attempt.
  *     conn_close(&c);
  *
  * Times are values of net_now_ms(), a monotonic millisecond clock that wraps
@@ -56,9 +58,6 @@ long net_send(void *conn, const unsigned char *p, size_t n, uint32_t timeout_ms)
 long net_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms);
 /* Closes the TLS session (if any, with a best-effort close_notify) and the socket. */
 void conn_close(struct conn *c);
-/* Fills t with c's callbacks (TLS after tls_open, else TCP) and net_now_ms. */
-void conn_transport(struct conn *c, icbu_transport *t);
-
 /* snprintf that may truncate (vsnprintf: no -Wformat-truncation noise). */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))

@@ -244,14 +244,6 @@ long net_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms)
     }
 }
 
-void conn_transport(struct conn *c, icbu_transport *t)
-{
-    t->ctx = c;
-    t->send = c->send;
-    t->recv = c->recv;
-    t->now_ms = net_now_ms;
-}
-
 void conn_close(struct conn *c)
 {
     if (c->tls_end != NULL)
