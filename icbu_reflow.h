@@ -564,14 +564,28 @@ static int icbu__hexv(int c) {               /* a hex digit's value, or -1 */
 
 /* A store the compiler may not drop: for secrets, pads and hash contexts. */
 static void icbu__wipe(void *p, size_t n) {
+#if defined(__GNUC__) || defined(__clang__)
+    ICBU_MEMSET(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");      /* the stores are not dead */
+#else
     volatile unsigned char *v = (volatile unsigned char *)p;
     while (n--) *v++ = 0;
+#endif
 }
 
+/* NOINLINE keeps a cold or bulky frame out of its callers; HOT inlines the
+ * few tiny writers whose constant sizes then compile to plain moves (not
+ * when optimizing for size). */
 #if defined(__GNUC__) || defined(__clang__)
 #define ICBU__NOINLINE __attribute__((noinline))
+#if !defined(__OPTIMIZE_SIZE__)
+#define ICBU__HOT __attribute__((always_inline)) inline
+#endif
 #else
 #define ICBU__NOINLINE
+#endif
+#ifndef ICBU__HOT
+#define ICBU__HOT
 #endif
 
 static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
@@ -773,49 +787,60 @@ static void icbu__out_init(icbu__out *o, char *buf, size_t cap) {
 }
 
 /* Bytes into buf as they are, while they fit. */
-static void icbu__bytes(icbu__out *o, const char *p, size_t n) {
+static ICBU__HOT void icbu__bytes(icbu__out *o, const char *p, size_t n) {
     if (o->buf && o->len <= o->cap && n <= o->cap - o->len) ICBU_MEMCPY(o->buf + o->len, p, n);
     o->len += n;
 }
 #define ICBU__LIT(o, lit) icbu__bytes(o, lit, sizeof(lit) - 1)
 
-/* Bytes into the hash, through the stage. */
+/* Bytes into the hash in whole 64-byte blocks: the stage gathers short
+ * pieces, and runs of whole blocks go to the back end from where they are. */
 static void icbu__flush(icbu__out *o) {
     if (o->sg && o->staged) icbu__sg_update(o->sg, o->stage, o->staged);
     o->staged = 0;
 }
-static void icbu__hash(icbu__out *o, const char *p, size_t n) {
+ICBU__NOINLINE static void icbu__hash_fill(icbu__out *o, const char *p, size_t n) {
+    size_t k = sizeof o->stage - o->staged;
+    ICBU_MEMCPY(o->stage + o->staged, p, k);
+    icbu__sg_update(o->sg, o->stage, sizeof o->stage);
+    p += k; n -= k;
+    k = n - n % sizeof o->stage;
+    icbu__sg_update(o->sg, p, k);
+    ICBU_MEMCPY(o->stage, p + k, n - k);
+    o->staged = n - k;
+}
+static ICBU__HOT void icbu__hash(icbu__out *o, const char *p, size_t n) {
     if (!o->sg) return;
-    if (n > sizeof o->stage - o->staged) {
-        icbu__flush(o);
-        if (n >= sizeof o->stage) { icbu__sg_update(o->sg, p, n); return; }
-    }
-    ICBU_MEMCPY(o->stage + o->staged, p, n);
-    o->staged += n;
+    if (n < sizeof o->stage - o->staged) { ICBU_MEMCPY(o->stage + o->staged, p, n); o->staged += n; }
+    else icbu__hash_fill(o, p, n);
 }
 
 /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are, space
- * as '+', every other byte as %XX. The table gives the byte to write, or 0
- * for %XX; bytes from 0x80 on are all %XX, so it stops at 0x7F. */
+ * as '+', every other byte as %XX. The table has, at its own index, each byte
+ * that passes unchanged through both JSON strings and the form (so not space);
+ * every other entry differs from its index (0, and 1 at 0). ICBU__PLAIN looks
+ * up bytes from 0x80 on at c & 0x7F, which never matches. */
 static const char icbu__plain[128] = {
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    '+', 0, 0, 0, 0, 0, 0, 0, 0, 0, '*', 0, 0, '-', '.', 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '*', 0, 0, '-', '.', 0,
     '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 0, 0, 0, 0, 0, 0,
     0, 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',
     'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 0, 0, 0, 0, '_',
     0, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
     'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0, 0, 0, 0, 0,
 };
+#define ICBU__PLAIN(c) ((unsigned)(unsigned char)icbu__plain[(c) & 0x7F] == (c))
+static char *icbu__form1(char *d, unsigned c) {
+    if (ICBU__PLAIN(c)) *d++ = (char)c;
+    else if (c == ' ') *d++ = '+';
+    else { d[0] = '%'; d[1] = icbu__hexd[c >> 4]; d[2] = icbu__hexd[c & 15]; d += 3; }
+    return d;
+}
 static size_t icbu__form(char *d, const unsigned char *p, size_t n) {
     char *start = d;
     size_t i;
-    for (i = 0; i < n; i++) {
-        unsigned c = p[i];
-        char ch = c < 0x80 ? icbu__plain[c] : 0;
-        if (ch) *d++ = ch;
-        else { d[0] = '%'; d[1] = icbu__hexd[c >> 4]; d[2] = icbu__hexd[c & 15]; d += 3; }
-    }
+    for (i = 0; i < n; i++) d = icbu__form1(d, p[i]);
     return (size_t)(d - start);
 }
 
@@ -835,7 +860,7 @@ static void icbu__put(icbu__out *o, const char *p, size_t n) {
 
 /* A token whose encoded form is known (JSON punctuation, keys, numbers):
  * raw into the hash, enc into buf, with no per-byte encoding. */
-static void icbu__tok(icbu__out *o, const char *raw, size_t rn, const char *enc, size_t en) {
+static ICBU__HOT void icbu__tok(icbu__out *o, const char *raw, size_t rn, const char *enc, size_t en) {
     if (!o->form) { icbu__bytes(o, raw, rn); return; }
     icbu__hash(o, raw, rn);
     icbu__bytes(o, enc, en);
@@ -846,27 +871,37 @@ static void icbu__tok(icbu__out *o, const char *raw, size_t rn, const char *enc,
 typedef struct icbu__w {
     icbu__out *o;
     icbu_err *e;
+    int q;                        /* a string's closing quote is pending */
     icbu__path path;
 } icbu__w;
+
+/* Punctuation, with a pending closing quote written in the same token. */
+#define ICBU__WTOK(w, raw, enc) do { \
+        if ((w)->q) ICBU__TOK((w)->o, "\"" raw, "%22" enc); else ICBU__TOK((w)->o, raw, enc); \
+        (w)->q = 0; \
+    } while (0)
 
 static icbu_status icbu__wfail(icbu__w *w, icbu_status s) {
     if (w->e->status == ICBU_OK) icbu__path_render(&w->path, w->e);
     return icbu__fail(w->e, s);
 }
 
-static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
-    const unsigned char *p = (const unsigned char *)s->p, *end = p + s->n, *run = p;
-    ICBU__TOK(w->o, "\"", "%22");
+/* The JSON string content of p[0..n) into d, in one pass: escaped, then
+ * percent-encoded in a form value; the escaped (raw) text goes to the hash.
+ * d has room for 8 bytes per input byte (\u001F is %5Cu001F). Returns the
+ * bytes written, or (size_t)-1 at invalid UTF-8. */
+#define ICBU__ESC_MAX 8
+static size_t icbu__esc(icbu__out *o, const unsigned char *p, size_t n, char *d) {
+    const unsigned char *end = p + n, *run = p;
+    char *start = d;
+    int form = o->form;               /* a local: stores through d may alias *o */
     while (p < end) {
         unsigned c = *p;
-        if (c >= 0x80) {
-            size_t k = icbu__utf8(p, (size_t)(end - p));
-            if (!k) return icbu__wfail(w, ICBU_E_UTF8);
-            p += k;
-        } else if (c < 0x20 || c == '"' || c == '\\') {
+        size_t k;
+        if (ICBU__PLAIN(c)) { *d++ = (char)c; p++; continue; }
+        if (c < 0x20 || c == '"' || c == '\\') {
             char esc[6];
-            size_t k = 2;
-            icbu__put(w->o, (const char *)run, (size_t)(p - run));
+            k = 2;
             esc[0] = '\\';
             switch (c) {
             case '"':  esc[1] = '"';  break;
@@ -880,41 +915,64 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
                 esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
                 esc[4] = icbu__hexd[c >> 4]; esc[5] = icbu__hexd[c & 15]; k = 6;
             }
-            icbu__put(w->o, esc, k);
+            icbu__hash(o, (const char *)run, (size_t)(p - run));
+            icbu__hash(o, esc, k);
+            if (form) d += icbu__form(d, (const unsigned char *)esc, k);
+            else { ICBU_MEMCPY(d, esc, k); d += k; }
             run = ++p;
-        } else {
-            p++;
+            continue;
+        }
+        k = c < 0x80 ? 1 : icbu__utf8(p, (size_t)(end - p));
+        if (!k) return (size_t)-1;
+        for (; k; k--, p++) {
+            if (form) d = icbu__form1(d, *p);
+            else *d++ = (char)*p;
         }
     }
-    icbu__put(w->o, (const char *)run, (size_t)(p - run));
-    ICBU__TOK(w->o, "\"", "%22");
+    icbu__hash(o, (const char *)run, (size_t)(p - run));
+    return (size_t)(d - start);
+}
+
+static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
+    icbu__out *o = w->o;
+    const unsigned char *p = (const unsigned char *)s->p;
+    size_t n = s->n, k, r = 0;
+    char t[4 * ICBU__ESC_MAX];
+    if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / ICBU__ESC_MAX) {
+        r = icbu__esc(o, p, n, o->buf + o->len);
+        o->len += r;
+    } else {                  /* near the end, or measuring: a character at a time */
+        for (; n && r != (size_t)-1; p += k, n -= k) {
+            k = *p < 0x80 ? 1 : icbu__utf8(p, n);
+            if (!k) k = 1;                         /* icbu__esc reports it */
+            r = icbu__esc(o, p, k, t);
+            if (r != (size_t)-1) icbu__bytes(o, t, r);
+        }
+    }
+    if (r == (size_t)-1) return icbu__wfail(w, ICBU_E_UTF8);
+    w->q = 1;
     return ICBU_OK;
 }
 
-/* Decimal digits of u, after a '-' when neg. */
-static void icbu__putd(icbu__out *o, uint64_t u, int neg) {
-    char t[21];
-    int n = 21;
-    do { t[--n] = (char)('0' + u % 10); u /= 10; } while (u);
-    if (neg) t[--n] = '-';
-    icbu__tok(o, t + n, (size_t)(21 - n), t + n, (size_t)(21 - n));      /* digits encode as themselves */
-}
-static void icbu__wnum(icbu__out *o, int64_t v) {
-    icbu__putd(o, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+/* Decimal digits of u, after a '-' when neg, into t[21]; returns where they start. */
+static char *icbu__digits(char *t, uint64_t u, int neg) {
+    t += 21;
+    do { *--t = (char)('0' + u % 10); u /= 10; } while (u);
+    if (neg) *--t = '-';
+    return t;
 }
 
 /* Its own frame, not one in every level of the object recursion. */
 ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
-    char d[20], enc[24];
-    if (icbu_date_format(v, d) != ICBU_OK) return icbu__wfail(w, ICBU_E_DATE);
-    /* "yyyy-MM-dd HH:mm:ss" encodes as yyyy-MM-dd+HH%3Amm%3Ass */
-    ICBU_MEMCPY(enc, d, 10); enc[10] = '+';
-    ICBU_MEMCPY(enc + 11, d + 11, 2); ICBU_MEMCPY(enc + 13, "%3A", 3);
-    ICBU_MEMCPY(enc + 16, d + 14, 2); ICBU_MEMCPY(enc + 18, "%3A", 3);
-    ICBU_MEMCPY(enc + 21, d + 17, 2);
-    ICBU__TOK(w->o, "\"", "%22");
-    icbu__tok(w->o, d, 19, enc, 23);
-    ICBU__TOK(w->o, "\"", "%22");
+    char d[22], enc[29];
+    if (icbu_date_format(v, d + 1) != ICBU_OK) return icbu__wfail(w, ICBU_E_DATE);
+    /* "yyyy-MM-dd HH:mm:ss" encodes as %22yyyy-MM-dd+HH%3Amm%3Ass%22 */
+    d[0] = d[20] = '"';
+    ICBU_MEMCPY(enc, "%22", 3); ICBU_MEMCPY(enc + 3, d + 1, 10); enc[13] = '+';
+    ICBU_MEMCPY(enc + 14, d + 12, 2); ICBU_MEMCPY(enc + 16, "%3A", 3);
+    ICBU_MEMCPY(enc + 19, d + 15, 2); ICBU_MEMCPY(enc + 21, "%3A", 3);
+    ICBU_MEMCPY(enc + 24, d + 18, 2); ICBU_MEMCPY(enc + 26, "%22", 3);
+    icbu__tok(w->o, d, 21, enc, 29);
     return ICBU_OK;
 }
 
@@ -939,15 +997,22 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
         icbu_status st = ICBU_OK;
         size_t k;
         if (icbu__absent(f, p)) continue;
-        if (first) ICBU__TOK(w->o, "{\"", "%7B%22");
-        else ICBU__TOK(w->o, ",\"", "%2C%22");
+        if (first) ICBU__WTOK(w, "{\"", "%7B%22");
+        else ICBU__WTOK(w, ",\"", "%2C%22");
         first = 0;
-        icbu__tok(w->o, f->name, f->len, f->name, f->len);          /* names are [a-z_] */
-        ICBU__TOK(w->o, "\":", "%22%3A");
+        icbu__tok(w->o, f->name, f->len, f->name, f->len);         /* names are [a-z_] */
+        if (f->kind == ICBU__K_STR) ICBU__TOK(w->o, "\":\"", "%22%3A%22");
+        else ICBU__TOK(w->o, "\":", "%22%3A");
         icbu__path_push(&w->path, f->name, f->len, ICBU__NOIDX);
         switch (f->kind) {
         case ICBU__K_STR: st = icbu__wstr(w, (const icbu_str *)(const void *)p); break;
-        case ICBU__K_NUM: icbu__wnum(w->o, ((const icbu_num *)(const void *)p)->v); break;
+        case ICBU__K_NUM: {
+            char d[21], *q;
+            int64_t v = ((const icbu_num *)(const void *)p)->v;
+            q = icbu__digits(d, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+            icbu__tok(w->o, q, (size_t)(d + 21 - q), q, (size_t)(d + 21 - q));
+            break;
+        }
         case ICBU__K_BOOL:
             if (((const icbu_bool *)(const void *)p)->v) ICBU__TOK(w->o, "true", "true");
             else ICBU__TOK(w->o, "false", "false");
@@ -959,33 +1024,37 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
         default: { /* OBJS, STRS: {p, n} */
             const icbu_str_list *l = (const icbu_str_list *)(const void *)p;
             size_t size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
-            ICBU__TOK(w->o, "[", "%5B");
+            ICBU__WTOK(w, "[", "%5B");
             for (k = 0; k < l->n && st == ICBU_OK; k++) {
                 const unsigned char *el = (const unsigned char *)l->p + k * size;
-                if (k) ICBU__TOK(w->o, ",", "%2C");
+                if (k) ICBU__WTOK(w, ",", "%2C");
                 if (w->path.depth <= ICBU__PATH_DEPTH) w->path.idx[w->path.depth - 1] = k;
                 if (f->kind == ICBU__K_STRS) {
                     const icbu_str *s = (const icbu_str *)(const void *)el;
-                    if (s->p) st = icbu__wstr(w, s);
-                    else ICBU__TOK(w->o, "null", "null");
+                    if (s->p) {
+                        ICBU__TOK(w->o, "\"", "%22");
+                        st = icbu__wstr(w, s);
+                    } else {
+                        ICBU__TOK(w->o, "null", "null");
+                    }
                 } else {
                     st = icbu__wobj(w, f->sub, el);
                 }
             }
-            ICBU__TOK(w->o, "]", "%5D");
+            ICBU__WTOK(w, "]", "%5D");
         }
         }
         w->path.depth--;
         if (st != ICBU_OK) return st;
     }
-    if (first) ICBU__TOK(w->o, "{", "%7B");
-    ICBU__TOK(w->o, "}", "%7D");
+    if (first) ICBU__WTOK(w, "{}", "%7B%7D");
+    else ICBU__WTOK(w, "}", "%7D");
     return ICBU_OK;
 }
 
 static icbu_status icbu__write_order(icbu__out *o, const icbu_order *ord, icbu_err *e) {
     icbu__w w;
-    w.o = o; w.e = e; w.path.depth = 0;
+    w.o = o; w.e = e; w.q = 0; w.path.depth = 0;
     return icbu__wobj(&w, ICBU__TY_order, (const unsigned char *)ord);
 }
 
@@ -1241,6 +1310,11 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
     return ICBU_OK;
 }
 
+static void icbu__putd(icbu__out *o, uint64_t u) {
+    char t[21], *p = icbu__digits(t, u, 0);
+    icbu__bytes(o, p, (size_t)(t + 21 - p));
+}
+
 static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, char *buf, size_t cap,
                                    size_t *len, icbu_err *e) {
     icbu__out o;
@@ -1257,10 +1331,10 @@ static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, char *buf
     if (v6) ICBU__LIT(&o, "[");
     icbu__bytes(&o, u->host.p, u->host.n);
     if (v6) ICBU__LIT(&o, "]");
-    if (u->port != (u->https ? 443 : 80)) { ICBU__LIT(&o, ":"); icbu__putd(&o, u->port, 0); }
+    if (u->port != (u->https ? 443 : 80)) { ICBU__LIT(&o, ":"); icbu__putd(&o, u->port); }
     ICBU__LIT(&o, "\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
                    "Content-Length: ");
-    icbu__putd(&o, body_len, 0);
+    icbu__putd(&o, body_len);
     ICBU__LIT(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: close\r\n\r\n");
     return icbu__finish_len(&o, len, e);
 }
