@@ -573,19 +573,21 @@ static void icbu__wipe(void *p, size_t n) {
 #endif
 }
 
-/* NOINLINE keeps a cold or bulky frame out of its callers; HOT inlines the
- * few tiny writers whose constant sizes then compile to plain moves (not
- * when optimizing for size). */
+/* NOINLINE keeps a bulky frame out of its callers. When not optimizing for
+ * size, HOT inlines the few tiny writers, whose constant sizes then compile
+ * to plain moves, and COLD keeps their rare paths out of line. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ICBU__NOINLINE __attribute__((noinline))
 #if !defined(__OPTIMIZE_SIZE__)
 #define ICBU__HOT __attribute__((always_inline)) inline
+#define ICBU__COLD __attribute__((noinline))
 #endif
 #else
 #define ICBU__NOINLINE
 #endif
 #ifndef ICBU__HOT
 #define ICBU__HOT
+#define ICBU__COLD
 #endif
 
 static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
@@ -672,12 +674,12 @@ enum { ICBU__K_STR, ICBU__K_NUM, ICBU__K_BOOL, ICBU__K_DATE, ICBU__K_OBJ, ICBU__
 enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_RESPONSE_TYPES(ICBU__TYID) ICBU__TY_none };
 typedef struct icbu__field {
     const char *name;
-    unsigned char kind, sub, len;
-    unsigned short off;
+    unsigned char kind, sub;
+    unsigned short len, off;      /* len: not a char, which invites an inline rep movs copy */
 } icbu__field;
 typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned short size; } icbu__type;
 #define ICBU__DESC(st, kind, name, sub) \
-    { #name, ICBU__K_##kind, ICBU__TY_##sub, (unsigned char)(sizeof #name - 1), \
+    { #name, ICBU__K_##kind, ICBU__TY_##sub, (unsigned short)(sizeof #name - 1), \
       (unsigned short)offsetof(struct icbu_##st, name) },
 #define ICBU__FTAB(t) static const icbu__field icbu__f_##t[] = { ICBU_FIELDS_##t(ICBU__DESC) };
 #define ICBU__TTAB(t) { icbu__f_##t, (unsigned char)(sizeof icbu__f_##t / sizeof icbu__f_##t[0]), \
@@ -799,7 +801,7 @@ static void icbu__flush(icbu__out *o) {
     if (o->sg && o->staged) icbu__sg_update(o->sg, o->stage, o->staged);
     o->staged = 0;
 }
-ICBU__NOINLINE static void icbu__hash_fill(icbu__out *o, const char *p, size_t n) {
+ICBU__COLD static void icbu__hash_fill(icbu__out *o, const char *p, size_t n) {
     size_t k = sizeof o->stage - o->staged;
     ICBU_MEMCPY(o->stage + o->staged, p, k);
     icbu__sg_update(o->sg, o->stage, sizeof o->stage);
@@ -937,7 +939,7 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
     icbu__out *o = w->o;
     const unsigned char *p = (const unsigned char *)s->p;
     size_t n = s->n, k, r = 0;
-    char t[4 * ICBU__ESC_MAX];
+    char t[12];                   /* one character: 4 bytes as %XX, or %5Cu00XX */
     if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / ICBU__ESC_MAX) {
         r = icbu__esc(o, p, n, o->buf + o->len);
         o->len += r;
@@ -962,7 +964,11 @@ static char *icbu__digits(char *t, uint64_t u, int neg) {
     return t;
 }
 
-/* Its own frame, not one in every level of the object recursion. */
+/* These two have their own frames, not one in every level of the object recursion. */
+ICBU__NOINLINE static void icbu__wnum(icbu__out *o, int64_t v) {
+    char t[21], *p = icbu__digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+    icbu__tok(o, p, (size_t)(t + 21 - p), p, (size_t)(t + 21 - p));      /* digits encode as themselves */
+}
 ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
     char d[22], enc[29];
     if (icbu_date_format(v, d + 1) != ICBU_OK) return icbu__wfail(w, ICBU_E_DATE);
@@ -974,6 +980,34 @@ ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
     ICBU_MEMCPY(enc + 24, d + 18, 2); ICBU_MEMCPY(enc + 26, "%22", 3);
     icbu__tok(w->o, d, 21, enc, 29);
     return ICBU_OK;
+}
+
+/* A member's start: [pending quote] {" or ," then name": and, for a string,
+ * its opening quote. Written straight into the stage and the arena when both
+ * have room (names are [a-z_], so they encode as themselves), else as tokens. */
+ICBU__NOINLINE static void icbu__key(icbu__w *w, int first, const icbu__field *f) {
+    icbu__out *o = w->o;
+    size_t n = f->len, q = (size_t)w->q, str = f->kind == ICBU__K_STR;
+    if (o->form && o->sg && o->staged + n + 6 < sizeof o->stage &&
+        o->buf && o->len <= o->cap && n + 18 <= o->cap - o->len) {
+        unsigned char *r = o->stage + o->staged;
+        char *d = o->buf + o->len, *start = d;
+        r[0] = '"'; r += q;
+        r[0] = first ? '{' : ','; r[1] = '"'; ICBU_MEMCPY(r + 2, f->name, n); r += n + 2;
+        r[0] = '"'; r[1] = ':'; r[2] = '"';
+        o->staged = (size_t)(r + 2 + str - o->stage);
+        ICBU_MEMCPY(d, "%22", 3); d += 3 * q;
+        ICBU_MEMCPY(d, first ? "%7B%22" : "%2C%22", 6); ICBU_MEMCPY(d + 6, f->name, n); d += n + 6;
+        ICBU_MEMCPY(d, "%22%3A%22", 9);
+        o->len += (size_t)(d + 6 + 3 * str - start);
+        w->q = 0;
+        return;
+    }
+    if (first) ICBU__WTOK(w, "{\"", "%7B%22");
+    else ICBU__WTOK(w, ",\"", "%2C%22");
+    icbu__tok(o, f->name, f->len, f->name, f->len);
+    if (str) ICBU__TOK(o, "\":\"", "%22%3A%22");
+    else ICBU__TOK(o, "\":", "%22%3A");
 }
 
 static int icbu__absent(const icbu__field *f, const unsigned char *p) {
@@ -997,22 +1031,12 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
         icbu_status st = ICBU_OK;
         size_t k;
         if (icbu__absent(f, p)) continue;
-        if (first) ICBU__WTOK(w, "{\"", "%7B%22");
-        else ICBU__WTOK(w, ",\"", "%2C%22");
+        icbu__key(w, first, f);
         first = 0;
-        icbu__tok(w->o, f->name, f->len, f->name, f->len);         /* names are [a-z_] */
-        if (f->kind == ICBU__K_STR) ICBU__TOK(w->o, "\":\"", "%22%3A%22");
-        else ICBU__TOK(w->o, "\":", "%22%3A");
         icbu__path_push(&w->path, f->name, f->len, ICBU__NOIDX);
         switch (f->kind) {
         case ICBU__K_STR: st = icbu__wstr(w, (const icbu_str *)(const void *)p); break;
-        case ICBU__K_NUM: {
-            char d[21], *q;
-            int64_t v = ((const icbu_num *)(const void *)p)->v;
-            q = icbu__digits(d, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
-            icbu__tok(w->o, q, (size_t)(d + 21 - q), q, (size_t)(d + 21 - q));
-            break;
-        }
+        case ICBU__K_NUM: icbu__wnum(w->o, ((const icbu_num *)(const void *)p)->v); break;
         case ICBU__K_BOOL:
             if (((const icbu_bool *)(const void *)p)->v) ICBU__TOK(w->o, "true", "true");
             else ICBU__TOK(w->o, "false", "false");
