@@ -575,12 +575,15 @@ static void icbu__wipe(void *p, size_t n) {
 
 /* NOINLINE keeps a bulky frame out of its callers. When not optimizing for
  * size, HOT inlines the few tiny writers, whose constant sizes then compile
- * to plain moves, and COLD keeps their rare paths out of line. */
+ * to plain moves, COLD keeps their rare paths out of line, and FAST turns on
+ * the writer's unrolled paths (each has a general path that gives the same
+ * bytes, which is all a size-optimized build keeps). */
 #if defined(__GNUC__) || defined(__clang__)
 #define ICBU__NOINLINE __attribute__((noinline))
 #if !defined(__OPTIMIZE_SIZE__)
 #define ICBU__HOT __attribute__((always_inline)) inline
 #define ICBU__COLD __attribute__((noinline))
+#define ICBU__FAST 1
 #endif
 #else
 #define ICBU__NOINLINE
@@ -588,6 +591,7 @@ static void icbu__wipe(void *p, size_t n) {
 #ifndef ICBU__HOT
 #define ICBU__HOT
 #define ICBU__COLD
+#define ICBU__FAST 0
 #endif
 
 static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
@@ -672,15 +676,38 @@ ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]) {
 enum { ICBU__K_STR, ICBU__K_NUM, ICBU__K_BOOL, ICBU__K_DATE, ICBU__K_OBJ, ICBU__K_OBJS, ICBU__K_STRS };
 #define ICBU__TYID(t) ICBU__TY_##t,
 enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_RESPONSE_TYPES(ICBU__TYID) ICBU__TY_none };
+/* Every field name, in one object: a field holds its name's offset in it,
+ * and the writer copies names in whole 8-byte words, reading at most 6 bytes
+ * past a name's NUL (pad_ covers the last). */
+#define ICBU__NAME(st, kind, name, sub) char st##__##name[sizeof #name];
+#define ICBU__NAMES(t) ICBU_FIELDS_##t(ICBU__NAME)
+#define ICBU__NAMEV(st, kind, name, sub) #name,
+#define ICBU__NAMEVS(t) ICBU_FIELDS_##t(ICBU__NAMEV)
+struct icbu__names {
+    ICBU_ORDER_TYPES(ICBU__NAMES)
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+    ICBU_RESPONSE_TYPES(ICBU__NAMES)
+#endif
+    char pad_[8];
+};
+static const struct icbu__names icbu__name_text = {
+    ICBU_ORDER_TYPES(ICBU__NAMEVS)
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+    ICBU_RESPONSE_TYPES(ICBU__NAMEVS)
+#endif
+    ""
+};
+#define ICBU__FNAME(f) ((const char *)&icbu__name_text + (f)->name)
+
 typedef struct icbu__field {
-    const char *name;
+    unsigned short name;          /* offset in icbu__name_text */
     unsigned char kind, sub;
     unsigned short len, off;      /* len: not a char, which invites an inline rep movs copy */
 } icbu__field;
 typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned short size; } icbu__type;
 #define ICBU__DESC(st, kind, name, sub) \
-    { #name, ICBU__K_##kind, ICBU__TY_##sub, (unsigned short)(sizeof #name - 1), \
-      (unsigned short)offsetof(struct icbu_##st, name) },
+    { (unsigned short)offsetof(struct icbu__names, st##__##name), ICBU__K_##kind, ICBU__TY_##sub, \
+      (unsigned short)(sizeof #name - 1), (unsigned short)offsetof(struct icbu_##st, name) },
 #define ICBU__FTAB(t) static const icbu__field icbu__f_##t[] = { ICBU_FIELDS_##t(ICBU__DESC) };
 #define ICBU__TTAB(t) { icbu__f_##t, (unsigned char)(sizeof icbu__f_##t / sizeof icbu__f_##t[0]), \
                         (unsigned short)sizeof(struct icbu_##t) },
@@ -877,11 +904,12 @@ typedef struct icbu__w {
     icbu__path path;
 } icbu__w;
 
-/* Punctuation, with a pending closing quote written in the same token. */
-#define ICBU__WTOK(w, raw, enc) do { \
-        if ((w)->q) ICBU__TOK((w)->o, "\"" raw, "%22" enc); else ICBU__TOK((w)->o, raw, enc); \
-        (w)->q = 0; \
-    } while (0)
+/* Punctuation, after a pending closing quote. */
+static ICBU__HOT void icbu__wtok(icbu__w *w, const char *raw, size_t rn, const char *enc, size_t en) {
+    if (w->q) { ICBU__TOK(w->o, "\"", "%22"); w->q = 0; }
+    icbu__tok(w->o, raw, rn, enc, en);
+}
+#define ICBU__WTOK(w, raw, enc) icbu__wtok(w, raw, sizeof(raw) - 1, enc, sizeof(enc) - 1)
 
 static icbu_status icbu__wfail(icbu__w *w, icbu_status s) {
     if (w->e->status == ICBU_OK) icbu__path_render(&w->path, w->e);
@@ -987,17 +1015,22 @@ ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
  * have room (names are [a-z_], so they encode as themselves), else as tokens. */
 ICBU__NOINLINE static void icbu__key(icbu__w *w, int first, const icbu__field *f) {
     icbu__out *o = w->o;
-    size_t n = f->len, q = (size_t)w->q, str = f->kind == ICBU__K_STR;
-    if (o->form && o->sg && o->staged + n + 6 < sizeof o->stage &&
-        o->buf && o->len <= o->cap && n + 18 <= o->cap - o->len) {
+    const char *name = ICBU__FNAME(f);
+    size_t n = f->len, q = (size_t)w->q, str = f->kind == ICBU__K_STR, i;
+    if (ICBU__FAST && o->form && o->sg && o->staged + n + 13 <= sizeof o->stage &&
+        o->len <= o->cap && n + 25 <= o->cap - o->len) {   /* room for the words' tails too */
         unsigned char *r = o->stage + o->staged;
         char *d = o->buf + o->len, *start = d;
         r[0] = '"'; r += q;
-        r[0] = first ? '{' : ','; r[1] = '"'; ICBU_MEMCPY(r + 2, f->name, n); r += n + 2;
+        r[0] = first ? '{' : ','; r[1] = '"';
+        for (i = 0; i < n; i += 8) ICBU_MEMCPY(r + 2 + i, name + i, 8);
+        r += n + 2;
         r[0] = '"'; r[1] = ':'; r[2] = '"';
         o->staged = (size_t)(r + 2 + str - o->stage);
         ICBU_MEMCPY(d, "%22", 3); d += 3 * q;
-        ICBU_MEMCPY(d, first ? "%7B%22" : "%2C%22", 6); ICBU_MEMCPY(d + 6, f->name, n); d += n + 6;
+        ICBU_MEMCPY(d, first ? "%7B%22" : "%2C%22", 6);
+        for (i = 0; i < n; i += 8) ICBU_MEMCPY(d + 6 + i, name + i, 8);
+        d += n + 6;
         ICBU_MEMCPY(d, "%22%3A%22", 9);
         o->len += (size_t)(d + 6 + 3 * str - start);
         w->q = 0;
@@ -1005,7 +1038,7 @@ ICBU__NOINLINE static void icbu__key(icbu__w *w, int first, const icbu__field *f
     }
     if (first) ICBU__WTOK(w, "{\"", "%7B%22");
     else ICBU__WTOK(w, ",\"", "%2C%22");
-    icbu__tok(o, f->name, f->len, f->name, f->len);
+    icbu__tok(o, name, n, name, n);
     if (str) ICBU__TOK(o, "\":\"", "%22%3A%22");
     else ICBU__TOK(o, "\":", "%22%3A");
 }
@@ -1033,7 +1066,7 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
         if (icbu__absent(f, p)) continue;
         icbu__key(w, first, f);
         first = 0;
-        icbu__path_push(&w->path, f->name, f->len, ICBU__NOIDX);
+        icbu__path_push(&w->path, ICBU__FNAME(f), f->len, ICBU__NOIDX);
         switch (f->kind) {
         case ICBU__K_STR: st = icbu__wstr(w, (const icbu_str *)(const void *)p); break;
         case ICBU__K_NUM: icbu__wnum(w->o, ((const icbu_num *)(const void *)p)->v); break;
@@ -1958,7 +1991,7 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
         at = r->i;
         if ((st = icbu__jstr(r, r->key, sizeof r->key, &kl)) != ICBU_OK) return st;
         for (j = 0; j < t->n && kl <= sizeof r->key; j++)
-            if (t->f[j].len == kl && ICBU_MEMCMP(t->f[j].name, r->key, kl) == 0) { f = &t->f[j]; break; }
+            if (t->f[j].len == kl && ICBU_MEMCMP(ICBU__FNAME(&t->f[j]), r->key, kl) == 0) { f = &t->f[j]; break; }
         icbu__jws(r);
         if (icbu__jpeek(r) != ':') return icbu__jfail(r, ICBU_E_JSON);
         r->i++;
@@ -1967,13 +2000,13 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
             if (!f && !r->strict) {
                 if ((st = icbu__jskip(r)) != ICBU_OK) return st;
             } else {
-                icbu__path_push(&r->path, f ? f->name : r->key, kl > sizeof r->key ? sizeof r->key : kl, ICBU__NOIDX);
+                icbu__path_push(&r->path, f ? ICBU__FNAME(f) : r->key, kl > sizeof r->key ? sizeof r->key : kl, ICBU__NOIDX);
                 r->i = at;
                 return icbu__jfail(r, f ? ICBU_E_DUPLICATE : ICBU_E_FIELD);
             }
         } else {
             seen |= (uint32_t)1 << j;
-            icbu__path_push(&r->path, f->name, f->len, ICBU__NOIDX);
+            icbu__path_push(&r->path, ICBU__FNAME(f), f->len, ICBU__NOIDX);
             if ((st = icbu__jval(r, f, base ? base + f->off : NULL)) != ICBU_OK) return st;
             r->path.depth--;
         }
