@@ -577,13 +577,15 @@ static void icbu__wipe(void *p, size_t n) {
  * size, HOT inlines the few tiny writers, whose constant sizes then compile
  * to plain moves, COLD keeps their rare paths out of line, and FAST turns on
  * the writer's unrolled paths (each has a general path that gives the same
- * bytes, which is all a size-optimized build keeps). */
+ * bytes, which is all a size-optimized build keeps). OWNFRAME: out of line
+ * only when optimizing for size, where stack counts more than calls. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ICBU__NOINLINE __attribute__((noinline))
 #if !defined(__OPTIMIZE_SIZE__)
 #define ICBU__HOT __attribute__((always_inline)) inline
 #define ICBU__COLD __attribute__((noinline))
 #define ICBU__FAST 1
+#define ICBU__OWNFRAME
 #endif
 #else
 #define ICBU__NOINLINE
@@ -592,6 +594,7 @@ static void icbu__wipe(void *p, size_t n) {
 #define ICBU__HOT
 #define ICBU__COLD
 #define ICBU__FAST 0
+#define ICBU__OWNFRAME ICBU__NOINLINE
 #endif
 
 static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
@@ -677,8 +680,8 @@ enum { ICBU__K_STR, ICBU__K_NUM, ICBU__K_BOOL, ICBU__K_DATE, ICBU__K_OBJ, ICBU__
 #define ICBU__TYID(t) ICBU__TY_##t,
 enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_RESPONSE_TYPES(ICBU__TYID) ICBU__TY_none };
 /* Every field name, in one object: a field holds its name's offset in it,
- * and the writer copies names in whole 8-byte words, reading at most 6 bytes
- * past a name's NUL (pad_ covers the last). */
+ * and the writer copies names of up to 32 bytes as 32, reading at most 31
+ * bytes past a name's end (pad_ covers the last). */
 #define ICBU__NAME(st, kind, name, sub) char st##__##name[sizeof #name];
 #define ICBU__NAMES(t) ICBU_FIELDS_##t(ICBU__NAME)
 #define ICBU__NAMEV(st, kind, name, sub) #name,
@@ -688,7 +691,7 @@ struct icbu__names {
 #ifndef ICBU_REFLOW_NO_EXCHANGE
     ICBU_RESPONSE_TYPES(ICBU__NAMES)
 #endif
-    char pad_[8];
+    char pad_[32];
 };
 static const struct icbu__names icbu__name_text = {
     ICBU_ORDER_TYPES(ICBU__NAMEVS)
@@ -798,13 +801,18 @@ typedef struct icbu__signer {
     int rc;                       /* nonzero once the back end failed */
 } icbu__signer;
 
+/* The stage hands the back end whole blocks (64 bytes, two in a fast build,
+ * for fewer calls); a fast build gives it slack too, so that short pieces
+ * are copied in without checking where the block ends. */
+#define ICBU__BLOCK (64 << ICBU__FAST)
+#define ICBU__SLACK (48 * ICBU__FAST)
 typedef struct icbu__out {
     char *buf;
     size_t cap, len;              /* len keeps counting past cap: the size needed */
     icbu__signer *sg;             /* hash form values, raw */
     int form;                     /* in a form value: written percent-encoded */
-    size_t staged;
-    unsigned char stage[64];      /* hash input, gathered into fewer updates */
+    size_t staged;                /* < ICBU__BLOCK between writes */
+    unsigned char stage[ICBU__BLOCK + ICBU__SLACK];   /* hash input, gathered into blocks */
 } icbu__out;
 
 static void icbu__sg_update(icbu__signer *sg, const void *p, size_t n) {
@@ -829,19 +837,30 @@ static void icbu__flush(icbu__out *o) {
     o->staged = 0;
 }
 ICBU__COLD static void icbu__hash_fill(icbu__out *o, const char *p, size_t n) {
-    size_t k = sizeof o->stage - o->staged;
+    size_t k = ICBU__BLOCK - o->staged;
     ICBU_MEMCPY(o->stage + o->staged, p, k);
-    icbu__sg_update(o->sg, o->stage, sizeof o->stage);
+    icbu__sg_update(o->sg, o->stage, ICBU__BLOCK);
     p += k; n -= k;
-    k = n - n % sizeof o->stage;
+    k = n - n % ICBU__BLOCK;
     icbu__sg_update(o->sg, p, k);
     ICBU_MEMCPY(o->stage, p + k, n - k);
     o->staged = n - k;
 }
+/* A full block goes to the back end; what ran into the slack moves down. */
+ICBU__COLD static void icbu__spill(icbu__out *o) {
+    icbu__sg_update(o->sg, o->stage, ICBU__BLOCK);
+    ICBU_MEMCPY(o->stage, o->stage + ICBU__BLOCK, ICBU__SLACK);
+    o->staged -= ICBU__BLOCK;
+}
 static ICBU__HOT void icbu__hash(icbu__out *o, const char *p, size_t n) {
     if (!o->sg) return;
-    if (n < sizeof o->stage - o->staged) { ICBU_MEMCPY(o->stage + o->staged, p, n); o->staged += n; }
-    else icbu__hash_fill(o, p, n);
+    if (n <= sizeof o->stage - o->staged) {
+        ICBU_MEMCPY(o->stage + o->staged, p, n);
+        o->staged += n;
+        if (o->staged >= ICBU__BLOCK) icbu__spill(o);
+    } else {
+        icbu__hash_fill(o, p, n);
+    }
 }
 
 /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are, space
@@ -921,7 +940,7 @@ static icbu_status icbu__wfail(icbu__w *w, icbu_status s) {
  * d has room for 8 bytes per input byte (\u001F is %5Cu001F). Returns the
  * bytes written, or (size_t)-1 at invalid UTF-8. */
 #define ICBU__ESC_MAX 8
-static size_t icbu__esc(icbu__out *o, const unsigned char *p, size_t n, char *d) {
+static ICBU__HOT size_t icbu__esc(icbu__out *o, const unsigned char *p, size_t n, char *d) {
     const unsigned char *end = p + n, *run = p;
     char *start = d;
     int form = o->form;               /* a local: stores through d may alias *o */
@@ -1011,25 +1030,27 @@ ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
 }
 
 /* A member's start: [pending quote] {" or ," then name": and, for a string,
- * its opening quote. Written straight into the stage and the arena when both
- * have room (names are [a-z_], so they encode as themselves), else as tokens. */
-ICBU__NOINLINE static void icbu__key(icbu__w *w, int first, const icbu__field *f) {
+ * its opening quote. In a fast build, written straight into the stage's slack
+ * and the arena when it has room, names as two 16-byte words (they encode as
+ * themselves); else as tokens. */
+ICBU__OWNFRAME static void icbu__key(icbu__w *w, int first, const icbu__field *f) {
     icbu__out *o = w->o;
     const char *name = ICBU__FNAME(f);
-    size_t n = f->len, q = (size_t)w->q, str = f->kind == ICBU__K_STR, i;
-    if (ICBU__FAST && o->form && o->sg && o->staged + n + 13 <= sizeof o->stage &&
-        o->len <= o->cap && n + 25 <= o->cap - o->len) {   /* room for the words' tails too */
-        unsigned char *r = o->stage + o->staged;
+    size_t n = f->len, q = (size_t)w->q, str = f->kind == ICBU__K_STR;
+    /* a signer is set only while the order is written as a form value */
+    if (ICBU__FAST && o->sg && n <= 32 && o->len <= o->cap && 50 <= o->cap - o->len) {
+        unsigned char *r = o->stage + o->staged;      /* at most 38 bytes into the slack */
         char *d = o->buf + o->len, *start = d;
         r[0] = '"'; r += q;
         r[0] = first ? '{' : ','; r[1] = '"';
-        for (i = 0; i < n; i += 8) ICBU_MEMCPY(r + 2 + i, name + i, 8);
+        ICBU_MEMCPY(r + 2, name, 16); ICBU_MEMCPY(r + 18, name + 16, 16);
         r += n + 2;
         r[0] = '"'; r[1] = ':'; r[2] = '"';
         o->staged = (size_t)(r + 2 + str - o->stage);
+        if (o->staged >= ICBU__BLOCK) icbu__spill(o);
         ICBU_MEMCPY(d, "%22", 3); d += 3 * q;
         ICBU_MEMCPY(d, first ? "%7B%22" : "%2C%22", 6);
-        for (i = 0; i < n; i += 8) ICBU_MEMCPY(d + 6 + i, name + i, 8);
+        ICBU_MEMCPY(d + 6, name, 16); ICBU_MEMCPY(d + 22, name + 16, 16);
         d += n + 6;
         ICBU_MEMCPY(d, "%22%3A%22", 9);
         o->len += (size_t)(d + 6 + 3 * str - start);
