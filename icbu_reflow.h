@@ -1011,21 +1011,27 @@ static char *icbu__digits(char *t, uint64_t u, int neg) {
     return t;
 }
 
+/* "yyyy-MM-dd HH:mm:ss" (d[0..19)), which encodes as yyyy-MM-dd+HH%3Amm%3Ass. */
+static void icbu__tdate(icbu__out *o, const char *d) {
+    char enc[23];
+    ICBU_MEMCPY(enc, d, 10); enc[10] = '+';
+    ICBU_MEMCPY(enc + 11, d + 11, 2); ICBU_MEMCPY(enc + 13, "%3A", 3);
+    ICBU_MEMCPY(enc + 16, d + 14, 2); ICBU_MEMCPY(enc + 18, "%3A", 3);
+    ICBU_MEMCPY(enc + 21, d + 17, 2);
+    icbu__tok(o, d, 19, enc, 23);
+}
+
 /* These two have their own frames, not one in every level of the object recursion. */
 ICBU__NOINLINE static void icbu__wnum(icbu__out *o, int64_t v) {
     char t[21], *p = icbu__digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
     icbu__tok(o, p, (size_t)(t + 21 - p), p, (size_t)(t + 21 - p));      /* digits encode as themselves */
 }
 ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
-    char d[22], enc[29];
-    if (icbu_date_format(v, d + 1) != ICBU_OK) return icbu__wfail(w, ICBU_E_DATE);
-    /* "yyyy-MM-dd HH:mm:ss" encodes as %22yyyy-MM-dd+HH%3Amm%3Ass%22 */
-    d[0] = d[20] = '"';
-    ICBU_MEMCPY(enc, "%22", 3); ICBU_MEMCPY(enc + 3, d + 1, 10); enc[13] = '+';
-    ICBU_MEMCPY(enc + 14, d + 12, 2); ICBU_MEMCPY(enc + 16, "%3A", 3);
-    ICBU_MEMCPY(enc + 19, d + 15, 2); ICBU_MEMCPY(enc + 21, "%3A", 3);
-    ICBU_MEMCPY(enc + 24, d + 18, 2); ICBU_MEMCPY(enc + 26, "%22", 3);
-    icbu__tok(w->o, d, 21, enc, 29);
+    char d[20];
+    if (icbu_date_format(v, d) != ICBU_OK) return icbu__wfail(w, ICBU_E_DATE);
+    ICBU__TOK(w->o, "\"", "%22");
+    icbu__tdate(w->o, d);
+    w->q = 1;
     return ICBU_OK;
 }
 
@@ -1279,33 +1285,41 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
     if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method); o.sg = &sg; }
     for (i = 0; i < sizeof names / sizeof names[0] && st == ICBU_OK; i++) {
         const char *v = NULL;
+        size_t n, vn = 0;
+        int user = 0;                                    /* else a constant of plain bytes */
         switch (i) {
-        case 0: v = c->app_key; break;
+        case 0: v = c->app_key; user = 1; break;
         case 1: v = "json"; break;
-        case 2: break;
+        case 2: if (!ord) continue; break;
         case 3: v = "alibaba.finance.insurance.icbu.insure.order.callback"; break;
-        case 4: v = c->partner_id; break;
-        case 5: v = c->session; break;
+        case 4: v = c->partner_id; user = 1; break;
+        case 5: v = c->session; user = 1; break;
         case 6: v = icbu__sm_names[c->sign_method]; break;
         case 7: v = c->simplify ? "true" : NULL; break;
-        case 8: v = c->target_app_key; break;
+        case 8: v = c->target_app_key; user = 1; break;
         case 9: v = ts; break;
         default: v = "2.0";
         }
-        if (i == 2 ? !ord : icbu__blank(v, icbu__strlen(v))) continue;
-        if (i != 2 && !icbu__utf8_ok(v, icbu__strlen(v))) {      /* app_key, session, ... */
-            ICBU_MEMCPY(e->path, names[i], icbu__strlen(names[i]) + 1);
-            st = icbu__fail(e, ICBU_E_UTF8);
-            break;
+        if (i != 2) {
+            vn = icbu__strlen(v);
+            if (icbu__blank(v, vn)) continue;
+            if (user && !icbu__utf8_ok(v, vn)) {
+                ICBU_MEMCPY(e->path, names[i], ICBU_STRLEN(names[i]) + 1);
+                st = icbu__fail(e, ICBU_E_UTF8);
+                break;
+            }
         }
+        n = ICBU_STRLEN(names[i]);
         if (!first) ICBU__LIT(&o, "&");
         first = 0;
-        icbu__bytes(&o, names[i], icbu__strlen(names[i]));
+        icbu__bytes(&o, names[i], n);
         ICBU__LIT(&o, "=");
-        icbu__hash(&o, names[i], icbu__strlen(names[i]));
+        icbu__hash(&o, names[i], n);
         o.form = 1;
         if (i == 2) st = icbu__write_order(&o, ord, e);
-        else icbu__put(&o, v, icbu__strlen(v));
+        else if (i == 9) icbu__tdate(&o, ts);
+        else if (user) icbu__put(&o, v, vn);
+        else icbu__tok(&o, v, vn, v, vn);
         o.form = 0;
     }
     icbu__flush(&o);
