@@ -9,13 +9,16 @@ PYTHON  ?= python3
 BUILD   := build
 WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Werror
 TFLAGS  := -std=c99 -g -O1 -Wall -Wextra -I. -I$(BUILD) -Itests
-BACKENDS := mbedtls bearssl custom
+# "small": mbedTLS with ICBU_REFLOW_SMALL, the writer's compact paths (what -Os builds get)
+BACKENDS := mbedtls bearssl custom small
 LIBS_mbedtls := -lmbedcrypto
+LIBS_small   := -lmbedcrypto
 LIBS_bearssl := -lbearssl
 LIBS_custom  := -lbearssl
 DEF_mbedtls  := -DICBU_REFLOW_CRYPTO_MBEDTLS
 DEF_bearssl  := -DICBU_REFLOW_CRYPTO_BEARSSL
 DEF_custom   := -DICBU_REFLOW_CRYPTO_CUSTOM
+DEF_small    := -DICBU_REFLOW_CRYPTO_MBEDTLS -DICBU_REFLOW_SMALL
 SRC_custom   := tests/custom_hash.c
 
 PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind \

@@ -65,6 +65,12 @@
  *                                 -- exactly one of the three, where the implementation is
  *   ICBU_REFLOW_NO_EXCHANGE      leave out transport, HTTP, the response parser, retries
  *   ICBU_REFLOW_NO_DECODER       leave out the JSON order decoder (icbu_decode_order)
+ *   ICBU_REFLOW_SMALL            the writer's compact paths only: a 64-byte hash stage
+ *                                 and no unrolled or inlined copies (the default with
+ *                                 -Os and with compilers other than GCC and clang;
+ *                                 otherwise the stage is 128 bytes plus 48 of slack,
+ *                                 about 112 bytes more stack, for about half the
+ *                                 instructions outside the hash)
  *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err
  *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts
  *   ICBU_MEMCPY, ICBU_MEMMOVE, ICBU_MEMSET, ICBU_MEMCMP, ICBU_STRLEN
@@ -573,15 +579,15 @@ static void icbu__wipe(void *p, size_t n) {
 #endif
 }
 
-/* NOINLINE keeps a bulky frame out of its callers. When not optimizing for
- * size, HOT inlines the few tiny writers, whose constant sizes then compile
- * to plain moves, COLD keeps their rare paths out of line, and FAST turns on
- * the writer's unrolled paths (each has a general path that gives the same
- * bytes, which is all a size-optimized build keeps). OWNFRAME: out of line
- * only when optimizing for size, where stack counts more than calls. */
+/* NOINLINE keeps a bulky frame out of its callers. Unless the build is small
+ * (ICBU_REFLOW_SMALL, or -Os), HOT inlines the few tiny writers, whose
+ * constant sizes then compile to plain moves, COLD keeps their rare paths
+ * out of line, and FAST turns on the writer's unrolled paths (each has a
+ * general path that gives the same bytes, which is all a small build keeps).
+ * OWNFRAME: out of line only in a small build, where stack counts more. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ICBU__NOINLINE __attribute__((noinline))
-#if !defined(__OPTIMIZE_SIZE__)
+#if !defined(__OPTIMIZE_SIZE__) && !defined(ICBU_REFLOW_SMALL)
 #define ICBU__HOT __attribute__((always_inline)) inline
 #define ICBU__COLD __attribute__((noinline))
 #define ICBU__FAST 1
@@ -849,7 +855,7 @@ ICBU__COLD static void icbu__hash_fill(icbu__out *o, const char *p, size_t n) {
 /* A full block goes to the back end; what ran into the slack moves down. */
 ICBU__COLD static void icbu__spill(icbu__out *o) {
     icbu__sg_update(o->sg, o->stage, ICBU__BLOCK);
-    ICBU_MEMCPY(o->stage, o->stage + ICBU__BLOCK, ICBU__SLACK);
+    if (ICBU__FAST) ICBU_MEMCPY(o->stage, o->stage + ICBU__BLOCK, ICBU__SLACK);
     o->staged -= ICBU__BLOCK;
 }
 static ICBU__HOT void icbu__hash(icbu__out *o, const char *p, size_t n) {
