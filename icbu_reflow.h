@@ -748,13 +748,16 @@ static void icbu__path_push(icbu__path *p, const char *name, size_t len, size_t 
     }
     p->depth++;
 }
-static void icbu__path_render(const icbu__path *p, icbu_err *e) {
+/* rev: the segments were pushed innermost first (the writer keeps them only
+ * as an error unwinds). */
+static void icbu__path_render(const icbu__path *p, int rev, icbu_err *e) {
     size_t k = 0, cap = sizeof e->path - 1, j;
-    int i;
+    int i, m, depth = p->depth < ICBU__PATH_DEPTH ? p->depth : ICBU__PATH_DEPTH;
     char num[24];
-    for (i = 0; i < p->depth && i < ICBU__PATH_DEPTH; i++) {
+    for (m = 0; m < depth; m++) {
+        i = rev ? depth - 1 - m : m;
         if (p->name[i]) {
-            if (i && k < cap) e->path[k++] = '.';
+            if (m && k < cap) e->path[k++] = '.';
             for (j = 0; j < p->len[i] && k < cap; j++) e->path[k++] = p->name[i][j];
         }
         if (p->idx[i] != ICBU__NOIDX) {
@@ -936,10 +939,6 @@ static ICBU__HOT void icbu__wtok(icbu__w *w, const char *raw, size_t rn, const c
 }
 #define ICBU__WTOK(w, raw, enc) icbu__wtok(w, raw, sizeof(raw) - 1, enc, sizeof(enc) - 1)
 
-static icbu_status icbu__wfail(icbu__w *w, icbu_status s) {
-    if (w->e->status == ICBU_OK) icbu__path_render(&w->path, w->e);
-    return icbu__fail(w->e, s);
-}
 
 /* The JSON string content of p[0..n) into d, in one pass: escaped, then
  * percent-encoded in a form value; the escaped (raw) text goes to the hash.
@@ -1004,7 +1003,7 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
             if (r != (size_t)-1) icbu__bytes(o, t, r);
         }
     }
-    if (r == (size_t)-1) return icbu__wfail(w, ICBU_E_UTF8);
+    if (r == (size_t)-1) return icbu__fail(w->e, ICBU_E_UTF8);
     w->q = 1;
     return ICBU_OK;
 }
@@ -1034,7 +1033,7 @@ ICBU__NOINLINE static void icbu__wnum(icbu__out *o, int64_t v) {
 }
 ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
     char d[20];
-    if (icbu_date_format(v, d) != ICBU_OK) return icbu__wfail(w, ICBU_E_DATE);
+    if (icbu_date_format(v, d) != ICBU_OK) return icbu__fail(w->e, ICBU_E_DATE);
     ICBU__TOK(w->o, "\"", "%22");
     icbu__tdate(w->o, d);
     w->q = 1;
@@ -1095,11 +1094,10 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
         const icbu__field *f = &t->f[i];
         const unsigned char *p = base + f->off;
         icbu_status st = ICBU_OK;
-        size_t k;
+        size_t k, at = ICBU__NOIDX;
         if (icbu__absent(f, p)) continue;
         icbu__key(w, first, f);
         first = 0;
-        icbu__path_push(&w->path, ICBU__FNAME(f), f->len, ICBU__NOIDX);
         switch (f->kind) {
         case ICBU__K_STR: st = icbu__wstr(w, (const icbu_str *)(const void *)p); break;
         case ICBU__K_NUM: icbu__wnum(w->o, ((const icbu_num *)(const void *)p)->v); break;
@@ -1118,7 +1116,7 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             for (k = 0; k < l->n && st == ICBU_OK; k++) {
                 const unsigned char *el = (const unsigned char *)l->p + k * size;
                 if (k) ICBU__WTOK(w, ",", "%2C");
-                if (w->path.depth <= ICBU__PATH_DEPTH) w->path.idx[w->path.depth - 1] = k;
+                at = k;
                 if (f->kind == ICBU__K_STRS) {
                     const icbu_str *s = (const icbu_str *)(const void *)el;
                     if (s->p) {
@@ -1134,8 +1132,10 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             ICBU__WTOK(w, "]", "%5D");
         }
         }
-        w->path.depth--;
-        if (st != ICBU_OK) return st;
+        if (st != ICBU_OK) {              /* the path is kept only now, innermost first */
+            icbu__path_push(&w->path, ICBU__FNAME(f), f->len, at);
+            return st;
+        }
     }
     if (first) ICBU__WTOK(w, "{}", "%7B%7D");
     else ICBU__WTOK(w, "}", "%7D");
@@ -1144,8 +1144,11 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
 
 static icbu_status icbu__write_order(icbu__out *o, const icbu_order *ord, icbu_err *e) {
     icbu__w w;
+    icbu_status st;
     w.o = o; w.e = e; w.q = 0; w.path.depth = 0;
-    return icbu__wobj(&w, ICBU__TY_order, (const unsigned char *)ord);
+    st = icbu__wobj(&w, ICBU__TY_order, (const unsigned char *)ord);
+    if (st != ICBU_OK) icbu__path_render(&w.path, 1, e);
+    return st;
 }
 
 static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
@@ -1683,7 +1686,7 @@ ICBU_ORDER_TYPES(ICBU__MAX32)
 
 static icbu_status icbu__jfail(icbu__jr *r, icbu_status s) {
     if (r->quiet) return s;
-    if (r->e->status == ICBU_OK) { r->e->offset = r->i; icbu__path_render(&r->path, r->e); }
+    if (r->e->status == ICBU_OK) { r->e->offset = r->i; icbu__path_render(&r->path, 0, r->e); }
     return icbu__fail(r->e, s);
 }
 static void icbu__jws(icbu__jr *r) {
