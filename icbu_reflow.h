@@ -976,11 +976,17 @@ static ICBU__HOT size_t icbu__esc(icbu__out *o, const unsigned char *p, size_t n
             run = ++p;
             continue;
         }
-        k = c < 0x80 ? 1 : icbu__utf8(p, (size_t)(end - p));
-        if (!k) return (size_t)-1;
+        if (c < 0x80) {                           /* the rest of ASCII: space, @, :, ... */
+            if (form) d = icbu__form1(d, c);
+            else *d++ = (char)c;
+            p++;
+            continue;
+        }
+        if (!(k = icbu__utf8(p, (size_t)(end - p)))) return (size_t)-1;
+        if (!form) { ICBU_MEMCPY(d, p, k); d += k; p += k; continue; }
         for (; k; k--, p++) {
-            if (form) d = icbu__form1(d, *p);
-            else *d++ = (char)*p;
+            d[0] = '%'; d[1] = icbu__hexd[*p >> 4]; d[2] = icbu__hexd[*p & 15];
+            d += 3;
         }
     }
     icbu__hash(o, (const char *)run, (size_t)(p - run));
