@@ -839,7 +839,7 @@ static ICBU__HOT void icbu__bytes(icbu__out *o, const char *p, size_t n) {
 }
 #define ICBU__LIT(o, lit) icbu__bytes(o, lit, sizeof(lit) - 1)
 
-/* Bytes into the hash in whole 64-byte blocks: the stage gathers short
+/* Bytes into the hash in whole blocks: the stage gathers short
  * pieces, and runs of whole blocks go to the back end from where they are. */
 static void icbu__flush(icbu__out *o) {
     if (o->sg && o->staged) icbu__sg_update(o->sg, o->stage, o->staged);
