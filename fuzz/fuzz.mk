@@ -28,6 +28,11 @@ $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h icbu_reflow.h
 	@mkdir -p $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ $<
 
+# fuzz_roundtrip also links the small build of the library (fuzz/fuzz_small.c).
+$(BUILD)/fuzz/fuzz_roundtrip: fuzz/fuzz_roundtrip.c fuzz/fuzz_small.c fuzz/fuzz_common.h icbu_reflow.h
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ fuzz/fuzz_roundtrip.c fuzz/fuzz_small.c
+
 # $(1): seconds per harness
 define fuzz_run
 	@set -e; for h in $(FUZZ_HARNESSES); do \
