@@ -933,7 +933,7 @@ typedef struct icbu__w {
 } icbu__w;
 
 /* Punctuation, after a pending closing quote. */
-static ICBU__HOT void icbu__wtok(icbu__w *w, const char *raw, size_t rn, const char *enc, size_t en) {
+ICBU__COLD static void icbu__wtok(icbu__w *w, const char *raw, size_t rn, const char *enc, size_t en) {
     if (w->q) { ICBU__TOK(w->o, "\"", "%22"); w->q = 0; }
     icbu__tok(w->o, raw, rn, enc, en);
 }
