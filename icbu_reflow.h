@@ -731,8 +731,37 @@ static const icbu__type icbu__types[] = {
 #endif
 };
 
-/* The path of the field being written or read, for error messages. */
+/* The path of the field that failed, for error messages: "name", "[idx]" or
+ * both per level (ICBU__NOIDX: none). */
 #define ICBU__NOIDX ((size_t)-1)
+/* One segment into out (at most cap bytes); returns its length. */
+static size_t icbu__path_seg(char *out, size_t cap, const char *name, size_t len, size_t idx) {
+    size_t k = 0, j, digits = 1, v;
+    for (j = 0; name && j < len && k < cap; j++) out[k++] = name[j];
+    if (idx != ICBU__NOIDX) {
+        for (v = idx; v >= 10; v /= 10) digits++;
+        if (digits + 2 > cap - k) return k;               /* cut: no room for [idx] */
+        out[k] = '[';
+        for (j = digits; j; j--, idx /= 10) out[k + j] = (char)('0' + idx % 10);
+        k += digits + 1;
+        out[k++] = ']';
+    }
+    return k;
+}
+/* The writer keeps no path: as an error unwinds, each level puts its
+ * segment in front of what e->path holds (the innermost part is cut first). */
+ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, size_t len, size_t idx) {
+    char seg[ICBU_PATH_MAX];
+    size_t cap = sizeof e->path - 1, old = ICBU_STRLEN(e->path);
+    size_t k = icbu__path_seg(seg, cap, name, len, idx);
+    if (old && k < cap) seg[k++] = '.';
+    if (old > cap - k) old = cap - k;
+    ICBU_MEMMOVE(e->path + k, e->path, old);
+    ICBU_MEMCPY(e->path, seg, k);
+    e->path[k + old] = 0;
+}
+#if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
+/* The reader keeps the path as it descends. */
 #define ICBU__PATH_DEPTH 8
 typedef struct icbu__path {
     const char *name[ICBU__PATH_DEPTH];
@@ -748,29 +777,16 @@ static void icbu__path_push(icbu__path *p, const char *name, size_t len, size_t 
     }
     p->depth++;
 }
-/* rev: the segments were pushed innermost first (the writer keeps them only
- * as an error unwinds). */
-static void icbu__path_render(const icbu__path *p, int rev, icbu_err *e) {
-    size_t k = 0, cap = sizeof e->path - 1, j;
-    int i, m, depth = p->depth < ICBU__PATH_DEPTH ? p->depth : ICBU__PATH_DEPTH;
-    char num[24];
-    for (m = 0; m < depth; m++) {
-        i = rev ? depth - 1 - m : m;
-        if (p->name[i]) {
-            if (m && k < cap) e->path[k++] = '.';
-            for (j = 0; j < p->len[i] && k < cap; j++) e->path[k++] = p->name[i][j];
-        }
-        if (p->idx[i] != ICBU__NOIDX) {
-            size_t v = p->idx[i];
-            int n = 0;
-            do { num[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-            if (k < cap) e->path[k++] = '[';
-            while (n && k < cap) e->path[k++] = num[--n];
-            if (k < cap) e->path[k++] = ']';
-        }
+static void icbu__path_render(const icbu__path *p, icbu_err *e) {
+    size_t k = 0, cap = sizeof e->path - 1;
+    int i;
+    for (i = 0; i < p->depth && i < ICBU__PATH_DEPTH; i++) {
+        if (i && p->name[i] && k < cap) e->path[k++] = '.';
+        k += icbu__path_seg(e->path + k, cap - k, p->name[i], p->len[i], p->idx[i]);
     }
     e->path[k] = 0;
 }
+#endif
 
 /* Strict UTF-8 (RFC 3629): the length of the sequence at p, or 0 if invalid
  * (overlong, surrogate, above U+10FFFF, truncated, stray continuation). */
@@ -929,7 +945,6 @@ typedef struct icbu__w {
     icbu__out *o;
     icbu_err *e;
     int q;                        /* a string's closing quote is pending */
-    icbu__path path;
 } icbu__w;
 
 /* Punctuation, after a pending closing quote. */
@@ -1100,7 +1115,7 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
         const icbu__field *f = &t->f[i];
         const unsigned char *p = base + f->off;
         icbu_status st = ICBU_OK;
-        size_t k, at = ICBU__NOIDX;
+        size_t k = ICBU__NOIDX;       /* an array's element, for the path */
         if (icbu__absent(f, p)) continue;
         icbu__key(w, first, f);
         first = 0;
@@ -1119,10 +1134,9 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             const icbu_str_list *l = (const icbu_str_list *)(const void *)p;
             size_t size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
             ICBU__WTOK(w, "[", "%5B");
-            for (k = 0; k < l->n && st == ICBU_OK; k++) {
+            for (k = 0; k < l->n; k++) {
                 const unsigned char *el = (const unsigned char *)l->p + k * size;
                 if (k) ICBU__WTOK(w, ",", "%2C");
-                at = k;
                 if (f->kind == ICBU__K_STRS) {
                     const icbu_str *s = (const icbu_str *)(const void *)el;
                     if (s->p) {
@@ -1134,12 +1148,13 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
                 } else {
                     st = icbu__wobj(w, f->sub, el);
                 }
+                if (st != ICBU_OK) break;
             }
             ICBU__WTOK(w, "]", "%5D");
         }
         }
-        if (st != ICBU_OK) {              /* the path is kept only now, innermost first */
-            icbu__path_push(&w->path, ICBU__FNAME(f), f->len, at);
+        if (st != ICBU_OK) {
+            icbu__path_prepend(w->e, ICBU__FNAME(f), f->len, k);
             return st;
         }
     }
@@ -1150,11 +1165,8 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
 
 static icbu_status icbu__write_order(icbu__out *o, const icbu_order *ord, icbu_err *e) {
     icbu__w w;
-    icbu_status st;
-    w.o = o; w.e = e; w.q = 0; w.path.depth = 0;
-    st = icbu__wobj(&w, ICBU__TY_order, (const unsigned char *)ord);
-    if (st != ICBU_OK) icbu__path_render(&w.path, 1, e);
-    return st;
+    w.o = o; w.e = e; w.q = 0;
+    return icbu__wobj(&w, ICBU__TY_order, (const unsigned char *)ord);
 }
 
 static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
@@ -1692,7 +1704,7 @@ ICBU_ORDER_TYPES(ICBU__MAX32)
 
 static icbu_status icbu__jfail(icbu__jr *r, icbu_status s) {
     if (r->quiet) return s;
-    if (r->e->status == ICBU_OK) { r->e->offset = r->i; icbu__path_render(&r->path, 0, r->e); }
+    if (r->e->status == ICBU_OK) { r->e->offset = r->i; icbu__path_render(&r->path, r->e); }
     return icbu__fail(r->e, s);
 }
 static void icbu__jws(icbu__jr *r) {
