@@ -750,11 +750,15 @@ static size_t icbu__path_seg(char *out, size_t cap, const char *name, size_t len
 }
 /* The writer keeps no path: as an error unwinds, each level puts its
  * segment in front of what e->path holds (the innermost part is cut first). */
+static void icbu__path_set(icbu_err *e, const char *name) {
+    e->path[icbu__path_seg(e->path, sizeof e->path - 1, name, ICBU_STRLEN(name), ICBU__NOIDX)] = 0;
+}
 ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, size_t len, size_t idx) {
     char seg[ICBU_PATH_MAX];
     size_t cap = sizeof e->path - 1, old = ICBU_STRLEN(e->path);
     size_t k = icbu__path_seg(seg, cap, name, len, idx);
-    if (old && k < cap) seg[k++] = '.';
+    if (old && k + 1 < cap) seg[k++] = '.';
+    else old = 0;                                     /* no room for any of it */
     if (old > cap - k) old = cap - k;
     ICBU_MEMMOVE(e->path + k, e->path, old);
     ICBU_MEMCPY(e->path, seg, k);
@@ -781,7 +785,7 @@ static void icbu__path_render(const icbu__path *p, icbu_err *e) {
     size_t k = 0, cap = sizeof e->path - 1;
     int i;
     for (i = 0; i < p->depth && i < ICBU__PATH_DEPTH; i++) {
-        if (i && p->name[i] && k < cap) e->path[k++] = '.';
+        if (i && p->name[i] && k + 1 < cap) e->path[k++] = '.';
         k += icbu__path_seg(e->path + k, cap - k, p->name[i], p->len[i], p->idx[i]);
     }
     e->path[k] = 0;
@@ -1015,7 +1019,7 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
     char t[12];                   /* one character: 4 bytes as %XX, or %5Cu00XX */
     if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / ICBU__ESC_MAX) {
         r = icbu__esc(o, p, n, o->buf + o->len);
-        o->len += r;
+        if (r != (size_t)-1) o->len += r;
     } else {                  /* near the end, or measuring: a character at a time */
         for (; n && r != (size_t)-1; p += k, n -= k) {
             k = *p < 0x80 ? 1 : icbu__utf8(p, n);
@@ -1305,7 +1309,7 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
         return icbu__fail(e, ICBU_E_ARG);
     if (icbu_date_format(&c->timestamp, ts) != ICBU_OK) {
-        ICBU_MEMCPY(e->path, "timestamp", 10);
+        icbu__path_set(e, "timestamp");
         return icbu__fail(e, ICBU_E_DATE);
     }
     icbu__out_init(&o, buf, cap);
@@ -1331,7 +1335,7 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
             vn = icbu__strlen(v);
             if (icbu__blank(v, vn)) continue;
             if (user && !icbu__utf8_ok(v, vn)) {
-                ICBU_MEMCPY(e->path, names[i], ICBU_STRLEN(names[i]) + 1);
+                icbu__path_set(e, names[i]);
                 st = icbu__fail(e, ICBU_E_UTF8);
                 break;
             }
@@ -2302,7 +2306,7 @@ ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
                                       const icbu_order **out, size_t *used, icbu_err *e) {
     icbu_err local;
     icbu__jr r;
-    unsigned char *o;
+    unsigned char *o = NULL;
     icbu_status st;
     ICBU__ERR_INIT(e, local);
     if (out) *out = NULL;
