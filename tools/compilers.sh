@@ -12,8 +12,8 @@
 # x {ICBU_REFLOW_STATIC or not}, each as one translation unit that defines the
 # implementation and names every public function the configuration offers
 # (so that ICBU_REFLOW_STATIC does not trip -Wunused-function).
-# Also: the writer's fast and small builds, optimized (-O2, -Os, -O2 with
-# ICBU_REFLOW_SMALL); the declarations alone (no IMPLEMENTATION) in C99 and C++98/11/20;
+# Also: the writer's fast and small builds, optimized (-O2, -O3, -Os, -O2 with
+# ICBU_REFLOW_SMALL; C and C++), since some warnings need the optimizer; the declarations alone (no IMPLEMENTATION) in C99 and C++98/11/20;
 # no compound literals or designated initializers in the declarations part;
 # the header included twice, then once more with the implementation; and no
 # back end or two back ends stop the build with the "define exactly one"
@@ -118,13 +118,15 @@ done
 # --- the writer's two builds, optimized (warnings such as -Warray-bounds need -O):
 # fast (-O2) and small (-Os, and ICBU_REFLOW_SMALL at -O2)
 for cc in $C_COMPILERS; do
-    for opt in -O2 -Os "-O2 -DICBU_REFLOW_SMALL"; do
+    for opt in -O2 -O3 -Os "-O2 -DICBU_REFLOW_SMALL"; do
         build "$cc" "$CFLAGS_STRICT $opt" "$OUT/m_MBEDTLS-none-extern.c" "$cc C99 $opt MBEDTLS-none-extern"
     done
 done
 for cxx in $CXX_COMPILERS; do
-    build "$cxx" "-x c++ -std=c++11 $CXXFLAGS_STRICT -O2 -DICBU_REFLOW_SMALL" "$OUT/m_MBEDTLS-none-extern.c" \
-        "$cxx C++11 -O2 -DICBU_REFLOW_SMALL MBEDTLS-none-extern"
+    for opt in -O2 -O3 "-O2 -DICBU_REFLOW_SMALL"; do
+        build "$cxx" "-x c++ -std=c++11 $CXXFLAGS_STRICT $opt" "$OUT/m_MBEDTLS-none-extern.c" \
+            "$cxx C++11 $opt MBEDTLS-none-extern"
+    done
 done
 
 # --- the declarations alone
