@@ -52,9 +52,16 @@ $(BUILD)/asan/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN)
 endef
 $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(eval $(call unit_rules,$(t),$(b)))))
 
+# Error paths cut to a small ICBU_PATH_MAX, with ASan+UBSan.
+PATH_MAX_BINS := $(BUILD)/asan/test_path_max_8 $(BUILD)/asan/test_path_max_21
+$(BUILD)/asan/test_path_max_%: tests/test_path_max.c icbu_reflow.h tests/example_order.h
+	@mkdir -p $(BUILD)/asan
+	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_PATH_MAX=$* \
+	    -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/test_path_max.c -lmbedcrypto
+
 UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b)))
 ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b)))
-unit: $(UNIT_BINS) $(ASAN_BINS)
+unit: $(UNIT_BINS) $(ASAN_BINS) $(PATH_MAX_BINS)
 
 # README's memory table: `make arena` prints it.
 $(BUILD)/arena-sizes: tools/arena_sizes.c icbu_reflow.h tests/example_order.h | $(BUILD)/.dir
@@ -75,6 +82,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-
 SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(BUILD)") \
          $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))="$(b) $(BUILD)") \
          $(foreach b,$(filter %_mbedtls %_bearssl,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(BUILD)") \
+         $(foreach b,$(PATH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
          check_body="$(PYTHON) tests/check_examples.py $(BUILD)" \
          readme="$(PYTHON) tools/check_readme.py" \
          bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \

@@ -785,7 +785,10 @@ static void icbu__path_render(const icbu__path *p, icbu_err *e) {
     size_t k = 0, cap = sizeof e->path - 1;
     int i;
     for (i = 0; i < p->depth && i < ICBU__PATH_DEPTH; i++) {
-        if (i && p->name[i] && k + 1 < cap) e->path[k++] = '.';
+        if (i && p->name[i]) {
+            if (k + 1 >= cap) break;                    /* cut: no room for '.' and more */
+            e->path[k++] = '.';
+        }
         k += icbu__path_seg(e->path + k, cap - k, p->name[i], p->len[i], p->idx[i]);
     }
     e->path[k] = 0;
