@@ -53,11 +53,11 @@ endef
 $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(eval $(call unit_rules,$(t),$(b)))))
 
 # Error paths cut to a small ICBU_PATH_MAX, with ASan+UBSan.
-PATH_MAX_BINS := $(BUILD)/asan/test_path_max_8 $(BUILD)/asan/test_path_max_21
-$(BUILD)/asan/test_path_max_%: tests/test_path_max.c icbu_reflow.h tests/example_order.h
+PATH_MAX_BINS := $(BUILD)/asan/path_max_8 $(BUILD)/asan/path_max_21
+$(BUILD)/asan/path_max_%: tests/path_max.c icbu_reflow.h tests/example_order.h
 	@mkdir -p $(BUILD)/asan
 	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_PATH_MAX=$* \
-	    -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/test_path_max.c -lmbedcrypto
+	    -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/path_max.c -lmbedcrypto
 
 UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b)))
 ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b)))

@@ -1,4 +1,4 @@
-/* Error paths cut to a small ICBU_PATH_MAX (built twice by the Makefile:
+/* tests/path_max.c - error paths cut to a small ICBU_PATH_MAX (built twice by the Makefile:
  * -DICBU_PATH_MAX=8 and =21, with ASan+UBSan). Every path is a prefix of the
  * full one, never ends in '.', and is never written past err.path: the form
  * body's own paths ("timestamp", "target_app_key") once were. Prints one
