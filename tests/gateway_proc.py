@@ -4,6 +4,7 @@ ports, build URLs (with a /f/<mode> fault prefix), read its logs, stop it --
 and running one test case into an 'ok - ' / 'not ok - ' line."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,3 +103,18 @@ def run_case(name, fn, results):
               flush=True)
         results.append(res)
     return res
+
+
+def finish(results, t0, detail, tmp, keep):
+    """A runner's last lines: time and detail, where the temporary files are
+    (kept when asked or when something failed), then 'N passed, N failed'.
+    Returns the exit status."""
+    passed = sum(1 for r in results if r[0])
+    failed = len(results) - passed
+    print("# %.1f s, %s" % (time.monotonic() - t0, detail))
+    if keep or failed:
+        print("# temporary files kept in %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0

@@ -21,7 +21,6 @@ import datetime
 import fnmatch
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -700,16 +699,8 @@ def main():
         print("not ok - gateway/never prints the secret: found in %s" % gw.log.name
               if leaked else "ok - gateway/never prints the secret")
         results.append((not leaked, "gateway/never prints the secret", ""))
-    passed = sum(1 for r in results if r[0])
-    failed = len(results) - passed
-    print("# %.1f s, binaries: %s" % (time.monotonic() - t0,
-                                       ", ".join(b for _, b in offline) or "none"))
-    if a.keep or failed:
-        print("# temporary files kept in %s" % tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return gateway_proc.finish(results, t0, "binaries: %s" % (
+        ", ".join(b for _, b in offline) or "none"), tmp, a.keep)
 
 
 if __name__ == "__main__":

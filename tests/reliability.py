@@ -36,7 +36,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -846,16 +845,8 @@ def main():
     with open(gw.log.name, "rb") as f:
         leaked = SECRET.encode("utf-8") in f.read()
     report("gateway/never prints the secret", lambda: expect(not leaked, "found in the log"))
-    passed = sum(1 for r in RESULTS if r[0])
-    failed = len(RESULTS) - passed
-    print("# %.1f s, seed %d, binaries: %s" % (time.monotonic() - t0, a.seed,
-                                               ", ".join(b for _, b in bins)))
-    if a.keep or failed:
-        print("# temporary files kept in %s" % tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return gateway_proc.finish(RESULTS, t0, "seed %d, binaries: %s" % (
+        a.seed, ", ".join(b for _, b in bins)), tmp, a.keep)
 
 
 if __name__ == "__main__":
