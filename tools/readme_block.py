@@ -31,3 +31,14 @@ def sync(path, tag, block, write, who):
                                                "%s (%s)" % (path, tag), "measured"))
     sys.stderr.write("%s: the %s in %s is out of date (--write rewrites it)\n" % (who, tag, path))
     return False
+
+
+def emit(table, tag, check, write, who):
+    """A measuring tool's output: table on stdout, or, with --check FILE or
+    --write FILE, the tag block in that file compared or rewritten (exit 1
+    when it differs)."""
+    if check or write:
+        if not sync(check or write, tag, "\n" + table, bool(write), who):
+            sys.exit(1)
+    else:
+        sys.stdout.write(table)

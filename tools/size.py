@@ -216,13 +216,7 @@ def main():
                          % "; ".join(bad))
         sys.exit(1)
     table = render(cols, results, notes)
-    block = "\n" + table
-
-    if a.check or a.write:
-        if not readme_block.sync(a.check or a.write, "size-table", block, bool(a.write), "size.py"):
-            sys.exit(1)
-    else:
-        sys.stdout.write(table)
+    readme_block.emit(table, "size-table", a.check, a.write, "size.py")
 
 
 if __name__ == "__main__":

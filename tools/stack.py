@@ -497,17 +497,12 @@ def main():
     os.makedirs(a.build, exist_ok=True)
     backend_versions(a.backend_src)
     out, ctx, chains, depth = measure(a.header, a.backend_src, a.build)
-    table, over = render(out, ctx, depth)
-    block = "\n" + table
+    table, _ = render(out, ctx, depth)
     if a.verbose:
         for k in sorted(chains):
             print("%s %s %s: %d\n    %s" % (k[0], k[1], k[2], out[k][0], "\n    ".join(chains[k])))
         print()
-    if a.check or a.write:
-        if not readme_block.sync(a.check or a.write, "stack-table", block, bool(a.write), "stack.py"):
-            sys.exit(1)
-    else:
-        sys.stdout.write(table)
+    readme_block.emit(table, "stack-table", a.check, a.write, "stack.py")
 
 
 if __name__ == "__main__":
