@@ -823,26 +823,26 @@ static void io_close(void *ctx)
     conn_close(&((struct attempt_io *)ctx)->c);
 }
 
+/* The time this call may take within the attempt's deadline; 0 (and why) when none is left. */
+static uint32_t io_left(struct attempt_io *a, uint32_t timeout_ms, const char *what)
+{
+    uint32_t ms = clamp_to(a->deadline, timeout_ms);
+    if (ms == 0) net_say(a->c.why, sizeof a->c.why, "%s", what);
+    return ms;
+}
+
 static long io_send(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms)
 {
     struct attempt_io *a = (struct attempt_io *)ctx;
-    uint32_t ms = clamp_to(a->deadline, timeout_ms);
-    if (ms == 0) {
-        net_say(a->c.why, sizeof a->c.why, "timed out sending");
-        return ICBU_IO_TIMEOUT;
-    }
-    return a->c.send(&a->c, p, n, ms);
+    uint32_t ms = io_left(a, timeout_ms, "timed out sending");
+    return ms ? a->c.send(&a->c, p, n, ms) : ICBU_IO_TIMEOUT;
 }
 
 static long io_recv(void *ctx, unsigned char *p, size_t n, uint32_t timeout_ms)
 {
     struct attempt_io *a = (struct attempt_io *)ctx;
-    uint32_t ms = clamp_to(a->deadline, timeout_ms);
-    if (ms == 0) {
-        net_say(a->c.why, sizeof a->c.why, "timed out waiting for the answer");
-        return ICBU_IO_TIMEOUT;
-    }
-    return a->c.recv(&a->c, p, n, ms);
+    uint32_t ms = io_left(a, timeout_ms, "timed out waiting for the answer");
+    return ms ? a->c.recv(&a->c, p, n, ms) : ICBU_IO_TIMEOUT;
 }
 
 static uint32_t io_now(void *ctx)
