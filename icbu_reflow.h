@@ -68,8 +68,8 @@
  *   ICBU_REFLOW_SMALL            the writer's compact paths only: a 64-byte hash stage
  *                                 and no unrolled or inlined copies (the default with
  *                                 -Os and with compilers other than GCC and clang;
- *                                 otherwise the stage is 128 bytes plus 48 of slack,
- *                                 about 112 bytes more stack, for about half the
+ *                                 otherwise the stage is 256 bytes plus 48 of slack,
+ *                                 about 240 bytes more stack, for about half the
  *                                 instructions outside the hash)
  *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err
  *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts
@@ -833,10 +833,10 @@ typedef struct icbu__signer {
     int rc;                       /* nonzero once the back end failed */
 } icbu__signer;
 
-/* The stage hands the back end whole blocks (64 bytes, two in a fast build,
+/* The stage hands the back end whole blocks (64 bytes, four in a fast build,
  * for fewer calls); a fast build gives it slack too, so that short pieces
  * are copied in without checking where the block ends. */
-#define ICBU__BLOCK (64 << ICBU__FAST)
+#define ICBU__BLOCK (64 << (2 * ICBU__FAST))
 #define ICBU__SLACK (48 * ICBU__FAST)
 typedef struct icbu__out {
     char *buf;
