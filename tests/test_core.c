@@ -394,6 +394,20 @@ static void test_gmt8_dates(void **state) {
     assert_int_equal(icbu_date_from_unix(INT64_MAX).set, 0);
 }
 
+/* Every year 0..9999, and every value of each other field, against snprintf. */
+static void test_date_digits(void **state) {
+    char s[20], want[32];
+    unsigned y;
+    (void)state;
+    for (y = 0; y <= 9999; y++) {
+        icbu_date d = icbu_d(y, y % 12 + 1, y % 28 + 1, y % 24, y % 60, (y / 60) % 60);
+        assert_int_equal(icbu_date_format(&d, s), ICBU_OK);
+        snprintf(want, sizeof want, "%04u-%02u-%02u %02u:%02u:%02u", y, y % 12 + 1, y % 28 + 1,
+                 y % 24, y % 60, (y / 60) % 60);
+        if (strcmp(s, want) != 0) fail_msg("got %s want %s", s, want);
+    }
+}
+
 static void test_date_validation(void **state) {
     char s[20];
     icbu_date d;
@@ -480,6 +494,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_utf8_error_path),
         cmocka_unit_test(test_arena_exhaustion),
         cmocka_unit_test(test_gmt8_dates),
+        cmocka_unit_test(test_date_digits),
         cmocka_unit_test(test_date_validation),
         cmocka_unit_test(test_int64_extremes_and_absence),
         cmocka_unit_test(test_misc_api),
