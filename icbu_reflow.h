@@ -669,15 +669,22 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
                   (unsigned)(doy - (153 * mp + 2) / 5 + 1), (unsigned)(secs / 3600),
                   (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
 }
-static void icbu__dec(char *p, unsigned v, int width) {
-    while (width--) { p[width] = (char)('0' + v % 10); v /= 10; }
+/* Two digits of v < 100, without a division (none in hardware on Cortex-M0+):
+ * v * 205 >> 11 is v / 10 for every v up to 1028. */
+static void icbu__dec2(char *p, uint32_t v) {
+    uint32_t t = (v * 205u) >> 11;
+    p[0] = (char)('0' + t);
+    p[1] = (char)('0' + (v - 10u * t));
 }
 ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]) {
+    uint32_t hi;
     if (!d || !out) return ICBU_E_ARG;
     if (!icbu__date_ok(d)) { out[0] = 0; return ICBU_E_DATE; }
-    icbu__dec(out, d->year, 4);  out[4] = '-';  icbu__dec(out + 5, d->month, 2); out[7] = '-';
-    icbu__dec(out + 8, d->day, 2); out[10] = ' '; icbu__dec(out + 11, d->hour, 2); out[13] = ':';
-    icbu__dec(out + 14, d->min, 2); out[16] = ':'; icbu__dec(out + 17, d->sec, 2); out[19] = 0;
+    hi = ((uint32_t)d->year * 5243u) >> 19;                 /* year / 100, for years up to 43698 */
+    icbu__dec2(out, hi); icbu__dec2(out + 2, d->year - 100u * hi); out[4] = '-';
+    icbu__dec2(out + 5, d->month); out[7] = '-'; icbu__dec2(out + 8, d->day); out[10] = ' ';
+    icbu__dec2(out + 11, d->hour); out[13] = ':'; icbu__dec2(out + 14, d->min); out[16] = ':';
+    icbu__dec2(out + 17, d->sec); out[19] = 0;
     return ICBU_OK;
 }
 
