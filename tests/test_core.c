@@ -258,6 +258,66 @@ static void json_of_memo(const char *s, size_t n, char *out, size_t cap, icbu_st
     else assert_string_equal(e.path, "memo");
 }
 
+/* The same memo signed: the status (and path) must match; on success the body
+ * carries the order's JSON percent-encoded by TOP's rule, done here by hand. */
+static void form_of_memo(const char *s, size_t n, icbu_status want) {
+    static const char hex[] = "0123456789ABCDEF";
+    icbu_order o;
+    icbu_config c;
+    icbu_err e;
+    size_t len = 0, k, i;
+    char body[2048], json[512], enc[1600];
+    memset(&o, 0, sizeof o);
+    o.memo = icbu_sn(s, n);
+    config_for(&c, ICBU_SIGN_MD5);
+    assert_int_equal(icbu_sign_body(&c, &o, body, sizeof body - 1, &len, &e), want);
+    if (want != ICBU_OK) { assert_string_equal(e.path, "memo"); return; }
+    body[len] = 0;
+    assert_int_equal(icbu_order_json(&o, json, sizeof json - 1, &len, &e), ICBU_OK);
+    k = (size_t)snprintf(enc, sizeof enc, "insured_order_reflow_request=");
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)json[i];
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '*') {
+            enc[k++] = (char)ch;
+        } else if (ch == ' ') {
+            enc[k++] = '+';
+        } else {
+            enc[k++] = '%'; enc[k++] = hex[ch >> 4]; enc[k++] = hex[ch & 15];
+        }
+    }
+    enc[k] = 0;
+    if (!strstr(body, enc)) fail_msg("body lacks %s", enc);
+}
+
+/* 3-byte characters at the edges of what needs no check beyond the lead byte
+ * (E1..EC, EE, EF) and next to it (E0, ED), in JSON and in a signed body. */
+static void test_utf8_three_bytes(void **state) {
+    static const char *const good[] = {
+        "\xe0\xa0\x80", "\xe1\x80\x80", "\xe4\xb8\xad\xe6\x96\x87", "\xec\xbf\xbf",
+        "\xed\x80\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf", "a\xe9\xbf\xbfz"
+    };
+    static const char *const bad[] = {
+        "\xe1\x80", "\xe1\x80\x41", "\xef\x41\x80", "\xe9\xc0\x80", "\xe9\x80\xc0",
+        "\xe4\xb8\xad\xe4", "\xe4\xb8\xad\xe4\xb8", "\xed\xa0\x80", "\xe0\x9f\xbf"
+    };
+    char out[64];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        json_of_memo(good[i], strlen(good[i]), out, sizeof out, ICBU_OK);
+        form_of_memo(good[i], strlen(good[i]), ICBU_OK);
+    }
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_of_memo(bad[i], strlen(bad[i]), out, sizeof out, ICBU_E_UTF8);
+        form_of_memo(bad[i], strlen(bad[i]), ICBU_E_UTF8);
+    }
+    /* cut inside a character, with its next byte in memory: nothing past n is read */
+    json_of_memo("\xe4\xb8\xad", 2, out, sizeof out, ICBU_E_UTF8);
+    form_of_memo("\xe4\xb8\xad", 2, ICBU_E_UTF8);
+    form_of_memo("a\xe4\xb8\xad", 3, ICBU_E_UTF8);
+}
+
 static void test_escaping(void **state) {
     char out[256], in[2], want[32];
     unsigned c;
@@ -297,8 +357,10 @@ static void test_invalid_utf8(void **state) {
     char out[64];
     size_t i;
     (void)state;
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_of_memo(bad[i], strlen(bad[i]), out, sizeof out, ICBU_E_UTF8);
+        form_of_memo(bad[i], strlen(bad[i]), ICBU_E_UTF8);
+    }
 }
 
 static void test_utf8_error_path(void **state) {
@@ -492,6 +554,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sign_body_bad_config),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_utf8_three_bytes),
         cmocka_unit_test(test_utf8_error_path),
         cmocka_unit_test(test_arena_exhaustion),
         cmocka_unit_test(test_gmt8_dates),
