@@ -918,10 +918,14 @@ static const char icbu__plain[128] = {
     'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0, 0, 0, 0, 0,
 };
 #define ICBU__PLAIN(c) ((unsigned)(unsigned char)icbu__plain[(c) & 0x7F] == (c))
+static ICBU__HOT char *icbu__pct(char *d, unsigned c) {
+    d[0] = '%'; d[1] = icbu__hexd[c >> 4]; d[2] = icbu__hexd[c & 15];
+    return d + 3;
+}
 static char *icbu__form1(char *d, unsigned c) {
     if (ICBU__PLAIN(c)) *d++ = (char)c;
     else if (c == ' ') *d++ = '+';
-    else { d[0] = '%'; d[1] = icbu__hexd[c >> 4]; d[2] = icbu__hexd[c & 15]; d += 3; }
+    else d = icbu__pct(d, c);
     return d;
 }
 static size_t icbu__form(char *d, const unsigned char *p, size_t n) {
@@ -1018,12 +1022,16 @@ static ICBU__HOT size_t icbu__esc(icbu__out *o, const unsigned char *p, size_t n
         if (p == end) break;
         c = *p;
         if (c >= 0x80) {                          /* UTF-8: checked, then copied or encoded */
+            if (ICBU__FAST && form && c >= 0xE1 && c <= 0xEF && c != 0xED && end - p >= 3 &&
+                (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+                /* 3 bytes (CJK) whose lead needs no more checks */
+                d = icbu__pct(icbu__pct(icbu__pct(d, p[0]), p[1]), p[2]);
+                p += 3;
+                continue;
+            }
             if (!(k = icbu__utf8(p, (size_t)(end - p)))) return (size_t)-1;
             if (!form) { ICBU_MEMCPY(d, p, k); d += k; p += k; continue; }
-            for (; k; k--, p++) {
-                d[0] = '%'; d[1] = icbu__hexd[*p >> 4]; d[2] = icbu__hexd[*p & 15];
-                d += 3;
-            }
+            for (; k; k--, p++) d = icbu__pct(d, *p);
         } else if (c < 0x20 || c == '"' || c == '\\') {
             d = icbu__jesc(o, run, p, d, form);
             run = ++p;
