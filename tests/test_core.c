@@ -290,6 +290,13 @@ static void form_of_memo(const char *s, size_t n, icbu_status want) {
     if (!strstr(body, enc)) fail_msg("body lacks %s", enc);
 }
 
+/* One memo both ways: as JSON and signed, with the same status. */
+static void memo_both(const char *s, size_t n, icbu_status want) {
+    char out[64];
+    json_of_memo(s, n, out, sizeof out, want);
+    form_of_memo(s, n, want);
+}
+
 /* 3-byte characters at the edges of what needs no check beyond the lead byte
  * (E1..EC, EE, EF) and next to it (E0, ED), in JSON and in a signed body. */
 static void test_utf8_three_bytes(void **state) {
@@ -301,21 +308,13 @@ static void test_utf8_three_bytes(void **state) {
         "\xe1\x80", "\xe1\x80\x41", "\xef\x41\x80", "\xe9\xc0\x80", "\xe9\x80\xc0",
         "\xe4\xb8\xad\xe4", "\xe4\xb8\xad\xe4\xb8", "\xed\xa0\x80", "\xe0\x9f\xbf"
     };
-    char out[64];
     size_t i;
     (void)state;
-    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-        json_of_memo(good[i], strlen(good[i]), out, sizeof out, ICBU_OK);
-        form_of_memo(good[i], strlen(good[i]), ICBU_OK);
-    }
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        json_of_memo(bad[i], strlen(bad[i]), out, sizeof out, ICBU_E_UTF8);
-        form_of_memo(bad[i], strlen(bad[i]), ICBU_E_UTF8);
-    }
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) memo_both(good[i], strlen(good[i]), ICBU_OK);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) memo_both(bad[i], strlen(bad[i]), ICBU_E_UTF8);
     /* cut inside a character, with its next byte in memory: nothing past n is read */
-    json_of_memo("\xe4\xb8\xad", 2, out, sizeof out, ICBU_E_UTF8);
-    form_of_memo("\xe4\xb8\xad", 2, ICBU_E_UTF8);
-    form_of_memo("a\xe4\xb8\xad", 3, ICBU_E_UTF8);
+    memo_both("\xe4\xb8\xad", 2, ICBU_E_UTF8);
+    memo_both("a\xe4\xb8\xad", 3, ICBU_E_UTF8);
 }
 
 static void test_escaping(void **state) {
@@ -354,13 +353,9 @@ static void test_invalid_utf8(void **state) {
         "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf7\xbf\xbf\xbf", "\xfe", "\xff",               /* > U+10FFFF */
         "\x80", "\xbf", "\xe4\x41\x80", "\xc3\x28"                                                /* stray/bad cont. */
     };
-    char out[64];
     size_t i;
     (void)state;
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        json_of_memo(bad[i], strlen(bad[i]), out, sizeof out, ICBU_E_UTF8);
-        form_of_memo(bad[i], strlen(bad[i]), ICBU_E_UTF8);
-    }
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) memo_both(bad[i], strlen(bad[i]), ICBU_E_UTF8);
 }
 
 static void test_utf8_error_path(void **state) {
