@@ -559,6 +559,14 @@ static int icbu__hfinal(icbu__hctx *c, icbu_hash_alg a, unsigned char *out) {
 
 /* --------------------------------------------------------------- basics */
 static const char icbu__hexd[] = "0123456789ABCDEF";
+/* JSON's two-character escapes: \ then icbu__esc_name[i] stands for
+ * icbu__esc_char[i] (the writer never escapes '/'; the reader accepts it). */
+static const char icbu__esc_name[] = "\"\\/bfnrt", icbu__esc_char[] = "\"\\/\b\f\n\r\t";
+static size_t icbu__esc_find(const char *set, unsigned c) {      /* 8: not in set */
+    size_t i = 0;
+    while (i < 8 && (unsigned char)set[i] != c) i++;
+    return i;
+}
 
 #if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
 static int icbu__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
@@ -980,17 +988,11 @@ ICBU__COLD static char *icbu__jesc(icbu__out *o, const unsigned char *run, const
                                    char *d, int form) {
     unsigned c = *p;
     char esc[6];
-    size_t k = 2;
+    size_t k = 2, i = icbu__esc_find(icbu__esc_char, c);
     esc[0] = '\\';
-    switch (c) {
-    case '"':  esc[1] = '"';  break;
-    case '\\': esc[1] = '\\'; break;
-    case '\b': esc[1] = 'b';  break;
-    case '\f': esc[1] = 'f';  break;
-    case '\n': esc[1] = 'n';  break;
-    case '\r': esc[1] = 'r';  break;
-    case '\t': esc[1] = 't';  break;
-    default:
+    if (i < 8) {
+        esc[1] = icbu__esc_name[i];
+    } else {
         esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
         esc[4] = icbu__hexd[c >> 4]; esc[5] = icbu__hexd[c & 15]; k = 6;
     }
@@ -1797,16 +1799,10 @@ static icbu_status icbu__jstr(icbu__jr *r, char *dst, size_t dcap, size_t *len) 
         if (c == '\\') {
             long cp;
             if (r->i + 1 >= r->n) return icbu__jfail(r, ICBU_E_JSON);
-            switch (r->s[r->i + 1]) {
-            case '"': u[0] = '"'; break;
-            case '\\': u[0] = '\\'; break;
-            case '/': u[0] = '/'; break;
-            case 'b': u[0] = '\b'; break;
-            case 'f': u[0] = '\f'; break;
-            case 'n': u[0] = '\n'; break;
-            case 'r': u[0] = '\r'; break;
-            case 't': u[0] = '\t'; break;
-            case 'u':
+            j = icbu__esc_find(icbu__esc_name, (unsigned char)r->s[r->i + 1]);
+            if (j < 8) {
+                u[0] = (unsigned char)icbu__esc_char[j];
+            } else if (r->s[r->i + 1] == 'u') {
                 if ((cp = icbu__hex4(r, r->i)) < 0) return icbu__jfail(r, ICBU_E_JSON);
                 if (cp >= 0xDC00 && cp <= 0xDFFF) return icbu__jfail(r, ICBU_E_UTF8);  /* lone low */
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -1821,8 +1817,8 @@ static icbu_status icbu__jstr(icbu__jr *r, char *dst, size_t dcap, size_t *len) 
                 else { u[0] = (unsigned char)(0xF0 | cp >> 18); m = 4; }
                 for (j = 1; j < m; j++) u[j] = (unsigned char)(0x80 | ((cp >> (6 * (m - 1 - j))) & 0x3F));
                 r->i += 4;
-                break;
-            default: return icbu__jfail(r, ICBU_E_JSON);
+            } else {
+                return icbu__jfail(r, ICBU_E_JSON);
             }
             r->i += 2;
         } else {
