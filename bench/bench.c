@@ -128,14 +128,15 @@ static void run_bound(void *p) {
     g_sink += bound_run(&bc->bound, d) + d[0];
 }
 #ifdef BENCH_BASELINE
-static void run_baseline(void *p) {
-    bcase *bc = p;
+static void run_baseline_with(const bcase *bc, int enc) {
     size_t n = 0;
     char *b = baseline_sign_body(g_orders[bc->order], BENCH_APP_KEY, BENCH_SECRET,
-                                 bench_method_names[bc->m], BENCH_TIMESTAMP, &n);
+                                 bench_method_names[bc->m], BENCH_TIMESTAMP, enc, &n);
     g_sink += n + (b ? (unsigned char)b[0] : 0u);
     free(b);
 }
+static void run_baseline(void *p) { run_baseline_with(p, BASELINE_CURL); }
+static void run_baseline_hand(void *p) { run_baseline_with(p, BASELINE_HAND); }
 #endif
 
 #ifdef BENCH_BASELINE            /* responses: measured in the mbedTLS build only */
@@ -207,13 +208,14 @@ static int mode_time(unsigned samples) {
     bcase bc;
     for (order = 0; order < 2; order++)
         for (m = 0; m < 3; m++) {
-            titem it[3];
+            titem it[4];
             int k = 0;
             if (case_init(&bc, order, (icbu_sign_method)m) != 0) { fprintf(stderr, "setup failed\n"); return 1; }
             it[k].what = "ours"; it[k].fn = run_ours; it[k++].ctx = &bc;
             it[k].what = "bound"; it[k].fn = run_bound; it[k++].ctx = &bc;
 #ifdef BENCH_BASELINE
             it[k].what = "baseline"; it[k].fn = run_baseline; it[k++].ctx = &bc;
+            it[k].what = "hand"; it[k].fn = run_baseline_hand; it[k++].ctx = &bc;
 #endif
             measure(it, k, samples, bc.name);
             case_free(&bc);
@@ -285,6 +287,14 @@ static size_t stack_high_water(bench_fn fn, void *ctx) {
 #ifdef BENCH_BASELINE
 static void *count_malloc(size_t n) { return malloc(n); }   /* wrapped: counted */
 static void count_free(void *p) { free(p); }
+static void *count_realloc(void *p, size_t n) { return realloc(p, n); }
+static void *count_calloc(size_t k, size_t n) { return calloc(k, n); }
+static char *count_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
 #endif
 
 static void heap_of(bench_fn fn, void *ctx, unsigned long *calls, unsigned long *bytes) {
@@ -418,14 +428,24 @@ static int mode_check(const char *dir) {
                 check(st > 0 && st < STACK_SIZE / 2, "%s: stack high-water measured%s", bc.name, "");
             }
 #ifdef BENCH_BASELINE
-            {
-                size_t bn = 0;
+            {   /* curl_easy_escape's body: the same parameters once decoded, the same sign;
+                 * the hand-written encoder's: ours, byte for byte */
+                size_t bn = 0, hn = 0;
                 char *b = baseline_sign_body(g_orders[order], BENCH_APP_KEY, BENCH_SECRET,
-                                             bench_method_names[m], BENCH_TIMESTAMP, &bn);
-                const char *bs = b ? strstr(b, "&sign=") : NULL;
-                check(bs && strcmp(bs + 6, bc.sign) == 0, "%s: baseline's sign == ours%s", bc.name, "");
-                check(b && bn == bc.len && memcmp(b, bc.body, bn) == 0,
-                      "%s: baseline's body == ours, byte for byte%s", bc.name, "");
+                                             bench_method_names[m], BENCH_TIMESTAMP, BASELINE_CURL, &bn);
+                char *h = baseline_sign_body(g_orders[order], BENCH_APP_KEY, BENCH_SECRET,
+                                             bench_method_names[m], BENCH_TIMESTAMP, BASELINE_HAND, &hn);
+                unsigned char *msg = malloc(BODY_CAP);
+                char bsign[65];
+                long bl = b && msg ? bench_signed_bytes(b, bn, BENCH_SECRET, m == ICBU_SIGN_MD5, msg, BODY_CAP, bsign) : -1;
+                check(bl >= 0 && strcmp(bsign, bc.sign) == 0, "%s: baseline's sign == ours%s", bc.name, "");
+                check(bl == bc.msglen && memcmp(msg, bc.msg, (size_t)bl) == 0,
+                      "%s: baseline's body (curl_easy_escape) decodes to ours%s", bc.name, "");
+                check(b && bn != bc.len, "%s: and is not ours byte for byte (%%20, %%2A)%s", bc.name, "");
+                check(h && hn == bc.len && memcmp(h, bc.body, hn) == 0,
+                      "%s: hand-encoded baseline's body == ours, byte for byte%s", bc.name, "");
+                free(msg);
+                free(h);
                 free(b);
             }
 #endif
@@ -467,6 +487,17 @@ static int mode_check(const char *dir) {
 
 int main(int argc, char **argv) {
     orders_init();
+#ifdef BENCH_BASELINE
+    {   /* in mem mode libcurl allocates through the counting functions */
+        baseline_heap h;
+        h.malloc_fn = count_malloc; h.free_fn = count_free; h.realloc_fn = count_realloc;
+        h.strdup_fn = count_strdup; h.calloc_fn = count_calloc;
+        if (baseline_init(argc >= 2 && strcmp(argv[1], "mem") == 0 ? &h : NULL) != 0) {
+            fprintf(stderr, "curl_global_init failed\n");
+            return 1;
+        }
+    }
+#endif
     if (argc >= 3 && strcmp(argv[1], "check") == 0) return mode_check(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "time") == 0)
         return mode_time(argc >= 3 ? (unsigned)strtoul(argv[2], NULL, 10) : 1001u);

@@ -11,7 +11,7 @@
 #   make bench-profile callgrind profile of the example order (mbedTLS): instructions per
 #                      signed request, function by function; files in build/bench/profile/
 #
-# Needs (Debian): libmbedtls-dev libbearssl-dev libcjson-dev python3, and valgrind for
+# Needs (Debian): libmbedtls-dev libbearssl-dev libcjson-dev libcurl4-openssl-dev python3, and valgrind for
 # `make bench`. mbedTLS and BearSSL are linked statically into the bench_* drivers so that
 # the link-time malloc wrappers see their calls too.
 
@@ -31,18 +31,20 @@ $(BENCH_OUT)/.cjson:
 	@mkdir -p $(BENCH_OUT)
 	@printf '#include <cjson/cJSON.h>\n' | $(BENCH_CC) -E -x c - >/dev/null 2>&1 || \
 	    { echo "bench: cJSON is missing: apt-get install libcjson-dev"; exit 1; }
+	@printf '#include <curl/curl.h>\n' | $(BENCH_CC) -E -x c - >/dev/null 2>&1 || \
+	    { echo "bench: libcurl is missing: apt-get install libcurl4-openssl-dev"; exit 1; }
 	@touch $@
 
 $(BENCH_OUT)/bench_mbedtls: bench/bench.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.cjson
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/bench.c \
-	    bench/baseline.c $(BENCH_WRAP) -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic -lcjson -pthread
+	    bench/baseline.c $(BENCH_WRAP) -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic -lcjson -lcurl -pthread
 $(BENCH_OUT)/bench_bearssl: bench/bench.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/bench.c \
 	    $(BENCH_WRAP) -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -pthread
 $(BENCH_OUT)/cg_mbedtls: bench/cg_driver.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.cjson
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/cg_driver.c \
-	    bench/baseline.c -lmbedcrypto -lcjson
+	    bench/baseline.c -lmbedcrypto -lcjson -lcurl
 $(BENCH_OUT)/cg_bearssl: bench/cg_driver.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/cg_driver.c -lbearssl

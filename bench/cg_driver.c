@@ -1,7 +1,7 @@
 /* bench/cg_driver.c - the small driver `make bench` runs under valgrind.
  *
  *   cg_<be> WHAT ORDER METHOD N
- *     WHAT    ours | bound | baseline (mbedTLS build) | parse_ok | parse_err |
+ *     WHAT    ours | bound | baseline | hand (mbedTLS build) | parse_ok | parse_err |
  *             cjson_ok | cjson_err (mbedTLS build) | heap
  *     ORDER   example | large        METHOD  hmac-sha256 | hmac | md5
  *
@@ -99,11 +99,11 @@ int main(int argc, char **argv) {
     parse_ours(bench_resp_ok, ok_len);
     parse_ours(bench_resp_err, err_len);
 #ifdef BENCH_BASELINE
-    {
-        char *body = baseline_sign_body(orders[order], BENCH_APP_KEY, BENCH_SECRET,
-                                        bench_method_names[m], BENCH_TIMESTAMP, &len);
-        free(body);
-    }
+    if (baseline_init(NULL) != 0) return 2;
+    free(baseline_sign_body(orders[order], BENCH_APP_KEY, BENCH_SECRET, bench_method_names[m],
+                            BENCH_TIMESTAMP, BASELINE_CURL, &len));
+    free(baseline_sign_body(orders[order], BENCH_APP_KEY, BENCH_SECRET, bench_method_names[m],
+                            BENCH_TIMESTAMP, BASELINE_HAND, &len));
     parse_cjson(bench_resp_ok, ok_len);
     parse_cjson(bench_resp_err, err_len);
 #endif
@@ -117,12 +117,11 @@ int main(int argc, char **argv) {
     } else if (strcmp(what, "parse_err") == 0) {
         for (i = 0; i < n; i++) parse_ours(bench_resp_err, err_len);
 #ifdef BENCH_BASELINE
-    } else if (strcmp(what, "baseline") == 0) {
-        for (i = 0; i < n; i++) {
-            char *body = baseline_sign_body(orders[order], BENCH_APP_KEY, BENCH_SECRET,
-                                            bench_method_names[m], BENCH_TIMESTAMP, &len);
-            free(body);
-        }
+    } else if (strcmp(what, "baseline") == 0 || strcmp(what, "hand") == 0) {
+        int enc = strcmp(what, "hand") == 0 ? BASELINE_HAND : BASELINE_CURL;
+        for (i = 0; i < n; i++)
+            free(baseline_sign_body(orders[order], BENCH_APP_KEY, BENCH_SECRET, bench_method_names[m],
+                                    BENCH_TIMESTAMP, enc, &len));
     } else if (strcmp(what, "cjson_ok") == 0) {
         for (i = 0; i < n; i++) parse_cjson(bench_resp_ok, ok_len);
     } else if (strcmp(what, "cjson_err") == 0) {
