@@ -2,8 +2,8 @@
 # paths are relative to the repository root, where make runs).
 #
 #   make bench         builds at -O2, checks, then prints one Markdown table: ns and
-#                      instructions per signed request (example and large order, mbedTLS and
-#                      BearSSL, md5 / hmac / hmac-sha256) against the hash-only bound, the
+#                      instructions per signed request (example and large order, mbedTLS,
+#                      BearSSL and OpenSSL through the custom hook, md5 / hmac / hmac-sha256) against the hash-only bound, the
 #                      cJSON baseline and the Python script; arena, heap, stack; response
 #                      parsing against cJSON; then the issue's targets, met or not (< 2 min)
 #   make bench-check   the benchmark's correctness checks only (fast; for `make test`):
@@ -11,7 +11,7 @@
 #   make bench-profile callgrind profile of the example order (mbedTLS): instructions per
 #                      signed request, function by function; files in build/bench/profile/
 #
-# Needs (Debian): libmbedtls-dev libbearssl-dev libcjson-dev libcurl4-openssl-dev python3, and valgrind for
+# Needs (Debian): libmbedtls-dev libbearssl-dev libcjson-dev libcurl4-openssl-dev libssl-dev python3, and valgrind for
 # `make bench`. mbedTLS and BearSSL are linked statically into the bench_* drivers so that
 # the link-time malloc wrappers see their calls too.
 
@@ -24,8 +24,8 @@ BENCH_CC     ?= $(CC)
 BENCH_CFLAGS ?= -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wshadow -I. -Itests -Ibench
 BENCH_WRAP   := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc
 BENCH_HDRS   := icbu_reflow.h tests/example_order.h bench/orders.h bench/bound.h bench/bench.mk
-BENCH_BINS   := $(BENCH_OUT)/bench_mbedtls $(BENCH_OUT)/bench_bearssl
-BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_bearssl
+BENCH_BINS   := $(BENCH_OUT)/bench_mbedtls $(BENCH_OUT)/bench_bearssl $(BENCH_OUT)/bench_openssl
+BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_bearssl $(BENCH_OUT)/cg_openssl
 
 $(BENCH_OUT)/.cjson:
 	@mkdir -p $(BENCH_OUT)
@@ -42,12 +42,20 @@ $(BENCH_OUT)/bench_bearssl: bench/bench.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/bench.c \
 	    $(BENCH_WRAP) -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -pthread
+# The custom hook over OpenSSL's libcrypto (static, so the heap wrappers see it too).
+$(BENCH_OUT)/bench_openssl: bench/bench.c bench/hash_openssl.c $(BENCH_HDRS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_CUSTOM -o $@ bench/bench.c bench/hash_openssl.c \
+	    $(BENCH_WRAP) -Wl,-Bstatic -lcrypto -Wl,-Bdynamic -ldl -pthread
 $(BENCH_OUT)/cg_mbedtls: bench/cg_driver.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.cjson
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/cg_driver.c \
 	    bench/baseline.c -lmbedcrypto -lcjson -lcurl
 $(BENCH_OUT)/cg_bearssl: bench/cg_driver.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/cg_driver.c -lbearssl
+$(BENCH_OUT)/cg_openssl: bench/cg_driver.c bench/hash_openssl.c $(BENCH_HDRS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_CUSTOM -o $@ bench/cg_driver.c bench/hash_openssl.c -lcrypto
 
 .PHONY: bench bench-check bench-profile
 bench: $(BENCH_BINS) $(BENCH_CG)
