@@ -22,7 +22,7 @@ DEF_small    := -DICBU_REFLOW_CRYPTO_MBEDTLS -DICBU_REFLOW_SMALL
 SRC_custom   := tests/custom_hash.c
 
 PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind \
-            ca-certificates libcjson-dev libcurl4-openssl-dev libssl-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
+            ca-certificates libcjson-dev 'libcurl4-openssl-dev|libcurl4-gnutls-dev' libssl-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
             gcc-riscv64-unknown-elf
 
 .PHONY: all deps test unit demo clean examples arena

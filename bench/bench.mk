@@ -25,17 +25,17 @@ BENCH_CFLAGS ?= -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wshadow -I. -Itests -I
 BENCH_WRAP   := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc
 BENCH_HDRS   := icbu_reflow.h tests/example_order.h bench/orders.h bench/bound.h bench/bench.mk
 BENCH_BINS   := $(BENCH_OUT)/bench_mbedtls $(BENCH_OUT)/bench_bearssl $(BENCH_OUT)/bench_openssl
-BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_bearssl $(BENCH_OUT)/cg_openssl
+BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_bearssl $(BENCH_OUT)/cg_openssl $(BENCH_OUT)/heap_mbedtls
 
-$(BENCH_OUT)/.cjson:
+# The baseline's and the OpenSSL hook's headers, checked once with a clear message.
+$(BENCH_OUT)/.libs:
 	@mkdir -p $(BENCH_OUT)
-	@printf '#include <cjson/cJSON.h>\n' | $(BENCH_CC) -E -x c - >/dev/null 2>&1 || \
-	    { echo "bench: cJSON is missing: apt-get install libcjson-dev"; exit 1; }
-	@printf '#include <curl/curl.h>\n' | $(BENCH_CC) -E -x c - >/dev/null 2>&1 || \
-	    { echo "bench: libcurl is missing: apt-get install libcurl4-openssl-dev"; exit 1; }
+	@for h in cjson/cJSON.h:libcjson-dev curl/curl.h:libcurl4-openssl-dev openssl/sha.h:libssl-dev; do \
+	    printf '#include <%s>\n' "$${h%%:*}" | $(BENCH_CC) -E -x c - >/dev/null 2>&1 || \
+	    { echo "bench: $${h%%:*} is missing: apt-get install $${h#*:}"; exit 1; }; done
 	@touch $@
 
-$(BENCH_OUT)/bench_mbedtls: bench/bench.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.cjson
+$(BENCH_OUT)/bench_mbedtls: bench/bench.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.libs
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/bench.c \
 	    bench/baseline.c $(BENCH_WRAP) -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic -lcjson -lcurl -pthread
 $(BENCH_OUT)/bench_bearssl: bench/bench.c $(BENCH_HDRS)
@@ -43,19 +43,24 @@ $(BENCH_OUT)/bench_bearssl: bench/bench.c $(BENCH_HDRS)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/bench.c \
 	    $(BENCH_WRAP) -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -pthread
 # The custom hook over OpenSSL's libcrypto (static, so the heap wrappers see it too).
-$(BENCH_OUT)/bench_openssl: bench/bench.c bench/hash_openssl.c $(BENCH_HDRS)
+$(BENCH_OUT)/bench_openssl: bench/bench.c bench/hash_openssl.c $(BENCH_HDRS) $(BENCH_OUT)/.libs
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_CUSTOM -o $@ bench/bench.c bench/hash_openssl.c \
 	    $(BENCH_WRAP) -Wl,-Bstatic -lcrypto -Wl,-Bdynamic -ldl -pthread
-$(BENCH_OUT)/cg_mbedtls: bench/cg_driver.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.cjson
+$(BENCH_OUT)/cg_mbedtls: bench/cg_driver.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.libs
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/cg_driver.c \
 	    bench/baseline.c -lmbedcrypto -lcjson -lcurl
 $(BENCH_OUT)/cg_bearssl: bench/cg_driver.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/cg_driver.c -lbearssl
-$(BENCH_OUT)/cg_openssl: bench/cg_driver.c bench/hash_openssl.c $(BENCH_HDRS)
+$(BENCH_OUT)/cg_openssl: bench/cg_driver.c bench/hash_openssl.c $(BENCH_HDRS) $(BENCH_OUT)/.libs
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_CUSTOM -o $@ bench/cg_driver.c bench/hash_openssl.c -lcrypto
+# memcheck's heap summary for mbedTLS: the driver without the baseline, since libcurl's
+# dependencies (gnutls, libtasn1) allocate when they are loaded.
+$(BENCH_OUT)/heap_mbedtls: bench/cg_driver.c $(BENCH_HDRS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ bench/cg_driver.c -lmbedcrypto
 
 .PHONY: bench bench-check bench-profile
 bench: $(BENCH_BINS) $(BENCH_CG)

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages that `make test` needs, or says how to.
-# Usage: tools/deps.sh PACKAGE...
+# Usage: tools/deps.sh PACKAGE...   (A|B: either will do; A is installed if neither is)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 missing=""
 for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+    ok=""
+    for alt in $(echo "$p" | tr '|' ' '); do installed "$alt" && ok=1; done
+    [ -n "$ok" ] || missing="$missing ${p%%|*}"
 done
 [ -z "$missing" ] && exit 0
 cmd="apt-get install -y --no-install-recommends$missing"
