@@ -11,10 +11,10 @@
  *   4. Each value is percent-encoded into a malloc'd body, by one of:
  *      BASELINE_CURL  curl_easy_escape, as the issue names it (RFC 3986: keeps
  *                     A-Z a-z 0-9 - . _ ~, every other byte %XX; so space is
- *                     %20 and '*' is %2A where TOP's own rule writes '+' and
- *                     '*'). The body differs from ours in those bytes only;
- *                     it decodes to the same parameters, so the gateway reads
- *                     the same order and the same sign.
+ *                     %20, '*' is %2A and '~' is kept where TOP's own rule
+ *                     writes '+', '*' and %7E). The body differs from ours in
+ *                     those bytes only; it decodes to the same parameters, so
+ *                     the gateway reads the same order and the same sign.
  *      BASELINE_HAND  a hand-written encoder with TOP's rule (A-Z a-z 0-9 - _
  *                     . * kept, space '+', every other byte %XX uppercase):
  *                     the body is ours byte for byte. Faster than curl's.
