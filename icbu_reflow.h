@@ -1618,17 +1618,21 @@ static icbu_status icbu__http_read(const icbu_transport *t, uint32_t deadline_ms
     body->p = NULL; body->n = 0;
     r.t = t; r.deadline = deadline_ms; r.buf = buf; r.cap = cap; r.n = 0; r.e = e;
 
-    /* 1. The head, up to the empty line. */
+    /* 1. The head, up to the empty line. Lines end in CRLF: a bare CR or LF
+     * (or a NUL) is malformed as soon as it arrives. */
     for (;;) {
-        for (; scan + 3 < r.n; scan++)
-            if (buf[scan] == '\r' && buf[scan + 1] == '\n' && buf[scan + 2] == '\r' && buf[scan + 3] == '\n')
-                break;
-        if (scan + 3 < r.n) break;
+        for (; scan < r.n; scan++) {
+            char c = buf[scan];
+            if ((scan && buf[scan - 1] == '\r') != (c == '\n') || c == 0)
+                return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
+            if (c == '\n' && scan >= 3 && buf[scan - 2] == '\n') break;     /* CRLF CRLF */
+        }
+        if (scan < r.n) break;
         got = icbu__fill(&r);
         if (got < 0) return e->status;
         if (got == 0) return icbu__fail(e, ICBU_E_HTTP_TRUNCATED);
     }
-    hend = scan + 4;
+    hend = scan + 1;
     /* Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF */
     pos = 0;
     if (icbu__line(&r, &pos, 0, &eol) != ICBU_OK) return e->status;

@@ -220,6 +220,13 @@ static void test_http_refusals(void **state) {
     expect_http("HTTP/2 200 OK\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
     expect_http("HTTP/1.1 20 OK\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
     expect_http("SSH-2.0-OpenSSH\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    /* lines end in CRLF: a bare LF or CR in the head is malformed, not a head still to come */
+    expect_http("HTTP/1.1 200 OK\nContent-Length: 2\n\n{}", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nContent-Length: 2\n\n{}", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\n\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("\n", 512, ICBU_E_HTTP_SYNTAX);
     /* statuses other than 200 are reported */
     assert_int_equal(http_read_str("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 5, buf, sizeof buf, &b, &e), ICBU_E_HTTP_STATUS);
     assert_int_equal(e.detail, 503);
@@ -241,6 +248,11 @@ static void test_http_transport_errors(void **state) {
     script_init(&s, &t, "HTTP/1.1 200 OK\r\n", 4);
     s.end = ICBU_IO_TIMEOUT;
     assert_int_equal(icbu_http_read(&t, 1000, buf, sizeof buf, &b, &e), ICBU_E_TIMEOUT);
+    /* a bare LF is refused when it arrives, not after waiting for a CRLF CRLF that never comes */
+    script_init(&s, &t, "HTTP/1.1 200 OK\nContent-Length: 2\n\n{}", 4);
+    s.end = ICBU_IO_TIMEOUT;
+    assert_int_equal(icbu_http_read(&t, 1000, buf, sizeof buf, &b, &e), ICBU_E_HTTP_SYNTAX);
+    assert_true(s.pos < s.n);
     /* the deadline, by the clock callback */
     script_init(&s, &t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcdefghij", 1);
     t.now_ms = s_now; s.tick = 10;
@@ -621,6 +633,7 @@ static void test_report_retries(void **state) {
             HTTP200("{\"result\":{\"success\":false,\"error_code\":\"E\"}}"),
             HTTP200("{\"result\":{\"success\":tru"),
             "HTTP/1.1 404 Not Found\r\n\r\n",
+            "HTTP/1.1 200 OK\nContent-Length: 2\n\n{}",        /* bare LF: malformed, not "receive" */
         };
         size_t i;
         for (i = 0; i < sizeof final_ / sizeof final_[0]; i++) {
