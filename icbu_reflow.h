@@ -293,7 +293,7 @@ typedef struct icbu_config {
 
 typedef struct icbu_err {
     icbu_status status;
-    size_t need;                  /* ICBU_E_NOSPACE: bytes needed */
+    size_t need;                  /* ICBU_E_NOSPACE: bytes needed; ICBU_E_HTTP_TOOBIG: at least */
     size_t offset;                /* JSON errors: byte offset in the input */
     long   detail;                /* transport return value, or HTTP status */
     char   path[ICBU_PATH_MAX];   /* field path, "" when none applies */
@@ -1531,11 +1531,17 @@ static icbu_status icbu__left(const icbu_transport *t, uint32_t deadline, uint32
     return ICBU_OK;
 }
 
+/* ICBU_E_HTTP_TOOBIG with e->need = at least a + b bytes (saturated). */
+static icbu_status icbu__toobig(icbu_err *e, size_t a, size_t b) {
+    e->need = a > (size_t)-1 - b ? (size_t)-1 : a + b;
+    return icbu__fail(e, ICBU_E_HTTP_TOOBIG);
+}
+
 /* 1: more bytes arrived; 0: the peer closed; -1: failed (e is set). */
 static int icbu__fill(icbu__rd *r) {
     uint32_t ms;
     long k;
-    if (r->n >= r->cap) { icbu__fail(r->e, ICBU_E_HTTP_TOOBIG); return -1; }
+    if (r->n >= r->cap) { icbu__toobig(r->e, r->cap, 1); return -1; }
     if (icbu__left(r->t, r->deadline, &ms) != ICBU_OK) { icbu__fail(r->e, ICBU_E_TIMEOUT); return -1; }
     k = r->t->recv(r->t->ctx, (unsigned char *)r->buf + r->n, r->cap - r->n, ms);
     if (k == 0) return 0;
@@ -1558,7 +1564,7 @@ static icbu_status icbu__need(icbu__rd *r, size_t *rd, size_t w, size_t count) {
             r->n -= *rd - w;
             *rd = w;
         }
-        if (count > r->cap - w) return icbu__fail(r->e, ICBU_E_HTTP_TOOBIG);
+        if (count > r->cap - w) return icbu__toobig(r->e, w, count);
         k = icbu__fill(r);
         if (k < 0) return r->e->status;
         if (k == 0) return icbu__fail(r->e, ICBU_E_HTTP_TRUNCATED);
@@ -1667,7 +1673,7 @@ static icbu_status icbu__http_read(const icbu_transport *t, uint32_t deadline_ms
     /* 2. The body: by Content-Length, chunked, or until the peer closes. */
     w = rd = hend;
     if (has_cl) {
-        if (cl > cap - hend) { e->need = hend + cl; return icbu__fail(e, ICBU_E_HTTP_TOOBIG); }
+        if (cl > cap - hend) return icbu__toobig(e, hend, cl);
         if ((st = icbu__need(&r, &rd, w, cl)) != ICBU_OK) return st;
         w = hend + cl;
     } else if (chunked) {
@@ -1679,7 +1685,7 @@ static icbu_status icbu__http_read(const icbu_transport *t, uint32_t deadline_ms
             if (k < eol && buf[k] != ';') return icbu__fail(e, ICBU_E_HTTP_SIZE);  /* else: extension */
             rd = eol + 2;
             if (size == 0) break;
-            if (size > cap - w || cap - w - size < 2) { e->need = w + size + 2; return icbu__fail(e, ICBU_E_HTTP_TOOBIG); }
+            if (size > cap - w || cap - w - size < 2) return icbu__toobig(e, w + 2, size);
             if ((st = icbu__need(&r, &rd, w, size + 2)) != ICBU_OK) return st;
             if (buf[rd + size] != '\r' || buf[rd + size + 1] != '\n') return icbu__fail(e, ICBU_E_HTTP_SIZE);
             ICBU_MEMMOVE(buf + w, buf + rd, size);

@@ -268,6 +268,43 @@ static void test_http_transport_errors(void **state) {
     assert_int_equal(e.detail, 17);
 }
 
+/* HTTP_TOOBIG's e.need: the size needed when Content-Length says it, else at
+ * least what the arena lacked (never past what would do), saturated rather
+ * than wrapped. */
+static void test_http_need(void **state) {
+    char buf[1024], in[256];
+    icbu_str b;
+    icbu_err e;
+    size_t cap, smallest = 0;
+    const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+    const char *chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "5;name=value\r\nhello\r\n1\r\n \r\nA \r\n0123456789\r\n0\r\nX-Trailer: yes\r\n\r\n";
+    (void)state;
+    assert_int_equal(http_read_str(head, 64, buf, 512, &b, &e), ICBU_E_HTTP_TOOBIG);
+    assert_int_equal(e.need, strlen(head) + 1000);
+    /* a head that fills the arena: one byte more at least */
+    assert_int_equal(http_read_str("HTTP/1.1 200 OK\r\nX-Big: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+                                   64, buf, 64, &b, &e), ICBU_E_HTTP_TOOBIG);
+    assert_int_equal(e.need, 65);
+    /* sizes at the top of size_t: need saturates */
+    snprintf(in, sizeof in, "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n\r\n", (unsigned long long)(size_t)-1);
+    assert_int_equal(http_read_str(in, 64, buf, 512, &b, &e), ICBU_E_HTTP_TOOBIG);
+    assert_true(e.need == (size_t)-1);
+    snprintf(in, sizeof in, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%llx\r\nabc",
+             (unsigned long long)(size_t)-1);
+    assert_int_equal(http_read_str(in, 64, buf, 512, &b, &e), ICBU_E_HTTP_TOOBIG);
+    assert_true(e.need == (size_t)-1);
+    /* chunked, at every arena size: below the smallest that works, TOOBIG with
+     * cap < need <= that smallest size */
+    for (cap = 1; cap < sizeof buf && !smallest; cap++)
+        if (http_read_str(chunked, 1, buf, cap, &b, &e) == ICBU_OK) smallest = cap;
+    assert_int_equal(smallest, 79);        /* head 47, body 16, the longest line after it 16 */
+    for (cap = 1; cap < smallest; cap++) {
+        assert_int_equal(http_read_str(chunked, 1, buf, cap, &b, &e), ICBU_E_HTTP_TOOBIG);
+        assert_true(e.need > cap && e.need <= smallest);
+    }
+}
+
 /* --------------------------------------------------------- response parser */
 static void parse(const char *json, icbu_status want, icbu_outcome *o, icbu_err *e, char *copy) {
     icbu_status st;
@@ -702,6 +739,7 @@ int main(void) {
         cmocka_unit_test(test_http_close_delimited),
         cmocka_unit_test(test_http_refusals),
         cmocka_unit_test(test_http_transport_errors),
+        cmocka_unit_test(test_http_need),
         cmocka_unit_test(test_response_parser),
         cmocka_unit_test(test_response_depth),
         cmocka_unit_test(test_exchange),
