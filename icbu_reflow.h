@@ -346,7 +346,9 @@ int icbu_custom_hash_final(void *ctx, unsigned char *out);  /* 16 or 32 bytes */
  *   moved (> 0; partial is fine), 0 when the peer closed, or a negative value
  *   on error (ICBU_IO_TIMEOUT for a timeout; any other negative, e.g. -errno,
  *   is reported in err.detail).
- *   now_ms: a monotonic millisecond clock; NULL disables the deadline. */
+ *   now_ms: a monotonic millisecond clock (it may wrap); NULL disables the
+ *   deadline. With a clock, timeout_ms is at most 0x7FFFFFFF (24.8 days):
+ *   more is ICBU_E_ARG, not "no limit". */
 #define ICBU_IO_TIMEOUT  (-2)
 #define ICBU_IO_NO_RETRY (-1000)   /* open: at or below this, trying again cannot help */
 typedef enum icbu_stage {
@@ -1521,12 +1523,14 @@ typedef struct icbu__rd {
     icbu_err *e;
 } icbu__rd;
 
-/* The time left before the deadline (without a clock: deadline is per call). */
+/* The time left before the deadline (without a clock: deadline is per call).
+ * now_ms wraps: a deadline more than ICBU__MS_MAX ahead reads as past. */
+#define ICBU__MS_MAX 0x7FFFFFFFu
 static icbu_status icbu__left(const icbu_transport *t, uint32_t deadline, uint32_t *ms) {
     uint32_t now;
     if (!t->now_ms) { *ms = deadline; return ICBU_OK; }
     now = t->now_ms(t->ctx);
-    if (deadline - now == 0 || deadline - now > 0x7FFFFFFFu) return ICBU_E_TIMEOUT;
+    if (deadline - now == 0 || deadline - now > ICBU__MS_MAX) return ICBU_E_TIMEOUT;
     *ms = deadline - now;
     return ICBU_OK;
 }
@@ -2203,9 +2207,9 @@ ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *ou
     return icbu__parse_response(body, len, out, e);
 }
 
+/* The stage of a failure once the request is sent (a timeout before that is "send"). */
 static icbu_stage icbu__stage_of(icbu_status s) {
     switch (s) {
-    case ICBU_E_SEND: return ICBU_STAGE_SEND;
     case ICBU_E_RECV: case ICBU_E_TIMEOUT: case ICBU_E_HTTP_TRUNCATED: return ICBU_STAGE_RECEIVE;
     case ICBU_E_HTTP_SYNTAX: case ICBU_E_HTTP_FOLDED: case ICBU_E_HTTP_FRAMING: case ICBU_E_HTTP_SIZE:
     case ICBU_E_HTTP_TOOBIG: case ICBU_E_HTTP_STATUS: return ICBU_STAGE_HTTP;
@@ -2220,7 +2224,9 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu_order *o, con
     size_t blen, hlen;
     uint32_t deadline;
     icbu_status st;
-    if (!out || !u || !t || !t->send || !t->recv || !arena) return icbu__fail(e, ICBU_E_ARG);
+    int sent = 0;
+    if (!out || !u || !t || !t->send || !t->recv || !arena || (t->now_ms && timeout_ms > ICBU__MS_MAX))
+        return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     deadline = t->now_ms ? t->now_ms(t->ctx) + timeout_ms : timeout_ms;
     /* 1. request: body, then head after it, in the arena */
@@ -2236,14 +2242,16 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu_order *o, con
         return st;
     }
     if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) == ICBU_OK &&
-        (st = icbu__send_all(t, deadline, arena, blen, e)) == ICBU_OK &&
+        (st = icbu__send_all(t, deadline, arena, blen, e)) == ICBU_OK) {
+        sent = 1;
         /* 2. answer: read over the request, parse in place */
-        (st = icbu__http_read(t, deadline, arena, cap, &body, e)) == ICBU_OK &&
-        (st = icbu__parse_response((char *)(uintptr_t)body.p, body.n, out, e)) == ICBU_OK)
-        return ICBU_OK;
+        if ((st = icbu__http_read(t, deadline, arena, cap, &body, e)) == ICBU_OK &&
+            (st = icbu__parse_response((char *)(uintptr_t)body.p, body.n, out, e)) == ICBU_OK)
+            return ICBU_OK;
+    }
     ICBU_MEMSET(out, 0, sizeof *out);
     out->kind = ICBU_TRANSPORT_ERROR;
-    out->stage = icbu__stage_of(st);
+    out->stage = sent ? icbu__stage_of(st) : ICBU_STAGE_SEND;
     out->status = st;
     out->detail = e->detail;
     return st;
@@ -2289,7 +2297,8 @@ ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const
     uint32_t cap_ms = r && r->backoff_max_ms ? r->backoff_max_ms : 5000;
     icbu_status st = ICBU_OK;
     ICBU__ERR_INIT(e, local);
-    if (!c || !out || !u || !t || !t->open || !t->close) return icbu__fail(e, ICBU_E_ARG);
+    if (!c || !out || !u || !t || !t->open || !t->close || (t->now_ms && timeout_ms > ICBU__MS_MAX))
+        return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     if (attempts > 1 && (!o || icbu__blank(o->external_biz_id.p, o->external_biz_id.n)))
         return icbu__fail(e, ICBU_E_NO_BIZ_ID);

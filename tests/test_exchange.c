@@ -24,6 +24,7 @@ typedef struct script {
     char sent[16384];
     size_t sent_n, send_step;
     long send_fail_after;        /* >= 0: fail once that many bytes were sent */
+    long send_err;               /* what send then returns (0: -104, ECONNRESET) */
     uint32_t clock, tick;        /* now_ms advances by tick per call */
 } script;
 
@@ -41,7 +42,7 @@ static long s_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) {
 static long s_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) {
     script *s = (script *)ctx;
     (void)ms;
-    if (s->send_fail_after >= 0 && s->sent_n >= (size_t)s->send_fail_after) return -104;
+    if (s->send_fail_after >= 0 && s->sent_n >= (size_t)s->send_fail_after) return s->send_err ? s->send_err : -104;
     if (s->send_step && n > s->send_step) n = s->send_step;
     if (n > sizeof s->sent - s->sent_n) n = sizeof s->sent - s->sent_n;
     memcpy(s->sent + s->sent_n, p, n);
@@ -437,6 +438,30 @@ static void test_exchange(void **state) {
     s.send_fail_after = 10;
     assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_SEND);
     assert_int_equal(o.stage, ICBU_STAGE_SEND); assert_int_equal(o.detail, -104);
+    /* a timeout while sending is "send": nothing was asked of the gateway yet */
+    script_init(&s, &t, "", 64);
+    s.send_fail_after = 10; s.send_err = ICBU_IO_TIMEOUT;
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_TIMEOUT);
+    assert_int_equal(o.stage, ICBU_STAGE_SEND);
+    assert_string_equal(icbu_stage_name(o.stage), "send");
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\n\r\n" OKBODY, 64);
+    s.send_step = 100;
+    t.now_ms = s_now; s.tick = 400;                        /* the deadline passes mid-send */
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 1000, arena, sizeof arena, &o, &e), ICBU_E_TIMEOUT);
+    assert_int_equal(o.stage, ICBU_STAGE_SEND);
+    assert_int_equal(s.pos, 0);
+    /* while receiving, it is "receive" */
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\n", 64);
+    s.end = ICBU_IO_TIMEOUT;
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_TIMEOUT);
+    assert_int_equal(o.stage, ICBU_STAGE_RECEIVE);
+    /* with a clock, a timeout beyond 2^31 - 1 ms is refused, not taken as already past */
+    script_init(&s, &t, "HTTP/1.1 200 OK\r\n\r\n" OKBODY, 64);
+    t.now_ms = s_now; s.tick = 1;
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 0x80000000u, arena, sizeof arena, &o, &e), ICBU_E_ARG);
+    assert_int_equal(s.sent_n, 0);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 0x7FFFFFFFu, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
     script_init(&s, &t, "HTTP/1.1 200 OK\r\n\r\n{\"result\":", 64);
     assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_JSON);
     assert_int_equal(o.stage, ICBU_STAGE_PARSE);
@@ -720,6 +745,11 @@ static void test_report_retries(void **state) {
     m.answers[0] = HTTP200(OKBODY);
     assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 1500, arena, sizeof arena, &o, &e), ICBU_E_TIMEOUT);
     assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR); assert_int_equal(m.closes, 1); assert_int_equal(m.s.sent_n, 0);
+    /* with a clock, a timeout beyond 2^31 - 1 ms is refused up front */
+    multi_init(&m, &t, &r);
+    m.answers[0] = HTTP200(OKBODY);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 0xFFFFFFFFu, arena, sizeof arena, &o, &e), ICBU_E_ARG);
+    assert_int_equal(m.opens, 0);
     /* retries without the idempotency key are refused up front */
     multi_init(&m, &t, &r);
     x.o.external_biz_id = icbu_s(" ");
