@@ -53,7 +53,7 @@ endef
 $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(eval $(call unit_rules,$(t),$(b)))))
 
 # Error paths cut to a small ICBU_PATH_MAX, with ASan+UBSan.
-PATH_MAX_BINS := $(BUILD)/asan/path_max_8 $(BUILD)/asan/path_max_21
+PATH_MAX_BINS := $(foreach m,8 21 38 41,$(BUILD)/asan/path_max_$(m))
 $(BUILD)/asan/path_max_%: tests/path_max.c icbu_reflow.h tests/example_order.h
 	@mkdir -p $(BUILD)/asan
 	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_PATH_MAX=$* \

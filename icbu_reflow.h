@@ -749,15 +749,19 @@ static const icbu__type icbu__types[] = {
 };
 
 /* The path of the field that failed, for error messages: "name", "[idx]" or
- * both per level (ICBU__NOIDX: none). */
+ * both per level (ICBU__NOIDX: none). A path longer than ICBU_PATH_MAX is cut
+ * to a prefix of the whole: a name may be cut short, an [idx] never, and it
+ * never ends in '.'. */
 #define ICBU__NOIDX ((size_t)-1)
-/* One segment into out (at most cap bytes); returns its length. */
-static size_t icbu__path_seg(char *out, size_t cap, const char *name, size_t len, size_t idx) {
+/* One segment into out (at most cap bytes); returns its length. *cut: 1 if
+ * it was cut (a name cut short, or no room for [idx]). */
+static size_t icbu__path_seg(char *out, size_t cap, const char *name, size_t len, size_t idx, int *cut) {
     size_t k = 0, j, digits = 1, v;
     for (j = 0; name && j < len && k < cap; j++) out[k++] = name[j];
-    if (idx != ICBU__NOIDX) {
+    *cut = name && j < len;
+    if (idx != ICBU__NOIDX && !*cut) {
         for (v = idx; v >= 10; v /= 10) digits++;
-        if (digits + 2 > cap - k) return k;               /* cut: no room for [idx] */
+        if (digits + 2 > cap - k) { *cut = 1; return k; }
         out[k] = '[';
         for (j = digits; j; j--, idx /= 10) out[k + j] = (char)('0' + idx % 10);
         k += digits + 1;
@@ -768,15 +772,23 @@ static size_t icbu__path_seg(char *out, size_t cap, const char *name, size_t len
 /* The writer keeps no path: as an error unwinds, each level puts its
  * segment in front of what e->path holds (the innermost part is cut first). */
 static void icbu__path_set(icbu_err *e, const char *name) {
-    e->path[icbu__path_seg(e->path, sizeof e->path - 1, name, ICBU_STRLEN(name), ICBU__NOIDX)] = 0;
+    int cut;
+    e->path[icbu__path_seg(e->path, sizeof e->path - 1, name, ICBU_STRLEN(name), ICBU__NOIDX, &cut)] = 0;
 }
 ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, size_t len, size_t idx) {
     char seg[ICBU_PATH_MAX];
-    size_t cap = sizeof e->path - 1, old = ICBU_STRLEN(e->path);
-    size_t k = icbu__path_seg(seg, cap, name, len, idx);
-    if (old && k + 1 < cap) seg[k++] = '.';
+    size_t cap = sizeof e->path - 1, old = ICBU_STRLEN(e->path), j;
+    int cut;
+    size_t k = icbu__path_seg(seg, cap, name, len, idx, &cut);
+    if (old && !cut && k + 1 < cap) seg[k++] = '.';
     else old = 0;                                     /* no room for any of it */
-    if (old > cap - k) old = cap - k;
+    if (old > cap - k) {                              /* the inner part, cut: */
+        old = cap - k;
+        for (j = old; j && e->path[j - 1] != ']'; j--)       /* not inside [idx] */
+            if (e->path[j - 1] == '[') { old = j - 1; break; }
+        while (old && e->path[old - 1] == '.') old--;        /* not after a '.' */
+        if (!old) k--;                                        /* nor this level's '.' */
+    }
     ICBU_MEMMOVE(e->path + k, e->path, old);
     ICBU_MEMCPY(e->path, seg, k);
     e->path[k + old] = 0;
@@ -800,13 +812,13 @@ static void icbu__path_push(icbu__path *p, const char *name, size_t len, size_t 
 }
 static void icbu__path_render(const icbu__path *p, icbu_err *e) {
     size_t k = 0, cap = sizeof e->path - 1;
-    int i;
-    for (i = 0; i < p->depth && i < ICBU__PATH_DEPTH; i++) {
+    int i, cut = 0;
+    for (i = 0; i < p->depth && i < ICBU__PATH_DEPTH && !cut; i++) {
         if (i && p->name[i]) {
             if (k + 1 >= cap) break;                    /* cut: no room for '.' and more */
             e->path[k++] = '.';
         }
-        k += icbu__path_seg(e->path + k, cap - k, p->name[i], p->len[i], p->idx[i]);
+        k += icbu__path_seg(e->path + k, cap - k, p->name[i], p->len[i], p->idx[i], &cut);
     }
     e->path[k] = 0;
 }
