@@ -59,9 +59,15 @@ $(BUILD)/asan/path_max_%: tests/path_max.c icbu_reflow.h tests/example_order.h
 	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_PATH_MAX=$* \
 	    -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/path_max.c -lmbedcrypto
 
+# No secret left in dead stack (mbedTLS; -Os is the small writer): see tests/residue.c.
+RESIDUE_BINS := $(foreach o,O0 O2 Os,$(BUILD)/residue_$(o))
+$(BUILD)/residue_%: tests/residue.c icbu_reflow.h | $(BUILD)/.dir
+	$(CC) -std=c99 -$* -g -Wall -Wextra -I. -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/residue.c \
+	    -Wl,-z,now -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic
+
 UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b)))
 ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b)))
-unit: $(UNIT_BINS) $(ASAN_BINS) $(PATH_MAX_BINS)
+unit: $(UNIT_BINS) $(ASAN_BINS) $(PATH_MAX_BINS) $(RESIDUE_BINS)
 
 # README's memory table: `make arena` prints it.
 $(BUILD)/arena-sizes: tools/arena_sizes.c icbu_reflow.h tests/example_order.h | $(BUILD)/.dir
@@ -83,6 +89,7 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(BUILD)") \
          $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))="$(b) $(BUILD)") \
          $(foreach b,$(filter %_mbedtls %_bearssl,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(BUILD)") \
          $(foreach b,$(PATH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
+         $(foreach b,$(RESIDUE_BINS),$(notdir $(b))="$(b)") \
          check_body="$(PYTHON) tests/check_examples.py $(BUILD)" \
          readme="$(PYTHON) tools/check_readme.py" \
          bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \

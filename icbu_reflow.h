@@ -81,7 +81,12 @@
  *   you pass gets the status plus, where it applies, the field path
  *   ("subject_matter_info.goods_item_list[2].item_url_list[0]"), the byte
  *   offset of bad JSON, the size needed, or the transport's/HTTP's number.
- *   The library never prints, and never puts the secret anywhere.
+ *   The library never prints, and never puts the secret anywhere: its own
+ *   copies (signer context, HMAC key pads, hash stage, digest) are wiped on
+ *   every path, errors included. The hash back end's own stack frames are its
+ *   own: mbedTLS wipes them; BearSSL 0.6 does not, so with it and md5 signing
+ *   the blocks that hold the secret stay in dead stack until overwritten
+ *   (tests/residue.c checks mbedTLS builds for any copy).
  */
 #ifndef ICBU_REFLOW_H
 #define ICBU_REFLOW_H
