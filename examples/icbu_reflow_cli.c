@@ -946,6 +946,14 @@ static enum delivery deliver(const struct options *o, const icbu_url *url,
     char *arena;
 
     memset(r, 0, sizeof *r);
+    /* Whatever --retries says: flush refuses such an order (a later flush
+     * could send it again), and send never spools it. */
+    r->without_key = without_key(order);
+    if (r->without_key && !once_without_key) {
+        memset(&r->e, 0, sizeof r->e);
+        r->e.status = ICBU_E_NO_BIZ_ID;
+        return ORDER_FAULT;
+    }
     make_config(o, &cfg);
     /* Arena: the request (head + body), then the response over it. The
      * timestamp of a retry has the same length, so the size holds. */
@@ -983,9 +991,8 @@ static enum delivery deliver(const struct options *o, const icbu_url *url,
     t.close = io_close;
     memset(&retry, 0, sizeof retry);
     retry.attempts = o->retries + 1;
-    if (once_without_key && o->retries > 0 && without_key(order)) {
+    if (r->without_key && o->retries > 0) {
         retry.attempts = 1;
-        r->without_key = 1;
         fputs("icbu-reflow: warning: the order has no external_biz_id, its idempotency key: "
               "sent once, without retries\n", stderr);
     }

@@ -298,6 +298,9 @@ def cli_cases(c):
         expect(spool_orders(spool) == [], "an order without external_biz_id was spooled")
         r = c.send(gw.url("http"), p, ["--retries", "0"])
         expect(r.rc == 1 and b"without retries" not in r.err, "--retries 0: %s" % r.why())
+        r = c.send(dead, p, ["--spool", spool, "--retries", "0"])
+        expect(r.rc == 3 and b"not spooled" in r.err, "--retries 0, dead gateway: %s" % r.why())
+        expect(spool_orders(spool) == [], "with --retries 0, an order without external_biz_id was spooled")
         expect(len(gw.accepted()) == before, "something was accepted")
     report("cli/no external_biz_id: sent once with a warning, never spooled", no_biz_id)
 
@@ -422,21 +425,23 @@ def cli_cases(c):
         expect(spool_orders(spool) == [], "spooled: %s" % spool_orders(spool))
     report("cli/a rejected certificate is not retried and not spooled", rejected_certificate)
 
-    def invalid_in_spool():
-        spool = c.path("spool-inv")
+    def invalid_in_spool(extra):
+        spool = c.path("spool-inv" + "".join(extra))
         os.mkdir(spool)
         for name, data in (("00000000000000000001-0000000001-0000.json", b'{"amount":1.5}'),
                            ("00000000000000000002-0000000001-0000.json", order_text(None)),
-                           ("00000000000000000003-0000000001-0000.json", order_text("cli-inv-ok"))):
+                           ("00000000000000000003-0000000001-0000.json", order_text("cli-inv-ok" + "".join(extra)))):
             with open(os.path.join(spool, name), "wb") as f:
                 f.write(data)
-        r = c.flush(spool, gw.url("http"))
+        r = c.flush(spool, gw.url("http"), list(extra))
         lines = r.lines()
         expect(r.rc == 0 and [(x["outcome"], x["spool"]) for x in lines] ==
                [("invalid_order", "refused")] * 2 + [("accepted", "removed")], r.why())
         expect("amount" in lines[0]["error"] and "external_biz_id" in lines[1]["error"], r.why())
         expect(len(os.listdir(os.path.join(spool, "refused"))) == 4, "refused/ incomplete")
-    report("cli/flush: invalid orders (and no external_biz_id) go to refused/", invalid_in_spool)
+    report("cli/flush: invalid orders (and no external_biz_id) go to refused/", lambda: invalid_in_spool(()))
+    report("cli/flush --retries 0: an order without external_biz_id is refused, not sent",
+           lambda: invalid_in_spool(("--retries", "0")))
 
     def lock():
         spool = c.path("spool-lock")
