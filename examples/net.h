@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "icbu_reflow.h"
 
 #ifndef NET_DEFAULT_CA_FILE
@@ -65,6 +66,13 @@ __attribute__((format(printf, 3, 4)))
 void net_say(char *out, size_t cap, const char *fmt, ...);
 /* The text of -errno values and ICBU_IO_TIMEOUT: "connection reset by peer (-104)". */
 void net_describe(char *out, size_t cap, long rc);
+/* Opens a CA file for reading: a regular file of at most NET_CA_FILE_MAX
+ * bytes (not a directory, FIFO or device, which would make a loader fail
+ * obscurely or read forever). The open FILE, or NULL with why. */
+#ifndef NET_CA_FILE_MAX
+#define NET_CA_FILE_MAX (16L << 20)
+#endif
+FILE *net_ca_open(const char *path, char *why, size_t whylen);
 
 /* ------------------------------------------------- tls_mbedtls.c / tls_bearssl.c
  * TLS 1.2 client over the connected socket of c, before deadline_ms.

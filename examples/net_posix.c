@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,4 +256,21 @@ void conn_close(struct conn *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+}
+
+FILE *net_ca_open(const char *path, char *why, size_t whylen)
+{
+    struct stat sb;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        net_say(why, whylen, "cannot load CA file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > NET_CA_FILE_MAX) {
+        net_say(why, whylen, "cannot load CA file %s: %s", path,
+                !S_ISREG(sb.st_mode) ? "not a regular file" : "larger than NET_CA_FILE_MAX");
+        fclose(f);
+        return NULL;
+    }
+    return f;
 }

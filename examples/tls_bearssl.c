@@ -239,19 +239,16 @@ static int anchors_load(struct tls_state *st, const char *path, char *why, size_
 
     memset(&file, 0, sizeof file);
     memset(&der, 0, sizeof der);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        net_say(why, whylen, "cannot load CA file %s: %s", path, strerror(errno));
+    if ((f = net_ca_open(path, why, whylen)) == NULL)
         return -1;
-    }
-    for (;;) {
+    for (;;) {                    /* a file that grows while read is cut at the limit */
         unsigned char chunk[4096];
         size_t k = fread(chunk, 1, sizeof chunk, f);
-        if (k == 0)
+        if (k == 0 || file.oom || file.n > (size_t)NET_CA_FILE_MAX)
             break;
         bytes_add(&file, chunk, k);
     }
-    if (ferror(f) || file.oom) {
+    if (ferror(f) || file.oom || file.n > (size_t)NET_CA_FILE_MAX) {
         net_say(why, whylen, "cannot load CA file %s: read error", path);
         fclose(f);
         free(file.p);

@@ -148,9 +148,8 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     /* A positive value counts certificates that failed to parse (bundles hold
      * some mbedTLS does not support); what matters is that one was loaded. */
     {
-        FILE *f = fopen(ca_file, "rb");    /* for a plain errno message */
+        FILE *f = net_ca_open(ca_file, c->why, sizeof c->why);   /* a plain errno message */
         if (f == NULL) {
-            net_say(c->why, sizeof c->why, "cannot load CA file %s: %s", ca_file, strerror(errno));
             state_free(st);
             return ICBU_IO_NO_RETRY;              /* configuration: another try cannot help */
         }

@@ -396,6 +396,13 @@ class Suite:
                 run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url("https"),
                              "--timeout", "5000", EXAMPLE]),
                 3, "transport_error", stage="tls"))
+            for bad_ca, what in (("/etc/ssl/certs", "a directory"), ("/dev/zero", "an endless device")):
+                self.add(p + "a CA file that is %s is a tls error, at once" % what,
+                         lambda bad_ca=bad_ca: check_outcome(
+                             run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url("https"),
+                                          "--ca-file", bad_ca, "--timeout", "5000", EXAMPLE], timeout=10),
+                             3, "transport_error", stage="tls",
+                             detail="cannot load CA file %s: not a regular file" % bad_ca))
             self.add(p + "certificate for another host name is a tls error", lambda: check_outcome(
                 run(binary, ["send", "--app-key", APP_KEY, "--ca-file", gw.ca,
                              "--url", gw.url("https", port=gw.badname), EXAMPLE]),
