@@ -1,5 +1,9 @@
 /* tls_mbedtls.c - TLS transport for icbu_reflow over mbedTLS 2.28 (or 3.x).
- * Certificate verification is required; see net.h for the host name rules. */
+ * Certificate verification is required; see net.h for the host name rules.
+ * Built and run here against 2.28 only. For 3.x it calls psa_crypto_init()
+ * before the handshake when TLS 1.3 or PSA is configured, as mbedTLS's
+ * documentation of MBEDTLS_SSL_PROTO_TLS1_3 requires (3.6.0 fails the
+ * handshake without it). */
 #include "net.h"
 
 #include <errno.h>
@@ -15,6 +19,11 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && \
+    (defined(MBEDTLS_SSL_PROTO_TLS1_3) || defined(MBEDTLS_USE_PSA_CRYPTO))
+#include <psa/crypto.h>
+#define TLS_NEEDS_PSA 1
+#endif
 
 const char tls_backend_name[] = "mbedTLS " MBEDTLS_VERSION_STRING;
 
@@ -139,6 +148,12 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     mbedtls_ssl_config_init(&st->conf);
     mbedtls_ssl_init(&st->ssl);
 
+#ifdef TLS_NEEDS_PSA
+    if (psa_crypto_init() != PSA_SUCCESS) {              /* once per process; again is a no-op */
+        net_say(c->why, sizeof c->why, "PSA crypto initialisation failed");
+        goto fail;
+    }
+#endif
     rc = mbedtls_ctr_drbg_seed(&st->drbg, mbedtls_entropy_func, &st->entropy,
                                (const unsigned char *)pers, sizeof pers - 1);
     if (rc != 0) {
