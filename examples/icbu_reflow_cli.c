@@ -121,7 +121,8 @@ static const char usage_text[] =
 "             4 invalid ORDER (the message on stderr names the field path),\n"
 "             5 spooled: send could not deliver the order now and wrote it to --spool DIR;\n"
 "               flush stopped at a failure that can pass (orders kept for a later flush),\n"
-"             64 usage, 74 the spool directory cannot be read or written,\n"
+"             64 usage, 74 flush: the spool directory cannot be read or written\n"
+"             (send exits with the failure, 3, when it cannot write the order there),\n"
 "             75 another flush is running on the spool\n";
 
 /* ------------------------------------------------------------ the secret */
@@ -1274,10 +1275,12 @@ static long list_spool(const char *dir, char ***names)
     size_t n = 0, cap = 0;
     if (d == NULL)
         return -1;
-    errno = 0;
-    while ((de = readdir(d)) != NULL) {
+    for (;;) {
         char path[PATH_CAP];
         struct stat sb;
+        errno = 0;                        /* readdir: NULL and errno 0 at the end */
+        if ((de = readdir(d)) == NULL)
+            break;
         if (!spool_order_name(de->d_name) || path_join(path, dir, de->d_name) != 0)
             continue;
         if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
@@ -1295,7 +1298,15 @@ static long list_spool(const char *dir, char ***names)
             out_of_memory();
         strcpy(v[n], de->d_name);
         n++;
-        errno = 0;
+    }
+    if (errno != 0) {                     /* a listing cut short is no listing */
+        int err = errno;
+        closedir(d);
+        while (n > 0)
+            free(v[--n]);
+        free(v);
+        errno = err;
+        return -1;
     }
     closedir(d);
     if (n > 1)
