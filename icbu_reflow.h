@@ -2158,7 +2158,7 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
 static icbu_status icbu__jroot(icbu__jr *r, unsigned ty, unsigned char **out) {
     icbu_status st;
     icbu__jws(r);
-    if (icbu__jpeek(r) != '{') return icbu__jfail(r, r->i < r->n && r->s[r->i] == '[' ? ICBU_E_TYPE : ICBU_E_JSON);
+    if (icbu__jpeek(r) != '{') return icbu__jtype(r);
     *out = icbu__alloc(r, icbu__types[ty].size);
     if ((st = icbu__jobj(r, ty, *out)) != ICBU_OK) return st;
     icbu__jws(r);

@@ -382,7 +382,11 @@ static void test_response_depth(void **state) {
     memset(buf + 5, '[', 300); buf[305] = 0;
     assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_DEPTH);
     memset(buf, '[', 300); buf[300] = 0;
+    assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_DEPTH);
+    strcpy(buf, "[[]]");
     assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_TYPE);   /* not an object */
+    strcpy(buf, "\"<html>\"");
+    assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_TYPE);
     strcpy(buf, "{\"a\":");
     memset(buf + 5, '{', 200); buf[205] = 0;
     assert_int_equal(icbu_parse_response(buf, strlen(buf), &o, &e), ICBU_E_JSON);
@@ -586,7 +590,20 @@ static void test_decode_errors(void **state) {
     expect_decode("{\"subject_matter_info\":{\"goods_item_list\":[{},]}}", ICBU_E_JSON, NULL);
     expect_decode("[]", ICBU_E_TYPE, "");
     expect_decode("", ICBU_E_JSON, "");
-    expect_decode("\"x\"", ICBU_E_JSON, "");
+    /* a root of another JSON type is TYPE; one that is not JSON, JSON */
+    expect_decode("\"x\"", ICBU_E_TYPE, "");
+    expect_decode(" 1 ", ICBU_E_TYPE, "");
+    expect_decode("null", ICBU_E_TYPE, "");
+    expect_decode("true", ICBU_E_TYPE, "");
+    expect_decode("tru", ICBU_E_JSON, "");
+    expect_decode("x", ICBU_E_JSON, "");
+    {   /* nesting past ICBU_JSON_MAX_DEPTH, in a value of the wrong type */
+        char deep[256];
+        int i;
+        strcpy(deep, "{\"amount\":");
+        for (i = 0; i < ICBU_JSON_MAX_DEPTH + 8; i++) strcat(deep, "[");
+        expect_decode(deep, ICBU_E_DEPTH, "amount");
+    }
     expect_decode("{\"memo\":\"\\x\"}", ICBU_E_JSON, "memo");
     expect_decode("{\"memo\":\"\\u12\"}", ICBU_E_JSON, "memo");
 }
