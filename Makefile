@@ -59,6 +59,13 @@ $(BUILD)/asan/path_max_%: tests/path_max.c icbu_reflow.h tests/example_order.h
 	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_PATH_MAX=$* \
 	    -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/path_max.c -lmbedcrypto
 
+# ICBU_JSON_MAX_DEPTH at its smallest useful values, with ASan+UBSan.
+DEPTH_MAX_BINS := $(foreach m,5 6,$(BUILD)/asan/depth_max_$(m))
+$(BUILD)/asan/depth_max_%: tests/depth_max.c icbu_reflow.h
+	@mkdir -p $(BUILD)/asan
+	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_JSON_MAX_DEPTH=$* \
+	    -o $@ tests/depth_max.c -lmbedcrypto
+
 # No secret left in dead stack (mbedTLS; -Os is the small writer): see tests/residue.c.
 RESIDUE_BINS := $(foreach o,O0 O2 Os,$(BUILD)/residue_$(o))
 $(BUILD)/residue_%: tests/residue.c icbu_reflow.h | $(BUILD)/.dir
@@ -67,7 +74,7 @@ $(BUILD)/residue_%: tests/residue.c icbu_reflow.h | $(BUILD)/.dir
 
 UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b)))
 ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b)))
-unit: $(UNIT_BINS) $(ASAN_BINS) $(PATH_MAX_BINS) $(RESIDUE_BINS)
+unit: $(UNIT_BINS) $(ASAN_BINS) $(PATH_MAX_BINS) $(DEPTH_MAX_BINS) $(RESIDUE_BINS)
 
 # README's memory table: `make arena` prints it.
 $(BUILD)/arena-sizes: tools/arena_sizes.c icbu_reflow.h tests/example_order.h | $(BUILD)/.dir
@@ -89,6 +96,7 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(BUILD)") \
          $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))="$(b) $(BUILD)") \
          $(foreach b,$(filter %_mbedtls %_bearssl,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(BUILD)") \
          $(foreach b,$(PATH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
+         $(foreach b,$(DEPTH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
          $(foreach b,$(RESIDUE_BINS),$(notdir $(b))="$(b)") \
          check_body="$(PYTHON) tests/check_examples.py $(BUILD)" \
          readme="$(PYTHON) tools/check_readme.py" \

@@ -2054,7 +2054,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
         size_t count = 0, k, size, at = r->i;
         unsigned char *arr;
         if (c != '[') return icbu__jtype(r);
-        if (r->depth + 1 >= ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
+        if (r->depth >= ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
         size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
         /* Counting pass, quietly: a bad element is reported by the real pass,
          * with its index in the path. */
