@@ -50,7 +50,8 @@
  *
  * ARENA AND SIZES
  *   Every function that writes takes (buf, cap) and reports the length in *len.
- *   buf == NULL is a sizing call: nothing is written, *len is the size needed.
+ *   buf == NULL is a sizing call: nothing is written, *len is the size needed
+ *   (not for icbu_http_read and icbu_exchange, which need a real buffer).
  *   A buffer that is too small gives ICBU_E_NOSPACE with e->need set to the
  *   size needed, and not one byte is written at or past buf[cap].
  *
@@ -69,8 +70,8 @@
  *                                 and no unrolled or inlined copies (the default with
  *                                 -Os and with compilers other than GCC and clang;
  *                                 otherwise the stage is 256 bytes plus 48 of slack,
- *                                 about 240 bytes more stack, for about half the
- *                                 instructions outside the hash)
+ *                                 about 240 bytes more stack, for fewer instructions
+ *                                 outside the hash)
  *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err
  *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts
  *   ICBU_MEMCPY, ICBU_MEMMOVE, ICBU_MEMSET, ICBU_MEMCMP, ICBU_STRLEN
@@ -422,7 +423,9 @@ ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *ou
 /* The whole exchange on a connected transport: sign, POST, read, parse.
  * The arena holds the request and then the response; out's strings point
  * into it. Returns ICBU_OK with out->kind ACCEPTED/REFUSED/PLATFORM_ERROR, or
- * the failure, with out->kind ICBU_TRANSPORT_ERROR and out->stage set. */
+ * the failure: with out->kind ICBU_TRANSPORT_ERROR and out->stage set once
+ * sending began; before that (bad arguments, an order or config that does
+ * not sign, an arena too small) out->kind is ICBU_NONE. */
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
                                   const icbu_url *u, const icbu_transport *t,
                                   uint32_t timeout_ms, char *arena, size_t cap,
