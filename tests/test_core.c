@@ -244,6 +244,10 @@ static void test_sign_body_bad_config(void **state) {
     c.app_key = "\xc0\x80";
     assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "app_key");
+    config_for(&c, ICBU_SIGN_HMAC);
+    c.partner_id = "p\xed\xa0\x80";                                /* a surrogate */
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "partner_id");
 }
 
 /* ------------------------------------------------------- escaping, UTF-8 */
@@ -385,6 +389,12 @@ static void test_utf8_error_path(void **state) {
     g[1].item_desc = icbu_s("x");
     s.order_time = icbu_d(2023, 2, 29, 0, 0, 0);                  /* not a leap year */
     assert_int_equal(icbu_order_json(&o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
+    assert_string_equal(e.path, "subject_matter_info.order_time");
+    s.order_time = icbu_d(2023, 13, 1, 0, 0, 0);                  /* month 13 */
+    assert_int_equal(icbu_order_json(&o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
+    assert_string_equal(e.path, "subject_matter_info.order_time");
+    s.order_time = icbu_d(2023, 1, 1, 24, 0, 0);                  /* 24:00 */
+    assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
     assert_string_equal(e.path, "subject_matter_info.order_time");
 }
 

@@ -50,6 +50,7 @@ static long s_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) {
     return (long)n;
 }
 static long s_liar(void *ctx, unsigned char *p, size_t n, uint32_t ms) { (void)ctx; (void)p; (void)ms; return (long)n + 1; }
+static long s_send_liar(void *ctx, const unsigned char *p, size_t n, uint32_t ms) { (void)ctx; (void)p; (void)ms; return (long)n + 1; }
 static uint32_t s_now(void *ctx) { script *s = (script *)ctx; return s->clock += s->tick; }
 
 static void script_init(script *s, icbu_transport *t, const char *in, size_t step) {
@@ -249,6 +250,12 @@ static void test_http_transport_errors(void **state) {
     script_init(&s, &t, "HTTP/1.1 200 OK\r\n", 4);
     s.end = ICBU_IO_TIMEOUT;
     assert_int_equal(icbu_http_read(&t, 1000, buf, sizeof buf, &b, &e), ICBU_E_TIMEOUT);
+    {   /* a NUL in the head (the script hands out bytes past it) */
+        static const char nul[] = "HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n";
+        script_init(&s, &t, nul, 4);
+        s.n = sizeof nul - 1;
+        assert_int_equal(icbu_http_read(&t, 1000, buf, sizeof buf, &b, &e), ICBU_E_HTTP_SYNTAX);
+    }
     /* a bare LF is refused when it arrives, not after waiting for a CRLF CRLF that never comes */
     script_init(&s, &t, "HTTP/1.1 200 OK\nContent-Length: 2\n\n{}", 4);
     s.end = ICBU_IO_TIMEOUT;
@@ -354,6 +361,7 @@ static void test_response_parser(void **state) {
     parse("{\"result\":{\"insure_id\":\"1\"}}", ICBU_E_RESPONSE, &o, &e, buf);
     parse("{\"request_id\":\"1\"}", ICBU_E_RESPONSE, &o, &e, buf);
     parse("{\"result\":{\"success\":true,\"success\":false}}", ICBU_E_DUPLICATE, &o, &e, buf);
+    assert_string_equal(e.path, "result.success");
     parse("{\"result\":{\"success\":true,\"insure_id\":\"\\ud800\"}}", ICBU_E_UTF8, &o, &e, buf);
     parse("{\"result\":{\"success\":true,\"insure_id\":\"\xff\"}}", ICBU_E_UTF8, &o, &e, buf);
     parse("{\"result\":{\"success\":true,\"insure_id\":\"a\x01\"}}", ICBU_E_JSON, &o, &e, buf);
@@ -454,6 +462,12 @@ static void test_exchange(void **state) {
     assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 1000, arena, sizeof arena, &o, &e), ICBU_E_TIMEOUT);
     assert_int_equal(o.stage, ICBU_STAGE_SEND);
     assert_int_equal(s.pos, 0);
+    /* a transport that claims to have sent more than it was given is not believed */
+    script_init(&s, &t, "", 64);
+    t.send = s_send_liar;
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_SEND);
+    assert_int_equal(o.stage, ICBU_STAGE_SEND);
+    assert_true(o.detail > 0);
     /* while receiving, it is "receive" */
     script_init(&s, &t, "HTTP/1.1 200 OK\r\n", 64);
     s.end = ICBU_IO_TIMEOUT;
@@ -618,6 +632,15 @@ static void test_decode_offsets(void **state) {
     assert_int_equal(e.offset, 10);
     decode("{\"memo\":\"x\"}  ]", ICBU_E_TRAILING, &e, arena, sizeof arena);
     assert_int_equal(e.offset, 14);
+    /* JSON errors: where the text stops being JSON */
+    decode("{\"memo\":\"x\"", ICBU_E_JSON, &e, arena, sizeof arena);              /* cut short: at the end */
+    assert_int_equal(e.offset, 11);
+    decode("{\"memo\":\"a\\qb\"}", ICBU_E_JSON, &e, arena, sizeof arena);         /* bad escape */
+    assert_int_equal(e.offset, 10);
+    decode("{\"memo\":\"a\tb\"}", ICBU_E_JSON, &e, arena, sizeof arena);          /* control character */
+    assert_int_equal(e.offset, 10);
+    decode("{\"memo\":[1,]}", ICBU_E_JSON, &e, arena, sizeof arena);                /* at the ']' */
+    assert_int_equal(e.offset, 11);
 }
 
 
