@@ -1543,9 +1543,18 @@ typedef struct icbu__rd {
     icbu_err *e;
 } icbu__rd;
 
-/* The time left before the deadline (without a clock: deadline is per call).
- * now_ms wraps: a deadline more than ICBU__MS_MAX ahead reads as past. */
+/* now_ms wraps: a deadline more than ICBU__MS_MAX ahead reads as past, so a
+ * longer timeout is refused (nonzero) rather than taken as already over.
+ * Without a clock, the deadline is timeout_ms itself, per transport call. */
 #define ICBU__MS_MAX 0x7FFFFFFFu
+static int icbu__deadline(const icbu_transport *t, uint32_t timeout_ms, uint32_t *deadline) {
+    if (!t->now_ms) { *deadline = timeout_ms; return 0; }
+    if (timeout_ms > ICBU__MS_MAX) return 1;
+    *deadline = t->now_ms(t->ctx) + timeout_ms;
+    return 0;
+}
+
+/* The time left before the deadline (without a clock: deadline is per call). */
 static icbu_status icbu__left(const icbu_transport *t, uint32_t deadline, uint32_t *ms) {
     uint32_t now;
     if (!t->now_ms) { *ms = deadline; return ICBU_OK; }
@@ -2245,10 +2254,9 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu_order *o, con
     uint32_t deadline;
     icbu_status st;
     int sent = 0;
-    if (!out || !u || !t || !t->send || !t->recv || !arena || (t->now_ms && timeout_ms > ICBU__MS_MAX))
+    if (!out || !u || !t || !t->send || !t->recv || !arena || icbu__deadline(t, timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
-    deadline = t->now_ms ? t->now_ms(t->ctx) + timeout_ms : timeout_ms;
     /* 1. request: body, then head after it, in the arena */
     if ((st = icbu__sign_body(c, o, arena, cap, &blen, e)) != ICBU_OK) {
         if (st == ICBU_E_NOSPACE) {
@@ -2317,13 +2325,12 @@ ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const
     uint32_t cap_ms = r && r->backoff_max_ms ? r->backoff_max_ms : 5000;
     icbu_status st = ICBU_OK;
     ICBU__ERR_INIT(e, local);
-    if (!c || !out || !u || !t || !t->open || !t->close || (t->now_ms && timeout_ms > ICBU__MS_MAX))
+    if (!c || !out || !u || !t || !t->open || !t->close || icbu__deadline(t, timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     if (attempts > 1 && (!o || icbu__blank(o->external_biz_id.p, o->external_biz_id.n)))
         return icbu__fail(e, ICBU_E_NO_BIZ_ID);
     cfg = *c;
-    deadline = t->now_ms ? t->now_ms(t->ctx) + timeout_ms : timeout_ms;
     for (k = 0; k < attempts; k++) {
         icbu_stage stage = ICBU_STAGE_CONNECT;
         int rc;
