@@ -410,41 +410,64 @@ static int has_text(const char *p, size_t n, const char *t) {
     return 0;
 }
 
+/* cJSON writes the same JSON bytes as icbu_order_json; js gets them (BODY_CAP). */
+static size_t check_json(const icbu_order *o, const char *label, char *js) {
+    size_t n = 0;
+    char *cj = baseline_order_json(o);
+    icbu_status st = icbu_order_json(o, js, BODY_CAP, &n, NULL);
+    check(st == ICBU_OK && cj && strlen(cj) == n && memcmp(cj, js, n) == 0,
+          "%s: cJSON_PrintUnformatted == icbu_order_json%s", label, "");
+    free(cj);
+    return n;
+}
+
+/* The two baselines against our signed body (ours, its signed bytes msg and
+ * its sign): curl_easy_escape's body decodes to the same parameters, with the
+ * same sign, and is not ours byte for byte (curl writes a space as %20, and
+ * both orders have one); the hand-written encoder's body is ours, byte for byte. */
+static void check_baselines(const icbu_order *o, int m, const char *label, const char *ours, size_t on,
+                            const unsigned char *msg, long msglen, const char *sign) {
+    size_t bn = 0, hn = 0;
+    char *b = baseline_sign_body(o, BENCH_APP_KEY, BENCH_SECRET, bench_method_names[m],
+                                 BENCH_TIMESTAMP, BASELINE_CURL, &bn);
+    char *h = baseline_sign_body(o, BENCH_APP_KEY, BENCH_SECRET, bench_method_names[m],
+                                 BENCH_TIMESTAMP, BASELINE_HAND, &hn);
+    unsigned char *bmsg = malloc(BODY_CAP);
+    char bsign[65];
+    long bl = b && bmsg ? bench_signed_bytes(b, bn, BENCH_SECRET, m == ICBU_SIGN_MD5, bmsg, BODY_CAP, bsign) : -1;
+    check(bl >= 0 && strcmp(bsign, sign) == 0, "%s: baseline's sign == ours%s", label, "");
+    check(msglen >= 0 && bl == msglen && memcmp(bmsg, msg, (size_t)bl) == 0,
+          "%s: baseline's body (curl_easy_escape) decodes to ours%s", label, "");
+    check(b && (bn != on || memcmp(b, ours, bn) != 0),
+          "%s: and is not ours byte for byte (curl writes a space as %%20)%s", label, "");
+    check(h && hn == on && memcmp(h, ours, hn) == 0,
+          "%s: hand-encoded baseline's body == ours, byte for byte%s", label, "");
+    free(bmsg);
+    free(h);
+    free(b);
+}
+
 static void check_edge(void) {
     example_order x;
     static char js[BODY_CAP];
-    size_t n = 0;
     int m;
-    char *cj;
     example_order_build(&x);
     x.o.memo = icbu_s(edge_memo);
-    cj = baseline_order_json(&x.o);
-    check(icbu_order_json(&x.o, js, sizeof js, &n, NULL) == ICBU_OK && cj && strlen(cj) == n &&
-          memcmp(cj, js, n) == 0, "edge memo: cJSON_PrintUnformatted == icbu_order_json%s%s", "", "");
-    free(cj);
+    check_json(&x.o, "edge memo", js);
     for (m = 0; m < 3; m++) {
         icbu_config c;
-        size_t on = 0, bn = 0, hn = 0;
-        char *ours = malloc(BODY_CAP), sign[65], bsign[65];
-        unsigned char *msg = malloc(BODY_CAP), *bmsg = malloc(BODY_CAP);
-        char *b = baseline_sign_body(&x.o, BENCH_APP_KEY, BENCH_SECRET, bench_method_names[m],
-                                     BENCH_TIMESTAMP, BASELINE_CURL, &bn);
-        char *h = baseline_sign_body(&x.o, BENCH_APP_KEY, BENCH_SECRET, bench_method_names[m],
-                                     BENCH_TIMESTAMP, BASELINE_HAND, &hn);
-        long ol = -1, bl = -1;
+        size_t on = 0;
+        char *ours = malloc(BODY_CAP), sign[65], label[64];
+        unsigned char *msg = malloc(BODY_CAP);
+        long ol = -1;
+        snprintf(label, sizeof label, "edge memo/%s", bench_method_names[m]);
         bench_config(&c, (icbu_sign_method)m);
-        if (ours && msg && bmsg && b && icbu_sign_body(&c, &x.o, ours, BODY_CAP, &on, NULL) == ICBU_OK) {
+        if (ours && msg && icbu_sign_body(&c, &x.o, ours, BODY_CAP, &on, NULL) == ICBU_OK)
             ol = bench_signed_bytes(ours, on, BENCH_SECRET, m == ICBU_SIGN_MD5, msg, BODY_CAP, sign);
-            bl = bench_signed_bytes(b, bn, BENCH_SECRET, m == ICBU_SIGN_MD5, bmsg, BODY_CAP, bsign);
-        }
         check(ol > 0 && has_text(ours, on, edge_memo_form),
-              "edge memo/%s: our body carries it encoded by TOP's rule%s", bench_method_names[m], "");
-        check(h && hn == on && ol > 0 && memcmp(h, ours, on) == 0,
-              "edge memo/%s: hand-encoded baseline's body == ours, byte for byte%s", bench_method_names[m], "");
-        check(ol > 0 && bl == ol && memcmp(bmsg, msg, (size_t)ol) == 0 && strcmp(bsign, sign) == 0,
-              "edge memo/%s: curl_easy_escape's body decodes to ours, with the same sign%s",
-              bench_method_names[m], "");
-        free(ours); free(msg); free(bmsg); free(b); free(h);
+              "%s: our body carries it encoded by TOP's rule%s", label, "");
+        if (ol > 0) check_baselines(&x.o, m, label, ours, on, msg, ol, sign);
+        free(ours); free(msg);
     }
 }
 #endif
@@ -455,16 +478,13 @@ static int mode_check(const char *dir) {
     char fname[128];
     for (order = 0; order < 2; order++) {
 #ifdef BENCH_BASELINE
-        {   /* cJSON writes the same JSON bytes as icbu_order_json */
+        {
             static char js[BODY_CAP];
-            size_t n = 0;
-            char *cj = baseline_order_json(g_orders[order]);
-            icbu_status st = icbu_order_json(g_orders[order], js, sizeof js, &n, NULL);
-            check(st == ICBU_OK && cj && strlen(cj) == n && memcmp(cj, js, n) == 0,
-                  "%s order: cJSON_PrintUnformatted == icbu_order_json%s", order_names[order], "");
+            size_t n;
+            snprintf(fname, sizeof fname, "%s order", order_names[order]);
+            n = check_json(g_orders[order], fname, js);
             snprintf(fname, sizeof fname, "%s.json", order_names[order]);
             check(write_file(dir, fname, js, n), "%s written%s", fname, "");
-            free(cj);
         }
 #endif
         for (m = 0; m < 3; m++) {
@@ -491,26 +511,7 @@ static int mode_check(const char *dir) {
                 check(st > 0 && st < STACK_SIZE / 2, "%s: stack high-water measured%s", bc.name, "");
             }
 #ifdef BENCH_BASELINE
-            {   /* curl_easy_escape's body: the same parameters once decoded, the same sign;
-                 * the hand-written encoder's: ours, byte for byte */
-                size_t bn = 0, hn = 0;
-                char *b = baseline_sign_body(g_orders[order], BENCH_APP_KEY, BENCH_SECRET,
-                                             bench_method_names[m], BENCH_TIMESTAMP, BASELINE_CURL, &bn);
-                char *h = baseline_sign_body(g_orders[order], BENCH_APP_KEY, BENCH_SECRET,
-                                             bench_method_names[m], BENCH_TIMESTAMP, BASELINE_HAND, &hn);
-                unsigned char *msg = malloc(BODY_CAP);
-                char bsign[65];
-                long bl = b && msg ? bench_signed_bytes(b, bn, BENCH_SECRET, m == ICBU_SIGN_MD5, msg, BODY_CAP, bsign) : -1;
-                check(bl >= 0 && strcmp(bsign, bc.sign) == 0, "%s: baseline's sign == ours%s", bc.name, "");
-                check(bl == bc.msglen && memcmp(msg, bc.msg, (size_t)bl) == 0,
-                      "%s: baseline's body (curl_easy_escape) decodes to ours%s", bc.name, "");
-                check(b && (bn != bc.len || memcmp(b, bc.body, bn) != 0), "%s: and is not ours byte for byte (curl writes a space as %%20)%s", bc.name, "");
-                check(h && hn == bc.len && memcmp(h, bc.body, hn) == 0,
-                      "%s: hand-encoded baseline's body == ours, byte for byte%s", bc.name, "");
-                free(msg);
-                free(h);
-                free(b);
-            }
+            check_baselines(g_orders[order], m, bc.name, bc.body, bc.len, bc.msg, bc.msglen, bc.sign);
 #endif
             snprintf(fname, sizeof fname, "%s_%s_%s.body", BENCH_BACKEND, order_names[order], bench_method_names[m]);
             check(write_file(dir, fname, bc.body, bc.len), "%s written%s", fname, "");
