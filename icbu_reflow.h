@@ -125,7 +125,7 @@ extern "C" {
     X(ICBU_E_NOSPACE,        "buffer too small (err.need holds the size needed)")  \
     X(ICBU_E_UTF8,           "string is not valid UTF-8 (err.path)")              \
     X(ICBU_E_DATE,           "invalid Date, or not 'yyyy-MM-dd HH:mm:ss' (err.path)") \
-    X(ICBU_E_CRYPTO,         "hash back end failed")                               \
+    X(ICBU_E_CRYPTO,         "hash back end failed (err.detail)")                  \
     X(ICBU_E_URL,            "URL is not http://host[:port][/path] or https://...") \
     X(ICBU_E_SEND,           "transport send failed (err.detail)")                 \
     X(ICBU_E_RECV,           "transport receive failed (err.detail)")              \
@@ -301,7 +301,8 @@ typedef struct icbu_err {
     icbu_status status;
     size_t need;                  /* ICBU_E_NOSPACE: bytes needed; ICBU_E_HTTP_TOOBIG: at least */
     size_t offset;                /* JSON errors: byte offset in the input */
-    long   detail;                /* transport return value, or HTTP status */
+    long   detail;                /* transport return value, HTTP status, or the hash
+                                     back end's code (a psa_status_t with PSA) */
     char   path[ICBU_PATH_MAX];   /* field path, "" when none applies */
 } icbu_err;
 
@@ -338,7 +339,8 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
 /* Hash back end (the three functions exist whichever back end is chosen). */
 typedef enum icbu_hash_alg { ICBU_HASH_MD5 = 0, ICBU_HASH_SHA256 = 1 } icbu_hash_alg;
 #ifdef ICBU_REFLOW_CRYPTO_CUSTOM
-/* You write these: ctx points at ICBU_REFLOW_CUSTOM_CTX bytes. Return 0 on success. */
+/* You write these: ctx points at ICBU_REFLOW_CUSTOM_CTX bytes. Return 0 on success,
+ * or a nonzero code of yours: ICBU_E_CRYPTO reports it in err.detail. */
 int icbu_custom_hash_init(void *ctx, icbu_hash_alg alg);
 int icbu_custom_hash_update(void *ctx, const void *data, size_t n);
 int icbu_custom_hash_final(void *ctx, unsigned char *out);  /* 16 or 32 bytes */
@@ -867,7 +869,7 @@ typedef struct icbu__signer {
     size_t secret_len;
     icbu_sign_method m;
     icbu_hash_alg alg;
-    int rc;                       /* nonzero once the back end failed */
+    int rc;                       /* the back end's first failure code, or 0 */
 } icbu__signer;
 
 /* The stage hands the back end whole blocks (64 bytes, four in a fast build,
@@ -884,8 +886,12 @@ typedef struct icbu__out {
     unsigned char stage[ICBU__BLOCK + ICBU__SLACK];   /* hash input, gathered into blocks */
 } icbu__out;
 
+/* Keeps the back end's first failure code. */
+static void icbu__sg_check(icbu__signer *sg, int rc) {
+    if (rc != 0 && sg->rc == 0) sg->rc = rc;
+}
 static void icbu__sg_update(icbu__signer *sg, const void *p, size_t n) {
-    if (n && icbu__hupdate(&sg->h, sg->alg, p, n) != 0) sg->rc = 1;
+    if (n) icbu__sg_check(sg, icbu__hupdate(&sg->h, sg->alg, p, n));
 }
 
 static void icbu__out_init(icbu__out *o, char *buf, size_t cap) {
@@ -1268,40 +1274,50 @@ static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_metho
     sg->secret = secret; sg->secret_len = n; sg->m = m; sg->rc = 0;
     sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
     if (m == ICBU_SIGN_MD5) {
-        if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
+        icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
         icbu__sg_update(sg, secret, n);
         return;
     }
     if (n > sizeof sg->pad) {                    /* long keys are hashed first */
-        if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
+        icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
         icbu__sg_update(sg, secret, n);
-        if (icbu__hfinal(&sg->h, sg->alg, sg->pad) != 0) sg->rc = 1;
+        icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, sg->pad));
     } else {
         ICBU_MEMCPY(sg->pad, secret, n);
     }
     for (i = 0; i < sizeof sg->pad; i++) sg->pad[i] ^= 0x36;
-    if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
+    icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
     icbu__sg_update(sg, sg->pad, sizeof sg->pad);
     for (i = 0; i < sizeof sg->pad; i++) sg->pad[i] ^= 0x36 ^ 0x5c;
 }
 
-/* Finishes the digest into hex (uppercase, 32 or 64 digits, no NUL) and wipes it all. */
-static icbu_status icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
+/* Finishes the digest into hex (uppercase, 32 or 64 digits, no NUL) and
+ * wipes it all. Returns the back end's first failure code over the whole
+ * signature (0: hex holds it). */
+static int icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
     unsigned char d[32];
     size_t dl = sg->alg == ICBU_HASH_MD5 ? 16 : 32, i;
+    int rc;
     if (sg->m == ICBU_SIGN_MD5) icbu__sg_update(sg, sg->secret, sg->secret_len);
-    if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
+    icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
     if (sg->m != ICBU_SIGN_MD5) {
-        if (icbu__hinit(&sg->h, sg->alg) != 0) sg->rc = 1;
+        icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
         icbu__sg_update(sg, sg->pad, sizeof sg->pad);
         icbu__sg_update(sg, d, dl);
-        if (icbu__hfinal(&sg->h, sg->alg, d) != 0) sg->rc = 1;
+        icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
     }
     for (i = 0; i < dl; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
     *hexlen = 2 * dl;
+    rc = sg->rc;
     icbu__wipe(d, sizeof d);
     icbu__wipe(sg, sizeof *sg);
-    return ICBU_OK;
+    return rc;
+}
+
+/* ICBU_E_CRYPTO, with the back end's code in e->detail. */
+static icbu_status icbu__crypto_fail(icbu_err *e, int rc) {
+    e->detail = rc;
+    return icbu__fail(e, ICBU_E_CRYPTO);
 }
 
 /* TOP leaves out empty and whitespace-only values: not sent, not signed. */
@@ -1326,6 +1342,7 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
     icbu__signer sg;
     const char *prev = NULL;
     size_t i, done, hl;
+    int rc;
     ICBU__ERR_INIT(e, local);
     if (!secret || !hex || (count && !params) || (unsigned)m > (unsigned)ICBU_SIGN_MD5)
         return icbu__fail(e, ICBU_E_ARG);
@@ -1347,10 +1364,9 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
         icbu__sg_update(&sg, best->name, icbu__strlen(best->name));
         icbu__sg_update(&sg, best->value.p, best->value.n);
     }
-    i = (size_t)sg.rc;
-    icbu__sg_end(&sg, hex, &hl);
-    hex[hl] = 0;
-    return i ? icbu__fail(e, ICBU_E_CRYPTO) : ICBU_OK;
+    rc = icbu__sg_end(&sg, hex, &hl);
+    hex[rc ? 0 : hl] = 0;                        /* no digest of a failed back end */
+    return rc ? icbu__crypto_fail(e, rc) : ICBU_OK;
 }
 
 /* ------------------------------------------------------------ form body
@@ -1423,9 +1439,8 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
     if (!buf) {
         hl = c->sign_method == ICBU_SIGN_HMAC_SHA256 ? 64 : 32;
     } else {
-        rc = sg.rc;
-        icbu__sg_end(&sg, (char *)o.stage, &hl);
-        if (rc && st == ICBU_OK) st = icbu__fail(e, ICBU_E_CRYPTO);
+        rc = icbu__sg_end(&sg, (char *)o.stage, &hl);
+        if (rc && st == ICBU_OK) st = icbu__crypto_fail(e, rc);
     }
     if (st == ICBU_OK) {
         ICBU__LIT(&o, "&sign=");
