@@ -12,7 +12,7 @@
  *
  * USE
  *   In exactly one C or C++ file:
- *       #define ICBU_REFLOW_CRYPTO_MBEDTLS      (or _BEARSSL or _CUSTOM)
+ *       #define ICBU_REFLOW_CRYPTO_MBEDTLS      (or _PSA, _BEARSSL or _CUSTOM)
  *       #define ICBU_REFLOW_IMPLEMENTATION
  *       #include "icbu_reflow.h"
  *   Everywhere else just #include "icbu_reflow.h".
@@ -58,12 +58,24 @@
  * CONFIGURATION (define before including)
  *   ICBU_REFLOW_IMPLEMENTATION   compile the implementation in this file
  *   ICBU_REFLOW_STATIC           make every function static to this file
- *   ICBU_REFLOW_CRYPTO_MBEDTLS   hashes from mbedTLS 2.28 or 3.x (plain md5/sha256 contexts)
- *   ICBU_REFLOW_CRYPTO_BEARSSL   hashes from BearSSL 0.6
+ *   ICBU_REFLOW_CRYPTO_MBEDTLS   hashes from mbedTLS 2.28 or 3.x (plain md5/sha256
+ *                                 contexts; link -lmbedcrypto). mbedTLS 4.x has no
+ *                                 such API: with it this is an #error, use _PSA.
+ *   ICBU_REFLOW_CRYPTO_PSA       hashes through PSA Crypto (psa_hash_*; <psa/crypto.h>):
+ *                                 mbedTLS 2.28 and 3.6 (-lmbedcrypto), mbedTLS 4.x
+ *                                 (-ltfpsacrypto), or a platform's PSA (TF-M,
+ *                                 Zephyr, nRF Connect). You call psa_crypto_init()
+ *                                 once before signing; the library never does.
+ *                                 A PSA failure is ICBU_E_CRYPTO, the psa_status_t
+ *                                 in err.detail (-134: MD5 or SHA-256 not enabled)
+ *   ICBU_REFLOW_CRYPTO_BEARSSL   hashes from BearSSL 0.6 (link -lbearssl)
+ *   ICBU_REFLOW_BEARSSL_HEADER   how BearSSL is included (default <bearssl.h>;
+ *                                 <bearssl/bearssl.h> on the ESP8266 and RP2040
+ *                                 Arduino cores)
  *   ICBU_REFLOW_CRYPTO_CUSTOM    hashes from your three functions, icbu_custom_hash_*
  *                                 (declared below), over a context type you name in
  *                                 ICBU_REFLOW_CUSTOM_CTX (default: 256 aligned bytes)
- *                                 -- exactly one of the three, where the implementation is
+ *                                 -- exactly one of the four, where the implementation is
  *   ICBU_REFLOW_NO_EXCHANGE      leave out transport, HTTP, the response parser, retries
  *   ICBU_REFLOW_NO_DECODER       leave out the JSON order decoder (icbu_decode_order)
  *   ICBU_REFLOW_SMALL            the writer's compact paths only: a 64-byte hash stage
@@ -481,9 +493,12 @@ ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
 #if defined(ICBU_REFLOW_IMPLEMENTATION) && !defined(ICBU_REFLOW_IMPLEMENTED)
 #define ICBU_REFLOW_IMPLEMENTED
 
-#if (defined(ICBU_REFLOW_CRYPTO_MBEDTLS) + defined(ICBU_REFLOW_CRYPTO_BEARSSL) + \
-     defined(ICBU_REFLOW_CRYPTO_CUSTOM)) != 1
-#error "icbu_reflow: define exactly one of ICBU_REFLOW_CRYPTO_MBEDTLS, ICBU_REFLOW_CRYPTO_BEARSSL or ICBU_REFLOW_CRYPTO_CUSTOM before the implementation"
+#if (defined(ICBU_REFLOW_CRYPTO_MBEDTLS) + defined(ICBU_REFLOW_CRYPTO_PSA) + \
+     defined(ICBU_REFLOW_CRYPTO_BEARSSL) + defined(ICBU_REFLOW_CRYPTO_CUSTOM)) != 1
+#error "icbu_reflow: define exactly one of ICBU_REFLOW_CRYPTO_MBEDTLS, ICBU_REFLOW_CRYPTO_PSA, ICBU_REFLOW_CRYPTO_BEARSSL or ICBU_REFLOW_CRYPTO_CUSTOM before the implementation"
+#endif
+#ifndef ICBU_REFLOW_BEARSSL_HEADER
+#define ICBU_REFLOW_BEARSSL_HEADER <bearssl.h>
 #endif
 
 #if !defined(ICBU_MEMCPY) || !defined(ICBU_MEMMOVE) || !defined(ICBU_MEMSET) || \
@@ -511,9 +526,16 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------- hash back ends
- * Three operations over one context; HMAC is built on them further down. */
+ * Three operations over one context; HMAC is built on them further down.
+ * Each returns 0 or the back end's own nonzero code, which ICBU_E_CRYPTO
+ * reports in err.detail. */
 #if defined(ICBU_REFLOW_CRYPTO_MBEDTLS)
 #include <mbedtls/version.h>
+#if !defined(MBEDTLS_VERSION_NUMBER) || MBEDTLS_VERSION_NUMBER >= 0x04000000
+/* 4.x made MD5 and SHA-256 private; its <mbedtls/md5.h> is gone, and one
+ * found further down the include path would be another version's. */
+#error "icbu_reflow: ICBU_REFLOW_CRYPTO_MBEDTLS needs mbedTLS 2.28 or 3.x; mbedTLS 4.x has no public MD5/SHA-256 API: use ICBU_REFLOW_CRYPTO_PSA (and link -ltfpsacrypto)"
+#else
 #include <mbedtls/md5.h>
 #include <mbedtls/sha256.h>
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
@@ -539,8 +561,35 @@ static int icbu__hfinal(icbu__hctx *c, icbu_hash_alg a, unsigned char *out) {
     else { rc = ICBU__SHA(finish)(&c->sha, out); mbedtls_sha256_free(&c->sha); }
     return rc;
 }
+#endif /* mbedTLS 2.28 or 3.x */
+#elif defined(ICBU_REFLOW_CRYPTO_PSA)
+/* PSA Crypto: psa_hash_* on an operation held in the signer. The
+ * application calls psa_crypto_init() first, as PSA requires; an
+ * implementation that needs it and did not get it answers
+ * PSA_ERROR_BAD_STATE, which is ICBU_E_CRYPTO with that status in err.detail.
+ * An operation is aborted after every finish and every failed setup, so none
+ * is left active on any path; the signer then wipes it with the rest. */
+#include <psa/crypto.h>
+typedef psa_hash_operation_t icbu__hctx;
+static int icbu__hinit(icbu__hctx *c, icbu_hash_alg a) {
+    psa_status_t s;
+    *c = psa_hash_operation_init();
+    s = psa_hash_setup(c, a == ICBU_HASH_MD5 ? PSA_ALG_MD5 : PSA_ALG_SHA_256);
+    if (s != PSA_SUCCESS) (void)psa_hash_abort(c);
+    return (int)s;
+}
+static int icbu__hupdate(icbu__hctx *c, icbu_hash_alg a, const void *p, size_t n) {
+    (void)a;
+    return (int)psa_hash_update(c, (const uint8_t *)p, n);
+}
+static int icbu__hfinal(icbu__hctx *c, icbu_hash_alg a, unsigned char *out) {
+    size_t n = 0;
+    psa_status_t s = psa_hash_finish(c, out, a == ICBU_HASH_MD5 ? 16u : 32u, &n);
+    psa_status_t s2 = psa_hash_abort(c);      /* after a finish that succeeded: a no-op */
+    return (int)(s != PSA_SUCCESS ? s : s2);
+}
 #elif defined(ICBU_REFLOW_CRYPTO_BEARSSL)
-#include <bearssl.h>
+#include ICBU_REFLOW_BEARSSL_HEADER
 typedef union icbu__hctx { br_md5_context md5; br_sha256_context sha; } icbu__hctx;
 static int icbu__hinit(icbu__hctx *c, icbu_hash_alg a) {
     if (a == ICBU_HASH_MD5) br_md5_init(&c->md5); else br_sha256_init(&c->sha);
