@@ -1,9 +1,14 @@
-/* tls_mbedtls.c - TLS transport for icbu_reflow over mbedTLS 2.28 (or 3.x).
+/* tls_mbedtls.c - TLS transport for icbu_reflow over mbedTLS 2.28, 3.6 or 4.x.
  * Certificate verification is required; see net.h for the host name rules.
- * Built and run here against 2.28 only. For 3.x it calls psa_crypto_init()
- * before the handshake when TLS 1.3 or PSA is configured, as mbedTLS's
- * documentation of MBEDTLS_SSL_PROTO_TLS1_3 requires (3.6.0 fails the
- * handshake without it). */
+ * `make test` runs it against Debian's 2.28 (TLS 1.2), and `make test-compat`
+ * against 3.6 (default configuration and MBEDTLS_DEPRECATED_REMOVED) and 4.0
+ * (TLS 1.2 and 1.3 each). Only non-deprecated calls of each version are used.
+ *   2.28: randomness from CTR_DRBG over the entropy module.
+ *   3.x:  the same; psa_crypto_init() before the handshake when TLS 1.3 or
+ *         PSA is configured, as MBEDTLS_SSL_PROTO_TLS1_3's documentation
+ *         requires (3.6.0 fails the handshake without it).
+ *   4.x:  no CTR_DRBG, entropy or mbedtls_ssl_conf_rng in the public API:
+ *         the TLS stack draws from PSA's generator, after psa_crypto_init(). */
 #include "net.h"
 
 #include <errno.h>
@@ -12,24 +17,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
+#include <mbedtls/version.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>   /* only for MBEDTLS_ERR_NET_* */
 #include <mbedtls/ssl.h>
-#include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x04000000
+#define TLS_PSA_RNG 1              /* 4.x: PSA is the only random generator */
+#define TLS_NEEDS_PSA 1
+#else
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000 && \
     (defined(MBEDTLS_SSL_PROTO_TLS1_3) || defined(MBEDTLS_USE_PSA_CRYPTO))
-#include <psa/crypto.h>
 #define TLS_NEEDS_PSA 1
+#endif
+#endif
+#ifdef TLS_NEEDS_PSA
+#include <psa/crypto.h>
+#endif
+
+/* Calls to make again: the I/O would block, or (TLS 1.3, 3.6 and 4.x) a
+ * NewSessionTicket arrived, which 4.0 signals by default from ssl_read. */
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+#define TLS_AGAIN(rc) ((rc) == MBEDTLS_ERR_SSL_WANT_READ || (rc) == MBEDTLS_ERR_SSL_WANT_WRITE || \
+                       (rc) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+#else
+#define TLS_AGAIN(rc) ((rc) == MBEDTLS_ERR_SSL_WANT_READ || (rc) == MBEDTLS_ERR_SSL_WANT_WRITE)
 #endif
 
 const char tls_backend_name[] = "mbedTLS " MBEDTLS_VERSION_STRING;
 
 struct tls_state {
+#ifndef TLS_PSA_RNG
     mbedtls_entropy_context  entropy;
     mbedtls_ctr_drbg_context drbg;
+#endif
     mbedtls_x509_crt         ca;
     mbedtls_ssl_config       conf;
     mbedtls_ssl_context      ssl;
@@ -111,8 +134,10 @@ static void state_free(struct tls_state *st)
     mbedtls_ssl_free(&st->ssl);
     mbedtls_ssl_config_free(&st->conf);
     mbedtls_x509_crt_free(&st->ca);
+#ifndef TLS_PSA_RNG
     mbedtls_ctr_drbg_free(&st->drbg);
     mbedtls_entropy_free(&st->entropy);
+#endif
     free(st);
 }
 
@@ -130,7 +155,9 @@ static void tls_end(struct conn *c)
 
 int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t deadline_ms)
 {
+#ifndef TLS_PSA_RNG
     static const char pers[] = "icbu-reflow";
+#endif
     struct tls_state *st;
     char host[256];
     int rc, begin_err = 0;
@@ -142,8 +169,10 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     st->c = c;
     st->deadline = deadline_ms;
     st->iplen = host_ip_literal(host, st->ip);
+#ifndef TLS_PSA_RNG
     mbedtls_entropy_init(&st->entropy);
     mbedtls_ctr_drbg_init(&st->drbg);
+#endif
     mbedtls_x509_crt_init(&st->ca);
     mbedtls_ssl_config_init(&st->conf);
     mbedtls_ssl_init(&st->ssl);
@@ -154,12 +183,14 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
         goto fail;
     }
 #endif
+#ifndef TLS_PSA_RNG
     rc = mbedtls_ctr_drbg_seed(&st->drbg, mbedtls_entropy_func, &st->entropy,
                                (const unsigned char *)pers, sizeof pers - 1);
     if (rc != 0) {
         describe_mbed(c->why, sizeof c->why, "random generator", rc);
         goto fail;
     }
+#endif
     /* A positive value counts certificates that failed to parse (bundles hold
      * some mbedTLS does not support); what matters is that one was loaded. */
     {
@@ -190,9 +221,15 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     }
     mbedtls_ssl_conf_authmode(&st->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&st->conf, &st->ca, NULL);
+#ifndef TLS_PSA_RNG
     mbedtls_ssl_conf_rng(&st->conf, mbedtls_ctr_drbg_random, &st->drbg);
+#endif
+#if MBEDTLS_VERSION_NUMBER >= 0x03010000                              /* TLS 1.2+ */
+    mbedtls_ssl_conf_min_tls_version(&st->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
     mbedtls_ssl_conf_min_version(&st->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                 MBEDTLS_SSL_MINOR_VERSION_3);      /* TLS 1.2+ */
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
     rc = mbedtls_ssl_setup(&st->ssl, &st->conf);
     if (rc != 0) {
         describe_mbed(c->why, sizeof c->why, "TLS setup", rc);
@@ -214,7 +251,7 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
 
     do
         rc = mbedtls_ssl_handshake(&st->ssl);
-    while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+    while (TLS_AGAIN(rc));
     if (rc != 0) {
         uint32_t flags = mbedtls_ssl_get_verify_result(&st->ssl);
         if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags != 0) {
@@ -269,7 +306,7 @@ long tls_send(void *conn, const unsigned char *p, size_t n, uint32_t timeout_ms)
     st->io_err = 0;
     do
         rc = mbedtls_ssl_write(&st->ssl, p, n);
-    while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+    while (TLS_AGAIN(rc));
     if (rc > 0)
         return rc;
     if (st->io_err != 0)          /* c->why already says it */
@@ -288,7 +325,7 @@ long tls_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms)
     st->io_err = 0;
     do
         rc = mbedtls_ssl_read(&st->ssl, p, n);
-    while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+    while (TLS_AGAIN(rc));
     if (rc > 0)
         return rc;
     /* close_notify, or a bare TCP close (common: the HTTP layer's framing
