@@ -7,9 +7,11 @@
  *   cc -std=c99 -D_POSIX_C_SOURCE=200809L -I. -DCLI_TLS_MBEDTLS -DICBU_REFLOW_CRYPTO_MBEDTLS \
  *      examples/icbu_reflow_cli.c examples/net_posix.c examples/x509_ip.c \
  *      examples/tls_mbedtls.c -lmbedtls -lmbedx509 -lmbedcrypto
- *   (or -DCLI_TLS_BEARSSL -DICBU_REFLOW_CRYPTO_BEARSSL with tls_bearssl.c and -lbearssl)
+ *   (or -DCLI_TLS_BEARSSL -DICBU_REFLOW_CRYPTO_BEARSSL with tls_bearssl.c and -lbearssl;
+ *   with mbedTLS 4.x, -DICBU_REFLOW_CRYPTO_PSA and -lmbedtls -lmbedx509 -ltfpsacrypto)
  * This file holds the library implementation. The TLS back end is whichever
- * tls_*.c is linked; CLI_TLS_* only picks the hash back end when none is given.
+ * tls_*.c is linked; CLI_TLS_* only picks the hash back end when none is given
+ * (with CLI_TLS_MBEDTLS: MBEDTLS on 2.28 and 3.x, PSA on 4.x).
  *
  * RETRIES: send and flush go through icbu_report(): every attempt connects
  * afresh (TCP, then TLS for https) through the transport's open/close
@@ -34,16 +36,33 @@
  * flight is sent again, and the report is idempotent by external_biz_id.
  */
 #if !defined(ICBU_REFLOW_CRYPTO_MBEDTLS) && !defined(ICBU_REFLOW_CRYPTO_BEARSSL) && \
-    !defined(ICBU_REFLOW_CRYPTO_CUSTOM)
+    !defined(ICBU_REFLOW_CRYPTO_CUSTOM) && !defined(ICBU_REFLOW_CRYPTO_PSA)
 #  ifdef CLI_TLS_BEARSSL
 #    define ICBU_REFLOW_CRYPTO_BEARSSL
 #  else
-#    define ICBU_REFLOW_CRYPTO_MBEDTLS
+#    include <mbedtls/version.h>
+#    if MBEDTLS_VERSION_NUMBER >= 0x04000000    /* 4.x hashes through PSA only */
+#      define ICBU_REFLOW_CRYPTO_PSA
+#    else
+#      define ICBU_REFLOW_CRYPTO_MBEDTLS
+#    endif
 #  endif
 #endif
 #define ICBU_REFLOW_IMPLEMENTATION
 #include "icbu_reflow.h"
 #include "net.h"
+#ifdef ICBU_REFLOW_CRYPTO_PSA
+#include <psa/crypto.h>          /* the library hashes through PSA: we initialise it */
+#endif
+#if defined(ICBU_REFLOW_CRYPTO_PSA)
+#define CLI_HASHES "PSA Crypto"
+#elif defined(ICBU_REFLOW_CRYPTO_MBEDTLS)
+#define CLI_HASHES "mbedTLS"
+#elif defined(ICBU_REFLOW_CRYPTO_BEARSSL)
+#define CLI_HASHES "BearSSL"
+#else
+#define CLI_HASHES "custom"
+#endif
 
 #include <dirent.h>
 #include <ctype.h>
@@ -309,7 +328,8 @@ static void apply_option(struct options *o, enum opt_id id, char *value)
         fputs(usage_text, stdout);
         exit(0);
     case O_VERSION:
-        printf("icbu-reflow %s (TLS: %s)\n", ICBU_REFLOW_VERSION, tls_backend_name);
+        printf("icbu-reflow %s (TLS: %s; hashes: %s)\n", ICBU_REFLOW_VERSION, tls_backend_name,
+               CLI_HASHES);
         exit(0);
     }
 }
@@ -1503,6 +1523,15 @@ int main(int argc, char **argv)
     int rc;
     atexit(secret_forget);
     parse_args(argc, argv, &o);
+#ifdef ICBU_REFLOW_CRYPTO_PSA
+    {
+        psa_status_t ps = psa_crypto_init();     /* once, before anything hashes */
+        if (ps != PSA_SUCCESS) {
+            fprintf(stderr, "icbu-reflow: PSA crypto initialisation failed (status %ld)\n", (long)ps);
+            return EXIT_TRANSPORT;
+        }
+    }
+#endif
     if (strcmp(o.cmd, "parse") == 0)
         rc = cmd_parse(&o);
     else if (strcmp(o.cmd, "sign") == 0)
