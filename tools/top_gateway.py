@@ -20,16 +20,18 @@ faults.jsonl ({"mode", "seq", "fault"}, "" for none).
 
 Usage:
     python3 tools/top_gateway.py --http-port P --https-port Q --app-key K \
-        --secret S --state-dir DIR [--badname-port R] [--key-type rsa|ec] [--quiet]
+        --secret S --state-dir DIR [--badname-port R] [--tls12-port T] [--key-type rsa|ec] [--quiet]
         [--fault-seed N] [--fault-stall SECONDS]
 
 Ports 0 pick free ones. On start it writes into DIR:
     ca.pem          the throw-away CA that signed the server certificate (trust this)
     wrong-ca.pem    an unrelated CA with the same name (must NOT be trusted)
-    ports           "http=<port> https=<port>" once both servers listen
+    ports           "http=<port> https=<port>" once both servers listen (and
+                    " https12=<port>" with --tls12-port: HTTPS limited to TLS 1.2)
     badname-port    (only with --badname-port) a TLS port whose certificate, signed by
                     ca.pem, names only "wrong.invalid": hostname checks must fail
-    accepted.jsonl  one JSON line per accepted order (random modes add "fault", "lost", "seq")
+    accepted.jsonl  one JSON line per accepted order, with "tls": the version the
+                    handshake agreed on, or null (random modes add "fault", "lost", "seq")
     faults.jsonl    one JSON line per request in a random mode
 and serves until SIGTERM/SIGINT. Standard library only, plus the openssl command.
 Listens on 127.0.0.1 only. Never prints the secret.
@@ -508,6 +510,10 @@ class Conn:
         self.peer = peer
         self.buf = b""
 
+    def tls_version(self):
+        """The protocol the handshake agreed on ("TLSv1.2", "TLSv1.3"), or None."""
+        return self.sock.version() if self.tls else None
+
     def fill(self):
         data = self.sock.recv(65536)
         if not data:
@@ -780,7 +786,8 @@ class Server:
         if info is not None:
             self.gw.record({"external_biz_id": info["external_biz_id"],
                             "sign_method": info["sign_method"], "timestamp": info["timestamp"],
-                            "mode": mode, "scheme": "https" if conn.tls else "http"})
+                            "mode": mode, "scheme": "https" if conn.tls else "http",
+                            "tls": conn.tls_version()})
         self.respond(conn, mode, answer, fmt, info)
 
     def serve_random(self, conn, label, method, target, query, body, hdrs, mode, seq, fault):
@@ -801,7 +808,7 @@ class Server:
             self.gw.record({"external_biz_id": info["external_biz_id"],
                             "sign_method": info["sign_method"], "timestamp": info["timestamp"],
                             "mode": mode, "scheme": "https" if conn.tls else "http",
-                            "fault": fault, "lost": lost, "client_gone": gone, "seq": seq})
+                            "tls": conn.tls_version(), "fault": fault, "lost": lost, "client_gone": gone, "seq": seq})
         if fault == "reset":
             rst_close(sock)
         elif fault == "stall":
@@ -939,6 +946,9 @@ def main(argv=None):
                     help="the app secret (default: env ICBU_REFLOW_APP_SECRET)")
     ap.add_argument("--state-dir", required=True)
     ap.add_argument("--schema", default=os.path.join(here, "..", "tests", "schema.json"))
+    ap.add_argument("--tls12-port", type=int, default=-1,
+                    help="also serve HTTPS limited to TLS 1.2 (0 = free port); its port goes to "
+                         "DIR/ports as https12=")
     ap.add_argument("--key-type", choices=("rsa", "ec"), default="rsa")
     ap.add_argument("--max-skew", type=int, default=600, help="timestamp tolerance, seconds")
     ap.add_argument("--quiet", action="store_true")
@@ -968,9 +978,11 @@ def main(argv=None):
     schema = load_schema(a.schema)
     pki = make_certificates(state, a.key_type, a.badname_port >= 0)
 
-    def tls_ctx(name):
+    def tls_ctx(name, tls12_only=False):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if tls12_only:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(os.path.join(pki, name + ".pem"), os.path.join(pki, name + ".key"))
         return ctx
 
@@ -981,8 +993,11 @@ def main(argv=None):
     if a.badname_port >= 0:
         bad_port = srv.listen(a.badname_port, tls_ctx("badname"), "https-badname")
         write_atomic(os.path.join(state, "badname-port"), b"%d\n" % bad_port)
-    write_atomic(os.path.join(state, "ports"), b"http=%d https=%d\n" % (http_port, https_port))
-    log("listening: http=%d https=%d state=%s" % (http_port, https_port, state))
+    ports = b"http=%d https=%d" % (http_port, https_port)
+    if a.tls12_port >= 0:
+        ports += b" https12=%d" % srv.listen(a.tls12_port, tls_ctx("server", True), "https12")
+    write_atomic(os.path.join(state, "ports"), ports + b"\n")
+    log("listening: %s state=%s" % (ports.decode(), state))
 
     while not STOP.is_set():
         time.sleep(0.05)
