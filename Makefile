@@ -6,20 +6,27 @@
 
 CC      ?= cc
 PYTHON  ?= python3
-BUILD   := build
+BUILD   ?= build
 WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Werror
-TFLAGS  := -std=c99 -g -O1 -Wall -Wextra -I. -I$(BUILD) -Itests
-# "small": mbedTLS with ICBU_REFLOW_SMALL, the writer's compact paths (what -Os builds get)
-BACKENDS := mbedtls bearssl custom small
-LIBS_mbedtls := -lmbedcrypto
-LIBS_small   := -lmbedcrypto
+include tools/mbedtls.mk
+TFLAGS  := -std=c99 -g -O1 -Wall -Wextra -I. -I$(BUILD) -Itests $(MBEDTLS_CFLAGS)
+# Unit tests run once per back end. "small": the mbedTLS back end with ICBU_REFLOW_SMALL,
+# the writer's compact paths (what -Os builds get). On mbedTLS 4.x (MBEDTLS_PREFIX), which
+# has only PSA, there is no "mbedtls" and "small" is over PSA.
+MBEDTLS_BACKENDS := $(if $(filter PSA,$(MBEDTLS_HASH)),psa small,mbedtls psa small)
+BACKENDS := $(MBEDTLS_BACKENDS) bearssl custom
+LIBS_mbedtls := $(MBEDTLS_LDFLAGS) $(MBEDTLS_CRYPTO)
+LIBS_psa     := $(MBEDTLS_LDFLAGS) $(MBEDTLS_CRYPTO)
+LIBS_small   := $(MBEDTLS_LDFLAGS) $(MBEDTLS_CRYPTO)
 LIBS_bearssl := -lbearssl
 LIBS_custom  := -lbearssl
 DEF_mbedtls  := -DICBU_REFLOW_CRYPTO_MBEDTLS
+DEF_psa      := -DICBU_REFLOW_CRYPTO_PSA
 DEF_bearssl  := -DICBU_REFLOW_CRYPTO_BEARSSL
 DEF_custom   := -DICBU_REFLOW_CRYPTO_CUSTOM
-DEF_small    := -DICBU_REFLOW_CRYPTO_MBEDTLS -DICBU_REFLOW_SMALL
+DEF_small    := -DICBU_REFLOW_CRYPTO_$(MBEDTLS_HASH) -DICBU_REFLOW_SMALL
 SRC_custom   := tests/custom_hash.c
+PSA_WRAP     := -Wl,--wrap=psa_hash_setup,--wrap=psa_hash_update,--wrap=psa_hash_finish,--wrap=psa_hash_abort
 
 PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind \
             ca-certificates libcjson-dev 'libcurl4-openssl-dev|libcurl4-gnutls-dev' libssl-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
@@ -44,13 +51,21 @@ TEST_PROGS := test_core test_exchange
 
 # Unit tests, once per back end: plain (also run under valgrind) and with ASan+UBSan (clang).
 define unit_rules
-$(BUILD)/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN) $(SRC_$(2))
+$(BUILD)/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN) $(SRC_$(2)) $(MBEDTLS_STAMP)
 	$(CC) $(TFLAGS) $(DEF_$(2)) -o $$@ tests/$(1).c $(SRC_$(2)) -lcmocka $(LIBS_$(2))
-$(BUILD)/asan/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN) $(SRC_$(2))
+$(BUILD)/asan/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN) $(SRC_$(2)) $(MBEDTLS_STAMP)
 	@mkdir -p $(BUILD)/asan
 	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all $(DEF_$(2)) -o $$@ tests/$(1).c $(SRC_$(2)) -lcmocka $(LIBS_$(2))
 endef
 $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(eval $(call unit_rules,$(t),$(b)))))
+
+# The PSA back end when every psa_hash_* call fails in turn (link-time wrappers).
+$(BUILD)/psa_faults: tests/psa_faults.c icbu_reflow.h tests/example_order.h $(MBEDTLS_STAMP)
+	$(CC) $(TFLAGS) -o $@ tests/psa_faults.c -lcmocka $(PSA_WRAP) $(LIBS_psa)
+$(BUILD)/asan/psa_faults: tests/psa_faults.c icbu_reflow.h tests/example_order.h $(MBEDTLS_STAMP)
+	@mkdir -p $(BUILD)/asan
+	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ tests/psa_faults.c \
+	    -lcmocka $(PSA_WRAP) $(LIBS_psa)
 
 # Error paths cut to a small ICBU_PATH_MAX, with ASan+UBSan.
 PATH_MAX_BINS := $(foreach m,8 21 38 41,$(BUILD)/asan/path_max_$(m))
@@ -67,13 +82,20 @@ $(BUILD)/asan/depth_max_%: tests/depth_max.c icbu_reflow.h
 	    -o $@ tests/depth_max.c -lmbedcrypto
 
 # No secret left in dead stack (mbedTLS; -Os is the small writer): see tests/residue.c.
-RESIDUE_BINS := $(foreach o,O0 O2 Os,$(BUILD)/residue_$(o))
+# The same with the PSA back end (Debian's mbedTLS 2.28 underneath).
+RESIDUE_BINS := $(foreach o,O0 O2 Os,$(BUILD)/residue_$(o)) $(foreach o,O0 O2 Os,$(BUILD)/residue_psa_$(o))
+$(BUILD)/residue_psa_%: tests/residue.c icbu_reflow.h | $(BUILD)/.dir
+	$(CC) -std=c99 -$* -g -Wall -Wextra -I. -DICBU_REFLOW_CRYPTO_PSA -o $@ tests/residue.c \
+	    -Wl,-z,now -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic
 $(BUILD)/residue_%: tests/residue.c icbu_reflow.h | $(BUILD)/.dir
 	$(CC) -std=c99 -$* -g -Wall -Wextra -I. -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/residue.c \
 	    -Wl,-z,now -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic
 
-UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b)))
-ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b)))
+UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b))) $(BUILD)/psa_faults
+ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b))) $(BUILD)/asan/psa_faults
+# The unit tests over the chosen mbedTLS (what `make examples MBEDTLS_PREFIX=DIR` also builds).
+MBEDTLS_UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(MBEDTLS_BACKENDS),$(BUILD)/$(t)_$(b))) \
+                     $(BUILD)/psa_faults
 unit: $(UNIT_BINS) $(ASAN_BINS) $(PATH_MAX_BINS) $(DEPTH_MAX_BINS) $(RESIDUE_BINS)
 
 # README's memory table: `make arena` prints it.
@@ -92,19 +114,22 @@ include tools/firmware.mk
 include fuzz/fuzz.mk
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
-SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(BUILD)") \
-         $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))="$(b) $(BUILD)") \
-         $(foreach b,$(filter %_mbedtls %_bearssl,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(BUILD)") \
+# test_core_<back end> writes its example bodies into $(BUILD)/bodies/<back end>.
+bodies_of = $(BUILD)/bodies/$(lastword $(subst _, ,$(notdir $(1))))
+SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(call bodies_of,$(b))") \
+         $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))="$(b) $(call bodies_of,$(b))") \
+         $(foreach b,$(filter %_mbedtls %_psa %_bearssl %/psa_faults,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(call bodies_of,$(b))") \
          $(foreach b,$(PATH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
          $(foreach b,$(DEPTH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
          $(foreach b,$(RESIDUE_BINS),$(notdir $(b))="$(b)") \
-         check_body="$(PYTHON) tests/check_examples.py $(BUILD)" \
+         check_body="$(PYTHON) tests/check_examples.py $(foreach b,$(BACKENDS),$(BUILD)/bodies/$(b))" \
          readme="$(PYTHON) tools/check_readme.py" \
          bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \
          integration="$(PYTHON) tests/integration.py --bin $(BUILD)"
 
 test: deps
 	@$(MAKE) --no-print-directory unit examples examples-asan $(BUILD)/arena-sizes $(BENCH_BINS)
+	@mkdir -p $(foreach b,$(BACKENDS),$(BUILD)/bodies/$(b))
 	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES)
 
 clean:

@@ -1,11 +1,18 @@
 # examples/build.mk - the example programs; included by the top-level Makefile
 # (paths are relative to the repository root, where make runs).
 #
-#   make examples                      all four programs, in build/
-#   build/icbu-reflow-mbedtls          the CLI over mbedTLS (TLS and hashes)
+#   make examples                      the programs below, in $(BUILD) (build/)
+#   build/icbu-reflow-mbedtls          the CLI over mbedTLS: TLS, and hashes from mbedTLS's
+#                                      MD5/SHA-256 (PSA on mbedTLS 4.x, which has no other)
+#   build/icbu-reflow-psa              the CLI over mbedTLS: TLS, and hashes through PSA Crypto
 #   build/icbu-reflow-bearssl          the CLI over BearSSL (TLS and hashes)
-#   build/icbu-reflow                  the default CLI (mbedTLS)
+#   build/icbu-reflow                  the default CLI (the same as icbu-reflow-mbedtls)
 #   build/minimal                      the README example
+#
+#   make examples MBEDTLS_PREFIX=DIR   the same against the mbedTLS installed under DIR
+#                                      (tools/mbedtls.mk), and the unit tests of the
+#                                      back ends over it (test_core_*, test_exchange_*,
+#                                      psa_faults: mbedtls, psa, small)
 #
 # Each program is one compiler run; the .c that defines
 # ICBU_REFLOW_IMPLEMENTATION (the CLI, or minimal.c) compiles the library.
@@ -19,38 +26,45 @@ EX_OPT      ?= -O2 -g
 EX_CFLAGS   ?= -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic \
                -Wconversion -Wshadow -Werror
 EX_ALLFLAGS  = $(EX_CFLAGS) $(EX_OPT) $(EX_EXTRA_CFLAGS) -I.
-EX_MBEDTLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
+EX_MBEDTLS_CFLAGS ?= $(MBEDTLS_CFLAGS)
+EX_MBEDTLS_LIBS ?= $(MBEDTLS_LDFLAGS) -lmbedtls -lmbedx509 $(MBEDTLS_CRYPTO)
 EX_BEARSSL_LIBS ?= -lbearssl
 
 EX_NET_SRC  = examples/net_posix.c examples/x509_ip.c
 EX_CLI_DEPS = examples/icbu_reflow_cli.c examples/net.h $(EX_NET_SRC) icbu_reflow.h \
               examples/build.mk
 
-# icbu-reflow over one back end (TLS and hashes from the same library).
-# $(1) output, $(2) mbedtls|bearssl, $(3) MBEDTLS|BEARSSL, $(4) compiler and extra flags
+# icbu-reflow over one TLS library.
+# $(1) output, $(2) mbedtls|bearssl (the tls_*.c), $(3) MBEDTLS|BEARSSL (its CLI_TLS_ and
+# its flags), $(4) the hash back end (MBEDTLS, PSA, BEARSSL), $(5) compiler and its flags
 define ex_cli
-$(1): $(EX_CLI_DEPS) examples/tls_$(2).c
+$(1): $(EX_CLI_DEPS) examples/tls_$(2).c $(MBEDTLS_STAMP)
 	@mkdir -p $$(@D)
-	$(4) $(EX_ALLFLAGS) -DCLI_TLS_$(3) -DICBU_REFLOW_CRYPTO_$(3) -o $$@ \
+	$(5) $(EX_ALLFLAGS) $$(EX_$(3)_CFLAGS) -DCLI_TLS_$(3) -DICBU_REFLOW_CRYPTO_$(4) -o $$@ \
 	    examples/icbu_reflow_cli.c $(EX_NET_SRC) examples/tls_$(2).c \
-	    $(EX_EXTRA_LDFLAGS) $(EX_$(3)_LIBS)
+	    $(EX_EXTRA_LDFLAGS) $$(EX_$(3)_LIBS)
 endef
 EX_ASAN := clang -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(eval $(call ex_cli,build/icbu-reflow-mbedtls,mbedtls,MBEDTLS,$(EX_CC)))
-$(eval $(call ex_cli,build/icbu-reflow-bearssl,bearssl,BEARSSL,$(EX_CC)))
-$(eval $(call ex_cli,build/icbu-reflow,mbedtls,MBEDTLS,$(EX_CC)))
+EX_PROGS := $(BUILD)/icbu-reflow-mbedtls $(BUILD)/icbu-reflow-psa $(BUILD)/icbu-reflow-bearssl \
+            $(BUILD)/icbu-reflow $(BUILD)/minimal
+$(eval $(call ex_cli,$(BUILD)/icbu-reflow-mbedtls,mbedtls,MBEDTLS,$(MBEDTLS_HASH),$(EX_CC)))
+$(eval $(call ex_cli,$(BUILD)/icbu-reflow-psa,mbedtls,MBEDTLS,PSA,$(EX_CC)))
+$(eval $(call ex_cli,$(BUILD)/icbu-reflow-bearssl,bearssl,BEARSSL,BEARSSL,$(EX_CC)))
+$(eval $(call ex_cli,$(BUILD)/icbu-reflow,mbedtls,MBEDTLS,$(MBEDTLS_HASH),$(EX_CC)))
 # The same under ASan+UBSan, for the integration tests in `make test`.
-$(eval $(call ex_cli,build/asan/icbu-reflow-mbedtls,mbedtls,MBEDTLS,$(EX_ASAN)))
-$(eval $(call ex_cli,build/asan/icbu-reflow-bearssl,bearssl,BEARSSL,$(EX_ASAN)))
+$(eval $(call ex_cli,$(BUILD)/asan/icbu-reflow-mbedtls,mbedtls,MBEDTLS,$(MBEDTLS_HASH),$(EX_ASAN)))
+$(eval $(call ex_cli,$(BUILD)/asan/icbu-reflow-psa,mbedtls,MBEDTLS,PSA,$(EX_ASAN)))
+$(eval $(call ex_cli,$(BUILD)/asan/icbu-reflow-bearssl,bearssl,BEARSSL,BEARSSL,$(EX_ASAN)))
 
-build/minimal: examples/minimal.c icbu_reflow.h examples/build.mk
+$(BUILD)/minimal: examples/minimal.c icbu_reflow.h examples/build.mk $(MBEDTLS_STAMP)
 	@mkdir -p $(@D)
-	$(EX_CC) $(EX_ALLFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ examples/minimal.c \
-	    $(EX_EXTRA_LDFLAGS) -lmbedcrypto
+	$(EX_CC) $(EX_ALLFLAGS) $(EX_MBEDTLS_CFLAGS) -DICBU_REFLOW_CRYPTO_$(MBEDTLS_HASH) -o $@ \
+	    examples/minimal.c $(EX_EXTRA_LDFLAGS) $(MBEDTLS_LDFLAGS) $(MBEDTLS_CRYPTO)
 
 .PHONY: examples examples-asan
-examples: build/icbu-reflow-mbedtls build/icbu-reflow-bearssl build/icbu-reflow build/minimal
-examples-asan: build/asan/icbu-reflow-mbedtls build/asan/icbu-reflow-bearssl
+examples: $(EX_PROGS) $(if $(MBEDTLS_PREFIX),$(MBEDTLS_UNIT_BINS))
+examples-asan: $(BUILD)/asan/icbu-reflow-mbedtls $(BUILD)/asan/icbu-reflow-psa \
+               $(BUILD)/asan/icbu-reflow-bearssl
 
 # `make test` also runs the CLI's reliability tests (retries, spool, flush, SIGKILL):
 # tests/reliability.py against tools/top_gateway.py's seeded random faults (under 3 minutes).

@@ -1,5 +1,6 @@
 /* minimal.c - the API document's example order, built in C, signed and printed.
- * cc -std=c99 -I. -DICBU_REFLOW_CRYPTO_MBEDTLS examples/minimal.c -lmbedcrypto */
+ * cc -std=c99 -I. -DICBU_REFLOW_CRYPTO_MBEDTLS examples/minimal.c -lmbedcrypto
+ * (mbedTLS 4.x: -DICBU_REFLOW_CRYPTO_PSA ... -ltfpsacrypto) */
 #define ICBU_REFLOW_IMPLEMENTATION
 #include "icbu_reflow.h"
 #include <stdio.h>
@@ -54,6 +55,12 @@ int main(void)
         fputs("set ICBU_REFLOW_APP_SECRET\n", stderr);
         return 64;
     }
+#ifdef ICBU_REFLOW_CRYPTO_PSA
+    if (psa_crypto_init() != PSA_SUCCESS) {       /* PSA: the application's, once */
+        fputs("PSA crypto initialisation failed\n", stderr);
+        return 1;
+    }
+#endif
     if (icbu_sign_body(&c, &o, body, sizeof body, &n, &e) != ICBU_OK) {
         fprintf(stderr, "%s %s (need %lu)\n", icbu_strerror(e.status), e.path,
                 (unsigned long)e.need);

@@ -1,7 +1,8 @@
 /* tests/residue.c - nothing derived from the secret is left in dead stack.
  *
  * Built with the mbedTLS back end (which wipes its own block function's
- * locals) at -O0 and -O2, in the fast and the small writer, and linked with
+ * locals), and with the PSA back end over the same mbedTLS (2.28), at -O0 and
+ * -O2, in the fast and the small writer, and linked with
  * -z now (lazy binding would save vector registers holding secret bytes on the
  * stack: the dynamic linker's doing, not ours), mbedTLS statically. Each case paints 64 KiB of
  * stack below main's frame, signs (icbu_sign_body: written, arena too short,
@@ -15,7 +16,8 @@
  * that, so the search goes through a volatile pointer and the program is built
  * without sanitizers. */
 #define ICBU_REFLOW_IMPLEMENTATION
-#if !defined(ICBU_REFLOW_CRYPTO_MBEDTLS) && !defined(ICBU_REFLOW_CRYPTO_BEARSSL)
+#if !defined(ICBU_REFLOW_CRYPTO_MBEDTLS) && !defined(ICBU_REFLOW_CRYPTO_BEARSSL) && \
+    !defined(ICBU_REFLOW_CRYPTO_PSA)
 #define ICBU_REFLOW_CRYPTO_MBEDTLS
 #endif
 #include "icbu_reflow.h"
@@ -91,6 +93,9 @@ int main(void) {
     };
     static const icbu_status want[CASES] = { ICBU_OK, ICBU_E_NOSPACE, ICBU_E_UTF8, ICBU_E_DATE, ICBU_OK };
     int s, w, m;
+#ifdef ICBU_REFLOW_CRYPTO_PSA
+    if (psa_crypto_init() != PSA_SUCCESS) return 1;
+#endif
     for (s = 0; s < 2; s++)
         for (m = 0; m < 3; m++)
             for (w = 0; w < CASES; w++) {

@@ -819,5 +819,8 @@ int main(void) {
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_decode_offsets),
     };
+#ifdef ICBU_REFLOW_CRYPTO_PSA
+    if (psa_crypto_init() != PSA_SUCCESS) return 1;   /* the application's part, not the library's */
+#endif
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
