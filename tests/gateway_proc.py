@@ -34,6 +34,7 @@ class Gateway:
         with open(ports) as f:
             kv = dict(x.split("=") for x in f.read().split())
         self.http, self.https = int(kv["http"]), int(kv["https"])
+        self.https12 = int(kv["https12"]) if "https12" in kv else None   # --tls12-port
         self.badname = None
         if badname:
             with open(os.path.join(self.state, "badname-port")) as f:
@@ -42,8 +43,10 @@ class Gateway:
         self.wrong_ca = os.path.join(self.state, "wrong-ca.pem")
 
     def url(self, scheme, mode="", port=None):
-        port = port or (self.https if scheme == "https" else self.http)
-        return "%s://127.0.0.1:%d%s/router/rest" % (scheme, port, "/f/" + mode if mode else "")
+        """scheme "https12": HTTPS on the listener limited to TLS 1.2 (--tls12-port)."""
+        port = port or {"https": self.https, "https12": self.https12}.get(scheme, self.http)
+        return "%s://127.0.0.1:%d%s/router/rest" % ("https" if scheme == "https12" else scheme,
+                                                   port, "/f/" + mode if mode else "")
 
     def jsonl(self, name):
         try:

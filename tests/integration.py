@@ -4,7 +4,7 @@
     python3 tests/integration.py [--bin DIR] [--only PATTERN] [--jobs N] [--verbose]
 
 Starts the local TOP gateway (HTTP + HTTPS, throw-away CA, free ports), then runs the
-binaries found in DIR (default: build) -- icbu-reflow-mbedtls and icbu-reflow-bearssl get
+binaries found in DIR (default: build) -- icbu-reflow-mbedtls, icbu-reflow-psa and icbu-reflow-bearssl get
 the whole send matrix (HTTP and HTTPS x md5/hmac/hmac-sha256 x answers and fault modes);
 every binary found, icbu-reflow included, gets the offline cases (sign, parse, invalid
 orders, usage). The gateway/... cases check the gateway itself with a small Python client.
@@ -21,6 +21,7 @@ import datetime
 import fnmatch
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -147,7 +148,8 @@ def stage_in(*stages):
 # ------------------------------------------------------------------ the gateway
 class Gateway(gateway_proc.Gateway):
     def __init__(self, tmp):
-        super().__init__(tmp, APP_KEY, base_env(), badname=True, start_timeout=15)
+        super().__init__(tmp, APP_KEY, base_env(), extra_args=("--tls12-port", "0"), badname=True,
+                         start_timeout=15)
 
     def accepted(self):
         return self.jsonl("accepted.jsonl")
@@ -319,7 +321,7 @@ class Suite:
     # ---------------------------------------------------------- send matrix
     def send_cases(self, tag, binary, scheme):
         gw = self.gw
-        ca = ["--ca-file", gw.ca] if scheme == "https" else []
+        ca = ["--ca-file", gw.ca] if scheme.startswith("https") else []
 
         def send(mode="", sm="hmac-sha256", extra=(), order=EXAMPLE, env=None, timeout=30,
                  url=None):
@@ -387,19 +389,19 @@ class Suite:
             expect(r.elapsed < 1.3, "the whole-exchange deadline did not hold: %.2f s" % r.elapsed)
         self.add(p + "--timeout bounds the whole exchange (slow, 600 ms)", slow_deadline, slow=True)
 
-        if scheme == "https":
+        if scheme.startswith("https"):
             self.add(p + "wrong CA is a tls error", lambda: check_outcome(
-                run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url("https"),
+                run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url(scheme),
                              "--ca-file", gw.wrong_ca, EXAMPLE]),
                 3, "transport_error", stage="tls"))
             self.add(p + "system bundle does not trust the test CA", lambda: check_outcome(
-                run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url("https"),
+                run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url(scheme),
                              "--timeout", "5000", EXAMPLE]),
                 3, "transport_error", stage="tls"))
             for bad_ca, what in (("/etc/ssl/certs", "a directory"), ("/dev/zero", "an endless device")):
                 self.add(p + "a CA file that is %s is a tls error, at once" % what,
                          lambda bad_ca=bad_ca: check_outcome(
-                             run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url("https"),
+                             run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url(scheme),
                                           "--ca-file", bad_ca, "--timeout", "5000", EXAMPLE], timeout=10),
                              3, "transport_error", stage="tls",
                              detail="cannot load CA file %s: not a regular file" % bad_ca))
@@ -408,8 +410,23 @@ class Suite:
                              "--url", gw.url("https", port=gw.badname), EXAMPLE]),
                 3, "transport_error", stage="tls"))
         self.add(p + "connection refused is a connect error", lambda: check_outcome(
-            send(url="%s://127.0.0.1:%d/router/rest" % (scheme, free_port())),
+            send(url="%s://127.0.0.1:%d/router/rest" % (scheme[:5], free_port())),
             3, "transport_error", stage="connect"))
+
+        def tls_versions():
+            ver = run(binary, ["--version"]).out.decode("utf-8", "replace")
+            m = re.search(r"TLS: mbedTLS (\d+)\.", ver)
+            best = "TLSv1.3" if m and int(m.group(1)) >= 3 else "TLSv1.2"   # 2.28, BearSSL: 1.2
+            for sch, want in (("https", best), ("https12", "TLSv1.2")):
+                biz = "it-tls-%s-%s-%s" % (tag, sch, os.urandom(4).hex())
+                path, _ = self.order_file(lambda o: o.__setitem__("external_biz_id", biz))
+                check_outcome(send(order=path, url=gw.url(sch)), 0, "accepted", insure_id="INS-" + biz)
+                got = [e.get("tls") for e in gw.accepted() if e["external_biz_id"] == biz]
+                expect(got == [want], "%s: the gateway agreed on %s, expected %s (%s)"
+                       % (sch, got, want, ver.strip()))
+        if scheme == "https":
+            self.add(p + "TLS 1.3 where the TLS library has it, and 1.2 on a 1.2-only server",
+                     tls_versions)
 
         def delivered_once():
             biz = "it-%s-%s-%s" % (tag, scheme, os.urandom(4).hex())
@@ -651,6 +668,12 @@ def main():
     ap.add_argument("--bin", default="build", help="directory of the binaries (default: build)")
     ap.add_argument("--only", default=None, help="run the cases whose name contains PATTERN")
     ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--binaries", default="",
+                    help="only these of icbu-reflow-{mbedtls,psa,bearssl}, e.g. mbedtls,psa "
+                         "(and no offline cases for the others)")
+    ap.add_argument("--schemes", default="http,https",
+                    help="the send matrix's schemes, of http, https and https12 (HTTPS on a "
+                         "server limited to TLS 1.2); default http,https")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = ap.parse_args()
     bindir = a.bin if os.path.isabs(a.bin) else os.path.join(ROOT, a.bin)
@@ -658,10 +681,14 @@ def main():
     def exists(name):
         path = os.path.join(bindir, name)
         return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
-    matrix = [(n.split("-")[-1], exists(n)) for n in ("icbu-reflow-mbedtls", "icbu-reflow-bearssl")]
+    matrix = [(n.split("-")[-1], exists(n))
+              for n in ("icbu-reflow-mbedtls", "icbu-reflow-psa", "icbu-reflow-bearssl")]
     matrix = [(t, b) for t, b in matrix if b]
+    if a.binaries:
+        keep = a.binaries.split(",")
+        matrix = [(t, b) for t, b in matrix if t in keep]
     plain = exists("icbu-reflow")
-    offline = list(matrix) + ([("plain", plain)] if plain else [])
+    offline = list(matrix) + ([("plain", plain)] if plain and not a.binaries else [])
     if not matrix and plain:
         matrix = [("plain", plain)]
 
@@ -671,7 +698,7 @@ def main():
     try:
         suite.gateway_cases()
         for tag, b in matrix:
-            for scheme in ("http", "https"):
+            for scheme in a.schemes.split(","):
                 suite.send_cases(tag, b, scheme)
         for tag, b in offline:
             suite.offline_cases(tag, b)
