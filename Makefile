@@ -28,7 +28,7 @@ DEF_small    := -DICBU_REFLOW_CRYPTO_$(MBEDTLS_HASH) -DICBU_REFLOW_SMALL
 SRC_custom   := tests/custom_hash.c
 PSA_WRAP     := -Wl,--wrap=psa_hash_setup,--wrap=psa_hash_update,--wrap=psa_hash_finish,--wrap=psa_hash_abort
 
-PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind \
+PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind cmake patch xz-utils \
             ca-certificates libcjson-dev 'libcurl4-openssl-dev|libcurl4-gnutls-dev' libssl-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
             gcc-riscv64-unknown-elf
 
@@ -127,10 +127,26 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(call bodies_of,$(b))") 
          bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \
          integration="$(PYTHON) tests/integration.py --bin $(BUILD)"
 
+# mbedTLS 3.6 and 4.x from source archives (tests/compat.py): `make test` runs it when the
+# archives are there, and says what it skipped when they are not.
+THIRDPARTY      ?= ../shared/thirdparty
+MBEDTLS36_SRC   ?= $(lastword $(sort $(wildcard $(THIRDPARTY)/mbedtls-3.6.*.tar.xz)))
+MBEDTLS4_SRC    ?= $(lastword $(sort $(wildcard $(THIRDPARTY)/mbedtls-4.*.tar.xz)))
+MBEDTLS36_PATCH ?= $(wildcard $(dir $(MBEDTLS36_SRC))mbedtls-3.6.6-pr10674-tls12-rsa-pss.patch)
+COMPAT_CMD = $(PYTHON) tests/compat.py --src36 "$(MBEDTLS36_SRC)" --src4 "$(MBEDTLS4_SRC)" \
+             --patch36 "$(MBEDTLS36_PATCH)" --cache $(BUILD)/compat --main-bodies $(BUILD)/bodies/mbedtls
+COMPAT_SKIP = test-compat: skipped, no mbedTLS source archives in $(THIRDPARTY) (give them with \
+              MBEDTLS36_SRC=.../mbedtls-3.6.x.tar.xz MBEDTLS4_SRC=.../mbedtls-4.x.tar.xz)
+.PHONY: test-compat
+test-compat:
+	@$(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),$(COMPAT_CMD),echo "$(COMPAT_SKIP)")
+
 test: deps
 	@$(MAKE) --no-print-directory unit examples examples-asan $(BUILD)/arena-sizes $(BENCH_BINS)
 	@mkdir -p $(foreach b,$(BACKENDS),$(BUILD)/bodies/$(b))
-	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES)
+	@$(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),,echo "$(COMPAT_SKIP)")
+	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES) \
+	    $(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),compat='$(COMPAT_CMD)')
 
 clean:
 	rm -rf $(BUILD)
