@@ -1,7 +1,7 @@
 #!/bin/sh
 # What the implementation object links against, asserted (run by `make test`).
 #
-# For each hash back end (mbedtls, bearssl, custom) the implementation alone
+# For each hash back end (mbedtls, psa, bearssl, custom) the implementation alone
 # is compiled on the host and its undefined symbols (nm -u) are checked:
 #   - no heap (malloc, calloc, realloc, free, strdup, ...)
 #   - no stdio (printf, fprintf, puts, fopen, ... and the _chk variants)
@@ -101,8 +101,10 @@ BE_mbedtls=$(echo "mbedtls_md5_init mbedtls_md5_free mbedtls_md5_starts$sfx mbed
 # bearssl.h: #define br_sha256_update br_sha224_update
 BE_bearssl=$(echo "br_md5_init br_md5_update br_md5_out br_sha256_init br_sha224_update br_sha256_out" | words)
 BE_custom=$(echo "icbu_custom_hash_init icbu_custom_hash_update icbu_custom_hash_final" | words)
+# psa_hash_operation_init is a static inline function of <psa/crypto.h>
+BE_psa=$(echo "psa_hash_setup psa_hash_update psa_hash_finish psa_hash_abort" | words)
 
-for be in mbedtls bearssl custom; do
+for be in mbedtls psa bearssl custom; do
     BE=$(echo $be | tr a-z A-Z)
     src="$OUT/impl_$be.c"
     gen "$src" "ICBU_REFLOW_CRYPTO_$BE"

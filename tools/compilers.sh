@@ -8,7 +8,7 @@
 #   C++: -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion
 #        -Wsign-conversion -Wshadow -Wcast-qual -Werror
 #
-# Matrix: {MBEDTLS, BEARSSL, CUSTOM} x {none, NO_EXCHANGE, NO_DECODER, both}
+# Matrix: {MBEDTLS, PSA, BEARSSL, CUSTOM} x {none, NO_EXCHANGE, NO_DECODER, both}
 # x {ICBU_REFLOW_STATIC or not}, each as one translation unit that defines the
 # implementation and names every public function the configuration offers
 # (so that ICBU_REFLOW_STATIC does not trip -Wunused-function).
@@ -17,7 +17,7 @@
 # no compound literals or designated initializers in the declarations part;
 # the header included twice, then once more with the implementation; and no
 # back end or two back ends stop the build with the "define exactly one"
-# #error.
+# #error; MBEDTLS against mbedTLS 4.x's version.h stops with the "use PSA" one.
 #
 # Environment: GCC (gcc), CLANG (clang), GXX (g++), CLANGXX (clang++), BUILD.
 
@@ -80,7 +80,7 @@ uses() {   # the body of a function naming every public function, with its guard
 }
 
 # --- the matrix
-for be in MBEDTLS BEARSSL CUSTOM; do
+for be in MBEDTLS PSA BEARSSL CUSTOM; do
     for feat in none NO_EXCHANGE NO_DECODER both; do
         for st in extern static; do
             tag="$be-$feat-$st"
@@ -119,7 +119,9 @@ done
 # fast (-O2) and small (-Os, and ICBU_REFLOW_SMALL at -O2)
 for cc in $C_COMPILERS; do
     for opt in -O2 -O3 -Os "-O2 -DICBU_REFLOW_SMALL"; do
-        build "$cc" "$CFLAGS_STRICT $opt" "$OUT/m_MBEDTLS-none-extern.c" "$cc C99 $opt MBEDTLS-none-extern"
+        for be in MBEDTLS PSA; do
+            build "$cc" "$CFLAGS_STRICT $opt" "$OUT/m_$be-none-extern.c" "$cc C99 $opt $be-none-extern"
+        done
     done
 done
 for cxx in $CXX_COMPILERS; do
@@ -186,6 +188,24 @@ expect_error "no back end"
 expect_error "MBEDTLS + BEARSSL" ICBU_REFLOW_CRYPTO_MBEDTLS ICBU_REFLOW_CRYPTO_BEARSSL
 expect_error "BEARSSL + CUSTOM" ICBU_REFLOW_CRYPTO_BEARSSL ICBU_REFLOW_CRYPTO_CUSTOM
 expect_error "all three" ICBU_REFLOW_CRYPTO_MBEDTLS ICBU_REFLOW_CRYPTO_BEARSSL ICBU_REFLOW_CRYPTO_CUSTOM
+expect_error "MBEDTLS + PSA" ICBU_REFLOW_CRYPTO_MBEDTLS ICBU_REFLOW_CRYPTO_PSA
+expect_error "all four" ICBU_REFLOW_CRYPTO_MBEDTLS ICBU_REFLOW_CRYPTO_PSA ICBU_REFLOW_CRYPTO_BEARSSL \
+    ICBU_REFLOW_CRYPTO_CUSTOM
+
+# --- MBEDTLS on mbedTLS 4.x (its version.h, tests/mbedtls4): the #error that names PSA,
+# first, and no md5.h of another installed version reached after it
+src="$OUT/mbedtls4.c"
+printf '#define ICBU_REFLOW_CRYPTO_MBEDTLS\n#define ICBU_REFLOW_IMPLEMENTATION\n#include "icbu_reflow.h"\n' > "$src"
+for cc in $C_COMPILERS; do
+    "$cc" -I"$ROOT/tests/mbedtls4" -I"$HDR_DIR" -fsyntax-only "$src" > "$OUT/err.log" 2>&1
+    first=$(grep -m1 'error' "$OUT/err.log")
+    case "$first" in
+        *"mbedTLS 4.x has no public MD5/SHA-256 API: use ICBU_REFLOW_CRYPTO_PSA"*)
+            if grep -q 'md5.h' "$OUT/err.log"; then bad "$cc: MBEDTLS on 4.x: md5.h was still included"
+            else ok "$cc: MBEDTLS on mbedTLS 4.x stops with the #error that names ICBU_REFLOW_CRYPTO_PSA"; fi ;;
+        *) bad "$cc: MBEDTLS on mbedTLS 4.x: first error is not the PSA #error: $first" ;;
+    esac
+done
 
 # --- the mbedTLS 3.x branch (no _ret suffix), against 3.x-shaped headers in tests/mbedtls3
 src="$OUT/mbedtls3.c"
