@@ -1,7 +1,9 @@
 /* bench/bench.c - timing, memory and correctness driver for `make bench` and
  * `make bench-check`. Built once per hash back end (-DICBU_REFLOW_CRYPTO_MBEDTLS,
- * _BEARSSL, or _CUSTOM with hash_openssl.c; -O2); the mbedTLS build also has
- * the cJSON baseline (-DBENCH_BASELINE, baseline.c) and the response parsers.
+ * _PSA, _BEARSSL, or _CUSTOM with hash_openssl.c; -O2); the mbedTLS build also
+ * has the cJSON baseline (-DBENCH_BASELINE, baseline.c) and the response
+ * parsers. The PSA build calls psa_crypto_init() once, first thing in main(),
+ * as an application must: never inside what is timed or counted.
  *
  *   bench_<be> check DIR   correctness checks, one line each ("ok - ..." or
  *                          "not ok - ..."), then "N passed, N failed"; writes
@@ -18,9 +20,9 @@
  * in turn (ours, bound, baseline, hand, ours, ...) so that drift hits them alike.
  *
  * Heap: malloc, calloc, realloc, free, posix_memalign and aligned_alloc are
- * wrapped at link time (-Wl,--wrap=...; mbedTLS and BearSSL are linked
- * statically so their calls are wrapped too) and counted while the measured
- * call runs. cJSON and libcurl are shared libraries: for the baseline's count
+ * wrapped at link time (-Wl,--wrap=...; mbedTLS (also for PSA) and BearSSL
+ * are linked statically so their calls are wrapped too) and counted while the
+ * measured call runs. cJSON and libcurl are shared libraries: for the baseline's count
  * they get the counting functions through cJSON_InitHooks and
  * curl_global_init_mem (mem mode only).
  *
@@ -551,6 +553,18 @@ static int mode_check(const char *dir) {
 }
 
 int main(int argc, char **argv) {
+#ifdef ICBU_REFLOW_CRYPTO_PSA
+    {   /* once, before anything is signed, timed or counted */
+        psa_status_t ps = psa_crypto_init();
+        if (argc >= 3 && strcmp(argv[1], "check") == 0)
+            check(ps == PSA_SUCCESS, "psa_crypto_init() == PSA_SUCCESS, once at start%s%s", "", "");
+        if (ps != PSA_SUCCESS) {
+            fprintf(stderr, "psa_crypto_init failed: %d\n", (int)ps);
+            if (argc >= 3 && strcmp(argv[1], "check") == 0) printf("%u passed, %u failed\n", g_pass, g_fail);
+            return 1;
+        }
+    }
+#endif
     orders_init();
 #ifdef BENCH_BASELINE
     {   /* in mem mode libcurl allocates through the counting functions */

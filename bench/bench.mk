@@ -3,7 +3,8 @@
 #
 #   make bench         builds at -O2, checks, then prints one Markdown table: ns and
 #                      instructions per signed request (example and large order, mbedTLS,
-#                      BearSSL and OpenSSL through the custom hook, md5 / hmac / hmac-sha256) against the hash-only bound, the
+#                      PSA Crypto (mbedTLS's), BearSSL and OpenSSL through the custom hook,
+#                      md5 / hmac / hmac-sha256) against the hash-only bound, the
 #                      cJSON baseline and the Python script; arena, heap, stack; response
 #                      parsing against cJSON; then the issue's targets, met or not (< 2 min)
 #   make bench-check   the benchmark's correctness checks only (fast; for `make test`):
@@ -12,8 +13,9 @@
 #                      signed request, function by function; files in build/bench/profile/
 #
 # Needs (Debian): libmbedtls-dev libbearssl-dev libcjson-dev libcurl4-openssl-dev libssl-dev python3, and valgrind for
-# `make bench`. mbedTLS and BearSSL are linked statically into the bench_* drivers so that
-# the link-time malloc wrappers see their calls too.
+# `make bench`. mbedTLS (libmbedcrypto, also for the PSA rows: Debian's 2.28 has PSA Crypto
+# in it) and BearSSL are linked statically into the bench_* drivers so that the link-time
+# malloc wrappers see their calls too.
 
 _bench_saved_default_goal := $(.DEFAULT_GOAL)
 
@@ -24,8 +26,9 @@ BENCH_CC     ?= $(CC)
 BENCH_CFLAGS ?= -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wshadow -I. -Itests -Ibench
 BENCH_WRAP   := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc
 BENCH_HDRS   := icbu_reflow.h tests/example_order.h bench/orders.h bench/bound.h bench/bench.mk
-BENCH_BINS   := $(BENCH_OUT)/bench_mbedtls $(BENCH_OUT)/bench_bearssl $(BENCH_OUT)/bench_openssl
-BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_bearssl $(BENCH_OUT)/cg_openssl $(BENCH_OUT)/heap_mbedtls
+BENCH_BINS   := $(BENCH_OUT)/bench_mbedtls $(BENCH_OUT)/bench_psa $(BENCH_OUT)/bench_bearssl $(BENCH_OUT)/bench_openssl
+BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_psa $(BENCH_OUT)/cg_bearssl $(BENCH_OUT)/cg_openssl \
+                $(BENCH_OUT)/heap_mbedtls
 
 # The baseline's and the OpenSSL hook's headers, checked once with a clear message.
 $(BENCH_OUT)/.libs:
@@ -38,6 +41,11 @@ $(BENCH_OUT)/.libs:
 $(BENCH_OUT)/bench_mbedtls: bench/bench.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.libs
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/bench.c \
 	    bench/baseline.c $(BENCH_WRAP) -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic -lcjson -lcurl -pthread
+# PSA Crypto through mbedTLS's libmbedcrypto; the driver calls psa_crypto_init() at start.
+$(BENCH_OUT)/bench_psa: bench/bench.c $(BENCH_HDRS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_PSA -o $@ bench/bench.c \
+	    $(BENCH_WRAP) -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic -pthread
 $(BENCH_OUT)/bench_bearssl: bench/bench.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/bench.c \
@@ -50,6 +58,9 @@ $(BENCH_OUT)/bench_openssl: bench/bench.c bench/hash_openssl.c $(BENCH_HDRS) $(B
 $(BENCH_OUT)/cg_mbedtls: bench/cg_driver.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.libs
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/cg_driver.c \
 	    bench/baseline.c -lmbedcrypto -lcjson -lcurl
+$(BENCH_OUT)/cg_psa: bench/cg_driver.c $(BENCH_HDRS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_PSA -o $@ bench/cg_driver.c -lmbedcrypto
 $(BENCH_OUT)/cg_bearssl: bench/cg_driver.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_BEARSSL -o $@ bench/cg_driver.c -lbearssl
@@ -57,7 +68,8 @@ $(BENCH_OUT)/cg_openssl: bench/cg_driver.c bench/hash_openssl.c $(BENCH_HDRS) $(
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_CUSTOM -o $@ bench/cg_driver.c bench/hash_openssl.c -lcrypto
 # memcheck's heap summary for mbedTLS: the driver without the baseline, since libcurl's
-# dependencies (gnutls, libtasn1) allocate when they are loaded.
+# dependencies (gnutls, libtasn1) allocate when they are loaded. The other back ends' cg_*
+# drivers have no baseline and serve as their own (cg_psa: psa_crypto_init() included).
 $(BENCH_OUT)/heap_mbedtls: bench/cg_driver.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ bench/cg_driver.c -lmbedcrypto

@@ -182,7 +182,7 @@ def check(directory):
         for method in METHODS:
             body = sign_body(order, method)
             py_sign = body.rsplit("&sign=", 1)[1]
-            for backend in ("mbedTLS", "BearSSL", "OpenSSL"):
+            for backend in ("mbedTLS", "PSA", "BearSSL", "OpenSSL"):
                 path = os.path.join(directory, "%s_%s_%s.body" % (backend, name, method))
                 try:
                     with open(path, "rb") as f:

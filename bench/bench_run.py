@@ -5,8 +5,9 @@
     python3 bench/bench_run.py bench --dir build/bench [--cc CC] [--samples 1001] [--jobs N]
     python3 bench/bench_run.py profile --dir build/bench
 
-check: runs `bench_mbedtls check`, `bench_bearssl check`, `bench_openssl check` (the custom
-hook over OpenSSL's libcrypto) and `bench_py.py --check`
+check: runs `bench_mbedtls check`, `bench_psa check` (PSA Crypto, mbedTLS's),
+`bench_bearssl check`, `bench_openssl check` (the custom hook over OpenSSL's libcrypto)
+and `bench_py.py --check`
 (bodies, signatures, JSON bytes, no heap, stack measured, parsers agree); prints every
 line, then "N passed, N failed"; exits 1 on any failure.
 
@@ -34,10 +35,17 @@ import sys
 
 ORDERS = ("example", "large")
 METHODS = ("hmac-sha256", "hmac", "md5")
-BACKENDS = (("mbedTLS", "mbedtls"), ("BearSSL", "bearssl"), ("OpenSSL", "openssl"))
-LABEL = {"OpenSSL": "OpenSSL via the custom hook"}
+BACKENDS = (("mbedTLS", "mbedtls"), ("PSA", "psa"), ("BearSSL", "bearssl"), ("OpenSSL", "openssl"))
 CG_N = {"example": 100, "large": 3, "response": 1000}
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def label(be):
+    """A back end's name in the table: PSA rows name the PSA Crypto implementation."""
+    if be == "PSA":
+        v = versions()["mbedtls"]
+        return "PSA (mbedTLS %s)" % (".".join(v.split(".")[:2]) if v != "?" else "?")
+    return {"OpenSSL": "OpenSSL via the custom hook"}.get(be, be)
 
 
 def log(msg):
@@ -57,6 +65,7 @@ def run(cmd, check=True):
 def do_check(d, out=sys.stdout, quiet=False):
     total_pass = total_fail = 0
     cmds = [[os.path.join(d, "bench_mbedtls"), "check", d],
+            [os.path.join(d, "bench_psa"), "check", d],
             [os.path.join(d, "bench_bearssl"), "check", d],
             [os.path.join(d, "bench_openssl"), "check", d],
             [sys.executable, os.path.join(HERE, "bench_py.py"), "--check", d]]
@@ -226,7 +235,8 @@ def do_bench(d, cc, samples, jobs):
     hdr_id = header_id()
     out = []
     out.append("**icbu_sign_body / icbu_parse_response benchmark** — %s (%d logical CPUs, load average %s "
-               "when run); %s, -O2; %s; mbedTLS %s, BearSSL %s, OpenSSL %s, cJSON %s, libcurl %s, Python %s." %
+               "when run); %s, -O2; %s; mbedTLS %s (its md5/sha256 API, and its PSA Crypto for the PSA rows), "
+               "BearSSL %s, OpenSSL %s, cJSON %s, libcurl %s, Python %s." %
                (cpu, ncpu, load, ccv, hdr_id, versions()["mbedtls"], versions()["bearssl"], versions()["openssl"],
                 versions()["cjson"], versions()["curl"], sys.version.split()[0]))
     out.append("")
@@ -254,7 +264,7 @@ def do_bench(d, cc, samples, jobs):
                 hadd_ir = added(g("ir", "hand", mcase), mbir, oir, bir)
                 hc, hb = g("heap_calls", "ours", case), g("heap_bytes", "ours", case)
                 xhc, xhb = g("heap_calls", "baseline", mcase), g("heap_bytes", "baseline", mcase)
-                row = ["%s · %s · %s" % (order, LABEL.get(be, be), m),
+                row = ["%s · %s · %s" % (order, label(be), m),
                        fmt_ns(ons), fmt_int(oir), fmt_ns(bns), fmt_int(bir),
                        "%s · %s" % (ratio(ons, bns), ratio(oir, bir)),
                        fmt_ns(xns), fmt_int(xir),
@@ -289,16 +299,20 @@ def do_bench(d, cc, samples, jobs):
                "icbu_reflow with ICBU_REFLOW_CRYPTO_CUSTOM, the hooks over libcrypto's MD5/SHA-256 "
                "(bench/hash_openssl.c), the hash code Python's hashlib runs; it uses the CPU's SHA extensions, "
                "which valgrind hides (CPUID), so their SHA-256 Ir count OpenSSL's AVX2 code, not the SHA-NI code timed "
-               "(MD5 has one x86-64 code path). Baseline: "
+               "(MD5 has one x86-64 code path). PSA rows: icbu_reflow with ICBU_REFLOW_CRYPTO_PSA over mbedTLS %s's "
+               "PSA Crypto (psa_hash_*, libmbedcrypto linked statically), psa_crypto_init() called once at the "
+               "driver's start, outside every measurement; their bound is psa_hash_setup/update/finish, for HMAC "
+               "RFC 2104 over them with the key pads prepared once. Baseline: "
                "bench/baseline.c (cJSON, qsort, mbedTLS md API, curl_easy_escape as the issue names it; its body "
                "decodes to ours), the same for every back-end row (so its whole-request ratio is shown for mbedTLS rows only; \"added on top of the hash\" compares each with its own bound); the next column has it with a hand-written "
                "encoder of TOP's rule instead (its body is ours byte for byte). Python: bench/bench_py.py, median of %d (example) / %d (large) runs. Heap: "
                "calls (allocations and frees) during one call, counted by link-time wrappers; memcheck on a "
-               "driver that only signs: mbedTLS \"%s\", BearSSL \"%s\", OpenSSL \"%s\". Stack: high-water mark below the "
+               "driver that only signs: mbedTLS \"%s\", PSA \"%s\" (psa_crypto_init() included), BearSSL \"%s\", "
+               "OpenSSL \"%s\". Stack: high-water mark below the "
                "caller's stack pointer, painted thread stack." %
-               (samples, CG_N["example"], CG_N["large"], CG_N["response"],
+               (samples, CG_N["example"], CG_N["large"], CG_N["response"], versions()["mbedtls"],
                 py.get(("example", "md5"), (0, 0))[1], py.get(("large", "md5"), (0, 0))[1],
-                heap_summary["mbedTLS"], heap_summary["BearSSL"], heap_summary["OpenSSL"]))
+                heap_summary["mbedTLS"], heap_summary["PSA"], heap_summary["BearSSL"], heap_summary["OpenSSL"]))
     out.append("")
     out.append("Targets (the issue's, example order):")
     for be, m, ons, bns, oir, bir, add_ns, add_ir, hadd_ns, hadd_ir, pyus in targets:
@@ -316,7 +330,7 @@ def do_bench(d, cc, samples, jobs):
                           verdict(bool(hadd_ns and hadd_ns >= 20), bool(hadd_ir and hadd_ir >= 20))))
         parts.append("≥ 15× faster than Python: %.1f× — %s" %
                      (pyus * 1000 / ons, verdict(pyus * 1000 / ons >= 15)))
-        out.append("- %s · %s: %s" % (LABEL.get(be, be), m, "; ".join(parts)))
+        out.append("- %s · %s: %s" % (label(be), m, "; ".join(parts)))
     print("\n".join(out))
     return 0
 

@@ -8,10 +8,11 @@
  * (mbedTLS: mbedtls_md_hmac_starts/update/finish on a context set up once,
  * outside the measurement, since mbedtls_md_setup allocates; BearSSL:
  * br_hmac_key_init/init/update/out; the custom hook, bench/hash_openssl.c
- * over OpenSSL: RFC 2104 over the hook's three functions, key ^ ipad and
- * key ^ opad prepared outside the measurement, both hashed every call as
- * the others do). It is what signing costs if building the JSON, sorting and
- * form-encoding were free.
+ * over OpenSSL, and PSA Crypto (psa_hash_setup/update/finish, the calls
+ * icbu_reflow makes; psa_crypto_init() done by the driver beforehand): RFC
+ * 2104 over the hash's own functions, key ^ ipad and key ^ opad prepared
+ * outside the measurement, both hashed every call as the others do). It is
+ * what signing costs if building the JSON, sorting and form-encoding were free.
  *
  * Include after icbu_reflow.h with the implementation and its CRYPTO macro. */
 #ifndef BENCH_BOUND_H
@@ -21,6 +22,9 @@
 #include <mbedtls/md.h>
 #include <mbedtls/md5.h>
 #define BENCH_BACKEND "mbedTLS"
+#elif defined(ICBU_REFLOW_CRYPTO_PSA)
+#include <psa/crypto.h>
+#define BENCH_BACKEND "PSA"          /* PSA Crypto, here mbedTLS's (libmbedcrypto) */
 #elif defined(ICBU_REFLOW_CRYPTO_BEARSSL)
 #include <bearssl.h>
 #define BENCH_BACKEND "BearSSL"
@@ -102,7 +106,7 @@ typedef struct bench_bound {
     size_t klen;
 #if defined(ICBU_REFLOW_CRYPTO_MBEDTLS)
     mbedtls_md_context_t md;
-#elif defined(ICBU_REFLOW_CRYPTO_CUSTOM)
+#elif defined(ICBU_REFLOW_CRYPTO_CUSTOM) || defined(ICBU_REFLOW_CRYPTO_PSA)
     unsigned char ipad[64], opad[64];
 #endif
 } bench_bound;
@@ -116,7 +120,7 @@ static int bound_init(bench_bound *b, icbu_sign_method m, const unsigned char *m
     if (m != ICBU_SIGN_MD5)
         return mbedtls_md_setup(&b->md, mbedtls_md_info_from_type(
                                     m == ICBU_SIGN_HMAC ? MBEDTLS_MD_MD5 : MBEDTLS_MD_SHA256), 1);
-#elif defined(ICBU_REFLOW_CRYPTO_CUSTOM)
+#elif defined(ICBU_REFLOW_CRYPTO_CUSTOM) || defined(ICBU_REFLOW_CRYPTO_PSA)
     {   /* keys longer than a block would be hashed first; the benchmark's is short */
         size_t i;
         if (b->klen > 64) return -1;
@@ -138,7 +142,24 @@ static void bound_free(bench_bound *b) {
 #endif
 }
 
-/* The digest of the signed bytes; returns its length (16 or 32). */
+#if defined(ICBU_REFLOW_CRYPTO_PSA)
+/* One PSA hash of pre[0..pn) then p[0..n) into out (dl bytes): dl, or 0 on a
+ * PSA failure (the operation aborted), which the checks then report. */
+static size_t bench_psa_hash(psa_algorithm_t a, const unsigned char *pre, size_t pn,
+                             const unsigned char *p, size_t n, unsigned char *out, size_t dl) {
+    psa_hash_operation_t op = PSA_HASH_OPERATION_INIT;
+    size_t got = 0;
+    if (psa_hash_setup(&op, a) != PSA_SUCCESS || (pn && psa_hash_update(&op, pre, pn) != PSA_SUCCESS) ||
+        psa_hash_update(&op, p, n) != PSA_SUCCESS || psa_hash_finish(&op, out, dl, &got) != PSA_SUCCESS ||
+        got != dl) {
+        (void)psa_hash_abort(&op);
+        return 0;
+    }
+    return dl;
+}
+#endif
+
+/* The digest of the signed bytes; returns its length (16 or 32; 0 if PSA failed). */
 static size_t bound_run(bench_bound *b, unsigned char out[32]) {
 #if defined(ICBU_REFLOW_CRYPTO_MBEDTLS)
     if (b->m == ICBU_SIGN_MD5) {
@@ -169,6 +190,19 @@ static size_t bound_run(bench_bound *b, unsigned char out[32]) {
         icbu_custom_hash_init(&c, a); icbu_custom_hash_update(&c, b->opad, 64);
         icbu_custom_hash_update(&c, in, dl); icbu_custom_hash_final(&c, out);
         return dl;
+    }
+#elif defined(ICBU_REFLOW_CRYPTO_PSA)
+    {
+        psa_algorithm_t a = b->m == ICBU_SIGN_HMAC_SHA256 ? PSA_ALG_SHA_256 : PSA_ALG_MD5;
+        size_t dl = b->m == ICBU_SIGN_HMAC_SHA256 ? 32 : 16;
+        if (b->m == ICBU_SIGN_MD5)
+            return bench_psa_hash(a, NULL, 0, b->msg, b->len, out, dl);
+        {
+            unsigned char in[32];
+            size_t ok = bench_psa_hash(a, b->ipad, 64, b->msg, b->len, in, dl);
+            if (ok) ok = bench_psa_hash(a, b->opad, 64, in, dl, out, dl);
+            return ok;
+        }
     }
 #else
     if (b->m == ICBU_SIGN_MD5) {
