@@ -1,6 +1,7 @@
 # Proof for firmware: code size, stack, link audit, compiler matrix, other ABIs.
 # Included by the top-level Makefile; every variable can be overridden.
-#   make size          code-size table (Markdown) for Cortex-M0+/M4F and RV32IMC
+#   make size          code-size table (Markdown) for Cortex-M0+/M4F and RV32IMC (its PSA row
+#                      needs mbedTLS's headers: fetches the back ends' sources once)
 #   make stack         worst-case stack table per entry point (fetches the back ends' sources once)
 #   make size-check    fail (with a diff) if README.md's size or stack table is out of date
 #   make size-write    rewrite both tables in README.md
@@ -9,7 +10,7 @@
 #   make test-cross    unit tests on i386, armhf (qemu) and s390x (qemu, big endian)
 # `make test` runs audit and compilers (through EXTRA_SUITES).
 # Packages: gcc-arm-none-eabi, gcc-riscv64-unknown-elf (size); deb-src lines for
-# `apt-get source mbedtls bearssl` (stack); see tools/cross.sh for test-cross.
+# `apt-get source mbedtls bearssl` (size's PSA row, stack); see tools/cross.sh for test-cross.
 
 BUILD        ?= build
 PYTHON       ?= python3
@@ -25,7 +26,7 @@ FIRMWARE_ENV  = BUILD=$(BUILD) ARM_CC=$(ARM_CC) ARM_SIZE=$(ARM_SIZE) RISCV_CC=$(
 
 .PHONY: size stack size-check size-write backend-src audit compilers test-cross
 
-size:
+size: backend-src
 	@$(FIRMWARE_ENV) $(PYTHON) tools/size.py
 
 backend-src: $(BACKEND_SRC)/.fetched

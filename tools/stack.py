@@ -8,6 +8,15 @@ Method
   sources (Debian's source packages, fetched by tools/fetch_backend_src.sh)
   are compiled the same way, so the hash calls are measured, not guessed; the
   hash context itself lives in the library's signer, in the caller's frame.
+  PSA (ICBU_REFLOW_CRYPTO_PSA) is measured on mbedTLS 2.28's own PSA Crypto,
+  default config: psa_hash_* (psa_crypto.c) -> psa_driver_wrapper_hash_*
+  (psa_crypto_driver_wrappers.c) -> mbedtls_psa_hash_* (psa_crypto_hash.c) ->
+  every hash module that dispatch can reach (md5, sha256, sha1, sha512,
+  ripemd160) and platform_util.c. mbedtls_psa_hash_* switch on the operation's
+  algorithm; the library only ever selects the PSA_ALG_* its header names
+  (MD5, SHA-256), so the arms for the other algorithms are left out of the
+  table's paths (edges from mbedtls_psa_hash_* into the other modules); the
+  note gives what counting them would add.
   The .su files give each function's frame, the .ci files the call edges; the
   script takes the longest path from each entry point.
 
@@ -70,7 +79,8 @@ READER_ROOT = {"icbu_decode_order": "order", "icbu_parse_response": "response",
 # NULL), so the sink's hashing branch, which the call graph cannot rule out,
 # is left out for them.
 SIGNING = {"icbu_sign_body", "icbu_sign_params", "icbu_exchange", "icbu_report"}
-HASH_NODE = re.compile(r"^(icbu__sg_\w*|icbu__h(init|update|final)|mbedtls_\w+|br_\w+|sha2small_\w+)$")
+# (mbedtls_\w+ covers mbedtls_psa_*; psa_\w+ the PSA API and its driver wrappers)
+HASH_NODE = re.compile(r"^(icbu__sg_\w*|icbu__h(init|update|final)|mbedtls_\w+|psa_\w+|br_\w+|sha2small_\w+)$")
 WRITER = {"icbu__wobj"}
 READER = {"icbu__jobj", "icbu__jval"}
 LIBC = {"memcpy", "memmove", "memset", "memcmp", "strlen"}
@@ -97,7 +107,24 @@ BACKENDS = {
         "ctx": ["bearssl.h"],
         "types": ["br_md5_context", "br_sha256_context"],
     },
+    "psa": {
+        "label": "PSA",
+        "define": "ICBU_REFLOW_CRYPTO_PSA",
+        "inc": ["mbedtls/include"],
+        # the whole psa_hash_* call graph of mbedTLS 2.28, default config
+        # (MD2 and MD4 are off there; md5..ripemd160 are what the dispatch reaches)
+        "src": ["mbedtls/library/%s.c" % f for f in (
+            "psa_crypto", "psa_crypto_driver_wrappers", "psa_crypto_hash",
+            "md5", "sha256", "sha1", "sha512", "ripemd160", "platform_util")],
+        "ctx": ["psa/crypto.h"],
+        "types": ["psa_hash_operation_t"],
+        "dispatch": re.compile(r"^mbedtls_psa_hash_\w+$"),
+    },
 }
+# PSA_ALG_* the header may select -> the mbedTLS module that implements it;
+# any other PSA_ALG_ in the header stops the script (the pruning would be wrong).
+PSA_MODULE = {"MD5": "md5", "SHA_256": "sha256"}
+HASH_MODULE = re.compile(r"^mbedtls_(md2|md4|md5|ripemd160|sha1|sha256|sha512)_\w+$")
 
 
 def die(msg):
@@ -338,10 +365,13 @@ def base_name(n):
     return n.split(":")[-1].split(".")[0]
 
 
-def worst_paths(nodes, calls, ext, limits_for):
-    """ext(name) -> (bytes, note) for a name not defined in the graph."""
+def worst_paths(nodes, calls, ext, limits_for, skip_edge=None):
+    """ext(name) -> (bytes, note) for a name not defined in the graph;
+    skip_edge(caller, callee) -> True for a call that cannot happen."""
     def walk(fn, counts, path, entry):
         if fn == "__indirect_call":
+            if not base_name(path[-2]).startswith("icbu"):
+                die("indirect call in the hash back end: %s" % " -> ".join(path))
             return 0, ["(transport callback)"], {"callback"}
         if fn not in nodes:
             size, note = ext(fn, path)
@@ -357,6 +387,8 @@ def worst_paths(nodes, calls, ext, limits_for):
             if cb in limits and counts.get(cb, 0) >= limits[cb]:
                 continue
             if entry not in SIGNING and HASH_NODE.match(cb):
+                continue
+            if skip_edge and skip_edge(bn, cb):
                 continue
             nc = dict(counts)
             if cb in limits:
@@ -383,9 +415,22 @@ def worst_paths(nodes, calls, ext, limits_for):
     return res
 
 
+def psa_modules(header):
+    """The mbedTLS hash modules behind the PSA_ALG_* the implementation uses."""
+    text = open(header).read()
+    text = text[text.index("#if defined(ICBU_REFLOW_IMPLEMENTATION)"):]
+    algs = set(re.findall(r"\bPSA_ALG_(\w+)", text))
+    if not algs or algs - set(PSA_MODULE):
+        die("the header selects PSA_ALG_%s: update PSA_MODULE in tools/stack.py"
+            % ", PSA_ALG_".join(sorted(algs - set(PSA_MODULE)) or ["(none)"]))
+    PSA_ALGS.update(algs)
+    return {PSA_MODULE[a] for a in algs}
+
+
 def measure(header, src_root, build):
     depth = schema_depths(header)
     wdepth = depth["order"]
+    modules = psa_modules(header)
 
     def limits_for(entry):
         lim = {f: wdepth for f in WRITER}
@@ -393,7 +438,7 @@ def measure(header, src_root, build):
         lim.update({f: rd for f in READER})
         return lim
 
-    out, ctx, chains = {}, {}, {}
+    out, ctx, chains, wide = {}, {}, {}, {}
     for tgt in targets():
         if not shutil.which(tgt["cc"]):
             die("%s not found" % tgt["cc"])
@@ -415,15 +460,26 @@ def measure(header, src_root, build):
             for k in list(calls):
                 if base_name(k) == "mbedtls_platform_zeroize" and "__indirect_call" in calls[k]:
                     calls[k] = (calls[k] - {"__indirect_call"}) | {"memset"}
-            res = worst_paths(nodes, calls, ext, limits_for)
+            skip = None
+            if BACKENDS[be].get("dispatch"):
+                def skip(caller, callee, disp=BACKENDS[be]["dispatch"]):
+                    m = HASH_MODULE.match(callee)
+                    if disp.match(caller) and m and m.group(1) not in modules:
+                        PRUNED.add(m.group(1))
+                        return True
+                    return False
+                # the same graph with every arm of the dispatch, for the note
+                for e, (s, ch, fl) in worst_paths(nodes, calls, ext, limits_for).items():
+                    wide[(e, tgt["key"], be)] = (s, ch)
+            res = worst_paths(nodes, calls, ext, limits_for, skip)
             for e, (s, ch, fl) in res.items():
                 out[(e, tgt["key"], be)] = (s, fl)
                 chains[(e, tgt["key"], be)] = ch
             ctx[(tgt["key"], be)] = sizeof_types(tgt, be, src_root, build)
-    return out, ctx, chains, depth
+    return out, ctx, chains, depth, wide
 
 
-def render(out, ctx, depth):
+def render(out, ctx, depth, wide):
     cols = [(t, be) for t in targets() for be in BACKENDS]
     lines = ["| entry point | " + " | ".join("%s, %s" % (t["label"], BACKENDS[be]["label"])
                                               for t, be in cols) + " |",
@@ -441,29 +497,76 @@ def render(out, ctx, depth):
                 over.append("%s (%s, %d)" % (e, BACKENDS[be]["label"], s))
         lines.append("| `%s` | %s |" % (e, " | ".join(cells)))
     arm = [t for t in targets() if t["arm"]][0]
-    ctxs = "; ".join("%s: md5 %d, sha256 %d bytes" % (
-        BACKENDS[be]["label"], ctx[(arm["key"], be)][BACKENDS[be]["types"][0]],
-        ctx[(arm["key"], be)][BACKENDS[be]["types"][1]]) for be in BACKENDS)
+    ctx_parts = []
+    for be in BACKENDS:
+        types, size = BACKENDS[be]["types"], ctx[(arm["key"], be)]
+        if len(types) == 2:
+            ctx_parts.append("%s: md5 %d, sha256 %d bytes" % (
+                BACKENDS[be]["label"], size[types[0]], size[types[1]]))
+        else:   # one operation type for both hashes: its size on every target
+            ctx_parts.append("%s: `%s` %d bytes%s" % (
+                BACKENDS[be]["label"], types[0], size[types[0]],
+                "".join(", %d on %s" % (ctx[(t["key"], be)][types[0]], t["label"].split()[0])
+                        for t in targets() if t["key"] != arm["key"])))
+    ctxs = "; ".join(ctx_parts)
+    # what the other algorithms' arms of PSA's dispatch would add (see the docstring)
+    extra = []
+    for be in BACKENDS:
+        if not BACKENDS[be].get("dispatch"):
+            continue
+        for t in targets():
+            key = lambda e: (wide[(e, t["key"], be)][0] - out[(e, t["key"], be)][0], -ENTRIES.index(e))
+            worst = max(ENTRIES, key=key)
+            w, d = wide[(worst, t["key"], be)][0], out[(worst, t["key"], be)][0]
+            below, deep = False, None
+            for c in wide[(worst, t["key"], be)][1]:
+                cm = re.match(r"^(\S+) (\d+)", c)
+                if not cm:
+                    continue
+                name, size = cm.group(1), int(cm.group(2))
+                m = HASH_MODULE.match(name)
+                below = below or bool(m and m.group(1) in PRUNED)
+                if below and (deep is None or size > deep[1]):
+                    deep = (name, size)
+            extra.append("%s %d bytes (`%s`: %d instead of %d%s)" % (
+                t["label"].split()[0], w - d, worst, w, d,
+                "; `%s` alone takes %d" % deep if deep else ""))
+    psa_note = ""
+    if extra:
+        psa_note = ("PSA: `mbedtls_psa_hash_*` switch on the operation's algorithm to every hash "
+                    "the config enables; the library selects only %s, so the arms into the "
+                    "other modules (%s) are left out; counting them would add, at most: %s. "
+                    % (" and ".join("`PSA_ALG_%s`" % a for a in sorted(PSA_ALGS)),
+                       ", ".join(MODULE_NAME.get(m, m) for m in sorted(PRUNED)),
+                       "; ".join(extra)))
     vers = " and ".join("`%s` %s" % (t["cc"], cc_version(t["cc"])) for t in targets())
     lines.append("")
     lines.append(
         "Stack: worst case in bytes along the deepest call chain, from GCC's `-fstack-usage "
         "-fcallgraph-info=su` (`tools/stack.py`; " + vers + ", `-std=gnu99 -DNDEBUG`), including the hash back end's own functions "
-        "(mbedTLS %s and BearSSL %s compiled from source with the same flags), the "
+        "(mbedTLS %s and BearSSL %s compiled from source with the same flags; PSA: the same "
+        "mbedTLS's own PSA Crypto, default config, nothing overridden: `psa_hash_*` in "
+        "`psa_crypto.c`, `psa_crypto_driver_wrappers.c`, `psa_crypto_hash.c` and every hash module "
+        "its dispatch reaches), the "
         "hash context inside the signer (Cortex-M4F: %s), and libc/libgcc helpers (ARM: measured "
         "from newlib's `libc.a`/`libgcc.a` by disassembly; x86-64: 8 bytes each); entry points "
         "that do not sign skip the output sink's hashing branch (its signer is NULL there). `+cb`: "
-        "plus the stack of the callbacks you pass in (transport; retry). Recursion is bounded by the schema: the JSON "
+        "plus the stack of the callbacks you pass in (transport; retry). %s"
+        "Recursion is bounded by the schema: the JSON "
         "writer nests %d objects deep (order > subject_matter_info > goods_item_list[]), the "
         "reader %d for an order and %d for the gateway's answer; unknown fields are skipped "
         "without recursion. Target: at most %d bytes per entry point on Cortex-M4F%s."
         % (BACKEND_VERSIONS.get("mbedtls", "?"), BACKEND_VERSIONS.get("bearssl", "?"), ctxs,
-           depth["order"], depth["order"], depth["response"], LIMIT,
+           psa_note, depth["order"], depth["order"], depth["response"], LIMIT,
            " (met)" if not over else "; over: " + ", ".join(over)))
     return "\n".join(lines) + "\n", over
 
 
 BACKEND_VERSIONS = {}
+PRUNED = set()     # the hash modules whose dispatch arms were left out
+PSA_ALGS = set()   # the PSA_ALG_* the implementation selects
+MODULE_NAME = {"md2": "MD2", "md4": "MD4", "md5": "MD5", "ripemd160": "RIPEMD-160",
+               "sha1": "SHA-1", "sha256": "SHA-224/256", "sha512": "SHA-384/512"}
 
 
 def cc_version(cc):
@@ -496,8 +599,8 @@ def main():
     a.backend_src = os.path.abspath(a.backend_src)
     os.makedirs(a.build, exist_ok=True)
     backend_versions(a.backend_src)
-    out, ctx, chains, depth = measure(a.header, a.backend_src, a.build)
-    table, _ = render(out, ctx, depth)
+    out, ctx, chains, depth, wide = measure(a.header, a.backend_src, a.build)
+    table, _ = render(out, ctx, depth, wide)
     if a.verbose:
         for k in sorted(chains):
             print("%s %s %s: %d\n    %s" % (k[0], k[1], k[2], out[k][0], "\n    ".join(chains[k])))
