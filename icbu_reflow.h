@@ -15,7 +15,10 @@
  *       #define ICBU_REFLOW_CRYPTO_MBEDTLS      (or _PSA, _BEARSSL or _CUSTOM)
  *       #define ICBU_REFLOW_IMPLEMENTATION
  *       #include "icbu_reflow.h"
- *   Everywhere else just #include "icbu_reflow.h".
+ *   Everywhere else just #include "icbu_reflow.h". (icbu_reflow.c is that one
+ *   file, with the back end from the build: what CMake's icbu_reflow::icbu_reflow,
+ *   `make install`, ESP-IDF, Zephyr, PlatformIO and Arduino compile. README.md,
+ *   "Use it in your build", has the lines for each, and the link line for cc.)
  *
  *       icbu_order o;  icbu_config c;  icbu_err e;  char arena[2048];  size_t n;
  *       memset(&o, 0, sizeof o);  memset(&c, 0, sizeof c);   -- all absent
