@@ -6,6 +6,8 @@
 
 CC      ?= cc
 PYTHON  ?= python3
+# Debian's python3, for python3-yaml and python3-kconfiglib (tests/manifests.py)
+SYS_PYTHON ?= /usr/bin/python3
 BUILD   ?= build
 WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Werror
 include tools/mbedtls.mk
@@ -29,10 +31,11 @@ SRC_custom   := tests/custom_hash.c
 PSA_WRAP     := -Wl,--wrap=psa_hash_setup,--wrap=psa_hash_update,--wrap=psa_hash_finish,--wrap=psa_hash_abort
 
 PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind cmake patch xz-utils \
+            pkgconf python3-yaml python3-kconfiglib \
             ca-certificates libcjson-dev 'libcurl4-openssl-dev|libcurl4-gnutls-dev' libssl-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
             gcc-riscv64-unknown-elf
 
-.PHONY: all deps test unit demo clean examples arena
+.PHONY: all deps test unit demo clean examples arena install
 all: examples unit
 
 deps:
@@ -104,9 +107,46 @@ $(BUILD)/arena-sizes: tools/arena_sizes.c icbu_reflow.h tests/example_order.h | 
 arena: $(BUILD)/arena-sizes
 	@$(BUILD)/arena-sizes
 
-demo: deps
-	@$(MAKE) --no-print-directory examples
+# The demo needs mbedTLS (the CLI's TLS and hashes), openssl (the gateway's throw-away
+# certificates) and python3 (the gateway), and builds only the one program it runs.
+DEMO_PACKAGES := libmbedtls-dev openssl ca-certificates
+demo:
+	@tools/deps.sh $(DEMO_PACKAGES)
+	@$(MAKE) --no-print-directory $(BUILD)/icbu-reflow
 	@tools/demo.sh
+
+# `make install PREFIX=DIR` (default /usr/local; DESTDIR works too), without CMake: the
+# header, libicbu_reflow.a (icbu_reflow.c compiled once) and icbu_reflow.pc, as
+# `cmake --install` lays them out. ICBU_REFLOW_CRYPTO=mbedtls (default), psa, bearssl or custom.
+PREFIX             ?= /usr/local
+ICBU_REFLOW_CRYPTO ?= mbedtls
+INSTALL_OUT  := $(BUILD)/install-$(ICBU_REFLOW_CRYPTO)
+INSTALL_DEF  := -DICBU_REFLOW_CRYPTO_$(shell echo $(ICBU_REFLOW_CRYPTO) | tr a-z A-Z)
+INSTALL_LIBS_mbedtls := $(MBEDTLS_LDFLAGS) $(MBEDTLS_CRYPTO)
+INSTALL_LIBS_psa     := $(MBEDTLS_LDFLAGS) $(MBEDTLS_CRYPTO)
+INSTALL_LIBS_bearssl := -lbearssl
+INSTALL_LIBS_custom  :=
+$(INSTALL_OUT)/libicbu_reflow.a: icbu_reflow.c icbu_reflow.h $(MBEDTLS_STAMP)
+	@case "$(ICBU_REFLOW_CRYPTO)" in mbedtls|psa|bearssl|custom) ;; \
+	    *) echo "ICBU_REFLOW_CRYPTO=$(ICBU_REFLOW_CRYPTO): use mbedtls, psa, bearssl or custom"; exit 1 ;; esac
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -O2 -fPIC $(WARN) $(if $(filter mbedtls psa,$(ICBU_REFLOW_CRYPTO)),$(MBEDTLS_CFLAGS)) \
+	    $(INSTALL_DEF) -c icbu_reflow.c -o $(@D)/icbu_reflow.o
+	rm -f $@ && ar rcs $@ $(@D)/icbu_reflow.o
+$(INSTALL_OUT)/icbu_reflow.pc: cmake/icbu_reflow.pc.in icbu_reflow.h Makefile
+	@mkdir -p $(@D)
+	@sed -e 's|@CMAKE_INSTALL_PREFIX@|$(abspath $(PREFIX))|' -e 's|@CMAKE_INSTALL_INCLUDEDIR@|include|' \
+	    -e 's|@CMAKE_INSTALL_LIBDIR@|lib|' -e 's|@ICBU_REFLOW_CRYPTO@|$(ICBU_REFLOW_CRYPTO)|' \
+	    -e 's|@PROJECT_VERSION@|'"$$(sed -n 's/^#define ICBU_REFLOW_VERSION "\(.*\)"/\1/p' icbu_reflow.h)"'|' \
+	    -e 's|@ICBU_REFLOW_PC_CFLAGS@|$(strip $(INSTALL_DEF) $(if $(filter mbedtls psa,$(ICBU_REFLOW_CRYPTO)),$(MBEDTLS_CFLAGS)))|' \
+	    -e 's|@ICBU_REFLOW_BACKEND_LIBS@|$(strip $(INSTALL_LIBS_$(ICBU_REFLOW_CRYPTO)))|' \
+	    -e 's|written by CMake (or `make install`)|written by `make install`|' $< > $@
+.PHONY: install $(INSTALL_OUT)/icbu_reflow.pc
+install: $(INSTALL_OUT)/libicbu_reflow.a $(INSTALL_OUT)/icbu_reflow.pc
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 icbu_reflow.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(INSTALL_OUT)/libicbu_reflow.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(INSTALL_OUT)/icbu_reflow.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 include examples/build.mk
 include bench/bench.mk
@@ -125,7 +165,8 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(call bodies_of,$(b))") 
          check_body="$(PYTHON) tests/check_examples.py $(foreach b,$(BACKENDS),$(BUILD)/bodies/$(b))" \
          readme="$(PYTHON) tools/check_readme.py" \
          bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \
-         integration="$(PYTHON) tests/integration.py --bin $(BUILD)"
+         integration="$(PYTHON) tests/integration.py --bin $(BUILD)" \
+         build_systems="$(PYTHON) tests/build_systems.py"
 
 # mbedTLS 3.6 and 4.x from source archives (tests/compat.py): `make test` runs it when the
 # archives are there, and says what it skipped when they are not.
@@ -146,7 +187,8 @@ test: deps
 	@mkdir -p $(foreach b,$(BACKENDS),$(BUILD)/bodies/$(b))
 	@$(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),,echo "$(COMPAT_SKIP)")
 	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES) \
-	    $(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),compat='$(COMPAT_CMD)')
+	    $(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),compat='$(COMPAT_CMD)') \
+	    manifests="$(SYS_PYTHON) tests/manifests.py"
 
 clean:
 	rm -rf $(BUILD)

@@ -16,11 +16,14 @@ archive, patch and options does not build again. Against each:
              ServerKeyExchange signatures (a regression); with --patch36 (upstream PR 10674,
              in ../shared/thirdparty) the cached build is patched, without it the TLS 1.2
              cases are skipped and the output says so.
-             Also: tls_mbedtls.c and the CLI with -DMBEDTLS_DEPRECATED_WARNING -Werror.
+             Also: tls_mbedtls.c and the CLI with -DMBEDTLS_DEPRECATED_WARNING -Werror; and
+             tests/build_systems.py's consumers (CMake through mbedTLS's CMake package,
+             pkg-config, make install, the README's cc line) with both back ends.
   3.6, MBEDTLS_DEPRECATED_REMOVED   the library built with it, the CLIs compiled with it,
              and the same HTTPS matrix (TLS 1.3 and 1.2).
   4.x        the same as 3.6 with the PSA back end (the only one 4.x allows: the MBEDTLS
-             back end must stop at its #error, which is checked too).
+             back end must stop at its #error, and CMake's configure step at its message,
+             which are checked too).
 Every body the unit tests write (the API document's example order, each sign method) is
 verified by tests/check_examples.py (Python's hashlib/hmac/urllib) and must be byte-identical
 to the others, and to --main-bodies (Debian's 2.28, from make test) when given.
@@ -222,6 +225,18 @@ def main():
                        first or tail(out))
         schemes = "https,https12" if tls12 else "https"
         integration(name, out_dir, binaries, schemes)
+        if not removed:
+            # CMake (its CMake package found), pkg-config, make install and the README's cc line
+            for crypto in (["mbedtls", "psa"] if major == "3" else ["psa"]):
+                t0 = time.monotonic()
+                rc, out = sh([sys.executable, os.path.join(HERE, "build_systems.py"),
+                              "--mbedtls-prefix", prefix, "--crypto", crypto])
+                p, f = counted(out)
+                fails = [x for x in out.splitlines() if x.startswith("not ok")]
+                report(rc == 0 and p > 0 and f == 0,
+                       "%s: consumers through add_subdirectory, FetchContent, find_package, pkg-config, "
+                       "make install and the README's cc line, %s back end (%d passed, %d failed, %.0f s)"
+                       % (name, crypto, p, f, time.monotonic() - t0), "\n    ".join(fails[:10]) or tail(out))
 
     if len(all_bodies) > 1:
         rc, out = sh([sys.executable, os.path.join(HERE, "check_examples.py")] + all_bodies)

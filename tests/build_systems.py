@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Real consumers of icbu_reflow, outside the source tree, one per way a project brings it in.
+
+    python3 tests/build_systems.py [--keep] [--only PATTERN]
+
+Each consumer lives in its own temporary directory, holds tests/consumer/main.c (which
+includes "icbu_reflow.h", defines nothing, and signs the API document's example order) and
+nothing of the repository but what its build system fetches. It is built, run for md5, hmac
+and hmac-sha256, and every body it prints is verified by tests/check_body.py (Python's
+json, hashlib, hmac and urllib.parse: not the code under test).
+
+  add_subdirectory   CMakeLists.txt: add_subdirectory(<repo>) + icbu_reflow::icbu_reflow;
+                     also: the subproject adds no target but its own two
+  FetchContent       FetchContent_Declare(GIT_REPOSITORY file://<a git snapshot of the tree>)
+  find_package       `cmake --install` of the repository into a temporary prefix, then
+                     find_package(icbu_reflow CONFIG) + icbu_reflow::icbu_reflow
+  pkg-config         the same install; cc main.c $(pkg-config --cflags --libs icbu_reflow)
+  make install       `make install PREFIX=...` (no CMake), then the same pkg-config line
+  plain cc           the README's own compile line (its "Use it in your build" section),
+                     on the README's minimal program
+each with ICBU_REFLOW_CRYPTO=mbedtls (the default) and bearssl where the back end is
+installed (a missing one is reported as skipped, with the package to install); and
+add_subdirectory once more with psa (the consumer calls psa_crypto_init(), as the
+README says the application must).
+One line per check, then "N passed, N failed"; exit status 1 if any failed.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import check_body  # noqa: E402
+
+SECRET = "consumer-Secr3t/%s+é" % os.urandom(4).hex()
+METHODS = ("md5", "hmac", "hmac-sha256")
+EXPECTED = json.load(open(os.path.join(HERE, "data", "example_order.json"), encoding="utf-8"))
+results = []
+
+
+def report(ok, name, detail=""):
+    results.append(bool(ok))
+    print(("ok - " if ok else "not ok - ") + name + ("" if ok or not detail else ": " + detail))
+    sys.stdout.flush()
+
+
+def skip(name, why):
+    print("skip - %s: %s" % (name, why))
+
+
+def tail(text, n=20):
+    return "\n    ".join(text.strip().splitlines()[-n:])
+
+
+def sh(argv, cwd, env=None):
+    p = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+def have_backend(be):
+    """Is the back end's header and library installed (the system's)?"""
+    hdr, lib = {"mbedtls": ("mbedtls/md5.h", "mbedcrypto"), "psa": ("psa/crypto.h", "mbedcrypto"),
+                "bearssl": ("bearssl.h", "bearssl")}[be]
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "t.c")
+        with open(src, "w") as f:
+            f.write("#include <%s>\nint main(void) { return 0; }\n" % hdr)
+        rc, _ = sh(["cc", src, "-o", os.path.join(d, "t"), "-l" + lib], d)
+    return rc == 0
+
+
+def consumer_dir(tmp, name):
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    shutil.copy(os.path.join(HERE, "consumer", "main.c"), d)
+    shutil.copy(os.path.join(HERE, "example_order.h"), d)
+    return d
+
+
+def verify(name, exe):
+    """Runs the consumer for each method; Python checks each body."""
+    env = dict(os.environ, ICBU_REFLOW_APP_SECRET=SECRET)
+    for m in METHODS:
+        rc, out = sh([exe, m], os.path.dirname(exe), env)
+        body = out.strip()
+        res, params = check_body.check_body(body, SECRET, EXPECTED) if rc == 0 else ([], {})
+        bad = ["%s: %s" % (n, d) for ok, n, d in res if not ok]
+        if params.get("sign_method") != m:
+            bad.append("sign_method %r" % params.get("sign_method"))
+        report(rc == 0 and res and not bad, "%s: %s body signed and verified by Python" % (name, m),
+               "rc=%d %s %s" % (rc, "; ".join(bad)[:300], body[:100]))
+
+
+def cmake_build(name, src, build, args=()):
+    rc, out = sh(["cmake", "-S", src, "-B", build] + list(args), src)
+    if rc == 0:
+        rc, out2 = sh(["cmake", "--build", build, "-j", "2"], src)
+        out += out2
+    report(rc == 0, "%s: configures and builds" % name, tail(out))
+    return rc == 0
+
+
+CMAKE_HEAD = "cmake_minimum_required(VERSION 3.16)\nproject(consumer C)\n"
+CMAKE_TAIL = ("add_executable(consumer main.c)\n"
+              "target_link_libraries(consumer PRIVATE icbu_reflow::icbu_reflow)\n")
+
+
+def snapshot_repo(tmp):
+    """A git repository holding the working tree as it is (tracked and new files, not
+    ignored ones), so that FetchContent fetches what is being tested, committed or not."""
+    d = os.path.join(tmp, "snapshot.git-src")
+    rc, files = sh(["git", "ls-files", "-co", "--exclude-standard", "-z"], ROOT)
+    for rel in files.split("\0"):
+        if not rel or not os.path.isfile(os.path.join(ROOT, rel)):
+            continue
+        dst = os.path.join(d, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, rel), dst)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    for argv in (git + ["init", "-q"], git + ["add", "-A"], git + ["commit", "-q", "-m", "snapshot"]):
+        rc, out = sh(argv, d)
+        if rc != 0:
+            raise SystemExit("snapshot repository: %s" % out)
+    rc, sha = sh(["git", "rev-parse", "HEAD"], d)
+    return d, sha.strip()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--only", default="", help="run the consumers whose name contains this")
+    ap.add_argument("--mbedtls-prefix", default="",
+                    help="an installed mbedTLS (3.6, 4.x: make test-compat) to build against instead "
+                         "of the system's: CMake finds it through its CMake package")
+    ap.add_argument("--crypto", default="", help="with --mbedtls-prefix: mbedtls or psa")
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="icbu-consumers-")
+    backends = []
+    prefix_args, make_args = [], []
+    if a.mbedtls_prefix:
+        backends = [a.crypto or "mbedtls"]
+        prefix_args = ["-DCMAKE_PREFIX_PATH=" + a.mbedtls_prefix]
+        make_args = ["MBEDTLS_PREFIX=" + a.mbedtls_prefix]
+    for be in ("mbedtls", "bearssl") if not a.mbedtls_prefix else ():
+        if have_backend(be):
+            backends.append(be)
+        else:
+            skip("%s consumers" % be, "the back end is not installed (Debian: apt-get install %s)"
+                 % {"mbedtls": "libmbedtls-dev", "bearssl": "libbearssl-dev"}[be])
+    repo, sha = snapshot_repo(tmp) if "fetch" in a.only or not a.only else (None, None)
+
+    def want(name):
+        return not a.only or a.only in name
+
+    for be in backends:
+        opt = (["-DICBU_REFLOW_CRYPTO=%s" % be] if be != "mbedtls" else []) + prefix_args   # mbedtls: the default
+        # add_subdirectory
+        name = "add_subdirectory/%s" % be
+        if want(name):
+            d = consumer_dir(tmp, name.replace("/", "-"))
+            with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+                f.write(CMAKE_HEAD + "add_subdirectory(%s icbu_reflow)\n" % ROOT + CMAKE_TAIL)
+            if cmake_build(name, d, os.path.join(d, "b"), opt):
+                verify(name, os.path.join(d, "b", "consumer"))
+                rc, out = sh(["cmake", "--build", os.path.join(d, "b"), "--target", "help"], d)
+                targets = sorted(set(re.findall(r"^\.\.\. ([\w-]+)$", out, re.M)) -
+                                 {"all", "clean", "depend", "edit_cache", "rebuild_cache", "install",
+                                  "install/local", "install/strip", "list_install_components"})
+                report(targets == ["consumer", "icbu_reflow"],
+                       "%s: a subproject adds only its library (targets: %s)" % (name, " ".join(targets)))
+        # FetchContent
+        name = "FetchContent/%s" % be
+        if want(name):
+            d = consumer_dir(tmp, name.replace("/", "-"))
+            with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+                f.write(CMAKE_HEAD + "include(FetchContent)\n"
+                        "FetchContent_Declare(icbu_reflow GIT_REPOSITORY file://%s GIT_TAG %s)\n"
+                        "FetchContent_MakeAvailable(icbu_reflow)\n" % (repo, sha) + CMAKE_TAIL)
+            if cmake_build(name, d, os.path.join(d, "b"), opt):
+                verify(name, os.path.join(d, "b", "consumer"))
+        # install, then find_package and pkg-config
+        if not (want("find_package/" + be) or want("pkg-config/" + be)):
+            continue
+        prefix = os.path.join(tmp, "prefix-" + be)
+        lib_build = os.path.join(tmp, "libbuild-" + be)
+        rc, out = sh(["cmake", "-S", ROOT, "-B", lib_build, "-DCMAKE_INSTALL_PREFIX=" + prefix] + opt, ROOT)
+        if rc == 0:
+            rc, o2 = sh(["cmake", "--build", lib_build, "-j", "2"], ROOT)
+            out += o2
+        if rc == 0:
+            rc, o2 = sh(["cmake", "--install", lib_build], ROOT)
+            out += o2
+        installed = sorted(os.path.relpath(os.path.join(dp, f), prefix)
+                           for dp, _, fs in os.walk(prefix) for f in fs) if rc == 0 else []
+        want_files = ["include/icbu_reflow.h", "lib/cmake/icbu_reflow/icbu_reflowConfig.cmake",
+                      "lib/cmake/icbu_reflow/icbu_reflowConfigVersion.cmake", "lib/libicbu_reflow.a",
+                      "lib/pkgconfig/icbu_reflow.pc"]
+        report(rc == 0 and all(x in installed for x in want_files),
+               "cmake --install (%s): %s" % (be, ", ".join(want_files)), tail(out) + " " + " ".join(installed))
+        name = "find_package/%s" % be
+        if want(name) and rc == 0:
+            d = consumer_dir(tmp, name.replace("/", "-"))
+            with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+                f.write(CMAKE_HEAD + "find_package(icbu_reflow 0.1 CONFIG REQUIRED)\n" + CMAKE_TAIL)
+            paths = ";".join([prefix] + [x.split("=", 1)[1] for x in prefix_args])
+            if cmake_build(name, d, os.path.join(d, "b"), ["-DCMAKE_PREFIX_PATH=" + paths]):
+                verify(name, os.path.join(d, "b", "consumer"))
+        name = "pkg-config/%s" % be
+        if want(name) and rc == 0:
+            d = consumer_dir(tmp, name.replace("/", "-"))
+            env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib", "pkgconfig"))
+            prc, flags = sh(["pkg-config", "--cflags", "--libs", "icbu_reflow"], d, env)
+            report(prc == 0 and ("-DICBU_REFLOW_CRYPTO_" + be.upper()) in flags,
+                   "%s: pkg-config --cflags --libs icbu_reflow: %s" % (name, flags.strip()), flags)
+            if prc == 0:
+                crc, out = sh(["cc", "-std=c99", "-o", "consumer", "main.c"] + flags.split(), d)
+                report(crc == 0, "%s: cc main.c $(pkg-config --cflags --libs icbu_reflow) links" % name,
+                       tail(out))
+                if crc == 0:
+                    verify(name, os.path.join(d, "consumer"))
+
+    # make install (no CMake), then the same pkg-config consumer
+    for be in backends:
+        name = "make install/%s" % be
+        if not want(name):
+            continue
+        prefix = os.path.join(tmp, "make-prefix-" + be)
+        rc, out = sh(["make", "--no-print-directory", "-s", "install", "PREFIX=" + prefix,
+                      "ICBU_REFLOW_CRYPTO=" + be, "BUILD=" + os.path.join(tmp, "make-build-" + be)] + make_args,
+                     ROOT)
+        files = ["include/icbu_reflow.h", "lib/libicbu_reflow.a", "lib/pkgconfig/icbu_reflow.pc"]
+        report(rc == 0 and all(os.path.isfile(os.path.join(prefix, f)) for f in files),
+               "%s PREFIX=...: %s" % (name, ", ".join(files)), tail(out))
+        if rc != 0:
+            continue
+        d = consumer_dir(tmp, name.replace("/", "-").replace(" ", "-"))
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib", "pkgconfig"))
+        prc, flags = sh(["pkg-config", "--cflags", "--libs", "icbu_reflow"], d, env)
+        crc, out = sh(["cc", "-std=c99", "-o", "consumer", "main.c"] + flags.split(), d) if prc == 0 else (1, flags)
+        report(crc == 0, "%s: cc main.c $(pkg-config --cflags --libs icbu_reflow) links: %s" % (name, flags.strip()),
+               tail(out))
+        if crc == 0:
+            verify(name, os.path.join(d, "consumer"))
+
+    # mbedTLS 4.x with the mbedtls back end: a configure-time error that names psa
+    if a.mbedtls_prefix and a.crypto == "psa" and want("configure"):
+        d = consumer_dir(tmp, "mbedtls-on-4")
+        with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+            f.write(CMAKE_HEAD + "add_subdirectory(%s icbu_reflow)\n" % ROOT + CMAKE_TAIL)
+        rc, out = sh(["cmake", "-S", d, "-B", os.path.join(d, "b"), "-DICBU_REFLOW_CRYPTO=mbedtls"] + prefix_args, d)
+        bi = os.path.join(a.mbedtls_prefix, "include", "mbedtls", "build_info.h")
+        major = re.search(r"#define\s+MBEDTLS_VERSION_MAJOR\s+(\d+)", open(bi).read()) if os.path.isfile(bi) else None
+        if major and int(major.group(1)) >= 4:
+            report(rc != 0 and "-DICBU_REFLOW_CRYPTO=psa" in out,
+                   "configure with ICBU_REFLOW_CRYPTO=mbedtls on mbedTLS 4.x stops, naming psa", tail(out))
+
+    # add_subdirectory with the PSA back end
+    name = "add_subdirectory/psa"
+    if want(name) and "mbedtls" in backends and not a.mbedtls_prefix:
+        d = consumer_dir(tmp, name.replace("/", "-"))
+        with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+            f.write(CMAKE_HEAD + "add_subdirectory(%s icbu_reflow)\n" % ROOT + CMAKE_TAIL)
+        if cmake_build(name, d, os.path.join(d, "b"), ["-DICBU_REFLOW_CRYPTO=psa"]):
+            verify(name, os.path.join(d, "b", "consumer"))
+
+    # the README's plain cc lines, on the README's minimal program (with --mbedtls-prefix:
+    # the lines for that mbedTLS, with the -I/-L the README says an mbedTLS of one's own adds)
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    prog = re.search(r"## A minimal program\n\n```c\n(.*?)```", readme, re.S).group(1)
+    lines = re.findall(r"^(cc [^\n#]*?)\s*# (ICBU_REFLOW_CRYPTO_\w+)[^\n]*$", readme, re.M)
+    report(len(lines) >= 2, "README gives the plain cc lines (%d found)" % len(lines))
+    for line, macro in lines:
+        be = macro.rsplit("_", 1)[-1].lower()
+        lib = re.search(r"-l(\w+)", line)
+        lib = lib.group(1) if lib else ""
+        name = "plain cc/%s -l%s" % (be, lib)
+        extra = []
+        if a.mbedtls_prefix:
+            libdir = os.path.join(a.mbedtls_prefix, "lib")
+            if be not in backends or not any(f.startswith("lib%s." % lib) for f in os.listdir(libdir)):
+                continue
+            if lib == "mbedcrypto" and any(f.startswith("libtfpsacrypto.") for f in os.listdir(libdir)):
+                continue                     # 4.x: its line is -ltfpsacrypto
+            extra = ["-I", os.path.join(a.mbedtls_prefix, "include"), "-L", libdir]
+        elif lib == "tfpsacrypto":
+            skip(name, "mbedTLS 4.x is not the system's (make test-compat builds against it)")
+            continue
+        elif be not in backends and not (be == "psa" and "mbedtls" in backends):
+            skip(name, "the back end is not installed")
+            continue
+        if not want(name):
+            continue
+        d = consumer_dir(tmp, "plain-" + be + "-" + lib)
+        src = prog.replace("#define ICBU_REFLOW_CRYPTO_MBEDTLS", "#define " + macro, 1)
+        with open(os.path.join(d, "main.c"), "w") as f:
+            f.write(src)
+        argv = line.replace("path/to/icbu_reflow", ROOT).split()
+        argv = argv[:-1] + extra + argv[-1:]              # -I/-L before the -l
+        crc, out = sh(argv + ["-o", "minimal"], d)
+        report(crc == 0, "%s: `%s` builds the README's minimal program" % (name, " ".join(argv)), tail(out))
+        if crc == 0:
+            rc, body = sh([os.path.join(d, "minimal")], d)
+            res, params = check_body.check_body(body.strip(), "helloworld", None) if rc == 0 else ([], {})
+            bad = ["%s: %s" % (n, x) for ok, n, x in res if not ok]
+            report(rc == 0 and res and not bad, "%s: its body is signed and verified by Python" % name,
+                   "; ".join(bad)[:300] or body[:200])
+
+    if a.keep:
+        print("# kept %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    passed = sum(results)
+    print("%d passed, %d failed" % (passed, len(results) - passed))
+    return 0 if results and all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
