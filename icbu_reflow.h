@@ -1345,22 +1345,22 @@ static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_metho
 
 /* Finishes the digest into hex (uppercase, 32 or 64 digits, no NUL) and
  * wipes it all. Returns the back end's first failure code over the whole
- * signature (0: hex holds it). */
+ * signature (0: hex holds it; else hex is not written, since d may not be). */
 static int icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
     unsigned char d[32];
     size_t dl = sg->alg == ICBU_HASH_MD5 ? 16 : 32, i;
     int rc;
     if (sg->m == ICBU_SIGN_MD5) icbu__sg_update(sg, sg->secret, sg->secret_len);
     icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
-    if (sg->m != ICBU_SIGN_MD5) {
+    if (sg->m != ICBU_SIGN_MD5 && !sg->rc) {          /* no outer hash of a failed inner one */
         icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
         icbu__sg_update(sg, sg->pad, sizeof sg->pad);
         icbu__sg_update(sg, d, dl);
         icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
     }
-    for (i = 0; i < dl; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
-    *hexlen = 2 * dl;
     rc = sg->rc;
+    for (i = 0; i < dl && !rc; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
+    *hexlen = 2 * dl;
     icbu__wipe(d, sizeof d);
     icbu__wipe(sg, sizeof *sg);
     return rc;
