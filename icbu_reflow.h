@@ -61,14 +61,15 @@
  * CONFIGURATION (define before including)
  *   ICBU_REFLOW_IMPLEMENTATION   compile the implementation in this file
  *   ICBU_REFLOW_STATIC           make every function static to this file
- *   ICBU_REFLOW_CRYPTO_MBEDTLS   hashes from mbedTLS 2.28 or 3.x (plain md5/sha256
- *                                 contexts; link -lmbedcrypto). mbedTLS 4.x has no
- *                                 such API: with it this is an #error, use _PSA.
+ *   ICBU_REFLOW_CRYPTO_MBEDTLS   hashes from mbedTLS 2.28 or 3.x (tested: 2.28.3, 3.6.6;
+ *                                 plain md5/sha256 contexts; link -lmbedcrypto). mbedTLS
+ *                                 4.x has no such API: with it this is an #error, use _PSA.
  *   ICBU_REFLOW_CRYPTO_PSA       hashes through PSA Crypto (psa_hash_*; <psa/crypto.h>):
  *                                 mbedTLS 2.28 and 3.6 (-lmbedcrypto), mbedTLS 4.x
- *                                 (-ltfpsacrypto), or a platform's PSA (TF-M,
- *                                 Zephyr, nRF Connect). You call psa_crypto_init()
- *                                 once before signing; the library never does.
+ *                                 (-ltfpsacrypto; tested: 2.28.3, 3.6.6, 4.0.0), or a
+ *                                 platform's PSA (TF-M, Zephyr, nRF Connect). You
+ *                                 call psa_crypto_init() once before signing; the
+ *                                 library never does.
  *                                 A PSA failure is ICBU_E_CRYPTO, the psa_status_t
  *                                 in err.detail (-134: MD5 or SHA-256 not enabled)
  *   ICBU_REFLOW_CRYPTO_BEARSSL   hashes from BearSSL 0.6 (link -lbearssl)
