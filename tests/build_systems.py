@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -37,30 +36,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import check_body  # noqa: E402
+from checklist import report, skip, tail, finish  # noqa: E402
+import checklist  # noqa: E402
 
 SECRET = "consumer-Secr3t/%s+é" % os.urandom(4).hex()
 METHODS = ("md5", "hmac", "hmac-sha256")
 EXPECTED = json.load(open(os.path.join(HERE, "data", "example_order.json"), encoding="utf-8"))
-results = []
-
-
-def report(ok, name, detail=""):
-    results.append(bool(ok))
-    print(("ok - " if ok else "not ok - ") + name + ("" if ok or not detail else ": " + detail))
-    sys.stdout.flush()
-
-
-def skip(name, why):
-    print("skip - %s: %s" % (name, why))
-
-
-def tail(text, n=20):
-    return "\n    ".join(text.strip().splitlines()[-n:])
 
 
 def sh(argv, cwd, env=None):
-    p = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    return p.returncode, p.stdout.decode("utf-8", "replace")
+    return checklist.sh(argv, cwd, env)
 
 
 def have_backend(be):
@@ -315,9 +300,7 @@ def main():
         print("# kept %s" % tmp)
     else:
         shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(results)
-    print("%d passed, %d failed" % (passed, len(results) - passed))
-    return 0 if results and all(results) else 1
+    return finish()
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -41,29 +40,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import check_body  # noqa: E402
+import checklist  # noqa: E402
+from checklist import report, note, tail  # noqa: E402
 
-results = []
-
-
-def report(ok, name, detail=""):
-    results.append(ok)
-    print(("ok - " if ok else "not ok - ") + name + ("" if ok or not detail else ": " + detail))
-    sys.stdout.flush()
-
-
-def note(text):
-    print("# " + text)
-    sys.stdout.flush()
-
-
-def tail(text, n=25):
-    return "\n    ".join(text.strip().splitlines()[-n:])
 
 
 def sh(argv, env=None, timeout=900):
-    p = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       env=env, timeout=timeout)
-    return p.returncode, p.stdout.decode("utf-8", "replace")
+    return checklist.sh(argv, ROOT, env, timeout)
 
 
 def counted(out):
@@ -245,10 +228,7 @@ def main():
         report(rc == 0 and f == 0, "the example order's bodies verify and are identical across %s (%d checks)"
                % (", ".join(os.path.relpath(d, ROOT) for d in all_bodies), p + f), "\n    ".join(fails[:10]))
     note("test-compat took %.0f s" % (time.monotonic() - t_start))
-    passed = sum(1 for r in results if r)
-    failed = len(results) - passed
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed or not results else 0
+    return checklist.finish()
 
 
 if __name__ == "__main__":

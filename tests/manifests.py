@@ -29,37 +29,23 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import checklist  # noqa: E402
+from checklist import report, note, tail, finish  # noqa: E402
 ARM_CC = os.environ.get("ARM_CC", "arm-none-eabi-gcc")
 ARM_FLAGS = ["-std=c99", "-Os", "-mcpu=cortex-m4", "-mthumb", "-ffunction-sections",
              "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
 HEADER_VERSION = re.search(r'#define ICBU_REFLOW_VERSION "([^"]+)"',
                            open(os.path.join(ROOT, "icbu_reflow.h"), encoding="utf-8").read()).group(1)
-results = []
-
-
-def report(ok, name, detail=""):
-    results.append(bool(ok))
-    print(("ok - " if ok else "not ok - ") + name + ("" if ok or not detail else ": " + detail))
-    sys.stdout.flush()
-
-
-def note(text):
-    print("# " + text)
-
-
-def tail(text, n=15):
-    return "\n    ".join(text.strip().splitlines()[-n:])
 
 
 def sh(argv, cwd=ROOT):
-    p = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    return p.returncode, p.stdout.decode("utf-8", "replace")
+    return checklist.sh(argv, cwd)
 
 
 def backend_includes(tmp):
@@ -415,9 +401,7 @@ def main():
             part(tmp, inc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(results)
-    print("%d passed, %d failed" % (passed, len(results) - passed))
-    return 0 if results and all(results) else 1
+    return finish()
 
 
 if __name__ == "__main__":
