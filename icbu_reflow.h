@@ -1793,10 +1793,12 @@ static icbu_status icbu__http_read(const icbu_transport *t, uint32_t deadline_ms
             w += size;
             rd += size + 2;
         }
-        for (;;) {                                          /* trailer fields, then CRLF */
+        for (k = 0;;) {          /* trailer fields, then CRLF; k: their bytes, held to the arena */
             if (icbu__line(&r, &rd, w, &eol) != ICBU_OK) return e->status;
             if (eol == rd) break;
             if (buf[rd] == ' ' || buf[rd] == '\t') return icbu__fail(e, ICBU_E_HTTP_FOLDED);
+            k += eol + 2 - rd;
+            if (k > cap - w) return icbu__toobig(e, w, k);
             rd = eol + 2;
         }
     } else {

@@ -144,6 +144,37 @@ static void test_http_content_length(void **state) {
     assert_int_equal(http_read_str("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!", 7, buf, sizeof buf, &b, &e), ICBU_E_HTTP_FRAMING);
 }
 
+/* A peer that sends trailer fields without end: recv answers forever. */
+typedef struct endless { const char *head; size_t pos, hn; unsigned long served; } endless;
+static long e_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) {
+    endless *x = (endless *)ctx;
+    static const char line[] = "X-Trailer: 0123456789abcdef0123456789abcdef\r\n";
+    size_t k = 0;
+    (void)ms;
+    if (++x->served > 100000) return -1;              /* the reader never stopped: fail loudly */
+    while (k < n && x->pos < x->hn) p[k++] = (unsigned char)x->head[x->pos++];
+    while (k < n) { p[k] = (unsigned char)line[(x->pos - x->hn) % (sizeof line - 1)]; x->pos++; k++; }
+    return (long)k;
+}
+/* Trailer fields count against the arena as header fields do: HTTP_TOOBIG. */
+static void test_http_trailers_bounded(void **state) {
+    char buf[512];
+    icbu_str b;
+    icbu_err e;
+    endless x;
+    icbu_transport t;
+    (void)state;
+    memset(&x, 0, sizeof x);
+    x.head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n";
+    x.hn = strlen(x.head);
+    memset(&t, 0, sizeof t);
+    t.ctx = &x; t.recv = e_recv;                    /* no clock: nothing else would stop it */
+    assert_int_equal(icbu_http_read(&t, 1000, buf, sizeof buf, &b, &e), ICBU_E_HTTP_TOOBIG);
+    assert_true(x.served < 100);
+    assert_true(e.need > sizeof buf);
+    assert_null(b.p);
+}
+
 static void test_http_chunked(void **state) {
     char buf[1024];
     icbu_str b;
@@ -806,6 +837,7 @@ int main(void) {
         cmocka_unit_test(test_http_head),
         cmocka_unit_test(test_http_content_length),
         cmocka_unit_test(test_http_chunked),
+        cmocka_unit_test(test_http_trailers_bounded),
         cmocka_unit_test(test_http_close_delimited),
         cmocka_unit_test(test_http_refusals),
         cmocka_unit_test(test_http_transport_errors),
