@@ -134,37 +134,46 @@
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------ status */
-#define ICBU_STATUS_LIST(X)                                                        \
-    X(ICBU_OK,               "ok")                                                 \
-    X(ICBU_E_ARG,            "invalid argument (NULL, or a required setting missing)") \
-    X(ICBU_E_NOSPACE,        "buffer too small (err.need holds the size needed)")  \
-    X(ICBU_E_UTF8,           "string is not valid UTF-8 (err.path)")              \
-    X(ICBU_E_DATE,           "invalid Date, or not 'yyyy-MM-dd HH:mm:ss' (err.path)") \
-    X(ICBU_E_CRYPTO,         "hash back end failed (err.detail)")                  \
-    X(ICBU_E_URL,            "URL is not http://host[:port][/path] or https://...") \
-    X(ICBU_E_SEND,           "transport send failed (err.detail)")                 \
-    X(ICBU_E_RECV,           "transport receive failed (err.detail)")              \
-    X(ICBU_E_TIMEOUT,        "deadline passed")                                    \
-    X(ICBU_E_HTTP_SYNTAX,    "malformed HTTP status line or header")              \
-    X(ICBU_E_HTTP_FOLDED,    "obsolete folded HTTP header line")                   \
-    X(ICBU_E_HTTP_FRAMING,   "conflicting or unsupported Content-Length/Transfer-Encoding") \
-    X(ICBU_E_HTTP_SIZE,      "bad or overflowing Content-Length or chunk size")    \
-    X(ICBU_E_HTTP_TOOBIG,    "HTTP headers or body larger than the arena")         \
-    X(ICBU_E_HTTP_TRUNCATED, "connection closed before the end of the response")   \
-    X(ICBU_E_HTTP_STATUS,    "HTTP status is not 200 (err.detail)")                \
-    X(ICBU_E_JSON,           "malformed JSON (err.offset)")                        \
-    X(ICBU_E_DEPTH,          "JSON nested deeper than ICBU_JSON_MAX_DEPTH (err.offset)") \
-    X(ICBU_E_TRAILING,       "text after the JSON value (err.offset)")             \
-    X(ICBU_E_FIELD,          "unknown field (err.path)")                           \
-    X(ICBU_E_DUPLICATE,      "duplicate field (err.path)")                         \
-    X(ICBU_E_TYPE,           "wrong JSON type for the field (err.path)")           \
-    X(ICBU_E_NUMBER,         "Number is not an integer within int64 (err.path)")   \
-    X(ICBU_E_RESPONSE,       "response is JSON but not a TOP answer")              \
-    X(ICBU_E_NO_BIZ_ID,      "retries need external_biz_id, the report's idempotency key") \
-    X(ICBU_E_OPEN,           "transport could not connect (err.detail)")
+/* ------------------------------------------------------------------ status
+ * X(name, text for a person, the icbu_err field that says more: need, path,
+ * offset or detail; - for none). icbu_strerror() returns the text; the third
+ * column is documentation (README's status table), not part of the string:
+ *   need    NOSPACE: the exact size needed; HTTP_TOOBIG: at least this many bytes
+ *   path    the field ("subject_matter_info.goods_item_list[2].item_url_list[0]"),
+ *           or the system parameter ("timestamp", "app_key", ...)
+ *   offset  the byte offset in the JSON text
+ *   detail  the transport's return value (SEND, RECV, OPEN), the HTTP status
+ *           (HTTP_STATUS), or the hash back end's code (CRYPTO) */
+#define ICBU_STATUS_LIST(X)                                                          \
+    X(ICBU_OK,                "ok",                                                            -) \
+    X(ICBU_E_ARG,             "invalid argument: a NULL pointer, or a required setting missing", -) \
+    X(ICBU_E_NOSPACE,         "buffer too small",                                              need) \
+    X(ICBU_E_UTF8,            "text is not valid UTF-8",                                       path) \
+    X(ICBU_E_DATE,            "not a real date and time, or not yyyy-MM-dd HH:mm:ss",          path) \
+    X(ICBU_E_CRYPTO,          "the hash back end failed",                                      detail) \
+    X(ICBU_E_URL,             "URL is not http(s)://host[:port][/path]",                       -) \
+    X(ICBU_E_SEND,            "could not send to the gateway",                                 detail) \
+    X(ICBU_E_RECV,            "could not receive from the gateway",                            detail) \
+    X(ICBU_E_TIMEOUT,         "timed out",                                                     -) \
+    X(ICBU_E_HTTP_SYNTAX,     "malformed HTTP status line or header",                          -) \
+    X(ICBU_E_HTTP_FOLDED,     "obsolete folded HTTP header line",                              -) \
+    X(ICBU_E_HTTP_FRAMING,    "conflicting or unsupported Content-Length/Transfer-Encoding",   -) \
+    X(ICBU_E_HTTP_SIZE,       "bad or overflowing Content-Length or chunk size",               -) \
+    X(ICBU_E_HTTP_TOOBIG,     "HTTP answer larger than the buffer",                            need) \
+    X(ICBU_E_HTTP_TRUNCATED,  "connection closed before the end of the answer",                -) \
+    X(ICBU_E_HTTP_STATUS,     "HTTP status is not 200",                                        detail) \
+    X(ICBU_E_JSON,            "malformed JSON",                                                offset) \
+    X(ICBU_E_DEPTH,           "JSON nested too deep",                                          offset) \
+    X(ICBU_E_TRAILING,        "text after the JSON value",                                     offset) \
+    X(ICBU_E_FIELD,           "unknown field",                                                 path) \
+    X(ICBU_E_DUPLICATE,       "field given twice",                                             path) \
+    X(ICBU_E_TYPE,            "wrong JSON type for the field",                                 path) \
+    X(ICBU_E_NUMBER,          "number is not an integer within int64",                         path) \
+    X(ICBU_E_RESPONSE,        "the answer is JSON but not a TOP answer",                       -) \
+    X(ICBU_E_NO_BIZ_ID,       "retries need external_biz_id, the report's idempotency key",    -) \
+    X(ICBU_E_OPEN,            "could not connect to the gateway",                              detail)
 
-#define ICBU__ENUM(name, text) name,
+#define ICBU__ENUM(name, text, field) name,
 typedef enum icbu_status { ICBU_STATUS_LIST(ICBU__ENUM) ICBU_STATUS_COUNT } icbu_status;
 
 /* ------------------------------------------------------------ value types */
@@ -686,7 +695,7 @@ static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
     do { if (!(e)) (e) = &(local); ICBU_MEMSET((e), 0, sizeof *(e)); } while (0)
 
 ICBUDEF const char *icbu_strerror(icbu_status s) {
-#define ICBU__TEXT(name, text) text,
+#define ICBU__TEXT(name, text, field) text,
     static const char *const t[] = { ICBU_STATUS_LIST(ICBU__TEXT) };
 #undef ICBU__TEXT
     return (unsigned)s < (unsigned)ICBU_STATUS_COUNT ? t[s] : "unknown status";

@@ -25,9 +25,11 @@ def check_table(tag, want):
 
 lst = header[header.index('#define ICBU_STATUS_LIST(X)'):]
 lst = lst[:lst.index('#define ICBU__ENUM')]
-rows = re.findall(r'X\((ICBU_\w+),\s*"((?:[^"\\]|\\.)*)"\)', lst)
-check_table('status-table', '| status | meaning |\n|---|---|\n' +
-            ''.join('| `%s` | %s |\n' % (n, t.replace('\\"', '"')) for n, t in rows))
+# X(name, "text", field): the field of icbu_err that says more, or -
+rows = re.findall(r'X\((ICBU_\w+),\s*"((?:[^"\\]|\\.)*)",\s*([\w-]+)\)', lst)
+check_table('status-table', '| status | meaning | `icbu_err` says more in |\n|---|---|---|\n' +
+            ''.join('| `%s` | %s | %s |\n' % (n, t.replace('\\"', '"'), '`%s`' % f if f != '-' else '')
+                    for n, t, f in rows))
 
 arena = subprocess.run([os.path.join(root, 'build', 'arena-sizes')], stdout=subprocess.PIPE, check=True)
 check_table('arena-table', arena.stdout.decode())
