@@ -343,6 +343,20 @@ ICBUDEF icbu_date icbu_d(unsigned year, unsigned month, unsigned day,
 ICBUDEF icbu_date icbu_date_from_unix(int64_t unix_seconds);
 /* Writes "yyyy-MM-dd HH:mm:ss" and a NUL into out[20]; ICBU_E_DATE if invalid. */
 ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]);
+/* "yyyy-MM-dd HH:mm:ss" (exactly those n == 19 bytes) into *d, as it stands
+ * (GMT+8 on the wire); ICBU_E_DATE if it is not that, or not a real date and time. */
+ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d);
+/* The sign methods' names as sent ("hmac-sha256", "hmac", "md5"; NULL for
+ * another value), and back from a name of n bytes (ICBU_E_ARG for another). */
+ICBUDEF const char *icbu_sign_method_name(icbu_sign_method m);
+ICBUDEF icbu_status icbu_sign_method_parse(const char *name, size_t n, icbu_sign_method *m);
+/* Zeroes n bytes at p with stores the compiler may not drop: for secrets,
+ * keys and whatever held them. */
+ICBUDEF void icbu_wipe(void *p, size_t n);
+/* The length (1..4) of the UTF-8 sequence at p, of at most n bytes, or 0 when
+ * it is not one (RFC 3629: no overlong forms, surrogates or code points past
+ * U+10FFFF). */
+ICBUDEF size_t icbu_utf8_len(const char *p, size_t n);
 
 /* The order as JSON text (no NUL). buf == NULL: sizing call. */
 ICBUDEF icbu_status icbu_order_json(const icbu_order *o, char *buf, size_t cap,
@@ -651,7 +665,7 @@ static int icbu__hexv(int c) {               /* a hex digit's value, or -1 */
 #endif
 
 /* A store the compiler may not drop: for secrets, pads and hash contexts. */
-static void icbu__wipe(void *p, size_t n) {
+ICBUDEF void icbu_wipe(void *p, size_t n) {
 #if defined(__GNUC__) || defined(__clang__)
     ICBU_MEMSET(p, 0, n);
     __asm__ __volatile__("" : : "r"(p) : "memory");      /* the stores are not dead */
@@ -768,6 +782,30 @@ ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]) {
     icbu__dec2(out + 11, d->hour); out[13] = ':'; icbu__dec2(out + 14, d->min); out[16] = ':';
     icbu__dec2(out + 17, d->sec); out[19] = 0;
     return ICBU_OK;
+}
+
+/* The value of n decimal digits at s, or -1 if one is not a digit. */
+static long icbu__decimal(const char *s, size_t n) {
+    long v = 0;
+    for (; n; n--, s++) {
+        if (*s < '0' || *s > '9') return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d) {
+    long y, mo, dd, h, mi, se;
+    if (!s || !d) return ICBU_E_ARG;
+    d->set = 0;
+    if (n != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':')
+        return ICBU_E_DATE;
+    y = icbu__decimal(s, 4); mo = icbu__decimal(s + 5, 2); dd = icbu__decimal(s + 8, 2);
+    h = icbu__decimal(s + 11, 2); mi = icbu__decimal(s + 14, 2); se = icbu__decimal(s + 17, 2);
+    if ((y | mo | dd | h | mi | se) < 0) return ICBU_E_DATE;
+    *d = icbu_d((unsigned)y, (unsigned)mo, (unsigned)dd, (unsigned)h, (unsigned)mi, (unsigned)se);
+    if (icbu__date_ok(d)) return ICBU_OK;
+    d->set = 0;
+    return ICBU_E_DATE;
 }
 
 /* Schema tables, generated from the ICBU_FIELDS_* lists. */
@@ -910,6 +948,10 @@ static size_t icbu__utf8(const unsigned char *p, size_t n) {
     if (n < 4 || (p[3] & 0xC0) != 0x80) return 0;
     if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F)) return 0;
     return 4;
+}
+
+ICBUDEF size_t icbu_utf8_len(const char *p, size_t n) {
+    return p && n ? icbu__utf8((const unsigned char *)p, n) : 0;
 }
 
 static int icbu__utf8_ok(const char *p, size_t n) {
@@ -1329,6 +1371,19 @@ ICBUDEF icbu_status icbu_order_json(const icbu_order *ord, char *buf, size_t cap
  * md5: MD5(secret + params + secret). hmac, hmac-sha256: RFC 2104 over the
  * hash, key pads computed once per signature and wiped after. */
 static const char *const icbu__sm_names[] = { "hmac-sha256", "hmac", "md5" };
+ICBUDEF const char *icbu_sign_method_name(icbu_sign_method m) {
+    return (unsigned)m <= (unsigned)ICBU_SIGN_MD5 ? icbu__sm_names[m] : NULL;
+}
+ICBUDEF icbu_status icbu_sign_method_parse(const char *name, size_t n, icbu_sign_method *m) {
+    unsigned i;
+    if (!name || !m) return ICBU_E_ARG;
+    for (i = 0; i <= (unsigned)ICBU_SIGN_MD5; i++)
+        if (ICBU_STRLEN(icbu__sm_names[i]) == n && ICBU_MEMCMP(icbu__sm_names[i], name, n) == 0) {
+            *m = (icbu_sign_method)i;
+            return ICBU_OK;
+        }
+    return ICBU_E_ARG;
+}
 
 static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m) {
     size_t i, n = ICBU_STRLEN(secret);
@@ -1371,8 +1426,8 @@ static int icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
     rc = sg->rc;
     for (i = 0; i < dl && !rc; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
     *hexlen = 2 * dl;
-    icbu__wipe(d, sizeof d);
-    icbu__wipe(sg, sizeof *sg);
+    icbu_wipe(d, sizeof d);
+    icbu_wipe(sg, sizeof *sg);
     return rc;
 }
 
@@ -1508,7 +1563,7 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
         ICBU__LIT(&o, "&sign=");
         icbu__bytes(&o, (const char *)o.stage, hl);
     }
-    icbu__wipe(o.stage, sizeof o.stage);
+    icbu_wipe(o.stage, sizeof o.stage);
     return st != ICBU_OK ? st : icbu__finish_len(&o, len, e);
 }
 
@@ -2071,25 +2126,6 @@ static icbu_status icbu__jskip(icbu__jr *r) {
 
 static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base);
 
-/* "yyyy-MM-dd HH:mm:ss" -> icbu_date, 0 if not exactly that or not a real time. */
-static int icbu__date_parse(const char *s, size_t n, icbu_date *d) {
-    static const char shape[] = "dddd-dd-dd dd:dd:dd";
-    unsigned v[6] = { 0, 0, 0, 0, 0, 0 }, f = 0;
-    size_t i;
-    if (n != 19) return 0;
-    for (i = 0; i < 19; i++) {
-        if (shape[i] == 'd') {
-            if (s[i] < '0' || s[i] > '9') return 0;
-            v[f] = v[f] * 10 + (unsigned)(s[i] - '0');
-        } else {
-            if (s[i] != shape[i]) return 0;
-            f++;
-        }
-    }
-    *d = icbu_d(v[0], v[1], v[2], v[3], v[4], v[5]);
-    return icbu__date_ok(d);
-}
-
 /* A value of the wrong type: ICBU_E_TYPE if it is JSON at all, else the
  * syntax error found in it. */
 static icbu_status icbu__jtype(icbu__jr *r) {
@@ -2129,7 +2165,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
         icbu_date d;
         if (c != '"') return icbu__jtype(r);
         if ((st = icbu__jstr(r, t, sizeof t, &len)) != ICBU_OK) return st;
-        if (!icbu__date_parse(t, len, &d)) { r->i = at; return icbu__jfail(r, ICBU_E_DATE); }
+        if (icbu_date_parse(t, len, &d) != ICBU_OK) { r->i = at; return icbu__jfail(r, ICBU_E_DATE); }
         if (p) *(icbu_date *)(void *)p = d;
         return ICBU_OK;
     }

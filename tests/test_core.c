@@ -538,6 +538,51 @@ static void test_int64_extremes_and_absence(void **state) {
     assert_string_equal(buf, "{\"memo\":\"\",\"subject_matter_info\":{\"goods_item_list\":[]},\"major_order\":false}");
 }
 
+/* What the header exports for programs around it (the CLI used to copy these). */
+static void test_exports(void **state) {
+    icbu_date d;
+    icbu_sign_method m;
+    char secret[16] = "0123456789abcde";
+    size_t i;
+    (void)state;
+    assert_int_equal(icbu_date_parse("2024-02-29 23:59:58", 19, &d), ICBU_OK);
+    assert_true(d.set && d.year == 2024 && d.month == 2 && d.day == 29 && d.hour == 23 && d.min == 59 && d.sec == 58);
+    assert_int_equal(icbu_date_parse("2023-02-29 00:00:00", 19, &d), ICBU_E_DATE);     /* not a leap year */
+    assert_int_equal(d.set, 0);
+    assert_int_equal(icbu_date_parse("2024-1-01 00:00:00", 18, &d), ICBU_E_DATE);
+    assert_int_equal(icbu_date_parse("2024/01/01 00:00:00", 19, &d), ICBU_E_DATE);
+    assert_int_equal(icbu_date_parse("2024-01-01T00:00:00", 19, &d), ICBU_E_DATE);
+    assert_int_equal(icbu_date_parse("2024-01-01 24:00:00", 19, &d), ICBU_E_DATE);
+    assert_int_equal(icbu_date_parse("2024-01-01 00:00:0x", 19, &d), ICBU_E_DATE);
+    assert_int_equal(icbu_date_parse("2024-01-01 00:00:00 ", 20, &d), ICBU_E_DATE);
+    assert_int_equal(icbu_date_parse(NULL, 19, &d), ICBU_E_ARG);
+    assert_string_equal(icbu_sign_method_name(ICBU_SIGN_HMAC_SHA256), "hmac-sha256");
+    assert_string_equal(icbu_sign_method_name(ICBU_SIGN_HMAC), "hmac");
+    assert_string_equal(icbu_sign_method_name(ICBU_SIGN_MD5), "md5");
+    assert_null(icbu_sign_method_name((icbu_sign_method)3));
+    assert_int_equal(icbu_sign_method_parse("hmac", 4, &m), ICBU_OK);
+    assert_int_equal(m, ICBU_SIGN_HMAC);
+    assert_int_equal(icbu_sign_method_parse("hmac-sha256", 11, &m), ICBU_OK);
+    assert_int_equal(m, ICBU_SIGN_HMAC_SHA256);
+    assert_int_equal(icbu_sign_method_parse("md5", 3, &m), ICBU_OK);
+    assert_int_equal(m, ICBU_SIGN_MD5);
+    assert_int_equal(icbu_sign_method_parse("hmac-sha2", 9, &m), ICBU_E_ARG);
+    assert_int_equal(icbu_sign_method_parse("HMAC", 4, &m), ICBU_E_ARG);
+    assert_int_equal(icbu_sign_method_parse("md5x", 3, &m), ICBU_OK);     /* n bytes of it */
+    icbu_wipe(secret, sizeof secret);
+    for (i = 0; i < sizeof secret; i++) assert_int_equal(secret[i], 0);
+    assert_int_equal(icbu_utf8_len("a", 1), 1);
+    assert_int_equal(icbu_utf8_len("\xC3\xA9", 2), 2);
+    assert_int_equal(icbu_utf8_len("\xE5\xBC\xA0", 3), 3);
+    assert_int_equal(icbu_utf8_len("\xF0\x9F\x98\x80", 4), 4);
+    assert_int_equal(icbu_utf8_len("\xE5\xBC", 2), 0);              /* cut short */
+    assert_int_equal(icbu_utf8_len("\xC0\xAF", 2), 0);              /* overlong */
+    assert_int_equal(icbu_utf8_len("\xED\xA0\x80", 3), 0);          /* surrogate */
+    assert_int_equal(icbu_utf8_len("\xF4\x90\x80\x80", 4), 0);      /* past U+10FFFF */
+    assert_int_equal(icbu_utf8_len("\x80", 1), 0);
+    assert_int_equal(icbu_utf8_len("a", 0), 0);
+}
+
 static void test_misc_api(void **state) {
     int s;
     icbu_str x = icbu_s(NULL);
@@ -566,6 +611,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_date_digits),
         cmocka_unit_test(test_date_validation),
         cmocka_unit_test(test_int64_extremes_and_absence),
+        cmocka_unit_test(test_exports),
         cmocka_unit_test(test_misc_api),
     };
     if (argc > 1) out_dir = argv[1];
