@@ -94,8 +94,18 @@ $(BUILD)/residue_%: tests/residue.c icbu_reflow.h | $(BUILD)/.dir
 	$(CC) -std=c99 -$* -g -Wall -Wextra -I. -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/residue.c \
 	    -Wl,-z,now -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic
 
-UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b))) $(BUILD)/psa_faults
-ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b))) $(BUILD)/asan/psa_faults
+# A second TOP method, defined in the test only (tests/toy_method.c; its bodies: tests/check_toy.py).
+$(BUILD)/toy_method: tests/toy_method.c icbu_reflow.h tests/example_order.h $(MBEDTLS_STAMP)
+	$(CC) $(TFLAGS) -DICBU_REFLOW_CRYPTO_$(MBEDTLS_HASH) -o $@ tests/toy_method.c -lcmocka $(LIBS_mbedtls)
+$(BUILD)/asan/toy_method: tests/toy_method.c icbu_reflow.h tests/example_order.h $(MBEDTLS_STAMP)
+	@mkdir -p $(BUILD)/asan
+	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_REFLOW_CRYPTO_$(MBEDTLS_HASH) \
+	    -o $@ tests/toy_method.c -lcmocka $(LIBS_mbedtls)
+
+UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/$(t)_$(b))) $(BUILD)/psa_faults \
+             $(BUILD)/toy_method
+ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t)_$(b))) $(BUILD)/asan/psa_faults \
+             $(BUILD)/asan/toy_method
 # The unit tests over the chosen mbedTLS (what `make examples MBEDTLS_PREFIX=DIR` also builds).
 MBEDTLS_UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(MBEDTLS_BACKENDS),$(BUILD)/$(t)_$(b))) \
                      $(BUILD)/psa_faults
@@ -158,11 +168,12 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-
 bodies_of = $(BUILD)/bodies/$(lastword $(subst _, ,$(notdir $(1))))
 SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(call bodies_of,$(b))") \
          $(foreach b,$(ASAN_BINS),asan/$(notdir $(b))="$(b) $(call bodies_of,$(b))") \
-         $(foreach b,$(filter %_mbedtls %_psa %_bearssl %/psa_faults,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(call bodies_of,$(b))") \
+         $(foreach b,$(filter %_mbedtls %_psa %_bearssl %/psa_faults %/toy_method,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(call bodies_of,$(b))") \
          $(foreach b,$(PATH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
          $(foreach b,$(DEPTH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
          $(foreach b,$(RESIDUE_BINS),$(notdir $(b))="$(b)") \
          check_body="$(PYTHON) tests/check_examples.py $(foreach b,$(BACKENDS),$(BUILD)/bodies/$(b))" \
+         check_toy="$(PYTHON) tests/check_toy.py $(BUILD)/bodies/method" \
          readme="$(PYTHON) tools/check_readme.py" \
          bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \
          integration="$(PYTHON) tests/integration.py --bin $(BUILD)" \
@@ -184,7 +195,7 @@ test-compat:
 
 test: deps
 	@$(MAKE) --no-print-directory unit examples examples-asan $(BUILD)/arena-sizes $(BENCH_BINS)
-	@mkdir -p $(foreach b,$(BACKENDS),$(BUILD)/bodies/$(b))
+	@mkdir -p $(foreach b,$(BACKENDS) method,$(BUILD)/bodies/$(b))
 	@$(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),,echo "$(COMPAT_SKIP)")
 	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES) \
 	    $(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),compat='$(COMPAT_CMD)') \

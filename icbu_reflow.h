@@ -266,10 +266,6 @@ typedef struct icbu_str_list { const icbu_str *p; size_t n; } icbu_str_list;
     X(insure_result, STR,  error_code,         none) \
     X(insure_result, STR,  error_msg,          none)
 
-#define ICBU_FIELDS_envelope(X) \
-    X(envelope, OBJ, result,                   insure_result) \
-    X(envelope, STR, request_id,               none)
-
 #define ICBU_FIELDS_error_response(X) \
     X(error_response, NUM, code,               none) \
     X(error_response, STR, msg,                none) \
@@ -277,17 +273,42 @@ typedef struct icbu_str_list { const icbu_str *p; size_t n; } icbu_str_list;
     X(error_response, STR, sub_msg,            none) \
     X(error_response, STR, request_id,         none)
 
-#define ICBU_FIELDS_response(X) \
-    X(response, OBJ, alibaba_finance_insurance_icbu_insure_order_callback_response, envelope) \
-    X(response, OBJ, error_response,           error_response) \
-    X(response, OBJ, result,                   insure_result) \
-    X(response, STR, request_id,               none)
-
-/* Every type, dependencies first: the order's, then the answer's. */
+/* Every type, dependencies first: the order's, yours (ICBU_EXTRA_TYPES, see
+ * METHODS below), then the answers'. */
 #define ICBU_ORDER_TYPES(X) \
     X(ali_id) X(customer) X(goods) X(subject) X(transfer) X(order)
+#ifndef ICBU_EXTRA_TYPES
+#define ICBU_EXTRA_TYPES(X)
+#endif
 #define ICBU_RESPONSE_TYPES(X) \
-    X(insure_result) X(envelope) X(error_response) X(response)
+    X(insure_result) X(error_response)
+
+/* ----------------------------------------------------------------- methods
+ * One line per TOP method:
+ *   X(id, method name, request parameter, request type, idempotency key,
+ *     answer envelope, result type)
+ * The idempotency key is a String field of the request that makes a repeated
+ * report harmless (retries need it); empty for none. From the line come the
+ * answer's types (icbu_<id>_envelope, icbu_<id>_answer), a descriptor
+ * (icbu_method_get(ICBU_METHOD_<id>)) and the parameter the signer sends.
+ * Another method is its ICBU_FIELDS_* lists, its types in ICBU_EXTRA_TYPES(X)
+ * and its line in ICBU_EXTRA_METHODS(X), all defined before this header. */
+#define ICBU_METHODS(X) \
+    X(order_callback, "alibaba.finance.insurance.icbu.insure.order.callback", \
+      insured_order_reflow_request, order, external_biz_id, \
+      alibaba_finance_insurance_icbu_insure_order_callback_response, insure_result)
+#ifndef ICBU_EXTRA_METHODS
+#define ICBU_EXTRA_METHODS(X)
+#endif
+#define ICBU_ALL_METHODS(X) ICBU_METHODS(X) ICBU_EXTRA_METHODS(X)
+
+/* A method's answer: {envelope: {result, request_id}}, or {error_response},
+ * or, with simplify=true, {result, request_id}. */
+#define ICBU__ENVELOPE_FIELDS(X, id, res) \
+    X(id##_envelope, OBJ, result, res) X(id##_envelope, STR, request_id, none)
+#define ICBU__ANSWER_FIELDS(X, id, env, res) \
+    X(id##_answer, OBJ, env, id##_envelope) X(id##_answer, OBJ, error_response, error_response) \
+    X(id##_answer, OBJ, result, res) X(id##_answer, STR, request_id, none)
 
 #define ICBU__CT_STR(s)  icbu_str
 #define ICBU__CT_NUM(s)  icbu_num
@@ -301,8 +322,27 @@ typedef struct icbu_str_list { const icbu_str *p; size_t n; } icbu_str_list;
     typedef struct icbu_##t icbu_##t; \
     typedef struct icbu_##t##_list { const struct icbu_##t *p; size_t n; } icbu_##t##_list; \
     struct icbu_##t { ICBU_FIELDS_##t(ICBU__MEMBER) };
+#define ICBU__MSTRUCTS(id, name, param, req, key, env, res) \
+    typedef struct icbu_##id##_envelope icbu_##id##_envelope; \
+    struct icbu_##id##_envelope { ICBU__ENVELOPE_FIELDS(ICBU__MEMBER, id, res) }; \
+    typedef struct icbu_##id##_answer icbu_##id##_answer; \
+    struct icbu_##id##_answer { ICBU__ANSWER_FIELDS(ICBU__MEMBER, id, env, res) };
 ICBU_ORDER_TYPES(ICBU__STRUCT)
+ICBU_EXTRA_TYPES(ICBU__STRUCT)
 ICBU_RESPONSE_TYPES(ICBU__STRUCT)
+ICBU_ALL_METHODS(ICBU__MSTRUCTS)
+typedef icbu_order_callback_envelope icbu_envelope;    /* their names before methods were data */
+typedef icbu_order_callback_answer icbu_response;
+
+/* A method, as the calls below take it: icbu_method_get(ICBU_METHOD_<id>). */
+#define ICBU__MID(id, name, param, req, key, env, res) ICBU_METHOD_##id,
+typedef enum icbu_method_id { ICBU_ALL_METHODS(ICBU__MID) ICBU_METHOD_COUNT } icbu_method_id;
+typedef struct icbu_method {
+    const char *name;             /* "alibaba.finance.insurance.icbu.insure.order.callback" */
+    const char *param;            /* its request parameter: "insured_order_reflow_request" */
+    const char *key;              /* the request's idempotency key field, or "" */
+    unsigned char request, answer, result;   /* the library's schema types */
+} icbu_method;
 
 /* --------------------------------------------------------------- settings */
 typedef enum icbu_sign_method {
@@ -374,6 +414,16 @@ typedef struct icbu_param { const char *name; icbu_str value; } icbu_param;
 ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
                                      const icbu_param *params, size_t count,
                                      char hex[65], icbu_err *e);
+
+/* Any method of ICBU_METHODS (and yours, ICBU_EXTRA_METHODS): the calls above
+ * and below that name the order are these, with the order's method. */
+ICBUDEF const icbu_method *icbu_method_get(icbu_method_id id);   /* NULL: no such method */
+/* m's request (a struct of its request type) as JSON text. buf == NULL: sizing call. */
+ICBUDEF icbu_status icbu_request_json(const icbu_method *m, const void *req, char *buf,
+                                      size_t cap, size_t *len, icbu_err *e);
+/* The signed form body of a call of m; req == NULL sends no request parameter. */
+ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
+                                      char *buf, size_t cap, size_t *len, icbu_err *e);
 
 /* Hash back end (the three functions exist whichever back end is chosen). */
 typedef enum icbu_hash_alg { ICBU_HASH_MD5 = 0, ICBU_HASH_SHA256 = 1 } icbu_hash_alg;
@@ -461,6 +511,14 @@ ICBUDEF const char *icbu_stage_name(icbu_stage s);   /* "connect", "tls", ... */
 ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out,
                                         icbu_err *e);
 
+/* m's answer, parsed in place; its structs are laid out in arena (cap bytes,
+ * ICBU_E_NOSPACE with err.need when short). ICBU_OK with out->kind
+ * PLATFORM_ERROR, or ACCEPTED and *result at the method's result struct
+ * (with the order's insure_result: ACCEPTED or REFUSED by its success). */
+ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t len, void *arena,
+                                      size_t cap, const void **result, icbu_outcome *out,
+                                      icbu_err *e);
+
 /* The whole exchange on a connected transport: sign, POST, read, parse.
  * The arena holds the request and then the response; out's strings point
  * into it. Returns ICBU_OK with out->kind ACCEPTED/REFUSED/PLATFORM_ERROR, or
@@ -492,9 +550,41 @@ typedef struct icbu_retry {
     int64_t (*unix_now)(void *ctx);        /* NULL: keep c->timestamp */
 } icbu_retry;
 ICBUDEF int icbu_retryable(const icbu_outcome *o);
+/* Whose a failure is (next to icbu_retryable, which says whether to try again):
+ *   NONE      no failure: accepted
+ *   ORDER     the request itself: it does not sign (err.path names its field),
+ *             it lacks the idempotency key retries need, it was refused
+ *             (business), or the platform refused its content (codes 40, 41,
+ *             43, 47, isv.* sub-codes): another try will fail the same way
+ *   SETTINGS  the sender's settings, the same for every request: a system
+ *             parameter that does not sign (err.path "app_key", "timestamp"...),
+ *             bad arguments or URL, a buffer too small, the hash back end; the
+ *             platform's codes 9, 11, 12 and 21-34 (signature, app key, session,
+ *             timestamp, version...); HTTP 4xx but 408 and 429; a transport
+ *             open that says ICBU_IO_NO_RETRY (certificate, unknown host, CA file)
+ *   NETWORK   the way there, or the platform: connect, TLS, send, receive and
+ *             timeouts, HTTP 408, 429 and 5xx, an answer that is not a TOP one,
+ *             the platform's codes 7, 8, 10, 15, 50, isp.* and any other code
+ * o: the outcome (kind NONE when nothing was sent); e: the error, for a
+ * failure before sending (may be NULL otherwise). */
+typedef enum icbu_fault {
+    ICBU_FAULT_NONE = 0, ICBU_FAULT_ORDER, ICBU_FAULT_SETTINGS, ICBU_FAULT_NETWORK
+} icbu_fault;
+ICBUDEF icbu_fault icbu_fault_of(const icbu_outcome *o, const icbu_err *e);
 ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e);
+/* icbu_exchange and icbu_report for any method: the answer's structs are laid
+ * out in what the arena has left after the answer; *result at the result. */
+ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *m, const void *req,
+                                       const void **result, const icbu_url *u,
+                                       const icbu_transport *t, uint32_t timeout_ms, char *arena,
+                                       size_t cap, icbu_outcome *out, icbu_err *e);
+ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m, const void *req,
+                                     const void **result, const icbu_url *u,
+                                     const icbu_transport *t, const icbu_retry *r,
+                                     uint32_t timeout_ms, char *arena, size_t cap,
+                                     icbu_outcome *out, icbu_err *e);
 #endif /* ICBU_REFLOW_NO_EXCHANGE */
 
 #ifndef ICBU_REFLOW_NO_DECODER
@@ -507,6 +597,10 @@ ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const
 ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
                                       size_t cap, const icbu_order **out, size_t *used,
                                       icbu_err *e);
+/* The same for any method's request: *out at a struct of its request type. */
+ICBUDEF icbu_status icbu_decode_request(const icbu_method *m, const char *json, size_t len,
+                                        void *arena, size_t cap, const void **out, size_t *used,
+                                        icbu_err *e);
 #endif
 
 #ifdef __cplusplus
@@ -808,28 +902,40 @@ ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d) {
     return ICBU_E_DATE;
 }
 
-/* Schema tables, generated from the ICBU_FIELDS_* lists. */
+/* Schema tables, generated from the ICBU_FIELDS_* lists and ICBU_METHODS:
+ * the request types (the order's and yours) always, the answers' with the
+ * exchange. */
 enum { ICBU__K_STR, ICBU__K_NUM, ICBU__K_BOOL, ICBU__K_DATE, ICBU__K_OBJ, ICBU__K_OBJS, ICBU__K_STRS };
 #define ICBU__TYID(t) ICBU__TY_##t,
-enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_RESPONSE_TYPES(ICBU__TYID) ICBU__TY_none };
+#define ICBU__MTYID(id, name, param, req, key, env, res) ICBU__TY_##id##_envelope, ICBU__TY_##id##_answer,
+enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_EXTRA_TYPES(ICBU__TYID) ICBU_RESPONSE_TYPES(ICBU__TYID)
+       ICBU_ALL_METHODS(ICBU__MTYID) ICBU__TY_none };
 /* Every field name, in one object: a field holds its name's offset in it,
  * and the writer copies names of up to 32 bytes as 32, reading at most 31
  * bytes past a name's end (pad_ covers the last). */
 #define ICBU__NAME(st, kind, name, sub) char st##__##name[sizeof #name];
 #define ICBU__NAMES(t) ICBU_FIELDS_##t(ICBU__NAME)
+#define ICBU__MNAMES(id, name, param, req, key, env, res) \
+    ICBU__ENVELOPE_FIELDS(ICBU__NAME, id, res) ICBU__ANSWER_FIELDS(ICBU__NAME, id, env, res)
 #define ICBU__NAMEV(st, kind, name, sub) #name,
 #define ICBU__NAMEVS(t) ICBU_FIELDS_##t(ICBU__NAMEV)
+#define ICBU__MNAMEVS(id, name, param, req, key, env, res) \
+    ICBU__ENVELOPE_FIELDS(ICBU__NAMEV, id, res) ICBU__ANSWER_FIELDS(ICBU__NAMEV, id, env, res)
 struct icbu__names {
     ICBU_ORDER_TYPES(ICBU__NAMES)
+    ICBU_EXTRA_TYPES(ICBU__NAMES)
 #ifndef ICBU_REFLOW_NO_EXCHANGE
     ICBU_RESPONSE_TYPES(ICBU__NAMES)
+    ICBU_ALL_METHODS(ICBU__MNAMES)
 #endif
     char pad_[32];
 };
 static const struct icbu__names icbu__name_text = {
     ICBU_ORDER_TYPES(ICBU__NAMEVS)
+    ICBU_EXTRA_TYPES(ICBU__NAMEVS)
 #ifndef ICBU_REFLOW_NO_EXCHANGE
     ICBU_RESPONSE_TYPES(ICBU__NAMEVS)
+    ICBU_ALL_METHODS(ICBU__MNAMEVS)
 #endif
     ""
 };
@@ -845,18 +951,40 @@ typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned shor
     { (unsigned short)offsetof(struct icbu__names, st##__##name), ICBU__K_##kind, ICBU__TY_##sub, \
       (unsigned short)(sizeof #name - 1), (unsigned short)offsetof(struct icbu_##st, name) },
 #define ICBU__FTAB(t) static const icbu__field icbu__f_##t[] = { ICBU_FIELDS_##t(ICBU__DESC) };
-#define ICBU__TTAB(t) { icbu__f_##t, (unsigned char)(sizeof icbu__f_##t / sizeof icbu__f_##t[0]), \
-                        (unsigned short)sizeof(struct icbu_##t) },
+#define ICBU__MFTAB(id, name, param, req, key, env, res) \
+    static const icbu__field icbu__f_##id##_envelope[] = { ICBU__ENVELOPE_FIELDS(ICBU__DESC, id, res) }; \
+    static const icbu__field icbu__f_##id##_answer[] = { ICBU__ANSWER_FIELDS(ICBU__DESC, id, env, res) };
+#define ICBU__TTAB1(t, fs) { fs, (unsigned char)(sizeof fs / sizeof fs[0]), (unsigned short)sizeof(struct icbu_##t) },
+#define ICBU__TTAB(t) ICBU__TTAB1(t, icbu__f_##t)
+#define ICBU__MTTAB(id, name, param, req, key, env, res) \
+    ICBU__TTAB1(id##_envelope, icbu__f_##id##_envelope) ICBU__TTAB1(id##_answer, icbu__f_##id##_answer)
 ICBU_ORDER_TYPES(ICBU__FTAB)
+ICBU_EXTRA_TYPES(ICBU__FTAB)
 #ifndef ICBU_REFLOW_NO_EXCHANGE
 ICBU_RESPONSE_TYPES(ICBU__FTAB)
+ICBU_ALL_METHODS(ICBU__MFTAB)
 #endif
 static const icbu__type icbu__types[] = {
     ICBU_ORDER_TYPES(ICBU__TTAB)
+    ICBU_EXTRA_TYPES(ICBU__TTAB)
 #ifndef ICBU_REFLOW_NO_EXCHANGE
     ICBU_RESPONSE_TYPES(ICBU__TTAB)
+    ICBU_ALL_METHODS(ICBU__MTTAB)
 #endif
 };
+/* The reader marks the fields it has seen in 32 bits. */
+#define ICBU__MAX32(t) typedef char icbu__max32_##t[sizeof icbu__f_##t / sizeof icbu__f_##t[0] <= 32 ? 1 : -1];
+ICBU_ORDER_TYPES(ICBU__MAX32)
+ICBU_EXTRA_TYPES(ICBU__MAX32)
+
+/* The methods' descriptors. */
+#define ICBU__MDESC(id, name, param, req, key, env, res) \
+    { name, #param, #key, ICBU__TY_##req, ICBU__TY_##id##_answer, ICBU__TY_##res },
+static const icbu_method icbu__methods[] = { ICBU_ALL_METHODS(ICBU__MDESC) };
+ICBUDEF const icbu_method *icbu_method_get(icbu_method_id id) {
+    return (unsigned)id < (unsigned)ICBU_METHOD_COUNT ? &icbu__methods[id] : NULL;
+}
+#define ICBU__ORDER_METHOD (&icbu__methods[ICBU_METHOD_order_callback])
 
 /* The path of the field that failed, for error messages: "name", "[idx]" or
  * both per level (ICBU__NOIDX: none). A path longer than ICBU_PATH_MAX is cut
@@ -1341,10 +1469,11 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
     return ICBU_OK;
 }
 
-static icbu_status icbu__write_order(icbu__out *o, const icbu_order *ord, icbu_err *e) {
+/* A request of schema type ty, as JSON, into o. */
+static icbu_status icbu__write(icbu__out *o, unsigned ty, const void *req, icbu_err *e) {
     icbu__w w;
     w.o = o; w.e = e; w.q = 0;
-    return icbu__wobj(&w, ICBU__TY_order, (const unsigned char *)ord);
+    return icbu__wobj(&w, ty, (const unsigned char *)req);
 }
 
 static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
@@ -1353,18 +1482,23 @@ static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
     return ICBU_OK;
 }
 
-ICBUDEF icbu_status icbu_order_json(const icbu_order *ord, char *buf, size_t cap,
-                                    size_t *len, icbu_err *e) {
+ICBUDEF icbu_status icbu_request_json(const icbu_method *m, const void *req, char *buf, size_t cap,
+                                      size_t *len, icbu_err *e) {
     icbu_err local;
     icbu__out o;
     icbu_status st;
     ICBU__ERR_INIT(e, local);
     if (len) *len = 0;
-    if (!ord || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
+    if (!m || !req || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
     icbu__out_init(&o, buf, cap);
-    st = icbu__write_order(&o, ord, e);
+    st = icbu__write(&o, m->request, req, e);
     if (st != ICBU_OK) return st;
     return icbu__finish_len(&o, len, e);
+}
+
+ICBUDEF icbu_status icbu_order_json(const icbu_order *ord, char *buf, size_t cap,
+                                    size_t *len, icbu_err *e) {
+    return icbu_request_json(ICBU__ORDER_METHOD, ord, buf, cap, len, e);
 }
 
 /* ------------------------------------------------------------ signature
@@ -1487,22 +1621,78 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
 }
 
 /* ------------------------------------------------------------ form body
- * The parameters in byte order of their names, which is fixed: each value is
- * hashed raw and written percent-encoded in the same pass; sign comes last. */
-static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
+ * The system parameters, sorted by name, and where each value comes from;
+ * the method's own parameter (its JSON request) goes in its sorted place
+ * among them. Each value is hashed raw and written percent-encoded in the
+ * same pass; sign comes last. */
+enum { ICBU__V_CONFIG, ICBU__V_CONST, ICBU__V_METHOD, ICBU__V_SIGN, ICBU__V_FLAG, ICBU__V_TIME };
+typedef struct icbu__sysparam {
+    const char *name;
+    unsigned char from;           /* ICBU__V_* */
+    unsigned char off;            /* CONFIG, FLAG: offset of the icbu_config member */
+    const char *value;            /* CONST: the value; FLAG: the value when set */
+} icbu__sysparam;
+#define ICBU__CFG(member) (unsigned char)offsetof(icbu_config, member)
+static const icbu__sysparam icbu__sysparams[] = {
+    { "app_key",        ICBU__V_CONFIG, ICBU__CFG(app_key), NULL },
+    { "format",         ICBU__V_CONST,  0, "json" },
+    { "method",         ICBU__V_METHOD, 0, NULL },
+    { "partner_id",     ICBU__V_CONFIG, ICBU__CFG(partner_id), NULL },
+    { "session",        ICBU__V_CONFIG, ICBU__CFG(session), NULL },
+    { "sign_method",    ICBU__V_SIGN,   0, NULL },
+    { "simplify",       ICBU__V_FLAG,   ICBU__CFG(simplify), "true" },
+    { "target_app_key", ICBU__V_CONFIG, ICBU__CFG(target_app_key), NULL },
+    { "timestamp",      ICBU__V_TIME,   0, NULL },
+    { "v",              ICBU__V_CONST,  0, "2.0" }
+};
+#define ICBU__NSYS (sizeof icbu__sysparams / sizeof icbu__sysparams[0])
+typedef char icbu__cfg_offsets_fit[sizeof(icbu_config) <= 255 ? 1 : -1];
+
+/* A system parameter's value (NULL: not set); *user: it is the caller's text. */
+static const char *icbu__sysvalue(const icbu__sysparam *p, const icbu_config *c, const icbu_method *m,
+                                  const char *ts, int *user) {
+    const char *cfg = (const char *)c + p->off;
+    *user = p->from == ICBU__V_CONFIG;
+    switch (p->from) {
+    case ICBU__V_CONFIG: return *(const char *const *)(const void *)cfg;
+    case ICBU__V_METHOD: return m->name;
+    case ICBU__V_SIGN:   return icbu__sm_names[c->sign_method];
+    case ICBU__V_FLAG:   return *(const int *)(const void *)cfg ? p->value : NULL;
+    case ICBU__V_TIME:   return ts;
+    default:             return p->value;
+    }
+}
+
+/* name=value into o ('&' first unless first): the name hashed, the value
+ * hashed raw and written encoded. The request's value is its JSON. */
+static icbu_status icbu__param(icbu__out *o, int first, const char *name, const icbu__sysparam *p,
+                               const char *v, size_t vn, int user, const icbu_method *m,
+                               const void *req, icbu_err *e) {
+    size_t n = ICBU_STRLEN(name);
+    icbu_status st = ICBU_OK;
+    if (!first) ICBU__LIT(o, "&");
+    icbu__bytes(o, name, n);
+    ICBU__LIT(o, "=");
+    icbu__hash(o, name, n);
+    o->form = 1;
+    if (!p) st = icbu__write(o, m->request, req, e);
+    else if (p->from == ICBU__V_TIME) icbu__tdate(o, v);
+    else if (user) icbu__put(o, v, vn);
+    else icbu__tok(o, v, vn, v, vn);
+    o->form = 0;
+    return st;
+}
+
+static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, const void *req,
                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
-    static const char *const names[] = {
-        "app_key", "format", "insured_order_reflow_request", "method", "partner_id",
-        "session", "sign_method", "simplify", "target_app_key", "timestamp", "v"
-    };
     icbu__signer sg;
     icbu__out o;
     char ts[20];
     size_t i, hl;
-    int first = 1, rc;
+    int first = 1, rc, pending = req != NULL;
     icbu_status st = ICBU_OK;
     if (len) *len = 0;
-    if (!c || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
+    if (!c || !m || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
         return icbu__fail(e, ICBU_E_ARG);
     if (icbu_date_format(&c->timestamp, ts) != ICBU_OK) {
@@ -1511,44 +1701,27 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
     }
     icbu__out_init(&o, buf, cap);
     if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method); o.sg = &sg; }
-    for (i = 0; i < sizeof names / sizeof names[0] && st == ICBU_OK; i++) {
-        const char *v = NULL;
-        size_t n, vn = 0;
-        int user = 0;                                    /* else a constant of plain bytes */
-        switch (i) {
-        case 0: v = c->app_key; user = 1; break;
-        case 1: v = "json"; break;
-        case 2: if (!ord) continue; break;
-        case 3: v = "alibaba.finance.insurance.icbu.insure.order.callback"; break;
-        case 4: v = c->partner_id; user = 1; break;
-        case 5: v = c->session; user = 1; break;
-        case 6: v = icbu__sm_names[c->sign_method]; break;
-        case 7: v = c->simplify ? "true" : NULL; break;
-        case 8: v = c->target_app_key; user = 1; break;
-        case 9: v = ts; break;
-        default: v = "2.0";
+    for (i = 0; st == ICBU_OK && (i < ICBU__NSYS || pending);) {
+        const icbu__sysparam *p = i < ICBU__NSYS ? &icbu__sysparams[i] : NULL;
+        const char *v;
+        size_t vn;
+        int user;
+        if (pending && (!p || icbu__cmp(m->param, p->name) < 0)) {    /* the request, in its place */
+            st = icbu__param(&o, first, m->param, NULL, NULL, 0, 0, m, req, e);
+            first = pending = 0;
+            continue;
         }
-        if (i != 2) {
-            vn = icbu__strlen(v);
-            if (icbu__blank(v, vn)) continue;
-            if (user && !icbu__utf8_ok(v, vn)) {
-                icbu__path_set(e, names[i]);
-                st = icbu__fail(e, ICBU_E_UTF8);
-                break;
-            }
+        i++;
+        v = icbu__sysvalue(p, c, m, ts, &user);
+        vn = icbu__strlen(v);
+        if (icbu__blank(v, vn)) continue;
+        if (user && !icbu__utf8_ok(v, vn)) {
+            icbu__path_set(e, p->name);
+            st = icbu__fail(e, ICBU_E_UTF8);
+            break;
         }
-        n = ICBU_STRLEN(names[i]);
-        if (!first) ICBU__LIT(&o, "&");
+        st = icbu__param(&o, first, p->name, p, v, vn, user, m, req, e);
         first = 0;
-        icbu__bytes(&o, names[i], n);
-        ICBU__LIT(&o, "=");
-        icbu__hash(&o, names[i], n);
-        o.form = 1;
-        if (i == 2) st = icbu__write_order(&o, ord, e);
-        else if (i == 9) icbu__tdate(&o, ts);
-        else if (user) icbu__put(&o, v, vn);
-        else icbu__tok(&o, v, vn, v, vn);
-        o.form = 0;
     }
     icbu__flush(&o);
     o.sg = NULL;
@@ -1567,11 +1740,16 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_order *ord,
     return st != ICBU_OK ? st : icbu__finish_len(&o, len, e);
 }
 
-ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
-                                   char *buf, size_t cap, size_t *len, icbu_err *e) {
+ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
+                                      char *buf, size_t cap, size_t *len, icbu_err *e) {
     icbu_err local;
     ICBU__ERR_INIT(e, local);
-    return icbu__sign_body(c, ord, buf, cap, len, e);
+    return icbu__sign_body(c, m, req, buf, cap, len, e);
+}
+
+ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
+                                   char *buf, size_t cap, size_t *len, icbu_err *e) {
+    return icbu_sign_request(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
 }
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
@@ -1921,9 +2099,6 @@ typedef struct icbu__jr {
     icbu__path path;
     char key[64];                /* the key being matched (one level at a time) */
 } icbu__jr;
-
-#define ICBU__MAX32(t) typedef char icbu__max32_##t[sizeof icbu__f_##t / sizeof icbu__f_##t[0] <= 32 ? 1 : -1];
-ICBU_ORDER_TYPES(ICBU__MAX32)
 
 static icbu_status icbu__jfail(icbu__jr *r, icbu_status s) {
     if (r->quiet) return s;
@@ -2306,43 +2481,80 @@ ICBUDEF const char *icbu_stage_name(icbu_stage s) {
     return (unsigned)s <= (unsigned)ICBU_STAGE_PARSE ? n[s] : "unknown";
 }
 
-/* The most the answer's structs can take: each object at most once per parent. */
-#define ICBU__RESP_ARENA (sizeof(icbu_response) + sizeof(icbu_envelope) + 2 * sizeof(icbu_insure_result) + \
-                          sizeof(icbu_error_response) + 5 * ICBU__ALIGN)
+/* The most a method's answer takes when its result is flat (Strings, Numbers,
+ * Booleans, Dates): each object at most once per parent. */
+#define ICBU__ANSWER_MEM(id, name, param, req, key, env, res) \
+    unsigned char id[sizeof(icbu_##id##_answer) + sizeof(icbu_##id##_envelope) + \
+                     2 * sizeof(icbu_##res) + sizeof(icbu_error_response) + 5 * ICBU__ALIGN];
+typedef union icbu__answer_mem { ICBU_ALL_METHODS(ICBU__ANSWER_MEM) int64_t i; void *p; } icbu__answer_mem;
 
-static icbu_status icbu__parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
-    union { unsigned char b[ICBU__RESP_ARENA]; int64_t i; void *p; } mem;
+/* A result of type insure_result (the order's): success decides ACCEPTED or
+ * REFUSED, and its strings are copied into the outcome. */
+static icbu_status icbu__insure_outcome(const unsigned char *res, icbu_outcome *out, icbu_err *e) {
+    const icbu_insure_result *ir = (const icbu_insure_result *)(const void *)res;
+    if (!ir->success.set) return icbu__fail(e, ICBU_E_RESPONSE);
+    out->kind = ir->success.v ? ICBU_ACCEPTED : ICBU_REFUSED;
+    out->insure_id = ir->insure_id;
+    out->error_code = ir->error_code;
+    out->error_msg = ir->error_msg;
+    return ICBU_OK;
+}
+
+/* m's answer in body, parsed in place (its strings point into body), its
+ * structs laid out in arena. PLATFORM_ERROR from error_response; else the
+ * result (in the envelope, or at the root with simplify=true): ACCEPTED with
+ * *result pointing at it, refined for an insure_result. The answer type's
+ * fields are, in order: envelope, error_response, result, request_id. */
+static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t len, void *arena,
+                                      size_t cap, const void **result, icbu_outcome *out, icbu_err *e) {
+    const icbu__field *f = icbu__types[m->answer].f, *g = icbu__types[f[0].sub].f;
     icbu__jr r;
-    unsigned char *rootp;
-    const icbu_response *root;
-    const icbu_envelope *env;
-    const icbu_insure_result *res;
+    unsigned char *root = NULL;
+    const unsigned char *env, *res;
+    const icbu_error_response *er;
     icbu_status st;
-    if (!out || (!body && len)) return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
+    if (result) *result = NULL;
     icbu__jinit(&r, body, len, e);
     r.inplace = body;
-    r.a = mem.b;
-    r.cap = sizeof mem.b;
-    if ((st = icbu__jroot(&r, ICBU__TY_response, &rootp)) != ICBU_OK) return st;
-    if (r.nospace) return icbu__fail(e, ICBU_E_RESPONSE);      /* cannot happen: see above */
-    root = (const icbu_response *)(const void *)rootp;
-    env = root->alibaba_finance_insurance_icbu_insure_order_callback_response;
-    if (root->error_response) {
-        const icbu_error_response *er = root->error_response;
+    r.a = (unsigned char *)arena;
+    r.cap = cap;
+    if ((st = icbu__jroot(&r, m->answer, &root)) != ICBU_OK) return st;
+    if (r.nospace) { e->need = r.used; return icbu__fail(e, ICBU_E_NOSPACE); }
+    env = *(const unsigned char *const *)(const void *)(root + f[0].off);
+    er = *(const icbu_error_response *const *)(const void *)(root + f[1].off);
+    if (er) {
         out->kind = ICBU_PLATFORM_ERROR;
         out->code = er->code; out->msg = er->msg; out->sub_code = er->sub_code;
         out->sub_msg = er->sub_msg; out->request_id = er->request_id;
         return ICBU_OK;
     }
-    res = env ? env->result : root->result;             /* simplify=true has no wrapper */
-    if (!res || !res->success.set) return icbu__fail(e, ICBU_E_RESPONSE);
-    out->kind = res->success.v ? ICBU_ACCEPTED : ICBU_REFUSED;
-    out->insure_id = res->insure_id;
-    out->error_code = res->error_code;
-    out->error_msg = res->error_msg;
-    out->request_id = env ? env->request_id : root->request_id;
+    if (!env) {                                        /* simplify=true has no envelope */
+        env = root;
+        g = f + 2;
+    }
+    res = *(const unsigned char *const *)(const void *)(env + g[0].off);
+    out->request_id = *(const icbu_str *)(const void *)(env + g[1].off);
+    if (!res) return icbu__fail(e, ICBU_E_RESPONSE);
+    if (result) *result = res;
+    if (m->result == ICBU__TY_insure_result) return icbu__insure_outcome(res, out, e);
+    out->kind = ICBU_ACCEPTED;
     return ICBU_OK;
+}
+
+ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t len, void *arena,
+                                      size_t cap, const void **result, icbu_outcome *out, icbu_err *e) {
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    if (!m || !out || (!body && len) || (!arena && cap)) return icbu__fail(e, ICBU_E_ARG);
+    return icbu__parse_answer(m, body, len, arena, cap, result, out, e);
+}
+
+/* The order's answer: its structs fit in a small stack arena. */
+static icbu_status icbu__parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
+    icbu__answer_mem mem;
+    if (!out || (!body && len)) return icbu__fail(e, ICBU_E_ARG);
+    return icbu__parse_answer(ICBU__ORDER_METHOD, body, len, &mem, sizeof mem, NULL, out, e);
 }
 
 ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
@@ -2361,19 +2573,48 @@ static icbu_stage icbu__stage_of(icbu_status s) {
     }
 }
 
-static icbu_status icbu__exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+/* A transport failure as the outcome (the tries made so far are kept); returns st. */
+static icbu_status icbu__outcome_fail(icbu_outcome *out, icbu_stage stage, icbu_status st, long detail) {
+    unsigned attempts = out->attempts;
+    ICBU_MEMSET(out, 0, sizeof *out);
+    out->kind = ICBU_TRANSPORT_ERROR;
+    out->stage = stage;
+    out->status = st;
+    out->detail = detail;
+    out->attempts = attempts;
+    return st;
+}
+
+/* What one call sends, and where its result goes. */
+typedef struct icbu__call {
+    const icbu_method *m;
+    const void *req;
+    const void **result;          /* NULL: parse in a stack arena (a flat result) */
+} icbu__call;
+
+/* The answer in body, read into arena: parsed where the call says. */
+static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, char *arena, size_t cap,
+                                    icbu_outcome *out, icbu_err *e) {
+    char *b = (char *)(uintptr_t)body.p;
+    size_t end = (size_t)(b - arena) + body.n;
+    icbu__answer_mem mem;
+    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &mem, sizeof mem, NULL, out, e);
+    return icbu__parse_answer(k->m, b, body.n, arena + end, cap - end, k->result, out, e);
+}
+
+/* One exchange on a connected transport: the request (body, then head after
+ * it) in the arena, sent; the answer read over it and parsed. */
+static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, const icbu_url *u,
                                   const icbu_transport *t, uint32_t timeout_ms, char *arena,
                                   size_t cap, icbu_outcome *out, icbu_err *e) {
     icbu_str body;
     size_t blen, hlen;
     uint32_t deadline;
     icbu_status st;
-    int sent = 0;
     if (!out || !u || !t || !t->send || !t->recv || !arena || icbu__deadline(t, timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
-    /* 1. request: body, then head after it, in the arena */
-    if ((st = icbu__sign_body(c, o, arena, cap, &blen, e)) != ICBU_OK) {
+    if ((st = icbu__sign_body(c, k->m, k->req, arena, cap, &blen, e)) != ICBU_OK) {
         if (st == ICBU_E_NOSPACE) {
             icbu__http_head(u, blen, NULL, 0, &hlen, e);
             e->need = blen + hlen;
@@ -2384,28 +2625,35 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu_order *o, con
         if (st == ICBU_E_NOSPACE) e->need = blen + hlen;
         return st;
     }
-    if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) == ICBU_OK &&
-        (st = icbu__send_all(t, deadline, arena, blen, e)) == ICBU_OK) {
-        sent = 1;
-        /* 2. answer: read over the request, parse in place */
-        if ((st = icbu__http_read(t, deadline, arena, cap, &body, e)) == ICBU_OK &&
-            (st = icbu__parse_response((char *)(uintptr_t)body.p, body.n, out, e)) == ICBU_OK)
-            return ICBU_OK;
-    }
-    ICBU_MEMSET(out, 0, sizeof *out);
-    out->kind = ICBU_TRANSPORT_ERROR;
-    out->stage = sent ? icbu__stage_of(st) : ICBU_STAGE_SEND;
-    out->status = st;
-    out->detail = e->detail;
-    return st;
+    if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) != ICBU_OK ||
+        (st = icbu__send_all(t, deadline, arena, blen, e)) != ICBU_OK)
+        return icbu__outcome_fail(out, ICBU_STAGE_SEND, st, e->detail);
+    if ((st = icbu__http_read(t, deadline, arena, cap, &body, e)) != ICBU_OK ||
+        (st = icbu__parse_call(k, body, arena, cap, out, e)) != ICBU_OK)
+        return icbu__outcome_fail(out, icbu__stage_of(st), st, e->detail);
+    return ICBU_OK;
+}
+
+ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *m, const void *req,
+                                       const void **result, const icbu_url *u,
+                                       const icbu_transport *t, uint32_t timeout_ms, char *arena,
+                                       size_t cap, icbu_outcome *out, icbu_err *e) {
+    icbu_err local;
+    icbu__call k;
+    ICBU__ERR_INIT(e, local);
+    if (!m || !result) return icbu__fail(e, ICBU_E_ARG);
+    k.m = m; k.req = req; k.result = result;
+    return icbu__exchange(c, &k, u, t, timeout_ms, arena, cap, out, e);
 }
 
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
                                   const icbu_transport *t, uint32_t timeout_ms, char *arena,
                                   size_t cap, icbu_outcome *out, icbu_err *e) {
     icbu_err local;
+    icbu__call k;
     ICBU__ERR_INIT(e, local);
-    return icbu__exchange(c, o, u, t, timeout_ms, arena, cap, out, e);
+    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL;
+    return icbu__exchange(c, &k, u, t, timeout_ms, arena, cap, out, e);
 }
 
 /* ---------------------------------------------------------------- retries */
@@ -2430,77 +2678,142 @@ ICBUDEF int icbu_retryable(const icbu_outcome *o) {
     }
 }
 
-ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+/* Is path a system parameter's name (an error in the settings, not the request)? */
+static int icbu__is_sysparam(const char *path) {
+    size_t i;
+    for (i = 0; i < ICBU__NSYS; i++)
+        if (icbu__cmp(path, icbu__sysparams[i].name) == 0) return 1;
+    return 0;
+}
+
+ICBUDEF icbu_fault icbu_fault_of(const icbu_outcome *o, const icbu_err *e) {
+    icbu_kind kind = o ? o->kind : ICBU_NONE;
+    if (kind == ICBU_ACCEPTED) return ICBU_FAULT_NONE;
+    if (kind == ICBU_REFUSED) return ICBU_FAULT_ORDER;
+    if (kind == ICBU_PLATFORM_ERROR) {
+        int64_t c = o->code.set ? o->code.v : -1;
+        const char *sc = o->sub_code.p;
+        if (c == 9 || c == 11 || c == 12 || (c >= 21 && c <= 34)) return ICBU_FAULT_SETTINGS;
+        if (sc && o->sub_code.n >= 4 && ICBU_MEMCMP(sc, "isp.", 4) == 0) return ICBU_FAULT_NETWORK;
+        if ((sc && o->sub_code.n >= 4 && ICBU_MEMCMP(sc, "isv.", 4) == 0) ||
+            c == 40 || c == 41 || c == 43 || c == 47) return ICBU_FAULT_ORDER;
+        return ICBU_FAULT_NETWORK;
+    }
+    if (kind == ICBU_TRANSPORT_ERROR) {
+        if (o->status == ICBU_E_OPEN && o->detail <= ICBU_IO_NO_RETRY) return ICBU_FAULT_SETTINGS;
+        if (o->status == ICBU_E_HTTP_STATUS && o->detail >= 400 && o->detail <= 499 &&
+            o->detail != 408 && o->detail != 429) return ICBU_FAULT_SETTINGS;
+        return ICBU_FAULT_NETWORK;
+    }
+    /* nothing was sent: the failure of signing, or of the arguments */
+    if (!e || e->status == ICBU_OK) return ICBU_FAULT_NONE;
+    if (e->status == ICBU_E_NO_BIZ_ID) return ICBU_FAULT_ORDER;
+    if (e->path[0] && !icbu__is_sysparam(e->path)) return ICBU_FAULT_ORDER;
+    return ICBU_FAULT_SETTINGS;
+}
+
+/* The request's idempotency key (m->key, a String field), or an absent one. */
+static icbu_str icbu__key_of(const icbu_method *m, const void *req) {
+    const icbu__type *t = &icbu__types[m->request];
+    size_t n = ICBU_STRLEN(m->key);
+    unsigned i;
+    for (i = 0; req && n && i < t->n; i++)
+        if (t->f[i].kind == ICBU__K_STR && t->f[i].len == n && ICBU_MEMCMP(ICBU__FNAME(&t->f[i]), m->key, n) == 0)
+            return *(const icbu_str *)(const void *)((const unsigned char *)req + t->f[i].off);
+    return icbu_sn(NULL, 0);
+}
+
+/* Before try k (k >= 1): a random pause of 0..min(cap, base * 2^(k-1)) ms
+ * (full jitter), slept through r. Nonzero when the deadline leaves no room. */
+static int icbu__backoff(const icbu_transport *t, const icbu_retry *r, uint32_t deadline, unsigned k) {
+    uint32_t base = r->backoff_ms ? r->backoff_ms : 200, cap = r->backoff_max_ms ? r->backoff_max_ms : 5000;
+    uint32_t span = base, sleep, left;
+    unsigned j;
+    for (j = 1; j < k && span < cap; j++) span = span > cap / 2 ? cap : span * 2;
+    if (span > cap) span = cap;
+    sleep = !r->random ? span : span == 0xFFFFFFFFu ? r->random(r->ctx) : r->random(r->ctx) % (span + 1);
+    if (icbu__left(t, deadline, &left) != ICBU_OK || (t->now_ms && sleep >= left)) return 1;
+    if (r->sleep_ms && sleep) r->sleep_ms(r->ctx, sleep);
+    return 0;
+}
+
+/* Tries until one succeeds, fails in a way another try cannot mend, or the
+ * tries or the time run out: each opens the transport, signs afresh, sends
+ * and closes. */
+static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const icbu_url *u,
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
-    icbu_err local;
     icbu_config cfg;
-    unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, k;
-    uint32_t deadline, left, base = r && r->backoff_ms ? r->backoff_ms : 200;
-    uint32_t cap_ms = r && r->backoff_max_ms ? r->backoff_max_ms : 5000;
+    unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, n;
+    uint32_t deadline, left;
     icbu_status st = ICBU_OK;
-    ICBU__ERR_INIT(e, local);
+    icbu_str key;
     if (!c || !out || !u || !t || !t->open || !t->close || icbu__deadline(t, timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
-    if (attempts > 1 && (!o || icbu__blank(o->external_biz_id.p, o->external_biz_id.n)))
-        return icbu__fail(e, ICBU_E_NO_BIZ_ID);
+    key = icbu__key_of(k->m, k->req);
+    if (attempts > 1 && icbu__blank(key.p, key.n)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
     cfg = *c;
-    for (k = 0; k < attempts; k++) {
+    for (n = 0; n < attempts; n++) {
         icbu_stage stage = ICBU_STAGE_CONNECT;
         int rc;
-        if (k) {                                   /* full jitter, within the deadline */
-            uint32_t span = base, sleep;
-            unsigned j;
-            for (j = 1; j < k && span < cap_ms; j++) span = span > cap_ms / 2 ? cap_ms : span * 2;
-            if (span > cap_ms) span = cap_ms;
-            sleep = !r->random ? span : span == 0xFFFFFFFFu ? r->random(r->ctx) : r->random(r->ctx) % (span + 1);
-            if (icbu__left(t, deadline, &left) != ICBU_OK || (t->now_ms && sleep >= left)) break;
-            if (r->sleep_ms && sleep) r->sleep_ms(r->ctx, sleep);
-        }
+        if (n && icbu__backoff(t, r, deadline, n)) break;
         if (icbu__left(t, deadline, &left) != ICBU_OK) {
-            if (!k) {
-                out->kind = ICBU_TRANSPORT_ERROR;
-                out->stage = ICBU_STAGE_CONNECT;
-                out->status = st = icbu__fail(e, ICBU_E_TIMEOUT);
-            }
+            if (!n) st = icbu__outcome_fail(out, ICBU_STAGE_CONNECT, icbu__fail(e, ICBU_E_TIMEOUT), 0);
             break;
         }
         if (r && r->unix_now) cfg.timestamp = icbu_date_from_unix(r->unix_now(r->ctx));
         ICBU_MEMSET(e, 0, sizeof *e);
-        out->attempts = k + 1;
+        out->attempts = n + 1;
         rc = t->open(t->ctx, u, left, &stage);
         if (rc < 0) {
-            ICBU_MEMSET(out, 0, sizeof *out);
-            out->kind = ICBU_TRANSPORT_ERROR;
-            out->stage = stage == ICBU_STAGE_TLS ? ICBU_STAGE_TLS : ICBU_STAGE_CONNECT;
-            out->status = st = icbu__fail(e, ICBU_E_OPEN);
-            out->detail = e->detail = rc;
-            out->attempts = k + 1;
+            e->detail = rc;
+            st = icbu__outcome_fail(out, stage == ICBU_STAGE_TLS ? ICBU_STAGE_TLS : ICBU_STAGE_CONNECT,
+                                    icbu__fail(e, ICBU_E_OPEN), rc);
         } else if (icbu__left(t, deadline, &left) != ICBU_OK) {     /* open took it all */
             t->close(t->ctx);
-            ICBU_MEMSET(out, 0, sizeof *out);
-            out->kind = ICBU_TRANSPORT_ERROR;
-            out->stage = ICBU_STAGE_SEND;
-            out->status = st = icbu__fail(e, ICBU_E_TIMEOUT);
-            out->attempts = k + 1;
+            st = icbu__outcome_fail(out, ICBU_STAGE_SEND, icbu__fail(e, ICBU_E_TIMEOUT), 0);
             break;
         } else {
-            st = icbu__exchange(&cfg, o, u, t, left, arena, cap, out, e);
+            st = icbu__exchange(&cfg, k, u, t, left, arena, cap, out, e);
             t->close(t->ctx);
-            out->attempts = k + 1;
-            if (st != ICBU_OK && out->kind != ICBU_TRANSPORT_ERROR) return st;   /* the order itself */
+            out->attempts = n + 1;
+            if (st != ICBU_OK && out->kind != ICBU_TRANSPORT_ERROR) return st;   /* the request itself */
         }
         if (!icbu_retryable(out)) break;
     }
     return st;
 }
+
+ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m, const void *req,
+                                     const void **result, const icbu_url *u,
+                                     const icbu_transport *t, const icbu_retry *r,
+                                     uint32_t timeout_ms, char *arena, size_t cap,
+                                     icbu_outcome *out, icbu_err *e) {
+    icbu_err local;
+    icbu__call k;
+    ICBU__ERR_INIT(e, local);
+    if (!m || !result) return icbu__fail(e, ICBU_E_ARG);
+    k.m = m; k.req = req; k.result = result;
+    return icbu__report(c, &k, u, t, r, timeout_ms, arena, cap, out, e);
+}
+
+ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+                                const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
+                                char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
+    icbu_err local;
+    icbu__call k;
+    ICBU__ERR_INIT(e, local);
+    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL;
+    return icbu__report(c, &k, u, t, r, timeout_ms, arena, cap, out, e);
+}
 #endif /* ICBU_REFLOW_NO_EXCHANGE */
 
 #ifndef ICBU_REFLOW_NO_DECODER
-/* --------------------------------------------------------- order decoder */
-ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena, size_t cap,
-                                      const icbu_order **out, size_t *used, icbu_err *e) {
+/* --------------------------------------------------------- request decoder */
+ICBUDEF icbu_status icbu_decode_request(const icbu_method *m, const char *json, size_t len,
+                                        void *arena, size_t cap, const void **out, size_t *used,
+                                        icbu_err *e) {
     icbu_err local;
     icbu__jr r;
     unsigned char *o = NULL;
@@ -2508,17 +2821,26 @@ ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
     ICBU__ERR_INIT(e, local);
     if (out) *out = NULL;
     if (used) *used = 0;
-    if (!out || (!json && len) || (!arena && cap)) return icbu__fail(e, ICBU_E_ARG);
+    if (!m || !out || (!json && len) || (!arena && cap)) return icbu__fail(e, ICBU_E_ARG);
     icbu__jinit(&r, json, len, e);
     r.a = (unsigned char *)arena;
     r.cap = cap;
     r.strict = 1;
-    st = icbu__jroot(&r, ICBU__TY_order, &o);
+    st = icbu__jroot(&r, m->request, &o);
     if (used) *used = r.used;
     if (st != ICBU_OK) return st;
     if (r.nospace && arena) { e->need = r.used; return icbu__fail(e, ICBU_E_NOSPACE); }
-    *out = (const icbu_order *)(const void *)o;
+    *out = o;
     return ICBU_OK;
+}
+
+ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena, size_t cap,
+                                      const icbu_order **out, size_t *used, icbu_err *e) {
+    const void *p = NULL;
+    icbu_status st = icbu_decode_request(ICBU__ORDER_METHOD, json, len, arena, cap, out ? &p : NULL,
+                                         used, e);
+    if (out) *out = (const icbu_order *)p;
+    return st;
 }
 #endif
 

@@ -831,6 +831,97 @@ static void test_report_retries(void **state) {
     assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
 }
 
+/* Whose a failure is: the order's, the settings' or the network's. */
+static icbu_outcome platform(long code, const char *sub) {
+    icbu_outcome o;
+    memset(&o, 0, sizeof o);
+    o.kind = ICBU_PLATFORM_ERROR;
+    o.code = icbu_n(code);
+    o.sub_code = icbu_s(sub);
+    return o;
+}
+static icbu_outcome transport(icbu_status st, long detail) {
+    icbu_outcome o;
+    memset(&o, 0, sizeof o);
+    o.kind = ICBU_TRANSPORT_ERROR;
+    o.stage = ICBU_STAGE_RECEIVE;
+    o.status = st;
+    o.detail = detail;
+    return o;
+}
+static void test_fault_of(void **state) {
+    static const long settings[] = { 9, 11, 12, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34 };
+    static const long network[] = { 7, 8, 10, 15, 50, 99 };
+    static const long order[] = { 40, 41, 43, 47 };
+    icbu_outcome o;
+    icbu_err e;
+    example_order x;
+    icbu_config c;
+    char buf[64];
+    size_t i, n;
+    (void)state;
+    memset(&o, 0, sizeof o);
+    o.kind = ICBU_ACCEPTED;
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NONE);
+    o.kind = ICBU_REFUSED;
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_ORDER);
+    for (i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        o = platform(settings[i], NULL);
+        assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_SETTINGS);
+        o = platform(settings[i], "isp.remote-connection-error");    /* the code says settings */
+        assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_SETTINGS);
+    }
+    for (i = 0; i < sizeof network / sizeof network[0]; i++) {
+        o = platform(network[i], NULL);
+        assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NETWORK);
+    }
+    for (i = 0; i < sizeof order / sizeof order[0]; i++) {
+        o = platform(order[i], NULL);
+        assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_ORDER);
+        o = platform(order[i], "isp.service-error");                /* the platform's own fault */
+        assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NETWORK);
+    }
+    o = platform(15, "isv.invalid-parameter");
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_ORDER);
+    o = transport(ICBU_E_OPEN, ICBU_IO_NO_RETRY);
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_SETTINGS);
+    o = transport(ICBU_E_OPEN, -111);
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NETWORK);
+    o = transport(ICBU_E_HTTP_STATUS, 404);
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_SETTINGS);
+    o = transport(ICBU_E_HTTP_STATUS, 429);
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NETWORK);
+    o = transport(ICBU_E_HTTP_STATUS, 503);
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NETWORK);
+    o = transport(ICBU_E_RECV, -104);
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NETWORK);
+    o = transport(ICBU_E_JSON, 0);
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NETWORK);
+    /* failures before sending, from icbu_sign_body itself */
+    memset(&o, 0, sizeof o);
+    example_order_build(&x);
+    memset(&c, 0, sizeof c);
+    c.app_key = "12345678"; c.app_secret = "s"; c.timestamp = icbu_d(2026, 11, 28, 12, 0, 0);
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_NOSPACE);
+    assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_SETTINGS);
+    c.session = "\xFF";
+    assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "session");
+    assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_SETTINGS);
+    c.session = NULL;
+    c.timestamp.month = 13;
+    assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &n, &e), ICBU_E_DATE);
+    assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_SETTINGS);
+    c.timestamp.month = 11;
+    x.o.memo = icbu_s("\xC0\xAF");
+    assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "memo");
+    assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_ORDER);
+    e.status = ICBU_E_NO_BIZ_ID; e.path[0] = 0;
+    assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_ORDER);
+    assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NONE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url),
@@ -845,6 +936,7 @@ int main(void) {
         cmocka_unit_test(test_response_parser),
         cmocka_unit_test(test_response_depth),
         cmocka_unit_test(test_exchange),
+        cmocka_unit_test(test_fault_of),
         cmocka_unit_test(test_report_retries),
         cmocka_unit_test(test_decode_example_roundtrip),
         cmocka_unit_test(test_decode_values),

@@ -1,0 +1,295 @@
+/* A second TOP method, defined in this test only: its field lists and one
+ * descriptor line are all it takes. The request is written, signed, decoded
+ * back; its answer is parsed from each of its shapes and through a whole
+ * exchange; and the order's own calls still work in the same program.
+ * toy_body_<method>.txt goes to the directory given, for tests/check_toy.py
+ * (Python's json, hashlib, hmac and urllib.parse) to verify. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define ICBU_FIELDS_toy_item(X) \
+    X(toy_item, STR,  sku,   none) \
+    X(toy_item, NUM,  qty,   none)
+#define ICBU_FIELDS_toy_req(X) \
+    X(toy_req,  STR,  ticket, none) \
+    X(toy_req,  NUM,  count,  none) \
+    X(toy_req,  OBJS, items,  toy_item) \
+    X(toy_req,  DATE, at,     none) \
+    X(toy_req,  STRS, tags,   none)
+#define ICBU_FIELDS_toy_res(X) \
+    X(toy_res,  BOOL, ok,     none) \
+    X(toy_res,  STR,  code,   none) \
+    X(toy_res,  OBJ,  echo,   toy_item)
+#define ICBU_EXTRA_TYPES(X) X(toy_item) X(toy_req) X(toy_res)
+/* "a_toy_request" sorts before every system parameter, where the order's sorts third. */
+#define ICBU_EXTRA_METHODS(X) \
+    X(toy_ping, "taobao.toy.ping", a_toy_request, toy_req, ticket, taobao_toy_ping_response, toy_res)
+
+#define ICBU_REFLOW_IMPLEMENTATION
+#include "icbu_reflow.h"
+#include "example_order.h"
+
+static const char *out_dir = "build";
+
+static void toy_build(icbu_toy_req *q, icbu_toy_item items[2], icbu_str tags[2]) {
+    memset(q, 0, sizeof *q);
+    memset(items, 0, 2 * sizeof items[0]);
+    items[0].sku = icbu_s("a"); items[0].qty = icbu_n(1);
+    items[1].sku = icbu_s("b \"q\" \xE5\xBC\xA0"); items[1].qty = icbu_n(-2);
+    tags[0] = icbu_s("x y"); tags[1] = icbu_s("&=+");
+    q->ticket = icbu_s("T-1");
+    q->count = icbu_n(3);
+    q->items.p = items; q->items.n = 2;
+    q->at = icbu_d(2026, 11, 28, 12, 0, 0);
+    q->tags.p = tags; q->tags.n = 2;
+}
+#define TOY_JSON "{\"ticket\":\"T-1\",\"count\":3,\"items\":[{\"sku\":\"a\",\"qty\":1}," \
+                 "{\"sku\":\"b \\\"q\\\" \xE5\xBC\xA0\",\"qty\":-2}],\"at\":\"2026-11-28 12:00:00\"," \
+                 "\"tags\":[\"x y\",\"&=+\"]}"
+
+static void config_for(icbu_config *c, icbu_sign_method m) {
+    memset(c, 0, sizeof *c);
+    c->app_key = "12345678";
+    c->app_secret = "helloworld";
+    c->sign_method = m;
+    c->timestamp = icbu_d(2026, 11, 28, 12, 0, 0);
+}
+
+static void test_descriptor(void **state) {
+    const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_ping), *o = icbu_method_get(ICBU_METHOD_order_callback);
+    (void)state;
+    assert_non_null(m);
+    assert_string_equal(m->name, "taobao.toy.ping");
+    assert_string_equal(m->param, "a_toy_request");
+    assert_string_equal(m->key, "ticket");
+    assert_string_equal(o->name, "alibaba.finance.insurance.icbu.insure.order.callback");
+    assert_string_equal(o->param, "insured_order_reflow_request");
+    assert_int_equal(ICBU_METHOD_COUNT, 2);
+    assert_null(icbu_method_get(ICBU_METHOD_COUNT));
+}
+
+static void test_json_and_decode(void **state) {
+    const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_ping);
+    icbu_toy_req q;
+    icbu_toy_item items[2];
+    icbu_str tags[2];
+    char buf[512], again[512];
+    union { unsigned char b[1024]; int64_t i; void *p; } arena;
+    const void *dec = NULL;
+    size_t n, need, n2, used;
+    icbu_err e;
+    (void)state;
+    toy_build(&q, items, tags);
+    assert_int_equal(icbu_request_json(m, &q, NULL, 0, &need, &e), ICBU_OK);
+    assert_int_equal(icbu_request_json(m, &q, buf, sizeof buf, &n, &e), ICBU_OK);
+    assert_int_equal(n, need);
+    assert_int_equal(n, strlen(TOY_JSON));
+    assert_memory_equal(buf, TOY_JSON, n);
+    /* decoded back into structs of the toy's types, and written again: the same bytes */
+    assert_int_equal(icbu_decode_request(m, buf, n, arena.b, sizeof arena.b, &dec, &used, &e), ICBU_OK);
+    assert_int_equal(((const icbu_toy_req *)dec)->items.n, 2);
+    assert_int_equal(((const icbu_toy_req *)dec)->items.p[1].qty.v, -2);
+    assert_int_equal(icbu_request_json(m, dec, again, sizeof again, &n2, &e), ICBU_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(again, buf, n);
+    /* the toy's own field paths in errors */
+    assert_int_equal(icbu_decode_request(m, "{\"items\":[{\"sku\":1}]}", 20, arena.b, sizeof arena.b,
+                                         &dec, &used, &e), ICBU_E_TYPE);
+    assert_string_equal(e.path, "items[0].sku");
+    items[1].sku = icbu_s("\xFF");
+    assert_int_equal(icbu_request_json(m, &q, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "items[1].sku");
+}
+
+static void write_file(const char *name, const char *p, size_t n) {
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_sign_request(void **state) {
+    static const char *const names[] = { "hmac-sha256", "hmac", "md5" };
+    const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_ping);
+    icbu_toy_req q;
+    icbu_toy_item items[2];
+    icbu_str tags[2];
+    icbu_config c;
+    char buf[2048], fname[64];
+    size_t n, need;
+    int k;
+    (void)state;
+    toy_build(&q, items, tags);
+    for (k = 0; k < 3; k++) {
+        config_for(&c, (icbu_sign_method)k);
+        assert_int_equal(icbu_sign_request(&c, m, &q, NULL, 0, &need, NULL), ICBU_OK);
+        assert_int_equal(icbu_sign_request(&c, m, &q, buf, sizeof buf, &n, NULL), ICBU_OK);
+        assert_int_equal(n, need);
+        assert_memory_equal(buf, "a_toy_request=%7B%22ticket%22%3A%22T-1%22", 41);   /* first: sorts first */
+        buf[n] = 0;
+        assert_non_null(strstr(buf, "&app_key=12345678&format=json&method=taobao.toy.ping&sign_method="));
+        snprintf(fname, sizeof fname, "toy_body_%s.txt", names[k]);
+        write_file(fname, buf, n);
+    }
+    /* no request: the system parameters alone */
+    assert_int_equal(icbu_sign_request(&c, m, NULL, buf, sizeof buf, &n, NULL), ICBU_OK);
+    assert_memory_equal(buf, "app_key=12345678&format=json&method=taobao.toy.ping&sign_method=md5&", 68);
+}
+
+#define TOY_OK "{\"taobao_toy_ping_response\":{\"result\":{\"ok\":true,\"code\":\"C\\u00e9\"," \
+               "\"echo\":{\"sku\":\"z\",\"qty\":9},\"extra\":[1]},\"request_id\":\"r9\"}}"
+
+static void test_parse_answer(void **state) {
+    const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_ping);
+    union { unsigned char b[512]; int64_t i; void *p; } arena;
+    char body[256];
+    const void *res = NULL;
+    const icbu_toy_res *r;
+    icbu_outcome out;
+    icbu_err e;
+    size_t need, cap;
+    (void)state;
+    strcpy(body, TOY_OK);
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, sizeof arena.b, &res, &out, &e), ICBU_OK);
+    r = (const icbu_toy_res *)res;
+    assert_int_equal(out.kind, ICBU_ACCEPTED);
+    assert_int_equal(out.request_id.n, 2);
+    assert_memory_equal(out.request_id.p, "r9", 2);
+    assert_true(r->ok.set && r->ok.v);
+    assert_int_equal(r->code.n, 3);
+    assert_memory_equal(r->code.p, "C\xC3\xA9", 3);
+    assert_non_null(r->echo);
+    assert_int_equal(r->echo->qty.v, 9);
+    assert_null(out.insure_id.p);                       /* the order's fields stay empty */
+    /* simplify=true: no envelope */
+    strcpy(body, "{\"result\":{\"ok\":false},\"request_id\":\"r1\"}");
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, sizeof arena.b, &res, &out, &e), ICBU_OK);
+    assert_int_equal(out.kind, ICBU_ACCEPTED);
+    assert_false(((const icbu_toy_res *)res)->ok.v);
+    /* the platform's error */
+    strcpy(body, "{\"error_response\":{\"code\":25,\"msg\":\"Invalid signature\",\"request_id\":\"x\"}}");
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, sizeof arena.b, &res, &out, &e), ICBU_OK);
+    assert_int_equal(out.kind, ICBU_PLATFORM_ERROR);
+    assert_int_equal(out.code.v, 25);
+    assert_null(res);
+    /* the order's envelope is not the toy's: no result, not a TOP answer for this method */
+    strcpy(body, "{\"alibaba_finance_insurance_icbu_insure_order_callback_response\":{\"result\":{\"success\":true}}}");
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, sizeof arena.b, &res, &out, &e),
+                     ICBU_E_RESPONSE);
+    /* an arena too small: the size needed, the same at every size */
+    strcpy(body, TOY_OK);
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, 8, &res, &out, &e), ICBU_E_NOSPACE);
+    need = e.need;
+    assert_true(need > 8 && need <= sizeof arena.b);
+    for (cap = 0; cap < need; cap++) {
+        strcpy(body, TOY_OK);
+        assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, cap, &res, &out, &e), ICBU_E_NOSPACE);
+        assert_int_equal(e.need, need);
+    }
+    strcpy(body, TOY_OK);
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, need, &res, &out, &e), ICBU_OK);
+}
+
+/* A transport that takes the request and answers with a fixed response. */
+typedef struct toy_io { char sent[4096]; size_t sent_n, pos; const char *in; size_t n; } toy_io;
+static long io_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) {
+    toy_io *x = (toy_io *)ctx;
+    (void)ms;
+    if (n > sizeof x->sent - x->sent_n) n = sizeof x->sent - x->sent_n;
+    memcpy(x->sent + x->sent_n, p, n);
+    x->sent_n += n;
+    return (long)n;
+}
+static long io_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) {
+    toy_io *x = (toy_io *)ctx;
+    size_t k = x->n - x->pos;
+    (void)ms;
+    if (k > n) k = n;
+    memcpy(p, x->in + x->pos, k);
+    x->pos += k;
+    return (long)k;
+}
+static int io_open(void *ctx, const icbu_url *u, uint32_t ms, icbu_stage *st) {
+    (void)ctx; (void)u; (void)ms; (void)st;
+    return 0;
+}
+static void io_close(void *ctx) { (void)ctx; }
+
+static void test_exchange(void **state) {
+    const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_ping);
+    icbu_toy_req q;
+    icbu_toy_item items[2];
+    icbu_str tags[2];
+    icbu_config c;
+    icbu_url u;
+    icbu_transport t;
+    icbu_outcome out;
+    icbu_retry r;
+    icbu_err e;
+    toy_io x;
+    const void *res = NULL;
+    union { char b[4096]; int64_t i; void *p; } arena;
+    char resp[512];
+    (void)state;
+    toy_build(&q, items, tags);
+    config_for(&c, ICBU_SIGN_HMAC_SHA256);
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:9/router/rest", &u), ICBU_OK);
+    snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n%s", (unsigned)strlen(TOY_OK), TOY_OK);
+    memset(&x, 0, sizeof x);
+    x.in = resp; x.n = strlen(resp);
+    memset(&t, 0, sizeof t);
+    t.ctx = &x; t.send = io_send; t.recv = io_recv; t.open = io_open; t.close = io_close;
+    assert_int_equal(icbu_call_exchange(&c, m, &q, &res, &u, &t, 1000, arena.b, sizeof arena.b, &out, &e), ICBU_OK);
+    assert_int_equal(out.kind, ICBU_ACCEPTED);
+    assert_int_equal(((const icbu_toy_res *)res)->echo->qty.v, 9);
+    assert_true((const char *)res >= arena.b && (const char *)res < arena.b + sizeof arena.b);
+    x.sent[x.sent_n] = 0;
+    assert_non_null(strstr(x.sent, "\r\n\r\na_toy_request=%7B%22ticket%22"));
+    assert_non_null(strstr(x.sent, "&method=taobao.toy.ping&"));
+    /* retries need the method's idempotency key, ticket */
+    memset(&r, 0, sizeof r);
+    r.attempts = 3;
+    q.ticket = icbu_s(NULL);
+    assert_int_equal(icbu_call_report(&c, m, &q, &res, &u, &t, &r, 1000, arena.b, sizeof arena.b, &out, &e),
+                     ICBU_E_NO_BIZ_ID);
+    q.ticket = icbu_s("T-2");
+    x.pos = 0; x.sent_n = 0;
+    assert_int_equal(icbu_call_report(&c, m, &q, &res, &u, &t, &r, 1000, arena.b, sizeof arena.b, &out, &e), ICBU_OK);
+    assert_int_equal(out.attempts, 1);
+    assert_true(((const icbu_toy_res *)res)->ok.v);
+}
+
+/* The order's calls in the same program are untouched by the second method. */
+static void test_order_unchanged(void **state) {
+    example_order o;
+    icbu_config c;
+    char buf[8192];
+    size_t n;
+    (void)state;
+    example_order_build(&o);
+    config_for(&c, ICBU_SIGN_MD5);
+    assert_int_equal(icbu_sign_body(&c, &o.o, buf, sizeof buf, &n, NULL), ICBU_OK);
+    assert_memory_equal(buf, "app_key=12345678&format=json&insured_order_reflow_request=%7B%22insured_alipay_account%22", 89);
+    write_file("toy_order_body_md5.txt", buf, n);
+}
+
+int main(int argc, char **argv) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_descriptor),
+        cmocka_unit_test(test_json_and_decode),
+        cmocka_unit_test(test_sign_request),
+        cmocka_unit_test(test_parse_answer),
+        cmocka_unit_test(test_exchange),
+        cmocka_unit_test(test_order_unchanged),
+    };
+    if (argc > 1) out_dir = argv[1];
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
