@@ -1413,6 +1413,32 @@ static int icbu__absent(const icbu__field *f, const unsigned char *p) {
     }
 }
 
+static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base);
+
+/* An OBJS or STRS field's {p, n} as a JSON array. Returns ICBU__NOIDX, or
+ * the element that failed (its status is in w->e), for the path. */
+static size_t icbu__warray(icbu__w *w, const icbu__field *f, const icbu_str_list *l) {
+    size_t size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size, k;
+    ICBU__WTOK(w, "[", "%5B");
+    for (k = 0; k < l->n; k++) {
+        const unsigned char *el = (const unsigned char *)l->p + k * size;
+        const icbu_str *s = (const icbu_str *)(const void *)el;
+        icbu_status st = ICBU_OK;
+        if (k) ICBU__WTOK(w, ",", "%2C");
+        if (f->kind != ICBU__K_STRS) {
+            st = icbu__wobj(w, f->sub, el);
+        } else if (s->p) {
+            ICBU__TOK(w->o, "\"", "%22");
+            st = icbu__wstr(w, s);
+        } else {
+            ICBU__TOK(w->o, "null", "null");
+        }
+        if (st != ICBU_OK) return k;
+    }
+    ICBU__WTOK(w, "]", "%5D");
+    return ICBU__NOIDX;
+}
+
 static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base) {
     const icbu__type *t = &icbu__types[ty];
     unsigned i;
@@ -1436,28 +1462,10 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
         case ICBU__K_OBJ:
             st = icbu__wobj(w, f->sub, *(const unsigned char *const *)(const void *)p);
             break;
-        default: { /* OBJS, STRS: {p, n} */
-            const icbu_str_list *l = (const icbu_str_list *)(const void *)p;
-            size_t size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
-            ICBU__WTOK(w, "[", "%5B");
-            for (k = 0; k < l->n; k++) {
-                const unsigned char *el = (const unsigned char *)l->p + k * size;
-                if (k) ICBU__WTOK(w, ",", "%2C");
-                if (f->kind == ICBU__K_STRS) {
-                    const icbu_str *s = (const icbu_str *)(const void *)el;
-                    if (s->p) {
-                        ICBU__TOK(w->o, "\"", "%22");
-                        st = icbu__wstr(w, s);
-                    } else {
-                        ICBU__TOK(w->o, "null", "null");
-                    }
-                } else {
-                    st = icbu__wobj(w, f->sub, el);
-                }
-                if (st != ICBU_OK) break;
-            }
-            ICBU__WTOK(w, "]", "%5D");
-        }
+        default:
+            k = icbu__warray(w, f, (const icbu_str_list *)(const void *)p);
+            if (k != ICBU__NOIDX) st = w->e->status;
+            break;
         }
         if (st != ICBU_OK) {
             icbu__path_prepend(w->e, ICBU__FNAME(f), f->len, k);
@@ -1482,12 +1490,10 @@ static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
     return ICBU_OK;
 }
 
-ICBUDEF icbu_status icbu_request_json(const icbu_method *m, const void *req, char *buf, size_t cap,
+static icbu_status icbu__request_json(const icbu_method *m, const void *req, char *buf, size_t cap,
                                       size_t *len, icbu_err *e) {
-    icbu_err local;
     icbu__out o;
     icbu_status st;
-    ICBU__ERR_INIT(e, local);
     if (len) *len = 0;
     if (!m || !req || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
     icbu__out_init(&o, buf, cap);
@@ -1496,9 +1502,18 @@ ICBUDEF icbu_status icbu_request_json(const icbu_method *m, const void *req, cha
     return icbu__finish_len(&o, len, e);
 }
 
+ICBUDEF icbu_status icbu_request_json(const icbu_method *m, const void *req, char *buf, size_t cap,
+                                      size_t *len, icbu_err *e) {
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    return icbu__request_json(m, req, buf, cap, len, e);
+}
+
 ICBUDEF icbu_status icbu_order_json(const icbu_order *ord, char *buf, size_t cap,
                                     size_t *len, icbu_err *e) {
-    return icbu_request_json(ICBU__ORDER_METHOD, ord, buf, cap, len, e);
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    return icbu__request_json(ICBU__ORDER_METHOD, ord, buf, cap, len, e);
 }
 
 /* ------------------------------------------------------------ signature
@@ -1663,24 +1678,39 @@ static const char *icbu__sysvalue(const icbu__sysparam *p, const icbu_config *c,
     }
 }
 
-/* name=value into o ('&' first unless first): the name hashed, the value
- * hashed raw and written encoded. The request's value is its JSON. */
-static icbu_status icbu__param(icbu__out *o, int first, const char *name, const icbu__sysparam *p,
-                               const char *v, size_t vn, int user, const icbu_method *m,
-                               const void *req, icbu_err *e) {
+/* "name=" into o ('&' first unless first), the name into the hash; what
+ * follows is a form value until icbu__value_end. */
+static void icbu__value_start(icbu__out *o, int first, const char *name) {
     size_t n = ICBU_STRLEN(name);
-    icbu_status st = ICBU_OK;
     if (!first) ICBU__LIT(o, "&");
     icbu__bytes(o, name, n);
     ICBU__LIT(o, "=");
     icbu__hash(o, name, n);
     o->form = 1;
-    if (!p) st = icbu__write(o, m->request, req, e);
-    else if (p->from == ICBU__V_TIME) icbu__tdate(o, v);
+}
+#define icbu__value_end(o) ((o)->form = 0)
+
+/* A system parameter, name=value ('&' first unless *first), unless its value
+ * is blank; the caller's text must be UTF-8 (else ICBU_E_UTF8, path = its name).
+ * Its own frame: not on top of the request's. */
+ICBU__NOINLINE static icbu_status icbu__sysparam_put(icbu__out *o, int *first, const icbu__sysparam *p,
+                                                     const icbu_config *c, const icbu_method *m,
+                                                     const char *ts, icbu_err *e) {
+    int user;
+    const char *v = icbu__sysvalue(p, c, m, ts, &user);
+    size_t vn = icbu__strlen(v);
+    if (icbu__blank(v, vn)) return ICBU_OK;
+    if (user && !icbu__utf8_ok(v, vn)) {
+        icbu__path_set(e, p->name);
+        return icbu__fail(e, ICBU_E_UTF8);
+    }
+    icbu__value_start(o, *first, p->name);
+    if (p->from == ICBU__V_TIME) icbu__tdate(o, v);
     else if (user) icbu__put(o, v, vn);
     else icbu__tok(o, v, vn, v, vn);
-    o->form = 0;
-    return st;
+    icbu__value_end(o);
+    *first = 0;
+    return ICBU_OK;
 }
 
 static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, const void *req,
@@ -1702,26 +1732,14 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, c
     icbu__out_init(&o, buf, cap);
     if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method); o.sg = &sg; }
     for (i = 0; st == ICBU_OK && (i < ICBU__NSYS || pending);) {
-        const icbu__sysparam *p = i < ICBU__NSYS ? &icbu__sysparams[i] : NULL;
-        const char *v;
-        size_t vn;
-        int user;
-        if (pending && (!p || icbu__cmp(m->param, p->name) < 0)) {    /* the request, in its place */
-            st = icbu__param(&o, first, m->param, NULL, NULL, 0, 0, m, req, e);
+        if (pending && (i == ICBU__NSYS || icbu__cmp(m->param, icbu__sysparams[i].name) < 0)) {
+            icbu__value_start(&o, first, m->param);                  /* the request, in its place */
+            st = icbu__write(&o, m->request, req, e);
+            icbu__value_end(&o);
             first = pending = 0;
-            continue;
+        } else {
+            st = icbu__sysparam_put(&o, &first, &icbu__sysparams[i++], c, m, ts, e);
         }
-        i++;
-        v = icbu__sysvalue(p, c, m, ts, &user);
-        vn = icbu__strlen(v);
-        if (icbu__blank(v, vn)) continue;
-        if (user && !icbu__utf8_ok(v, vn)) {
-            icbu__path_set(e, p->name);
-            st = icbu__fail(e, ICBU_E_UTF8);
-            break;
-        }
-        st = icbu__param(&o, first, p->name, p, v, vn, user, m, req, e);
-        first = 0;
     }
     icbu__flush(&o);
     o.sg = NULL;
@@ -1749,7 +1767,9 @@ ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m
 
 ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
-    return icbu_sign_request(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
+    icbu_err local;
+    ICBU__ERR_INIT(e, local);
+    return icbu__sign_body(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
 }
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
@@ -1957,97 +1977,141 @@ static int icbu__size(const char *p, size_t n, unsigned base, size_t *v, size_t 
     return i > 0;
 }
 
+/* The head, up to the empty line, into r->buf; *hend: where the body starts.
+ * Lines end in CRLF: a bare CR or LF (or a NUL) is malformed as soon as it
+ * arrives. */
+static icbu_status icbu__head_in(icbu__rd *r, size_t *hend) {
+    size_t scan = 0;
+    for (;;) {
+        int got;
+        for (; scan < r->n; scan++) {
+            char c = r->buf[scan];
+            if ((scan && r->buf[scan - 1] == '\r') != (c == '\n') || c == 0)
+                return icbu__fail(r->e, ICBU_E_HTTP_SYNTAX);
+            if (c == '\n' && scan >= 3 && r->buf[scan - 2] == '\n') {    /* CRLF CRLF */
+                *hend = scan + 1;
+                return ICBU_OK;
+            }
+        }
+        got = icbu__fill(r);
+        if (got < 0) return r->e->status;
+        if (got == 0) return icbu__fail(r->e, ICBU_E_HTTP_TRUNCATED);
+    }
+}
+
+/* The status line, HTTP/1.x SP 3DIGIT [SP reason], ending at eol: its status. */
+static icbu_status icbu__status_line(const char *b, size_t eol, int *status, icbu_err *e) {
+    if (eol < 12 || ICBU_MEMCMP(b, "HTTP/1.", 7) != 0 || b[7] < '0' || b[7] > '9' ||
+        b[8] != ' ' || b[9] < '1' || b[9] > '5' || b[10] < '0' || b[10] > '9' ||
+        b[11] < '0' || b[11] > '9' || (eol > 12 && b[12] != ' '))
+        return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
+    *status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+    return ICBU_OK;
+}
+
+/* How the body is framed, from the header fields. */
+typedef struct icbu__framing { size_t cl; int has_cl, chunked; } icbu__framing;
+
+/* One header field, name ":" OWS value OWS, in b[pos..eol): Content-Length and
+ * Transfer-Encoding go into fr; the others are skipped. */
+static icbu_status icbu__header_field(const char *b, size_t pos, size_t eol, icbu__framing *fr,
+                                      icbu_err *e) {
+    size_t nl, vs, ve;
+    if (b[pos] == ' ' || b[pos] == '\t') return icbu__fail(e, ICBU_E_HTTP_FOLDED);
+    for (nl = 0; pos + nl < eol && icbu__tchar((unsigned char)b[pos + nl]); nl++) {}
+    if (!nl || pos + nl >= eol || b[pos + nl] != ':') return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
+    for (vs = pos + nl + 1; vs < eol && (b[vs] == ' ' || b[vs] == '\t'); vs++) {}
+    for (ve = eol; ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t'); ve--) {}
+    if (icbu__ieq(b + pos, nl, "content-length")) {
+        size_t v, used;
+        if (!icbu__size(b + vs, ve - vs, 10, &v, &used) || used != ve - vs)
+            return icbu__fail(e, ICBU_E_HTTP_SIZE);
+        if (fr->has_cl && v != fr->cl) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
+        fr->has_cl = 1;
+        fr->cl = v;
+    } else if (icbu__ieq(b + pos, nl, "transfer-encoding")) {
+        if (fr->chunked || !icbu__ieq(b + vs, ve - vs, "chunked")) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
+        fr->chunked = 1;
+    }
+    return ICBU_OK;
+}
+
+/* The body of Content-Length cl bytes, right after the head. *w: its end. */
+static icbu_status icbu__body_length(icbu__rd *r, size_t hend, size_t cl, size_t *w) {
+    size_t rd = hend;
+    icbu_status st;
+    if (cl > r->cap - hend) return icbu__toobig(r->e, hend, cl);
+    if ((st = icbu__need(r, &rd, hend, cl)) != ICBU_OK) return st;
+    *w = hend + cl;
+    return ICBU_OK;
+}
+
+/* A chunked body, decoded in place from hend on (extensions skipped), then
+ * the trailer fields, which count against the arena as header fields do.
+ * *w: the end of the decoded body. */
+static icbu_status icbu__body_chunked(icbu__rd *r, size_t hend, size_t *w) {
+    char *b = r->buf;
+    size_t rd = hend, eol, k, trailers = 0;
+    icbu_status st;
+    *w = hend;
+    for (;;) {
+        size_t size, used;
+        if (icbu__line(r, &rd, *w, &eol) != ICBU_OK) return r->e->status;
+        if (!icbu__size(b + rd, eol - rd, 16, &size, &used)) return icbu__fail(r->e, ICBU_E_HTTP_SIZE);
+        for (k = rd + used; k < eol && (b[k] == ' ' || b[k] == '\t'); k++) {}
+        if (k < eol && b[k] != ';') return icbu__fail(r->e, ICBU_E_HTTP_SIZE);   /* else: extension */
+        rd = eol + 2;
+        if (size == 0) break;
+        if (size > r->cap - *w || r->cap - *w - size < 2) return icbu__toobig(r->e, *w + 2, size);
+        if ((st = icbu__need(r, &rd, *w, size + 2)) != ICBU_OK) return st;
+        if (b[rd + size] != '\r' || b[rd + size + 1] != '\n') return icbu__fail(r->e, ICBU_E_HTTP_SIZE);
+        ICBU_MEMMOVE(b + *w, b + rd, size);
+        *w += size;
+        rd += size + 2;
+    }
+    for (;;) {                                          /* trailer fields, then CRLF */
+        if (icbu__line(r, &rd, *w, &eol) != ICBU_OK) return r->e->status;
+        if (eol == rd) return ICBU_OK;
+        if (b[rd] == ' ' || b[rd] == '\t') return icbu__fail(r->e, ICBU_E_HTTP_FOLDED);
+        trailers += eol + 2 - rd;
+        if (trailers > r->cap - *w) return icbu__toobig(r->e, *w, trailers);
+        rd = eol + 2;
+    }
+}
+
+/* A body that ends when the peer closes. *w: its end. */
+static icbu_status icbu__body_close(icbu__rd *r, size_t *w) {
+    int got;
+    while ((got = icbu__fill(r)) > 0) {}
+    if (got < 0) return r->e->status;
+    *w = r->n;
+    return ICBU_OK;
+}
+
 static icbu_status icbu__http_read(const icbu_transport *t, uint32_t deadline_ms, char *buf,
                                    size_t cap, icbu_str *body, icbu_err *e) {
     icbu__rd r;
-    size_t scan = 0, hend, pos, eol, cl = 0, w, rd, k;
-    int chunked = 0, has_cl = 0, status, got;
+    icbu__framing fr;
+    size_t hend = 0, pos = 0, eol = 0, w = 0;
+    int status = 0;
     icbu_status st;
     if (!t || !t->recv || !buf || !cap || !body) return icbu__fail(e, ICBU_E_ARG);
     body->p = NULL; body->n = 0;
     r.t = t; r.deadline = deadline_ms; r.buf = buf; r.cap = cap; r.n = 0; r.e = e;
-
-    /* 1. The head, up to the empty line. Lines end in CRLF: a bare CR or LF
-     * (or a NUL) is malformed as soon as it arrives. */
-    for (;;) {
-        for (; scan < r.n; scan++) {
-            char c = buf[scan];
-            if ((scan && buf[scan - 1] == '\r') != (c == '\n') || c == 0)
-                return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
-            if (c == '\n' && scan >= 3 && buf[scan - 2] == '\n') break;     /* CRLF CRLF */
-        }
-        if (scan < r.n) break;
-        got = icbu__fill(&r);
-        if (got < 0) return e->status;
-        if (got == 0) return icbu__fail(e, ICBU_E_HTTP_TRUNCATED);
-    }
-    hend = scan + 1;
-    /* Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF */
-    pos = 0;
-    if (icbu__line(&r, &pos, 0, &eol) != ICBU_OK) return e->status;
-    if (eol < 12 || ICBU_MEMCMP(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' || buf[7] > '9' ||
-        buf[8] != ' ' || buf[9] < '1' || buf[9] > '5' || buf[10] < '0' || buf[10] > '9' ||
-        buf[11] < '0' || buf[11] > '9' || (eol > 12 && buf[12] != ' '))
-        return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
-    status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
-    /* Header fields: name ":" OWS value OWS CRLF */
-    for (pos = eol + 2; pos + 2 < hend; pos = eol + 2) {
-        size_t nl, vs, ve;
-        if (icbu__line(&r, &pos, 0, &eol) != ICBU_OK) return e->status;
-        if (buf[pos] == ' ' || buf[pos] == '\t') return icbu__fail(e, ICBU_E_HTTP_FOLDED);
-        for (nl = 0; pos + nl < eol && icbu__tchar((unsigned char)buf[pos + nl]); nl++) {}
-        if (!nl || pos + nl >= eol || buf[pos + nl] != ':') return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
-        for (vs = pos + nl + 1; vs < eol && (buf[vs] == ' ' || buf[vs] == '\t'); vs++) {}
-        for (ve = eol; ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'); ve--) {}
-        if (icbu__ieq(buf + pos, nl, "content-length")) {
-            size_t v, used;
-            if (!icbu__size(buf + vs, ve - vs, 10, &v, &used) || used != ve - vs)
-                return icbu__fail(e, ICBU_E_HTTP_SIZE);
-            if (has_cl && v != cl) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
-            has_cl = 1; cl = v;
-        } else if (icbu__ieq(buf + pos, nl, "transfer-encoding")) {
-            if (chunked || !icbu__ieq(buf + vs, ve - vs, "chunked")) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
-            chunked = 1;
-        }
-    }
-    if (chunked && has_cl) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
+    ICBU_MEMSET(&fr, 0, sizeof fr);
+    if ((st = icbu__head_in(&r, &hend)) != ICBU_OK ||
+        (st = icbu__line(&r, &pos, 0, &eol)) != ICBU_OK ||
+        (st = icbu__status_line(buf, eol, &status, e)) != ICBU_OK)
+        return st;
+    for (pos = eol + 2; pos + 2 < hend; pos = eol + 2)
+        if ((st = icbu__line(&r, &pos, 0, &eol)) != ICBU_OK ||
+            (st = icbu__header_field(buf, pos, eol, &fr, e)) != ICBU_OK)
+            return st;
+    if (fr.chunked && fr.has_cl) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
     if (status != 200) { e->detail = status; return icbu__fail(e, ICBU_E_HTTP_STATUS); }
-
-    /* 2. The body: by Content-Length, chunked, or until the peer closes. */
-    w = rd = hend;
-    if (has_cl) {
-        if (cl > cap - hend) return icbu__toobig(e, hend, cl);
-        if ((st = icbu__need(&r, &rd, w, cl)) != ICBU_OK) return st;
-        w = hend + cl;
-    } else if (chunked) {
-        for (;;) {
-            size_t size, used;
-            if (icbu__line(&r, &rd, w, &eol) != ICBU_OK) return e->status;
-            if (!icbu__size(buf + rd, eol - rd, 16, &size, &used)) return icbu__fail(e, ICBU_E_HTTP_SIZE);
-            for (k = rd + used; k < eol && (buf[k] == ' ' || buf[k] == '\t'); k++) {}
-            if (k < eol && buf[k] != ';') return icbu__fail(e, ICBU_E_HTTP_SIZE);  /* else: extension */
-            rd = eol + 2;
-            if (size == 0) break;
-            if (size > cap - w || cap - w - size < 2) return icbu__toobig(e, w + 2, size);
-            if ((st = icbu__need(&r, &rd, w, size + 2)) != ICBU_OK) return st;
-            if (buf[rd + size] != '\r' || buf[rd + size + 1] != '\n') return icbu__fail(e, ICBU_E_HTTP_SIZE);
-            ICBU_MEMMOVE(buf + w, buf + rd, size);
-            w += size;
-            rd += size + 2;
-        }
-        for (k = 0;;) {          /* trailer fields, then CRLF; k: their bytes, held to the arena */
-            if (icbu__line(&r, &rd, w, &eol) != ICBU_OK) return e->status;
-            if (eol == rd) break;
-            if (buf[rd] == ' ' || buf[rd] == '\t') return icbu__fail(e, ICBU_E_HTTP_FOLDED);
-            k += eol + 2 - rd;
-            if (k > cap - w) return icbu__toobig(e, w, k);
-            rd = eol + 2;
-        }
-    } else {
-        while ((got = icbu__fill(&r)) > 0) {}
-        if (got < 0) return e->status;
-        w = r.n;
-    }
+    st = fr.has_cl ? icbu__body_length(&r, hend, fr.cl, &w) :
+         fr.chunked ? icbu__body_chunked(&r, hend, &w) : icbu__body_close(&r, &w);
+    if (st != ICBU_OK) return st;
     body->p = buf + hend;
     body->n = w - hend;
     return ICBU_OK;
@@ -2248,7 +2312,6 @@ static icbu_status icbu__jskip(icbu__jr *r) {
     int64_t v;
     icbu_status st;
     for (;;) {
-        int closed = 0;
         icbu__jws(r);
         c = icbu__jpeek(r);
         if (c == '{' || c == '[') {
@@ -2257,7 +2320,7 @@ static icbu_status icbu__jskip(icbu__jr *r) {
             d++;
             r->i++;
             icbu__jws(r);
-            if (icbu__jpeek(r) == (c == '{' ? '}' : ']')) { r->i++; d--; closed = 1; }
+            if (icbu__jpeek(r) == (c == '{' ? '}' : ']')) { r->i++; d--; }
             else if (c == '{') {
                 if (icbu__jpeek(r) != '"') return icbu__jfail(r, ICBU_E_JSON);
                 if ((st = icbu__jstr(r, NULL, 0, &len)) != ICBU_OK) return st;
@@ -2275,7 +2338,6 @@ static icbu_status icbu__jskip(icbu__jr *r) {
         } else if (!icbu__jlit(r, "true", 4) && !icbu__jlit(r, "false", 5) && !icbu__jlit(r, "null", 4)) {
             return icbu__jfail(r, ICBU_E_JSON);
         }
-        (void)closed;
         /* after a value: close levels, or go on after a comma */
         for (;;) {
             int obj;
@@ -2309,6 +2371,72 @@ static icbu_status icbu__jtype(icbu__jr *r) {
     if (st != ICBU_OK) return st;
     r->i = at;
     return icbu__jfail(r, ICBU_E_TYPE);
+}
+
+/* The elements of the array at r->i (on its '['), counted quietly: a bad
+ * element is reported later by the real pass, with its index in the path. */
+static size_t icbu__jcount(icbu__jr *r) {
+    size_t count = 0, at = r->i;
+    r->quiet = 1;
+    r->i++;
+    icbu__jws(r);
+    if (icbu__jpeek(r) != ']')
+        for (;;) {
+            count++;
+            if (icbu__jskip(r) != ICBU_OK) break;
+            icbu__jws(r);
+            if (icbu__jpeek(r) != ',') break;
+            r->i++;
+        }
+    r->quiet = 0;
+    r->i = at;
+    return count;
+}
+
+/* One element of an OBJS or STRS array into el (NULL: measuring only). */
+static icbu_status icbu__jelement(icbu__jr *r, const icbu__field *f, unsigned char *el) {
+    int c = icbu__jpeek(r);
+    if (f->kind == ICBU__K_STRS) {
+        if (c == 'n' && icbu__jlit(r, "null", 4)) return ICBU_OK;
+        if (c != '"') return icbu__jtype(r);
+        return icbu__jstrval(r, (icbu_str *)(void *)el);
+    }
+    if (c != '{') return icbu__jtype(r);
+    return icbu__jobj(r, f->sub, el);
+}
+
+/* An array field (on its '['): counted, laid out in the arena, then read
+ * element by element; p gets the {p, n} (NULL: measuring only). */
+static icbu_status icbu__jarray(icbu__jr *r, const icbu__field *f, unsigned char *p) {
+    size_t count, k, size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
+    unsigned char *arr;
+    icbu_status st;
+    int c;
+    if (r->depth >= ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
+    r->depth++;
+    count = icbu__jcount(r);
+    r->i++;
+    if (count > ((size_t)-1) / size) return icbu__jfail(r, ICBU_E_NOSPACE);
+    arr = icbu__alloc(r, count * size);
+    icbu__path_push(&r->path, NULL, 0, 0);
+    for (k = 0; ; k++) {
+        icbu__jws(r);
+        if (k == 0 && icbu__jpeek(r) == ']') break;
+        if (k >= count) return icbu__jfail(r, ICBU_E_JSON);
+        if (r->path.depth <= ICBU__PATH_DEPTH) r->path.idx[r->path.depth - 1] = k;
+        if (icbu__jpeek(r) == ']') return icbu__jfail(r, ICBU_E_JSON);           /* [x,] */
+        if ((st = icbu__jelement(r, f, arr ? arr + k * size : NULL)) != ICBU_OK) return st;
+        icbu__jws(r);
+        c = icbu__jpeek(r);
+        if (c == ']') break;
+        if (c != ',') return icbu__jfail(r, ICBU_E_JSON);
+        r->i++;
+    }
+    r->i++;
+    r->path.depth--;
+    r->depth--;
+    if (p) { icbu_str_list *l = (icbu_str_list *)(void *)p; l->p = (const icbu_str *)(void *)arr; l->n = count; }
+    return ICBU_OK;
 }
 
 /* One field's value, by its kind. p is where it goes (NULL: measuring only). */
@@ -2352,59 +2480,9 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
         if (p) *(const unsigned char **)(void *)p = o;
         return ICBU_OK;
     }
-    default: {                        /* OBJS, STRS: count, lay out, then read */
-        size_t count = 0, k, size, at = r->i;
-        unsigned char *arr;
+    default:                          /* OBJS, STRS */
         if (c != '[') return icbu__jtype(r);
-        if (r->depth >= ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
-        size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
-        /* Counting pass, quietly: a bad element is reported by the real pass,
-         * with its index in the path. */
-        r->quiet = 1;
-        r->depth++;
-        r->i++;
-        icbu__jws(r);
-        if (icbu__jpeek(r) != ']')
-            for (;;) {
-                count++;
-                if (icbu__jskip(r) != ICBU_OK) break;
-                icbu__jws(r);
-                if (icbu__jpeek(r) != ',') break;
-                r->i++;
-            }
-        r->quiet = 0;
-        r->i = at + 1;
-        if (count > ((size_t)-1) / size) return icbu__jfail(r, ICBU_E_NOSPACE);
-        arr = icbu__alloc(r, count * size);
-        icbu__path_push(&r->path, NULL, 0, 0);
-        for (k = 0; ; k++) {
-            unsigned char *el = arr ? arr + k * size : NULL;
-            icbu__jws(r);
-            if (k == 0 && icbu__jpeek(r) == ']') break;
-            if (k >= count) return icbu__jfail(r, ICBU_E_JSON);
-            if (r->path.depth <= ICBU__PATH_DEPTH) r->path.idx[r->path.depth - 1] = k;
-            c = icbu__jpeek(r);
-            if (c == ']') return icbu__jfail(r, ICBU_E_JSON);           /* [x,] */
-            if (f->kind == ICBU__K_STRS) {
-                if (c == 'n' && icbu__jlit(r, "null", 4)) {}
-                else if (c != '"') return icbu__jtype(r);
-                else if ((st = icbu__jstrval(r, (icbu_str *)(void *)el)) != ICBU_OK) return st;
-            } else {
-                if (c != '{') return icbu__jtype(r);
-                if ((st = icbu__jobj(r, f->sub, el)) != ICBU_OK) return st;
-            }
-            icbu__jws(r);
-            c = icbu__jpeek(r);
-            if (c == ']') break;
-            if (c != ',') return icbu__jfail(r, ICBU_E_JSON);
-            r->i++;
-        }
-        r->i++;
-        r->path.depth--;
-        r->depth--;
-        if (p) { icbu_str_list *l = (icbu_str_list *)(void *)p; l->p = (const icbu_str *)(void *)arr; l->n = count; }
-        return ICBU_OK;
-    }
+        return icbu__jarray(r, f, p);
     }
 }
 
@@ -2592,8 +2670,9 @@ typedef struct icbu__call {
     const void **result;          /* NULL: parse in a stack arena (a flat result) */
 } icbu__call;
 
-/* The answer in body, read into arena: parsed where the call says. */
-static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, char *arena, size_t cap,
+/* The answer in body, read into arena: parsed where the call says (in its
+ * own frame, beside the request's rather than on top of it). */
+ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, char *arena, size_t cap,
                                     icbu_outcome *out, icbu_err *e) {
     char *b = (char *)(uintptr_t)body.p;
     size_t end = (size_t)(b - arena) + body.n;
@@ -2743,12 +2822,15 @@ static int icbu__backoff(const icbu_transport *t, const icbu_retry *r, uint32_t 
 static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const icbu_url *u,
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
+    icbu_err local;               /* here, not in the wrappers: one frame holds it */
     icbu_config cfg;
     unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, n;
     uint32_t deadline, left;
     icbu_status st = ICBU_OK;
     icbu_str key;
-    if (!c || !out || !u || !t || !t->open || !t->close || icbu__deadline(t, timeout_ms, &deadline))
+    ICBU__ERR_INIT(e, local);
+    if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD) ||
+        !c || !out || !u || !t || !t->open || !t->close || icbu__deadline(t, timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     key = icbu__key_of(k->m, k->req);
@@ -2790,10 +2872,7 @@ ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m,
                                      const icbu_transport *t, const icbu_retry *r,
                                      uint32_t timeout_ms, char *arena, size_t cap,
                                      icbu_outcome *out, icbu_err *e) {
-    icbu_err local;
     icbu__call k;
-    ICBU__ERR_INIT(e, local);
-    if (!m || !result) return icbu__fail(e, ICBU_E_ARG);
     k.m = m; k.req = req; k.result = result;
     return icbu__report(c, &k, u, t, r, timeout_ms, arena, cap, out, e);
 }
@@ -2801,9 +2880,7 @@ ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m,
 ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
-    icbu_err local;
     icbu__call k;
-    ICBU__ERR_INIT(e, local);
     k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL;
     return icbu__report(c, &k, u, t, r, timeout_ms, arena, cap, out, e);
 }

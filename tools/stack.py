@@ -32,7 +32,7 @@ Method
     * mbedtls_platform_zeroize calls memset through a volatile pointer: that
       indirect call is counted as memset.
 
-  Recursion: the JSON writer (icbu__wobj) and reader (icbu__jobj, icbu__jval)
+  Recursion: the JSON writer (icbu__wobj, icbu__warray) and reader (icbu__jobj, icbu__jval, icbu__jarray, icbu__jelement)
   recurse only through the schema's OBJ/OBJS fields (unknown JSON is skipped
   by the iterative icbu__jskip), so each recursive function is allowed as many
   activations on a path as the schema has object levels below the root type:
@@ -81,8 +81,8 @@ READER_ROOT = {"icbu_decode_order": "order", "icbu_parse_response": "response",
 SIGNING = {"icbu_sign_body", "icbu_sign_params", "icbu_exchange", "icbu_report"}
 # (mbedtls_\w+ covers mbedtls_psa_*; psa_\w+ the PSA API and its driver wrappers)
 HASH_NODE = re.compile(r"^(icbu__sg_\w*|icbu__h(init|update|final)|mbedtls_\w+|psa_\w+|br_\w+|sha2small_\w+)$")
-WRITER = {"icbu__wobj"}
-READER = {"icbu__jobj", "icbu__jval"}
+WRITER = {"icbu__wobj", "icbu__warray"}          # wobj -> warray -> wobj, per OBJS level
+READER = {"icbu__jobj", "icbu__jval", "icbu__jarray", "icbu__jelement"}
 LIBC = {"memcpy", "memmove", "memset", "memcmp", "strlen"}
 
 M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
