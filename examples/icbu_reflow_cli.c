@@ -34,6 +34,43 @@
  * the answer arrived; a refused one is moved (answer written first, then a
  * rename), so a flush killed at any point loses nothing: at worst the order in
  * flight is sent again, and the report is idempotent by external_biz_id.
+ *
+ * WHAT send --spool KEEPS: every order that was not delivered, unless the
+ * order itself is invalid (exit 4), the gateway gave a final answer about it
+ * (accepted 0, a business refusal 1, a platform error about its content 2),
+ * the answer cannot be read (3: the gateway may have taken it), or it has no
+ * external_biz_id (a resend could report it twice). A failure that can pass
+ * is spooled with exit 5. A SETTINGS ERROR, which no attempt can pass until
+ * the settings are fixed, is spooled with exit 6, and stderr names the
+ * setting: platform codes 11, 12 and 21-33 (permissions, method, format,
+ * signature: a wrong secret is 25, session, app key, timestamp, version), a
+ * host name that cannot resolve (invalid, refused by the transport before
+ * any lookup, or unknown to the resolver), an unusable CA file, a server
+ * certificate the CA file does not trust or that does not name the host.
+ * flush stops at a settings error and keeps the order (exit 2 for a platform
+ * code, 3 for the others).
+ *
+ * TRUST MODEL OF THE SPOOL. The spool holds orders that flush signs with the
+ * secret and sends, and flush writes, renames and removes files in it: it is
+ * trusted as much as the secret. So:
+ *   - DIR must be a directory owned by the user who runs the command (the
+ *     effective uid) and not writable by its group or by others; else send
+ *     and flush exit 74 at once, before anything is sent, and say what is
+ *     wrong. A missing DIR is made by send with mode 0700; flush never makes
+ *     it. Run flush as the user who owns DIR (root is refused a DIR of
+ *     another user: whoever can write DIR could otherwise plant orders that
+ *     get signed with root's secret, or links that make root write elsewhere).
+ *   - The path to DIR is trusted as given: a symbolic link in it is followed,
+ *     once, when DIR is opened; from then on every file is reached through
+ *     that open directory, so DIR cannot be swapped after the check.
+ *   - Nothing inside DIR is followed: .lock, the order files and refused/ are
+ *     opened with O_NOFOLLOW and checked with fstat (regular file, or a
+ *     directory with DIR's ownership and mode for refused/); temporary files
+ *     are made with O_CREAT|O_EXCL|O_NOFOLLOW. An order name that is a
+ *     symbolic link or not a regular file is never read: flush says so on
+ *     stderr and leaves it; a .lock or refused/ that is a symbolic link, or
+ *     not what it should be, stops flush with exit 74 before it sends.
+ *   - Whoever is DIR's owner (or root) is trusted: what they put in DIR is sent.
  */
 #if !defined(ICBU_REFLOW_CRYPTO_MBEDTLS) && !defined(ICBU_REFLOW_CRYPTO_BEARSSL) && \
     !defined(ICBU_REFLOW_CRYPTO_CUSTOM) && !defined(ICBU_REFLOW_CRYPTO_PSA)
@@ -84,8 +121,9 @@
 #define EXIT_TRANSPORT  3
 #define EXIT_BAD_ORDER  4
 #define EXIT_SPOOLED    5     /* send: kept in the spool; flush: orders left for later */
+#define EXIT_SETTINGS   6     /* send: spooled, but the settings must be fixed first */
 #define EXIT_USAGE      64
-#define EXIT_SPOOL_IO   74    /* the spool directory cannot be read or changed */
+#define EXIT_SPOOL_IO   74    /* the spool directory is unsafe, or cannot be read or changed */
 #define EXIT_LOCKED     75    /* another flush holds the spool */
 
 #define INPUT_MAX ((size_t)256 * 1024 * 1024)   /* refuse larger ORDER/RESPONSE */
@@ -116,15 +154,21 @@ static const char usage_text[] =
 "                        isp.*; with a random pause; default 3, 0 for one attempt. Retries need\n"
 "                        the order's external_biz_id, its idempotency key: without it, send\n"
 "                        tries once and says so on stderr, and flush refuses the order)\n"
-"  --spool DIR          (send: an order still failing that way after its retries is written to\n"
-"                        DIR, byte for byte, and send exits 5; flush: the spool to send)\n"
+"  --spool DIR          (send: an order not delivered is written to DIR, byte for byte: exit 5\n"
+"                        when it failed in a way that can pass, 6 when the settings must be fixed\n"
+"                        first; not an invalid order, a final answer about the order, an answer\n"
+"                        that cannot be read, or an order without external_biz_id.\n"
+"                        flush: the spool to send. DIR must be owned by the user running the\n"
+"                        command and not writable by group or others; links in it are not followed)\n"
 "Output of send and parse: one JSON object on one line; fields absent from the answer are left out.\n"
 "  {\"outcome\":\"accepted\",\"insure_id\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"refused\",\"error_code\":\"...\",\"error_msg\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"platform_error\",\"code\":25,\"msg\":\"...\",\"sub_code\":\"...\",\"sub_msg\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"transport_error\",\"stage\":\"connect|tls|send|receive|http|parse\",\"detail\":\"...\"}\n"
 "  send says \"icbu-reflow: N attempts\" on stderr when it tried more than once (the line\n"
-"  tells the last try).\n"
+"  tells the last try).\n";
+/* (two strings: C99 compilers need only take 4095 bytes in one) */
+static const char usage_more[] =
 "Output of flush: one line per order handled: {\"file\":\"NAME\", the fields above,\n"
 "  \"attempts\":N when more than one, \"spool\":\"removed|refused|kept\"}, or {\"file\":\"NAME\",\"outcome\":\"invalid_order\",\"error\":\"...\",...}.\n"
 "  Accepted: deleted. Refused for good (business refusal, platform error that retries cannot\n"
@@ -132,17 +176,24 @@ static const char usage_text[] =
 "  printed for it, without \"file\" and \"spool\").\n"
 "  flush stops at the first order that fails otherwise and keeps it and the rest; a\n"
 "  platform error about the settings (codes 11, 12, 21-33: signature, app key, timestamp...)\n"
-"  stops it with exit 2, since it would refuse every order alike.\n"
+"  stops it with exit 2 (a host, CA file or certificate error: 3), since it would refuse\n"
+"  every order alike.\n"
 "  One flush at a time per DIR (flock on DIR/.lock): a second one exits 75 at once.\n"
+"Settings errors (the same for every order: fix the settings): platform codes 11, 12, 21-33\n"
+"  (a wrong secret is 25), a host name that cannot resolve, an unusable CA file, a server\n"
+"  certificate that the CA file does not trust or that does not name the host. stderr names\n"
+"  the setting.\n"
 "Exit status: 0 accepted (flush: the spool is empty), 1 refused, 2 platform error,\n"
 "             (flush: 2 also when it stopped at a settings error; the order is kept),\n"
 "             3 transport, HTTP or response failure (flush: it stopped at one; kept),\n"
 "             4 invalid ORDER (the message on stderr names the field path),\n"
 "             5 spooled: send could not deliver the order now and wrote it to --spool DIR;\n"
 "               flush stopped at a failure that can pass (orders kept for a later flush),\n"
-"             64 usage, 74 flush: the spool directory cannot be read or written\n"
-"             (send exits with the failure, 3, when it cannot write the order there),\n"
-"             75 another flush is running on the spool\n";
+"             6 spooled, but the settings must be fixed before flush can deliver it\n"
+"               (send --spool after a settings error),\n"
+"             64 usage, 74 the spool directory is unsafe (send: nothing sent) or cannot be\n"
+"             read or written (send exits with the failure, 2 or 3, when it cannot write\n"
+"             the order there), 75 another flush is running on the spool\n";
 
 /* ------------------------------------------------------------ the secret */
 static char  *g_secret;           /* our copy; wiped on every way out */
@@ -280,6 +331,46 @@ static const struct { const char *name; enum opt_id id; int has_value; } opt_tab
     { "help", O_HELP, 0 },             { "version", O_VERSION, 0 }
 };
 
+#define N_OPTS (sizeof opt_table / sizeof opt_table[0])
+
+/* Are the first m bytes of a and b the same option name? (case aside, '_' as '-') */
+static int same_name(const char *a, const char *b, size_t m)
+{
+    size_t i;
+    for (i = 0; i < m; i++) {
+        int x = tolower((unsigned char)(a[i] == '_' ? '-' : a[i]));
+        int y = tolower((unsigned char)(b[i] == '_' ? '-' : b[i]));
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/* "unknown option" for --NAME (namelen bytes of name: up to its '=', which is
+ * never shown, nor what follows it). A NAME that begins with a known option's
+ * name is most likely that option with its value glued on (--secretVALUE):
+ * only the known name is shown. Other names are shown up to 40 bytes. */
+static void unknown_option(const char *name, size_t namelen)
+{
+    size_t k, known = 0, best = 0;
+    for (k = 0; k < N_OPTS; k++) {
+        size_t m = strlen(opt_table[k].name);
+        if (m < namelen && m > known && same_name(name, opt_table[k].name, m)) {
+            known = m;
+            best = k;
+        }
+    }
+    if (known > 0 && opt_table[best].has_value)
+        usage_error("unknown option '--%.*s...' (the rest is not shown: it may be a value; "
+                    "--%s takes it as --%s VALUE or --%s=VALUE)", (int)known, name,
+                    opt_table[best].name, opt_table[best].name, opt_table[best].name);
+    if (known > 0)
+        usage_error("unknown option '--%.*s...' (the rest is not shown; did you mean --%s?)",
+                    (int)known, name, opt_table[best].name);
+    usage_error("unknown option '--%.*s%s'", (int)(namelen > 40 ? 40 : namelen), name,
+                namelen > 40 ? "..." : "");
+}
+
 static void apply_option(struct options *o, enum opt_id id, char *value)
 {
     unsigned long ms = 0, n = 0;
@@ -326,6 +417,7 @@ static void apply_option(struct options *o, enum opt_id id, char *value)
         break;
     case O_HELP:
         fputs(usage_text, stdout);
+        fputs(usage_more, stdout);
         exit(0);
     case O_VERSION:
         printf("icbu-reflow %s (TLS: %s; hashes: %s)\n", ICBU_REFLOW_VERSION, tls_backend_name,
@@ -353,17 +445,21 @@ static void parse_args(int argc, char **argv, struct options *o)
             size_t n, k, namelen;
             if (strcmp(a, "-h") == 0)
                 apply_option(o, O_HELP, NULL);
-            if (a[1] != '-')   /* never echo more: it could be a secret */
-                usage_error("unknown option '-%c'", a[1]);
+            if (a[1] != '-') {   /* never echo more than -X: the rest could be a secret */
+                if (a[2] == '\0')
+                    usage_error("unknown option '-%c'", a[1]);
+                usage_error("unknown option '-%c...' (not shown; options are --NAME, and -h)",
+                            a[1]);
+            }
             eq = strchr(a + 2, '=');
             namelen = eq != NULL ? (size_t)(eq - name) : strlen(name);
-            n = sizeof opt_table / sizeof opt_table[0];
+            n = N_OPTS;
             for (k = 0; k < n; k++)
                 if (strlen(opt_table[k].name) == namelen &&
                     memcmp(opt_table[k].name, name, namelen) == 0)
                     break;
             if (k == n)
-                usage_error("unknown option '--%.*s'", (int)(namelen > 40 ? 40 : namelen), name);
+                unknown_option(name, namelen);
             if (!opt_table[k].has_value) {
                 if (eq != NULL)
                     usage_error("option '--%s' takes no value", opt_table[k].name);
@@ -385,6 +481,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     }
     if (o->cmd == NULL) {
         fputs(usage_text, stderr);
+        fputs(usage_more, stderr);
         exit(EXIT_USAGE);
     }
     if (strcmp(o->cmd, "sign") != 0 && strcmp(o->cmd, "send") != 0 &&
@@ -418,15 +515,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 }
 
 /* --------------------------------------------------------------- input */
-/* Reads a whole file ("-": standard input); NUL-terminated copy. */
-static int read_input(const char *path, char **out, size_t *len)
+/* Reads f to its end; NUL-terminated copy. 0 or an errno value. */
+static int read_stream(FILE *f, char **out, size_t *len)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     char *buf = NULL;
     size_t n = 0, cap = 0;
     int err = 0;
-    if (f == NULL)
-        return errno != 0 ? errno : EIO;
     for (;;) {
         size_t k;
         if (cap - n < 4096) {
@@ -452,8 +546,6 @@ static int read_input(const char *path, char **out, size_t *len)
             break;
         }
     }
-    if (f != stdin)
-        fclose(f);
     if (err != 0) {
         free(buf);
         return err;
@@ -462,6 +554,19 @@ static int read_input(const char *path, char **out, size_t *len)
     *out = buf;
     *len = n;
     return 0;
+}
+
+/* Reads a whole file ("-": standard input); NUL-terminated copy. */
+static int read_input(const char *path, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    int err;
+    if (f == NULL)
+        return errno != 0 ? errno : EIO;
+    err = read_stream(f, out, len);
+    if (f != stdin)
+        fclose(f);
+    return err;
 }
 
 /* ---------------------------------------------------------- the order */
@@ -931,6 +1036,7 @@ struct result {
     int rc;                       /* the exit status of the outcome (0..3) */
     int retryable;                /* icbu_retryable: it could pass later */
     int config_error;             /* the gateway refused our settings, not the order */
+    const char *setting;          /* a settings error: which setting (settings_error) */
     int without_key;              /* no external_biz_id: sent once, not to be spooled */
     unsigned attempts;
     struct line line;             /* the output object, without its closing brace */
@@ -945,6 +1051,48 @@ static int without_key(const icbu_order *order)
         if (!isspace((unsigned char)order->external_biz_id.p[i]))
             return 0;
     return 1;
+}
+
+/* Which setting a failure is about, for people; NULL when it is not a
+ * settings error. Settings errors are the same for every order, whatever
+ * the order holds, so no attempt can succeed until the settings are fixed:
+ *   platform codes 11 and 12 (permissions) and 21..33 (method, format,
+ *   signature, session, app key, timestamp, version);
+ *   a transport open that failed at or below ICBU_IO_NO_RETRY: a host name
+ *   that cannot resolve (invalid, or no such name), an unusable CA file, a
+ *   server certificate that the CA file does not trust or that does not
+ *   name the host (c->fault tells which). */
+static const char *settings_error(const icbu_outcome *out, const struct conn *c)
+{
+    if (out->kind == ICBU_PLATFORM_ERROR) {
+        if (!out->code.set)
+            return NULL;
+        switch (out->code.v) {
+        case 11: return "--app-key: the app has no permission for this API";
+        case 12: return "--session: the user has no permission for this API";
+        case 21: case 22: case 23: case 32: case 33:
+            return "--url: the gateway does not take this API's method, format or version";
+        case 24: case 25:
+            return "the secret (ICBU_REFLOW_APP_SECRET or --secret) or --sign-method: "
+                   "the gateway refused the signature";
+        case 26: case 27: return "--session: missing or invalid";
+        case 28: case 29: return "--app-key: missing or invalid";
+        case 30: case 31: return "the timestamp: this machine's clock, or --timestamp";
+        default: return NULL;
+        }
+    }
+    if (out->kind != ICBU_TRANSPORT_ERROR || out->status != ICBU_E_OPEN ||
+        out->detail > ICBU_IO_NO_RETRY)
+        return NULL;
+    switch (c->fault) {
+    case NET_FAULT_HOST:    return "the host name of --url: invalid, or no such name";
+    case NET_FAULT_CA_FILE: return "--ca-file: the CA file cannot be used";
+    case NET_FAULT_CERTIFICATE:
+        return "--ca-file, or the host name of --url: the server's certificate is not "
+               "trusted by the CA file, or does not name that host";
+    case NET_FAULT_NONE: default:
+        return "--url or --ca-file: the connection cannot succeed as set";
+    }
 }
 
 /* Signs and sends order with retries; the outcome's line in r->line.
@@ -1046,6 +1194,7 @@ static enum delivery deliver(const struct options *o, const icbu_url *url,
      * for every spooled order, so flush stops rather than refusing them all. */
     r->config_error = out.kind == ICBU_PLATFORM_ERROR && out.code.set &&
                       (out.code.v == 11 || out.code.v == 12 || (out.code.v >= 21 && out.code.v <= 33));
+    r->setting = r->retryable ? NULL : settings_error(&out, &io.c);
     r->rc = outcome_json(line_open(&r->line), st, &out, &e, io.c.why, o->timeout_ms);
     line_close(&r->line);
     conn_close(&io.c);
@@ -1053,23 +1202,154 @@ static enum delivery deliver(const struct options *o, const icbu_url *url,
     return DELIVERED;
 }
 
-/* ------------------------------------------------------------ the spool */
+/* ------------------------------------------------------------ the spool
+ * Every operation on the spool is relative to the directory opened, and
+ * checked, once (spool_open): no path through it is looked up again, so DIR
+ * cannot be swapped for another directory after the check. Nothing inside
+ * DIR is followed: .lock, the order files and refused/ are opened with
+ * O_NOFOLLOW and checked with fstat, and the listing uses fstatat without
+ * following, so a symbolic link is refused wherever it is planted. */
+#define SPOOL_ABSENT (-2)         /* spool_open, refused_open: not there (and not made) */
+
 static int path_join(char *out, const char *dir, const char *name)
 {
     int n = snprintf(out, PATH_CAP, "%s/%s", dir, name);
     return n > 0 && n < PATH_CAP ? 0 : ENAMETOOLONG;
 }
 
-/* fsync of a directory, so that a rename or unlink in it is on disk. */
-static int fsync_dir(const char *dir)
+static void spool_failed(const char *what, const char *path, int err)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-    if (fd < 0)
+    fprintf(stderr, "icbu-reflow: cannot %s ", what);
+    put_clean(path);
+    fprintf(stderr, ": %s\n", strerror(err));
+}
+
+/* "unsafe spool: PATH: WHAT" (PATH: DIR, or DIR/NAME). */
+static void spool_unsafe(const char *dir, const char *name, const char *what)
+{
+    fputs("icbu-reflow: unsafe spool: ", stderr);
+    put_clean(dir);
+    if (name != NULL) {
+        fputc('/', stderr);
+        put_clean(name);
+    }
+    fprintf(stderr, ": %s\n", what);
+}
+
+/* NULL when the directory open as fd may hold a spool (DIR, or its
+ * refused/): a directory owned by the user running the command and not
+ * writable by its group or by others, whom the spool would trust with what
+ * flush sends (signed with the secret) and where it writes. Else what is
+ * wrong, in why. */
+static const char *dir_untrusted(int fd, char *why, size_t cap)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        net_say(why, cap, "not usable: %s", strerror(errno));
+        return why;
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return "not a directory";
+    if (sb.st_uid != geteuid()) {
+        net_say(why, cap, "owned by uid %lu, not by uid %lu, who runs this command: a spool "
+                "must belong to the user who runs icbu-reflow on it",
+                (unsigned long)sb.st_uid, (unsigned long)geteuid());
+        return why;
+    }
+    if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        net_say(why, cap, "writable by %s (mode %03lo): a spool must be writable by its owner "
+                "alone (chmod go-w)",
+                (sb.st_mode & S_IWGRP) == 0 ? "others" :
+                (sb.st_mode & S_IWOTH) == 0 ? "its group" : "its group and others",
+                (unsigned long)(sb.st_mode & 07777));
+        return why;
+    }
+    return NULL;
+}
+
+/* name (in dfd) failed to open with O_NOFOLLOW (error err): says why, as
+ * unsafe when it is a symbolic link or not what it should be (what: "a
+ * directory" or "a regular file"). */
+static void entry_failed(int dfd, const char *dir, const char *name, int err, const char *what)
+{
+    struct stat sb;
+    char path[PATH_CAP];
+    if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode)) {
+        spool_unsafe(dir, name, "a symbolic link (never followed)");
+    } else if (err == ENOTDIR || err == ELOOP || err == EISDIR) {
+        char text[64];
+        net_say(text, sizeof text, "not %s", what);
+        spool_unsafe(dir, name, text);
+    } else if (path_join(path, dir, name) == 0) {
+        spool_failed("open", path, err);
+    } else {
+        spool_failed("open", name, err);
+    }
+}
+
+/* Opens the spool directory (a symbolic link in the path given is followed:
+ * the user named it; nothing inside it ever is) and checks it
+ * (dir_untrusted). create: makes it (mode 0700) when missing. The
+ * descriptor; SPOOL_ABSENT when it is missing and !create; -1 after a
+ * message on stderr. */
+static int spool_open(const char *dir, int create)
+{
+    char why[200];
+    const char *bad;
+    int fd;
+    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        spool_failed("create the spool", dir, errno);
+        return -1;
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT && !create)
+            return SPOOL_ABSENT;
+        spool_failed("open the spool", dir, errno);
+        return -1;
+    }
+    if ((bad = dir_untrusted(fd, why, sizeof why)) != NULL) {
+        spool_unsafe(dir, NULL, bad);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* DIR/refused, opened without following a symbolic link and checked like
+ * DIR. create: makes it when missing. The descriptor; SPOOL_ABSENT when it
+ * is missing and !create; -1 after a message on stderr. */
+static int refused_open(int dfd, const char *dir, int create)
+{
+    char why[200], path[PATH_CAP];
+    const char *bad;
+    int fd;
+    if (create && mkdirat(dfd, "refused", 0700) != 0 && errno != EEXIST) {
+        if (path_join(path, dir, "refused") == 0)
+            spool_failed("create", path, errno);
+        return -1;
+    }
+    fd = openat(dfd, "refused", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT && !create)
+            return SPOOL_ABSENT;
+        entry_failed(dfd, dir, "refused", errno, "a directory");
+        return -1;
+    }
+    if ((bad = dir_untrusted(fd, why, sizeof why)) != NULL) {
+        spool_unsafe(dir, "refused", bad);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* fsync of a directory, so that a rename or unlink in it is on disk. */
+static int fsync_dir(int dfd)
+{
+    if (fsync(dfd) != 0 && errno != EINVAL)   /* some file systems cannot */
         return errno;
-    if (fsync(fd) != 0 && errno != EINVAL)    /* some file systems cannot */
-        err = errno;
-    close(fd);
-    return err;
+    return 0;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -1087,16 +1367,15 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* dir/name gets data, atomically: a temporary file (hidden, .tmp) in dir,
- * write, fsync, rename, fsync of dir. 0 or an errno value. */
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len)
+/* name in the directory dfd gets data, atomically: a temporary file (hidden,
+ * .tmp; O_EXCL and O_NOFOLLOW: never through a link) in it, write, fsync,
+ * rename, fsync of the directory. 0 or an errno value. */
+static int write_atomic(int dfd, const char *name, const char *data, size_t len)
 {
-    char tmp[PATH_CAP], final[PATH_CAP], tname[PATH_CAP];
+    char tname[PATH_CAP];
     int fd, err;
     net_say(tname, sizeof tname, ".%s.%ld.tmp", name, (long)getpid());
-    if ((err = path_join(tmp, dir, tname)) != 0 || (err = path_join(final, dir, name)) != 0)
-        return err;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd = openat(dfd, tname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return errno;
     err = write_all(fd, data, len);
@@ -1104,20 +1383,13 @@ static int write_atomic(const char *dir, const char *name, const char *data, siz
         err = errno;
     if (close(fd) != 0 && err == 0)
         err = errno;
-    if (err == 0 && rename(tmp, final) != 0)
+    if (err == 0 && renameat(dfd, tname, dfd, name) != 0)
         err = errno;
     if (err != 0) {
-        (void)unlink(tmp);
+        (void)unlinkat(dfd, tname, 0);
         return err;
     }
-    return fsync_dir(dir);
-}
-
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return 0;
-    return errno;
+    return fsync_dir(dfd);
 }
 
 /* A new order file name: the time in ns (20 digits), pid, a counter; the
@@ -1148,31 +1420,78 @@ static int is_temp_name(const char *name)
     return name[0] == '.' && n > 4 && strcmp(name + n - 4, ".tmp") == 0;
 }
 
-/* Removes the temporary files of dir left by killed writers: those older
- * than max_age seconds (max_age < 0: all of them). */
-static void remove_stale_temps(const char *dir, long max_age)
+/* A listing of the directory dfd (a descriptor of its own: dfd keeps its place). */
+static DIR *dir_list(int dfd)
 {
-    DIR *d = opendir(dir);
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d;
+    if (fd < 0)
+        return NULL;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        int err = errno;
+        close(fd);
+        errno = err;
+    }
+    return d;
+}
+
+/* Removes the temporary files of the directory dfd left by killed writers:
+ * those older than max_age seconds (max_age < 0: all of them). */
+static void remove_stale_temps(int dfd, long max_age)
+{
+    DIR *d = dir_list(dfd);
     struct dirent *de;
     time_t now = time(NULL);
     int removed = 0;
     if (d == NULL)
         return;
     while ((de = readdir(d)) != NULL) {
-        char path[PATH_CAP];
         struct stat sb;
-        if (!is_temp_name(de->d_name) || path_join(path, dir, de->d_name) != 0)
+        if (!is_temp_name(de->d_name))
             continue;
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
             continue;
         if (max_age >= 0 && (long)(now - sb.st_mtime) < max_age)
             continue;
-        if (unlink(path) == 0)
+        if (unlinkat(dfd, de->d_name, 0) == 0)
             removed = 1;
     }
     closedir(d);
     if (removed)
-        (void)fsync_dir(dir);
+        (void)fsync_dir(dfd);
+}
+
+/* Reads the order file name of the directory dfd (NUL-terminated copy),
+ * never through a symbolic link. 0, or an errno value; then *what is set
+ * when the name is not a regular file. */
+static int spool_read(int dfd, const char *name, char **out, size_t *len, const char **what)
+{
+    struct stat sb;
+    FILE *f;
+    int fd, err;
+    *what = NULL;
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        err = errno;
+        if (err == ELOOP)                 /* O_NOFOLLOW met a symbolic link */
+            *what = "a symbolic link (never followed)";
+        return err;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        *what = "not a regular file";
+        return EINVAL;
+    }
+    f = fdopen(fd, "rb");
+    if (f == NULL) {
+        err = errno;
+        close(fd);
+        return err;
+    }
+    err = read_stream(f, out, len);
+    fclose(f);
+    return err;
 }
 
 /* ------------------------------------------------------------ commands */
@@ -1237,11 +1556,20 @@ static int cmd_send(const struct options *o)
     void *order_arena = NULL;
     const icbu_order *order;
     size_t json_len = 0;
-    int rc;
+    int rc, dfd = SPOOL_ABSENT;
 
     if (icbu_url_parse(o->url, &url) != ICBU_OK)
         usage_error("bad --url (want http://host[:port][/path] or https://...)");
     order = load_order(o->input, &json, &json_len, &order_arena);
+    /* An unsafe spool is found before anything is sent (one that is not
+     * there yet is made when an order goes into it). */
+    if (o->spool != NULL && (dfd = spool_open(o->spool, 0)) == -1) {
+        fputs("icbu-reflow: nothing sent: the spool must be fixed first\n", stderr);
+        secret_forget();
+        free(order_arena);
+        free(json);
+        return EXIT_SPOOL_IO;
+    }
     if (deliver(o, &url, order, 1, &r) == ORDER_FAULT) {
         secret_forget();
         invalid_order(&r.e);
@@ -1250,26 +1578,39 @@ static int cmd_send(const struct options *o)
     rc = r.rc;
     if (r.attempts > 1)
         fprintf(stderr, "icbu-reflow: %u attempts\n", r.attempts);
-    if (o->spool != NULL && r.retryable && r.without_key) {
+    if (r.setting != NULL)
+        fprintf(stderr, "icbu-reflow: settings error: %s\n", r.setting);
+    /* Spooled: every order not delivered, unless the answer was final for
+     * this order (accepted, refused, a platform error about its content) or
+     * cannot be read (exit 3: the gateway may have taken it). */
+    if (o->spool != NULL && (r.retryable || r.setting != NULL) && r.without_key) {
         fputs("icbu-reflow: not delivered, and not spooled: without external_biz_id a later "
               "resend could report it twice\n", stderr);
-    } else if (o->spool != NULL && r.retryable) {
+    } else if (o->spool != NULL && (r.retryable || r.setting != NULL)) {
         char name[64];
-        int err = make_dir(o->spool);
+        int err = 0;
         spool_name(name, sizeof name);
-        if (err == 0)
-            err = write_atomic(o->spool, name, json, json_len);
-        if (err == 0) {
-            rc = EXIT_SPOOLED;
-            fputs("icbu-reflow: not delivered now; spooled as ", stderr);
+        if (dfd == SPOOL_ABSENT)
+            dfd = spool_open(o->spool, 1);
+        if (dfd >= 0)
+            err = write_atomic(dfd, name, json, json_len);
+        if (dfd >= 0 && err == 0) {
+            rc = r.setting != NULL ? EXIT_SETTINGS : EXIT_SPOOLED;
+            fputs(r.setting != NULL ? "icbu-reflow: not delivered; spooled as "
+                                    : "icbu-reflow: not delivered now; spooled as ", stderr);
             put_clean(o->spool);
-            fprintf(stderr, "/%s\n", name);
-        } else {
+            fprintf(stderr, "/%s%s\n", name, r.setting != NULL ?
+                    ", but flush cannot deliver it until the settings are fixed" : "");
+        } else if (dfd >= 0) {
             fputs("icbu-reflow: not delivered, and NOT spooled: cannot write to ", stderr);
             put_clean(o->spool);
             fprintf(stderr, ": %s\n", strerror(err));
+        } else {
+            fputs("icbu-reflow: not delivered, and NOT spooled\n", stderr);
         }
     }
+    if (dfd >= 0)
+        close(dfd);
     fwrite(r.line.p, 1, r.line.n, stdout);
     fputs("}\n", stdout);
     free(r.line.p);
@@ -1281,30 +1622,49 @@ static int cmd_send(const struct options *o)
 /* flush: what became of one order file. */
 enum fate { F_REMOVED, F_REFUSED, F_KEPT };
 
+/* flush: the spool, open. */
+struct spool {
+    const char *dir;              /* as given, for messages */
+    int dfd;                      /* DIR */
+    int rfd;                      /* DIR/refused, or SPOOL_ABSENT until made */
+};
+
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The order files of dir, sorted (oldest first). -1 with errno set on failure. */
-static long list_spool(const char *dir, char ***names)
+/* The order files of the spool, sorted (oldest first). -1 with errno set on
+ * failure. warn: say on stderr which order names are skipped because they
+ * are not regular files (symbolic links are never followed). */
+static long list_spool(const struct spool *sp, char ***names, int warn)
 {
-    DIR *d = opendir(dir);
+    DIR *d = dir_list(sp->dfd);
     struct dirent *de;
     char **v = NULL;
     size_t n = 0, cap = 0;
     if (d == NULL)
         return -1;
     for (;;) {
-        char path[PATH_CAP];
         struct stat sb;
         errno = 0;                        /* readdir: NULL and errno 0 at the end */
         if ((de = readdir(d)) == NULL)
             break;
-        if (!spool_order_name(de->d_name) || path_join(path, dir, de->d_name) != 0)
+        if (!spool_order_name(de->d_name))
             continue;
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        if (fstatat(sp->dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;                     /* gone meanwhile */
+        if (!S_ISREG(sb.st_mode)) {
+            if (warn) {
+                fputs("icbu-reflow: warning: not sent: ", stderr);
+                put_clean(sp->dir);
+                fputc('/', stderr);
+                put_clean(de->d_name);
+                fprintf(stderr, ": %s\n", S_ISLNK(sb.st_mode) ?
+                        "a symbolic link (never followed)" : "not a regular file");
+            }
             continue;
+        }
         if (n == cap) {
             char **p;
             cap = cap ? cap * 2 : 64;
@@ -1343,29 +1703,31 @@ static void free_names(char **v, long n)
     free(v);
 }
 
-/* Moves dir/name to dir/refused/name, its answer (line + "}\n") written first. */
-static int move_refused(const char *dir, const char *name, const struct line *l)
+/* Moves name to refused/name, its answer (line + "}\n") written first.
+ * 0; an errno value; or -1 after a message (refused/ is unsafe). */
+static int move_refused(struct spool *sp, const char *name, const struct line *l)
 {
-    char refused[PATH_CAP], from[PATH_CAP], to[PATH_CAP], aname[PATH_CAP], *answer;
+    char aname[PATH_CAP], *answer;
     int err;
-    if ((err = path_join(refused, dir, "refused")) != 0 || (err = path_join(from, dir, name)) != 0 ||
-        (err = path_join(to, refused, name)) != 0 || (err = make_dir(refused)) != 0)
-        return err;
+    if (sp->rfd == SPOOL_ABSENT && (sp->rfd = refused_open(sp->dfd, sp->dir, 1)) < 0) {
+        sp->rfd = SPOOL_ABSENT;
+        return -1;
+    }
     net_say(aname, sizeof aname, "%s.answer.json", name);
     answer = (char *)malloc(l->n + 2);
     if (answer == NULL)
         out_of_memory();
     memcpy(answer, l->p, l->n);
     memcpy(answer + l->n, "}\n", 2);
-    err = write_atomic(refused, aname, answer, l->n + 2);
+    err = write_atomic(sp->rfd, aname, answer, l->n + 2);
     free(answer);
     if (err != 0)
         return err;
-    if (rename(from, to) != 0)
+    if (renameat(sp->dfd, name, sp->rfd, name) != 0)
         return errno;
-    if ((err = fsync_dir(refused)) != 0)
+    if ((err = fsync_dir(sp->rfd)) != 0)
         return err;
-    return fsync_dir(dir);
+    return fsync_dir(sp->dfd);
 }
 
 static void flush_line(const char *name, const struct line *l, unsigned attempts,
@@ -1381,31 +1743,31 @@ static void flush_line(const char *name, const struct line *l, unsigned attempts
     fflush(stdout);
 }
 
-static void spool_failed(const char *what, const char *path, int err)
-{
-    fprintf(stderr, "icbu-reflow: cannot %s ", what);
-    put_clean(path);
-    fprintf(stderr, ": %s\n", strerror(err));
-}
-
-/* Sends dir/name. Returns its fate; *stop_rc gets the exit status when
- * flush must stop here (F_KEPT). */
-static enum fate flush_one(const struct options *o, const icbu_url *url, const char *dir,
+/* Sends the order file name. Returns its fate; *stop_rc gets the exit
+ * status when flush must stop here (F_KEPT). */
+static enum fate flush_one(const struct options *o, const icbu_url *url, struct spool *sp,
                            const char *name, int *stop_rc)
 {
     char path[PATH_CAP];
     char *json = NULL;
     void *arena = NULL;
     const icbu_order *order = NULL;
+    const char *what = NULL;
     size_t len = 0;
     struct result r;
     enum fate fate;
     int err;
 
     memset(&r, 0, sizeof r);
-    if ((err = path_join(path, dir, name)) != 0 || (err = read_input(path, &json, &len)) != 0) {
+    if ((err = path_join(path, sp->dir, name)) != 0 ||
+        (err = spool_read(sp->dfd, name, &json, &len, &what)) != 0) {
         if (err == ENOENT)        /* gone meanwhile (taken out by hand) */
             return F_REMOVED;
+        if (what != NULL) {
+            spool_unsafe(sp->dir, name, what);
+            *stop_rc = EXIT_SPOOL_IO;
+            return F_KEPT;
+        }
         if (err != EFBIG) {
             spool_failed("read", path, err);
             *stop_rc = EXIT_SPOOL_IO;
@@ -1431,26 +1793,32 @@ static enum fate flush_one(const struct options *o, const icbu_url *url, const c
 
     if (r.rc == EXIT_ACCEPTED) {
         /* The answer is in: only now does the order leave the spool. */
-        if (unlink(path) != 0 && errno != ENOENT) {
+        if (unlinkat(sp->dfd, name, 0) != 0 && errno != ENOENT) {
             spool_failed("remove", path, errno);
             *stop_rc = EXIT_SPOOL_IO;
             fate = F_KEPT;
         } else {
-            (void)fsync_dir(dir);
+            (void)fsync_dir(sp->dfd);
             fate = F_REMOVED;
         }
     } else if (r.rc == EXIT_REFUSED || r.rc == EXIT_BAD_ORDER ||
                (r.rc == EXIT_PLATFORM && !r.retryable && !r.config_error)) {
-        if ((err = move_refused(dir, name, &r.line)) != 0) {
-            spool_failed("move to refused/", path, err);
+        if ((err = move_refused(sp, name, &r.line)) != 0) {
+            if (err > 0)
+                spool_failed("move to refused/", path, err);
             *stop_rc = EXIT_SPOOL_IO;
             fate = F_KEPT;
         } else {
             fate = F_REFUSED;
         }
     } else {
-        /* It may pass later (5), or needs a look (3: an answer we cannot
-         * read; the gateway may have taken it): kept either way. */
+        /* It may pass later (5), needs the settings fixed (2: a platform
+         * code about them, 3: host, CA file, certificate), or needs a look
+         * (3: an answer we cannot read; the gateway may have taken it):
+         * kept either way. */
+        if (r.setting != NULL)
+            fprintf(stderr, "icbu-reflow: settings error: %s; the order is kept: fix the "
+                    "settings, then flush again\n", r.setting);
         *stop_rc = r.config_error ? EXIT_PLATFORM : r.retryable ? EXIT_SPOOLED : EXIT_TRANSPORT;
         fate = F_KEPT;
     }
@@ -1462,19 +1830,33 @@ static enum fate flush_one(const struct options *o, const icbu_url *url, const c
 static int cmd_flush(const struct options *o)
 {
     icbu_url url;
-    char lock_path[PATH_CAP], refused[PATH_CAP];
-    int lock_fd, rc = EXIT_ACCEPTED, err;
+    struct spool sp;
+    struct stat sb;
+    char lock_path[PATH_CAP];
+    int lock_fd, rc = EXIT_ACCEPTED, err, first = 1;
 
     if (icbu_url_parse(o->url, &url) != ICBU_OK)
         usage_error("bad --url (want http://host[:port][/path] or https://...)");
-    if ((err = path_join(lock_path, o->spool, ".lock")) != 0 ||
-        (err = path_join(refused, o->spool, "refused")) != 0) {
+    if ((err = path_join(lock_path, o->spool, ".lock")) != 0) {
         spool_failed("use the spool", o->spool, err);
         return EXIT_SPOOL_IO;
     }
-    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    sp.dir = o->spool;
+    sp.dfd = spool_open(o->spool, 0);
+    if (sp.dfd == SPOOL_ABSENT)
+        spool_failed("open the spool", o->spool, ENOENT);
+    if (sp.dfd < 0)
+        return EXIT_SPOOL_IO;
+    lock_fd = openat(sp.dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     if (lock_fd < 0) {
-        spool_failed("open", lock_path, errno);
+        entry_failed(sp.dfd, o->spool, ".lock", errno, "a regular file");
+        close(sp.dfd);
+        return EXIT_SPOOL_IO;
+    }
+    if (fstat(lock_fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        spool_unsafe(o->spool, ".lock", "not a regular file");
+        close(lock_fd);
+        close(sp.dfd);
         return EXIT_SPOOL_IO;
     }
     while (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -1485,35 +1867,48 @@ static int cmd_flush(const struct options *o)
             put_clean(o->spool);
             fputs(" (it holds the lock on .lock); not waiting\n", stderr);
             close(lock_fd);
+            close(sp.dfd);
             return EXIT_LOCKED;
         }
         spool_failed("lock", lock_path, errno);
         close(lock_fd);
+        close(sp.dfd);
         return EXIT_SPOOL_IO;
     }
     /* Ours alone now: the answers' temporary files in refused/ are leftovers
      * of a killed flush; the spool's are stale once old (a send may be
-     * writing one right now). */
-    remove_stale_temps(refused, -1);
-    remove_stale_temps(o->spool, SPOOL_STALE_S);
+     * writing one right now). An unsafe refused/ stops flush before it sends. */
+    sp.rfd = refused_open(sp.dfd, o->spool, 0);
+    if (sp.rfd == -1) {
+        close(lock_fd);
+        close(sp.dfd);
+        return EXIT_SPOOL_IO;
+    }
+    if (sp.rfd >= 0)
+        remove_stale_temps(sp.rfd, -1);
+    remove_stale_temps(sp.dfd, SPOOL_STALE_S);
 
     for (;;) {                    /* again while sends add orders meanwhile */
         char **names = NULL;
-        long n = list_spool(o->spool, &names), i;
+        long n = list_spool(&sp, &names, first), i;
+        first = 0;
         if (n < 0) {
             spool_failed("read the spool", o->spool, errno);
             rc = EXIT_SPOOL_IO;
             break;
         }
         for (i = 0; i < n && rc == EXIT_ACCEPTED; i++)
-            if (flush_one(o, &url, o->spool, names[i], &rc) == F_KEPT && rc == EXIT_ACCEPTED)
+            if (flush_one(o, &url, &sp, names[i], &rc) == F_KEPT && rc == EXIT_ACCEPTED)
                 rc = EXIT_SPOOLED;
         free_names(names, n);
         if (n == 0 || rc != EXIT_ACCEPTED)
             break;
     }
     secret_forget();
+    if (sp.rfd >= 0)
+        close(sp.rfd);
     close(lock_fd);               /* releases the lock */
+    close(sp.dfd);
     return finish(rc);
 }
 

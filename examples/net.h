@@ -19,7 +19,8 @@
  * (-111)", "certificate verification failed: ..."). Send and receive return
  * what icbu_transport asks for: a count > 0, 0 when the peer closed, or a
  * negative value: ICBU_IO_TIMEOUT, -errno for socket errors, -EPROTO for TLS
- * protocol errors.
+ * protocol errors. net_connect and tls_open return ICBU_IO_NO_RETRY when
+ * another try cannot help, and then c->fault says which setting is wrong.
  */
 #ifndef ICBU_EXAMPLES_NET_H
 #define ICBU_EXAMPLES_NET_H
@@ -35,6 +36,15 @@
 
 struct tls_state;                 /* private to the TLS back end */
 
+/* What a failure at or below ICBU_IO_NO_RETRY is about (c->fault): a setting
+ * that must be fixed before any attempt can succeed. */
+enum net_fault {
+    NET_FAULT_NONE = 0,
+    NET_FAULT_HOST,               /* the host name: invalid (never looked up), or no such name */
+    NET_FAULT_CA_FILE,            /* the CA file: missing, not a regular file, no certificate */
+    NET_FAULT_CERTIFICATE         /* the server's certificate: not trusted, or not for this host */
+};
+
 struct conn {
     int fd;                       /* -1 when not connected */
     struct tls_state *tls;        /* NULL for plain TCP */
@@ -44,6 +54,7 @@ struct conn {
     long (*recv)(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms);
     void (*tls_end)(struct conn *c);
     char why[256];                /* the last failure, for people */
+    enum net_fault fault;         /* set with a return at or below ICBU_IO_NO_RETRY */
 };
 
 /* ------------------------------------------------------------ net_posix.c */
@@ -53,7 +64,10 @@ uint32_t net_remaining(uint32_t deadline_ms);    /* 0 once the deadline passed *
 
 /* Resolves u->host (getaddrinfo: not bounded by the deadline) and connects
  * to each address in turn until one answers or the deadline passes.
- * Returns 0, or ICBU_IO_TIMEOUT / -errno / -1 (name resolution) with c->why. */
+ * Returns 0, or ICBU_IO_TIMEOUT / -errno / -1 (name resolution) with c->why;
+ * ICBU_IO_NO_RETRY (c->fault NET_FAULT_HOST) for a host name that can never
+ * resolve (see host_get: refused before any lookup) or that the resolver
+ * says does not exist. */
 int  net_connect(struct conn *c, const icbu_url *u, uint32_t deadline_ms);
 long net_send(void *conn, const unsigned char *p, size_t n, uint32_t timeout_ms);
 long net_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms);
@@ -67,12 +81,17 @@ void net_say(char *out, size_t cap, const char *fmt, ...);
 /* The text of -errno values and ICBU_IO_TIMEOUT: "connection reset by peer (-104)". */
 void net_describe(char *out, size_t cap, long rc);
 /* Opens a CA file for reading: a regular file of at most NET_CA_FILE_MAX
- * bytes (not a directory, FIFO or device, which would make a loader fail
- * obscurely or read forever). The open FILE, or NULL with why. */
+ * bytes. The path is checked with stat() before it is opened, so a FIFO, a
+ * device or a directory is refused at once (opening a FIFO would wait for a
+ * writer, whatever the deadline); the open itself is non-blocking and is
+ * checked again with fstat(). The open FILE, or NULL with why. */
 #ifndef NET_CA_FILE_MAX
 #define NET_CA_FILE_MAX (16L << 20)
 #endif
 FILE *net_ca_open(const char *path, char *why, size_t whylen);
+/* The whole CA file (net_ca_open), NUL-terminated: *buf (malloc'd, *len bytes
+ * before the NUL). 0, or -1 with why. */
+int net_ca_read(const char *path, unsigned char **buf, size_t *len, char *why, size_t whylen);
 
 /* ------------------------------------------------- tls_mbedtls.c / tls_bearssl.c
  * TLS 1.2 client over the connected socket of c, before deadline_ms.
@@ -91,9 +110,14 @@ long tls_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms);
 /* Copies the host of u, NUL-terminated, into out (cap bytes). 0 or -1 (too long,
  * or a NUL byte inside). */
 int host_copy(const icbu_url *u, char *out, size_t cap);
-/* What both TLS back ends do first: the host as a C string, the CA file
- * (NET_DEFAULT_CA_FILE when NULL), and a zeroed state of state_size bytes.
- * NULL with *err and c->why set on failure. */
+/* The host of u as a C string in out (cap: at least 256), if it is a name
+ * that can resolve: an IPv6 literal, or at most 253 bytes (one final '.' aside)
+ * of labels of 1 to 63 letters, digits, '-' or '_'. 0, or ICBU_IO_NO_RETRY
+ * with why: such a name is refused before any lookup. */
+int host_get(const icbu_url *u, char *out, size_t cap, char *why, size_t whylen);
+/* What both TLS back ends do first: the host as a C string (host_get), the CA
+ * file (NET_DEFAULT_CA_FILE when NULL), and a zeroed state of state_size bytes.
+ * NULL with *err and c->why (and c->fault) set on failure. */
 void *tls_begin(struct conn *c, const icbu_url *u, const char **ca_file, char *host,
                 size_t host_cap, size_t state_size, int *err);
 /* 4 or 16 when host is an IPv4/IPv6 literal (the address in ip), else 0. */

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -154,9 +155,10 @@ int net_connect(struct conn *c, const icbu_url *u, uint32_t deadline_ms)
     int rc = -1, fd = -1;
 
     c->why[0] = '\0';
-    if (host_copy(u, host, sizeof host) != 0) {
-        net_say(c->why, sizeof c->why, "host name too long or invalid");
-        return -1;
+    c->fault = NET_FAULT_NONE;
+    if (host_get(u, host, sizeof host, c->why, sizeof c->why) != 0) {
+        c->fault = NET_FAULT_HOST;            /* never looked up: no try can resolve it */
+        return ICBU_IO_NO_RETRY;
     }
     net_say(port, sizeof port, "%u", (unsigned)u->port);
     memset(&hints, 0, sizeof hints);
@@ -167,7 +169,10 @@ int net_connect(struct conn *c, const icbu_url *u, uint32_t deadline_ms)
     if (rc != 0) {
         net_say(c->why, sizeof c->why, "cannot resolve %s: %s", host,
                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-        return rc == EAI_NONAME ? ICBU_IO_NO_RETRY : -1;     /* no such name: a typo, not an outage */
+        if (rc != EAI_NONAME)
+            return -1;
+        c->fault = NET_FAULT_HOST;
+        return ICBU_IO_NO_RETRY;              /* no such name: a typo, not an outage */
     }
     rc = -1;
     for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -258,19 +263,99 @@ void conn_close(struct conn *c)
     c->fd = -1;
 }
 
+/* "cannot load CA file PATH: what" in why. */
+static void ca_fail(char *why, size_t whylen, const char *path, const char *what)
+{
+    net_say(why, whylen, "cannot load CA file %s: %s", path, what);
+}
+
+/* NULL, or what is wrong with a CA file of this type and size. */
+static const char *ca_unfit(const struct stat *sb)
+{
+    if (!S_ISREG(sb->st_mode))
+        return "not a regular file";
+    if (sb->st_size > NET_CA_FILE_MAX)
+        return "larger than NET_CA_FILE_MAX";
+    return NULL;
+}
+
 FILE *net_ca_open(const char *path, char *why, size_t whylen)
 {
     struct stat sb;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        net_say(why, whylen, "cannot load CA file %s: %s", path, strerror(errno));
+    const char *bad;
+    FILE *f;
+    int fd;
+    /* stat before open: opening a FIFO waits for a writer (forever, past any
+     * deadline), and opening a device may have effects of its own. */
+    if (stat(path, &sb) != 0) {
+        ca_fail(why, whylen, path, strerror(errno));
         return NULL;
     }
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > NET_CA_FILE_MAX) {
-        net_say(why, whylen, "cannot load CA file %s: %s", path,
-                !S_ISREG(sb.st_mode) ? "not a regular file" : "larger than NET_CA_FILE_MAX");
-        fclose(f);
+    if ((bad = ca_unfit(&sb)) != NULL) {
+        ca_fail(why, whylen, path, bad);
         return NULL;
+    }
+    /* Non-blocking, and checked again: the path may have changed meanwhile. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        ca_fail(why, whylen, path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &sb) != 0 || (bad = ca_unfit(&sb)) != NULL) {
+        ca_fail(why, whylen, path, bad != NULL ? bad : strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    f = fdopen(fd, "rb");
+    if (f == NULL) {
+        ca_fail(why, whylen, path, strerror(errno));
+        close(fd);
     }
     return f;
+}
+
+int net_ca_read(const char *path, unsigned char **buf, size_t *len, char *why, size_t whylen)
+{
+    FILE *f = net_ca_open(path, why, whylen);
+    unsigned char *p = NULL;
+    size_t n = 0, cap = 0;
+    int bad = 0;
+    *buf = NULL;
+    *len = 0;
+    if (f == NULL)
+        return -1;
+    for (;;) {                    /* a file that grows while read is cut at the limit */
+        size_t k;
+        if (cap - n < 4096) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            unsigned char *q;
+            if (cap > (size_t)NET_CA_FILE_MAX + 1) {
+                bad = 1;
+                break;
+            }
+            q = (unsigned char *)realloc(p, ncap);
+            if (q == NULL) {
+                bad = 1;
+                break;
+            }
+            p = q;
+            cap = ncap;
+        }
+        k = fread(p + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0)
+            break;
+    }
+    if (bad || ferror(f) || n > (size_t)NET_CA_FILE_MAX) {
+        ca_fail(why, whylen, path, bad && n <= (size_t)NET_CA_FILE_MAX ? "out of memory"
+                                                                      : "read error");
+        fclose(f);
+        free(p);
+        return -1;
+    }
+    fclose(f);
+    p[n] = 0;
+    *buf = p;
+    *len = n;
+    return 0;
 }

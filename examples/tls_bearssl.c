@@ -235,26 +235,12 @@ static int anchors_load(struct tls_state *st, const char *path, char *why, size_
     struct bytes file, der;
     size_t cap = 0, off = 0;
     int in_cert = 0, rc = 0, pass;
-    FILE *f;
 
     memset(&file, 0, sizeof file);
     memset(&der, 0, sizeof der);
-    if ((f = net_ca_open(path, why, whylen)) == NULL)
+    /* Checked before it is opened (no FIFO or device), read whole. */
+    if (net_ca_read(path, &file.p, &file.n, why, whylen) != 0)
         return -1;
-    for (;;) {                    /* a file that grows while read is cut at the limit */
-        unsigned char chunk[4096];
-        size_t k = fread(chunk, 1, sizeof chunk, f);
-        if (k == 0 || file.oom || file.n > (size_t)NET_CA_FILE_MAX)
-            break;
-        bytes_add(&file, chunk, k);
-    }
-    if (ferror(f) || file.oom || file.n > (size_t)NET_CA_FILE_MAX) {
-        net_say(why, whylen, "cannot load CA file %s: read error", path);
-        fclose(f);
-        free(file.p);
-        return -1;
-    }
-    fclose(f);
 
     br_pem_decoder_init(&pc);
     /* pass 0: the file; pass 1: a final newline, so that a file without one
@@ -442,6 +428,7 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     st->c = c;
     if (anchors_load(st, ca_file, c->why, sizeof c->why) != 0) {
         state_free(st);
+        c->fault = NET_FAULT_CA_FILE;
         return ICBU_IO_NO_RETRY;                  /* configuration: another try cannot help */
     }
     iplen = host_ip_literal(host, st->ip);
@@ -476,9 +463,12 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
             net_say(c->why, sizeof c->why, "certificate verification failed: "
                     "the certificate does not name this host (host %s)", host);
             r = ICBU_IO_NO_RETRY;                 /* the same certificate next time */
+            c->fault = NET_FAULT_CERTIFICATE;
         } else if (err != BR_ERR_OK) {
             describe_bear(c->why, sizeof c->why, "TLS handshake failed", err);
             r = err >= BR_ERR_X509_OK && err < BR_ERR_X509_OK + 32 ? ICBU_IO_NO_RETRY : -EPROTO;
+            if (r == ICBU_IO_NO_RETRY)
+                c->fault = NET_FAULT_CERTIFICATE;
         } else {
             net_say(c->why, sizeof c->why,
                      "TLS handshake failed: connection closed by the server");

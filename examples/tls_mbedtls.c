@@ -191,17 +191,25 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
         goto fail;
     }
 #endif
-    /* A positive value counts certificates that failed to parse (bundles hold
-     * some mbedTLS does not support); what matters is that one was loaded. */
+    /* The file is read once, by net_ca_read (checked before it is opened:
+     * no FIFO or device), and parsed from memory: mbedtls_x509_crt_parse_file
+     * would open the path again. Like that function, a PEM buffer is given
+     * with its final NUL. A positive value counts certificates that failed to
+     * parse (bundles hold some mbedTLS does not support); what matters is
+     * that one was loaded. */
     {
-        FILE *f = net_ca_open(ca_file, c->why, sizeof c->why);   /* a plain errno message */
-        if (f == NULL) {
+        unsigned char *pem = NULL;
+        size_t pem_len = 0;
+        if (net_ca_read(ca_file, &pem, &pem_len, c->why, sizeof c->why) != 0) {
             state_free(st);
+            c->fault = NET_FAULT_CA_FILE;
             return ICBU_IO_NO_RETRY;              /* configuration: another try cannot help */
         }
-        fclose(f);
+        if (strstr((const char *)pem, "-----BEGIN ") != NULL)
+            pem_len++;
+        rc = mbedtls_x509_crt_parse(&st->ca, pem, pem_len);
+        free(pem);
     }
-    rc = mbedtls_x509_crt_parse_file(&st->ca, ca_file);
     if (rc < 0 || st->ca.raw.p == NULL) {
         char what[300];
         net_say(what, sizeof what, "cannot load CA file %s", ca_file);
@@ -210,6 +218,7 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
         else
             net_say(c->why, sizeof c->why, "%s: no usable certificate", what);
         state_free(st);
+        c->fault = NET_FAULT_CA_FILE;
         return ICBU_IO_NO_RETRY;
     }
     rc = mbedtls_ssl_config_defaults(&st->conf, MBEDTLS_SSL_IS_CLIENT,
@@ -275,6 +284,7 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
             else
                 net_say(c->why, sizeof c->why, "certificate verification failed: %s", info);
             ret = ICBU_IO_NO_RETRY;               /* the same certificate next time */
+            c->fault = NET_FAULT_CERTIFICATE;
         } else if (st->io_err == ICBU_IO_TIMEOUT) {
             net_say(c->why, sizeof c->why, "TLS handshake timed out");
             ret = ICBU_IO_TIMEOUT;

@@ -21,6 +21,68 @@ int host_copy(const icbu_url *u, char *out, size_t cap)
     return 0;
 }
 
+/* Shown in messages: the host, cut at 64 bytes. */
+static void host_bad(char *why, size_t whylen, const icbu_url *u, const char *what)
+{
+    int n = u->host.n > 64 ? 64 : (int)u->host.n;
+    net_say(why, whylen, "invalid host name \"%.*s%s\": %s", n, u->host.p,
+            u->host.n > 64 ? "..." : "", what);
+}
+
+int host_get(const icbu_url *u, char *out, size_t cap, char *why, size_t whylen)
+{
+    const char *h = u->host.p;
+    size_t n = u->host.n, i, label = 0;
+    char what[96];
+    unsigned char ip[16];
+    if (h == NULL || n == 0) {
+        net_say(why, whylen, "no host name");
+        return ICBU_IO_NO_RETRY;
+    }
+    if (memchr(h, ':', n) != NULL) {        /* [IPv6] (the URL parser took the brackets) */
+        if (n >= cap || n > 45 || host_copy(u, out, cap) != 0 || host_ip_literal(out, ip) != 16) {
+            host_bad(why, whylen, u, "not an IPv6 address");
+            return ICBU_IO_NO_RETRY;
+        }
+        return 0;
+    }
+    if (n > 254 || (n == 254 && h[253] != '.') || n >= cap) {
+        net_say(what, sizeof what, "longer than 253 bytes (%lu)", (unsigned long)n);
+        host_bad(why, whylen, u, what);
+        return ICBU_IO_NO_RETRY;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c == '.') {
+            if (label == 0) {
+                host_bad(why, whylen, u, "an empty label");
+                return ICBU_IO_NO_RETRY;
+            }
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_')) {
+            if (c >= 0x80)
+                net_say(what, sizeof what, "byte 0x%02X cannot be in a host name "
+                        "(give an international name in its xn-- form)", c);
+            else if (c > 0x20 && c < 0x7F)
+                net_say(what, sizeof what, "'%c' cannot be in a host name", (char)c);
+            else
+                net_say(what, sizeof what, "byte 0x%02X cannot be in a host name", c);
+            host_bad(why, whylen, u, what);
+            return ICBU_IO_NO_RETRY;
+        }
+        if (++label > 63) {
+            host_bad(why, whylen, u, "a label longer than 63 bytes");
+            return ICBU_IO_NO_RETRY;
+        }
+    }
+    memcpy(out, h, n);
+    out[n] = '\0';
+    return 0;
+}
+
 size_t host_ip_literal(const char *host, unsigned char ip[16])
 {
     if (inet_pton(AF_INET, host, ip) == 1)
@@ -142,9 +204,10 @@ void *tls_begin(struct conn *c, const icbu_url *u, const char **ca_file, char *h
 {
     void *st;
     c->why[0] = '\0';
-    if (host_copy(u, host, host_cap) != 0) {
-        net_say(c->why, sizeof c->why, "host name too long or invalid");
-        *err = -EINVAL;
+    c->fault = NET_FAULT_NONE;
+    if (host_get(u, host, host_cap, c->why, sizeof c->why) != 0) {
+        c->fault = NET_FAULT_HOST;            /* the same name next time: no retry */
+        *err = ICBU_IO_NO_RETRY;
         return NULL;
     }
     if (*ca_file == NULL)

@@ -43,7 +43,8 @@ EXAMPLE = os.path.join(HERE, "data", "example_order.json")
 SIGN_METHODS = ("md5", "hmac", "hmac-sha256")
 GMT8 = datetime.timezone(datetime.timedelta(hours=8))
 APP_KEY = "12345678"
-SECRET = "it-Secr3t/%s+é" % os.urandom(6).hex()        # non-ASCII and form-special on purpose
+SECRET_RANDOM = os.urandom(6).hex()
+SECRET = "it-Secr3t/%s+é" % SECRET_RANDOM               # non-ASCII and form-special on purpose
 BAD_SECRET = "wrong-Secr3t-%s" % os.urandom(6).hex()
 FIXED_TS = "2022-10-11 12:34:56"
 OUTCOME_KEYS = {
@@ -405,10 +406,46 @@ class Suite:
                                           "--ca-file", bad_ca, "--timeout", "5000", EXAMPLE], timeout=10),
                              3, "transport_error", stage="tls",
                              detail="cannot load CA file %s: not a regular file" % bad_ca))
+
+            def fifo_ca():
+                # Item b: the CA file is checked before it is opened: opening a FIFO would
+                # wait for a writer, past --timeout.
+                fifo = os.path.join(self.tmp, "ca-%s-%s.fifo" % (tag, os.urandom(4).hex()))
+                os.mkfifo(fifo)
+                r = run(binary, ["send", "--app-key", APP_KEY, "--url", gw.url(scheme),
+                                 "--ca-file", fifo, "--timeout", "3000", EXAMPLE], timeout=10)
+                check_outcome(r, 3, "transport_error", stage="tls",
+                              detail="cannot load CA file %s: not a regular file" % fifo)
+                expect(r.elapsed < 2, "took %.1f s" % r.elapsed)
+                expect(b"settings error" in r.err and b"--ca-file" in r.err,
+                       "stderr does not name --ca-file: %s" % r.why())
+            self.add(p + "a CA file that is a FIFO is a tls error, at once", fifo_ca)
             self.add(p + "certificate for another host name is a tls error", lambda: check_outcome(
                 run(binary, ["send", "--app-key", APP_KEY, "--ca-file", gw.ca,
                              "--url", gw.url("https", port=gw.badname), EXAMPLE]),
                 3, "transport_error", stage="tls"))
+
+        # Item d: a host name that can never resolve is refused by the transport before any
+        # lookup (no DNS: these tests never leave the machine), once: no retries.
+        label63 = "a" * 63
+        for what, host in (("longer than 253 bytes", ".".join(["h" * 60] * 5)),
+                           ("of 254 bytes", ".".join([label63] * 3) + "." + "c" * 62),
+                           ("with a label of 64 bytes", "a" * 64 + ".example.com"),
+                           ("with a '!'", "bad!host.example.com"),
+                           ("with an empty label", "gw..example.com"),
+                           ("with a non-ASCII byte", "gw.exämple.com"),
+                           ("that is not an IPv6 address", "[1:::2]")):
+            def never_resolves(host=host):
+                r = send(url="%s://%s/router/rest" % (scheme[:5], host),
+                         extra=("--retries", "3"), timeout=10)
+                check_outcome(r, 3, "transport_error", stage="connect",
+                              detail=lambda d: isinstance(d, str) and "invalid host name" in d)
+                expect(b"attempts" not in r.err, "it was retried: %s" % r.why())
+                expect(r.elapsed < 1.5, "took %.1f s" % r.elapsed)
+                expect(b"settings error" in r.err and b"--url" in r.err,
+                       "stderr does not name --url: %s" % r.why())
+            self.add(p + "a host name %s is refused at once, not retried" % what, never_resolves)
+
         self.add(p + "connection refused is a connect error", lambda: check_outcome(
             send(url="%s://127.0.0.1:%d/router/rest" % (scheme[:5], free_port())),
             3, "transport_error", stage="connect"))
@@ -661,6 +698,37 @@ class Suite:
               env=base_env(ICBU_REFLOW_APP_SECRET=None))
         usage("bad --timestamp", ["sign", "--app-key", APP_KEY, "--timestamp", "yesterday", EXAMPLE])
         usage("parse without RESPONSE", ["parse"])
+
+        # Item e: no usage error prints a value given to an option, the secret least of all
+        # (run() fails a case whose output holds SECRET or BAD_SECRET; here not even 6
+        # characters of its random part).
+        def never_echoed(name, args):
+            def f():
+                r = run(binary, args)
+                expect(r.rc == 64 and r.out == b"", "exit %s, expected 64: %s" % (r.rc, r.why()))
+                rnd = SECRET_RANDOM.encode()
+                shown = [rnd[i:i + 6] for i in range(len(rnd) - 5) if rnd[i:i + 6] in r.err]
+                expect(not shown, "stderr shows part of the value (%r): %s" % (shown, r.why()))
+                return r
+            self.add(p + "usage/" + name, f)
+            return f
+        for opt in ("--secret" + SECRET, "--Secret" + SECRET, "--secret_" + SECRET,
+                    "--secrett=" + SECRET, "--secret-x=" + SECRET, "--SECRET=" + SECRET,
+                    "--app-key" + SECRET, "--url" + SECRET, "--simplify" + SECRET,
+                    "--simplify=" + SECRET, "--help=" + SECRET, "-" + SECRET, "-s" + SECRET):
+            never_echoed("unknown option %s never shows the value" % opt.replace(SECRET, "VALUE"),
+                         ["sign", "--app-key", APP_KEY, opt, EXAMPLE])
+        for opt in ("--sign-method", "--timestamp", "--timeout", "--retries", "--url"):
+            never_echoed("a bad value of %s is not shown" % opt,
+                         ["send", "--app-key", APP_KEY, opt, SECRET, EXAMPLE])
+
+        def glued_named():
+            r = run(binary, ["sign", "--app-key", APP_KEY, "--secret" + SECRET, EXAMPLE])
+            expect(r.rc == 64 and b"'--secret...'" in r.err and b"--secret=VALUE" in r.err,
+                   "the message does not point at --secret: %s" % r.why())
+            r = run(binary, ["sign", "--app-key", APP_KEY, "--bogus", EXAMPLE])
+            expect(r.rc == 64 and b"'--bogus'" in r.err, "an unknown name is shown: %s" % r.why())
+        self.add(p + "usage/--secretVALUE is named as --secret with a value", glued_named)
 
 
 def main():

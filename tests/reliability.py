@@ -50,6 +50,7 @@ ROOT = os.path.dirname(HERE)
 EXAMPLE = os.path.join(HERE, "data", "example_order.json")
 APP_KEY = "12345678"
 SECRET = "rel-Secr3t/%s+é" % os.urandom(6).hex()
+BAD_SECRET = "rel-wrong-Secr3t-%s" % os.urandom(6).hex()
 SPOOL_NAME = re.compile(r"^[0-9]{20}-[0-9]{10}-[0-9]{4}\.json$")
 TIMEOUT_MS = 2500          # send's --timeout in the stress test (all attempts)
 STALL_S = 4.0              # the gateway's random stalls: past that deadline
@@ -62,7 +63,7 @@ Fail, expect = gateway_proc.Fail, gateway_proc.expect
 
 def clip(b, n=300):
     s = b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)
-    s = s.replace(SECRET, "<SECRET>").replace("\n", "\\n")
+    s = s.replace(SECRET, "<SECRET>").replace(BAD_SECRET, "<BAD_SECRET>").replace("\n", "\\n")
     return s if len(s) <= n else s[:n] + "...(%d chars)" % len(s)
 
 
@@ -102,25 +103,27 @@ class Run:
         return out
 
 
-def env():
+def env(**extra):
     e = {k: v for k, v in os.environ.items() if not k.startswith("ICBU_REFLOW_")}
     e.update(TZ="Asia/Shanghai", LC_ALL="C", ICBU_REFLOW_APP_SECRET=SECRET,
              ICBU_REFLOW_APP_KEY=APP_KEY)
+    e.update(extra)
     return e
 
 
 def check_secret(out, err):
-    for name, stream in (("stdout", out), ("stderr", err)):
-        if SECRET.encode("utf-8") in (stream or b""):
-            raise Fail("the secret appears in %s" % name)
+    for s in (SECRET, BAD_SECRET):
+        for name, stream in (("stdout", out), ("stderr", err)):
+            if s.encode("utf-8") in (stream or b""):
+                raise Fail("the secret appears in %s" % name)
 
 
-def run(binary, args, stdin=None, timeout=60):
+def run(binary, args, stdin=None, timeout=60, env_extra=None):
     argv = [binary] + list(args)
     t0 = time.monotonic()
     try:
         p = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           env=env(), timeout=timeout)
+                           env=env(**(env_extra or {})), timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise Fail("%s timed out after %ss (stdout=%s)" % (args[0], timeout, clip(e.stdout or b"")))
     check_secret(p.stdout, p.stderr)
@@ -329,13 +332,92 @@ def cli_cases(c):
         p = c.write("ns.json", order_text("cli-ns-refuse", refuse=True))
         r = c.send(gw.url("http"), p, ["--spool", spool])
         expect(r.rc == 1, "refused: %s" % r.why())
-        for mode, rc in (("badsign-always", 2), ("malformed", 3), ("", 0)):
+        for mode, rc in (("code41", 2), ("malformed", 3), ("", 0)):
             p = c.write("ns.json", order_text("cli-ns-" + (mode or "ok")))
             r = c.send(gw.url("https", mode), p, ["--spool", spool])
             expect(r.rc == rc, "%s: expected %d: %s" % (mode, rc, r.why()))
+            expect(b"settings error" not in r.err, "%s: not a settings error: %s" % (mode, r.why()))
+        p = c.write("ns.json", b'{"amount":1.5}')
+        r = c.send(gw.url("http"), p, ["--spool", spool])
+        expect(r.rc == 4 and r.out == b"", "invalid order: %s" % r.why())
         expect(spool_orders(spool) == [], "spooled: %s" % spool_orders(spool))
-    report("cli/send --spool keeps only retryable failures (not 0, 1, 25, parse errors)",
-           not_spooled)
+    report("cli/send --spool does not keep a final answer (0, 1, code 41), an unreadable "
+           "answer or an invalid order", not_spooled)
+
+    def settings_spooled():
+        """Item f: a settings error is spooled (exit 6, stderr names the setting); flush
+        stops at it and keeps the order; once the settings are fixed, flush delivers it."""
+        spool = c.path("spool-6")
+        fifo = c.path("ca.fifo")
+        os.mkfifo(fifo)
+        missing = c.path("no-such-ca.pem")
+        long_host = ".".join(["h" * 60] * 5)                 # 304 bytes: never resolves
+        cases = (   # name, url, extra args, env, outcome check, the setting named on stderr
+            ("a wrong CA", gw.url("https"), ["--ca-file", gw.wrong_ca], None,
+             lambda j: j.get("stage") == "tls", b"--ca-file"),
+            ("a CA file that is a FIFO", gw.url("https"), ["--ca-file", fifo], None,
+             lambda j: j.get("stage") == "tls" and "not a regular file" in j.get("detail", ""),
+             b"--ca-file"),
+            ("a CA file that does not exist", gw.url("https"), ["--ca-file", missing], None,
+             lambda j: j.get("stage") == "tls", b"--ca-file"),
+            ("a wrong secret (code 25)", gw.url("http"), [], {"ICBU_REFLOW_APP_SECRET": BAD_SECRET},
+             lambda j: j.get("code") == 25, b"secret"),
+            ("an invalid app key (code 29)", gw.url("http"), [], {"ICBU_REFLOW_APP_KEY": "87654321"},
+             lambda j: j.get("code") == 29, b"--app-key"),
+            ("an invalid host name", "http://bad!host.example/router/rest", [], None,
+             lambda j: j.get("stage") == "connect" and "invalid host name" in j.get("detail", ""),
+             b"--url"),
+            ("a host name over 253 bytes", "https://%s/router/rest" % long_host,
+             ["--ca-file", gw.ca], None,
+             lambda j: j.get("stage") == "connect" and "253" in j.get("detail", ""), b"--url"),
+        )
+        bizs, i = [], 0
+        for name, url, extra, env_extra, check, setting in cases:
+            for _, b in c.bins:
+                biz = "cli-6-%d" % i
+                data = order_text(biz, style=i)
+                i += 1
+                before = spool_orders(spool)
+                r = run(b, ["send", "--url", url] + extra + ["--spool", spool, "--retries", "3",
+                                                             "--timeout", "8000", "-"],
+                        stdin=data, timeout=20, env_extra=env_extra)
+                j = r.json()
+                expect(r.rc == 6, "%s: expected exit 6 (spooled, settings): %s" % (name, r.why()))
+                expect(check(j), "%s: unexpected outcome: %s" % (name, r.why()))
+                expect("attempts" not in j and attempts_of(r) == 1,
+                       "%s: a settings error must not be retried: %s" % (name, r.why()))
+                expect(r.elapsed < 4, "%s: took %.1f s" % (name, r.elapsed))
+                expect(b"settings error" in r.err and setting in r.err and b"spooled" in r.err,
+                       "%s: stderr must say spooled and name %s: %s" % (name, setting.decode(), r.why()))
+                new = sorted(set(spool_orders(spool)) - set(before))
+                expect(len(new) == 1, "%s: spool holds %s" % (name, spool_orders(spool)))
+                with open(os.path.join(spool, new[0]), "rb") as f:
+                    expect(f.read() == data, "%s: not the order byte for byte" % name)
+                bizs.append(biz)
+        names = spool_orders(spool)
+        for name, url, extra, env_extra, rc, setting in (
+                ("a wrong CA", gw.url("https"), ["--ca-file", gw.wrong_ca], None, 3, b"--ca-file"),
+                ("a FIFO CA file", gw.url("https"), ["--ca-file", fifo], None, 3, b"--ca-file"),
+                ("an invalid host", "http://bad!host.example/router/rest", [], None, 3, b"--url"),
+                ("a wrong secret", gw.url("http"), [], {"ICBU_REFLOW_APP_SECRET": BAD_SECRET}, 2,
+                 b"secret")):
+            r = run(c.bin(), ["flush", "--spool", spool, "--url", url] + extra, timeout=20,
+                    env_extra=env_extra)
+            lines = r.lines()
+            expect(r.rc == rc and len(lines) == 1 and lines[0]["spool"] == "kept" and
+                   lines[0]["file"] == names[0], "flush, %s: expected %d, kept: %s" % (name, rc, r.why()))
+            expect(b"settings error" in r.err and setting in r.err,
+                   "flush, %s: stderr does not name %s: %s" % (name, setting.decode(), r.why()))
+            expect(spool_orders(spool) == names, "flush, %s: files changed" % name)
+        r = c.flush(spool, gw.url("https"))
+        lines = r.lines()
+        expect(r.rc == 0 and spool_orders(spool) == [] and
+               all(x["spool"] == "removed" for x in lines) and len(lines) == len(names),
+               "flush with the settings fixed: %s" % r.why())
+        got = {e["external_biz_id"] for e in gw.accepted("cli-6-")}
+        expect(got == set(bizs), "not delivered: %s" % sorted(set(bizs) - got))
+    report("cli/send --spool: settings errors (wrong CA, unusable CA file, wrong secret, app key, "
+           "invalid host) are spooled with exit 6; flush keeps them until fixed", settings_spooled)
 
     def budget():
         p = c.write("b.json", order_text("cli-budget"))
@@ -354,7 +436,7 @@ def cli_cases(c):
         spool = c.path("spool-fs")
         r = c.flush(spool, gw.url("http"))
         expect(r.rc == 74 and r.out == b"", "missing spool: %s" % r.why())
-        os.mkdir(spool)
+        os.mkdir(spool, 0o700)
         r = c.flush(spool, gw.url("http"))
         expect(r.rc == 0 and r.out == b"", "empty spool: %s" % r.why())
         for i in range(3):
@@ -416,18 +498,152 @@ def cli_cases(c):
     def rejected_certificate():
         spool = c.path("spool-ca")
         wrong = os.path.join(os.path.dirname(gw.ca), "wrong-ca.pem")
-        for _, b in c.bins:
+        for k, (_, b) in enumerate(c.bins):
+            r = run(b, ["send", "--url", gw.url("https"), "--ca-file", wrong, "--retries", "3",
+                        "-"], stdin=order_text("cli-ca"))
+            j = r.json()
+            expect(r.rc == 3 and j.get("stage") == "tls" and "attempts" not in j and
+                   attempts_of(r) == 1, "%s, no spool: %s" % (b, r.why()))
             r = run(b, ["send", "--url", gw.url("https"), "--ca-file", wrong, "--spool", spool,
                         "--retries", "3", "-"], stdin=order_text("cli-ca"))
             j = r.json()
-            expect(r.rc == 3 and j.get("stage") == "tls" and "attempts" not in j,
-                   "%s: %s" % (b, r.why()))
-        expect(spool_orders(spool) == [], "spooled: %s" % spool_orders(spool))
-    report("cli/a rejected certificate is not retried and not spooled", rejected_certificate)
+            expect(r.rc == 6 and j.get("stage") == "tls" and "attempts" not in j and
+                   attempts_of(r) == 1, "%s: %s" % (b, r.why()))
+            expect(len(spool_orders(spool)) == k + 1, "not spooled: %s" % spool_orders(spool))
+    report("cli/a rejected certificate is not retried; with --spool it is spooled (exit 6)",
+           rejected_certificate)
+
+    def planted(spool, biz, refuse=False):
+        """An order file put in the spool by hand; its name sorts first."""
+        name = "00000000000000000001-0000000001-0000.json"
+        with open(os.path.join(spool, name), "wb") as f:
+            f.write(order_text(biz, refuse=refuse))
+        return name
+
+    def spool_owner_and_mode():
+        """Item a: DIR must be the user's and writable by the user alone, else 74 at once."""
+        p = c.write("trust.json", order_text("cli-trust-send"))
+        for mode, what in ((0o770, b"writable by its group"), (0o707, b"writable by others"),
+                           (0o777, b"writable by its group and others")):
+            spool = c.path("spool-mode-%o" % mode)
+            os.mkdir(spool, 0o700)
+            os.chmod(spool, mode)
+            name = planted(spool, "cli-trust-%o" % mode)
+            r = c.flush(spool, gw.url("http"))
+            expect(r.rc == 74 and r.out == b"" and what in r.err and b"unsafe spool" in r.err,
+                   "flush, mode %o: expected 74 naming the problem: %s" % (mode, r.why()))
+            r = c.send(dead, p, ["--spool", spool, "--retries", "0"])
+            expect(r.rc == 74 and r.out == b"" and what in r.err and b"nothing sent" in r.err,
+                   "send, mode %o: expected 74 naming the problem: %s" % (mode, r.why()))
+            expect(spool_orders(spool) == [name], "mode %o: the spool changed: %s"
+                   % (mode, spool_orders(spool)))
+            expect(not os.path.exists(os.path.join(spool, ".lock")), "mode %o: .lock made" % mode)
+            os.chmod(spool, 0o700)
+            r = c.flush(spool, gw.url("http"))
+            expect(r.rc == 0 and spool_orders(spool) == [], "mode 700: %s" % r.why())
+        # A directory of another user.
+        if os.geteuid() == 0:
+            spool = c.path("spool-owner")
+            os.mkdir(spool, 0o700)
+            name = planted(spool, "cli-trust-owner")
+            os.chown(spool, 65534, 65534)
+        else:
+            spool, name = "/", None                           # root's
+        for args in (["flush", "--spool", spool, "--url", gw.url("http")],
+                     ["send", "--spool", spool, "--url", dead, "--retries", "0", p]):
+            r = run(c.bin(), args)
+            expect(r.rc == 74 and r.out == b"" and b"owned by uid" in r.err,
+                   "%s, another user's DIR: expected 74: %s" % (args[0], r.why()))
+        if name:
+            expect(spool_orders(spool) == [name], "the spool changed")
+        acc = [e for e in gw.accepted("cli-trust-") if e["external_biz_id"] != "cli-trust-send"]
+        expect(sorted(e["external_biz_id"] for e in acc) == ["cli-trust-707", "cli-trust-770",
+                                                           "cli-trust-777"],
+               "orders of an unsafe spool were sent: %s" % [e["external_biz_id"] for e in acc])
+    report("cli/spool: DIR of another user, or writable by group or others: 74, nothing sent",
+           spool_owner_and_mode)
+
+    def lock_link():
+        spool = c.path("spool-lock-link")
+        outside = c.path("outside-lock")
+        os.mkdir(spool, 0o700)
+        os.mkdir(outside, 0o700)
+        target = os.path.join(outside, "made-by-flush")
+        os.symlink(target, os.path.join(spool, ".lock"))
+        name = planted(spool, "cli-lock-link")
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 74 and r.out == b"" and b".lock" in r.err and b"symbolic link" in r.err,
+               "expected 74 naming .lock: %s" % r.why())
+        expect(not os.path.lexists(target), "flush created a file through the .lock link")
+        expect(spool_orders(spool) == [name] and not gw.accepted("cli-lock-link"),
+               "the order was sent")
+    report("cli/flush: a .lock that is a symbolic link is not followed (74)", lock_link)
+
+    def refused_link():
+        spool = c.path("spool-refused-link")
+        outside = c.path("outside-refused")
+        os.mkdir(spool, 0o700)
+        os.mkdir(outside, 0o700)
+        temp = os.path.join(outside, ".x.json.answer.json.4244.tmp")    # a temporary file's name
+        with open(temp, "wb") as f:
+            f.write(b"not the spool's")
+        os.symlink(outside, os.path.join(spool, "refused"))
+        name = planted(spool, "cli-refused-link", refuse=True)
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 74 and r.out == b"" and b"refused" in r.err and b"symbolic link" in r.err,
+               "expected 74 naming refused: %s" % r.why())
+        expect(os.path.exists(temp), "flush removed a file through the refused link")
+        expect(os.listdir(outside) == [os.path.basename(temp)],
+               "flush wrote through the refused link: %s" % os.listdir(outside))
+        expect(spool_orders(spool) == [name], "the order moved")
+        os.unlink(os.path.join(spool, "refused"))
+        for bad in ("file", "mode"):            # a refused/ that is a file, or group-writable
+            if bad == "file":
+                with open(os.path.join(spool, "refused"), "wb") as f:
+                    f.write(b"x")
+            else:
+                os.mkdir(os.path.join(spool, "refused"), 0o700)
+                os.chmod(os.path.join(spool, "refused"), 0o770)
+            r = c.flush(spool, gw.url("http"))
+            expect(r.rc == 74 and b"refused" in r.err, "refused/ as a %s: %s" % (bad, r.why()))
+            expect(spool_orders(spool) == [name], "the order moved")
+            if bad == "file":
+                os.unlink(os.path.join(spool, "refused"))
+        os.chmod(os.path.join(spool, "refused"), 0o700)
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 0 and [x["spool"] for x in r.lines()] == ["refused"] and
+               os.path.exists(os.path.join(spool, "refused", name)), "fixed: %s" % r.why())
+    report("cli/flush: a refused/ that is a symbolic link is not followed (74, nothing moved "
+           "or removed outside)", refused_link)
+
+    def order_link():
+        spool = c.path("spool-order-link")
+        outside = c.path("outside-order")
+        os.mkdir(spool, 0o700)
+        os.mkdir(outside, 0o700)
+        src = os.path.join(outside, "order.json")
+        with open(src, "wb") as f:
+            f.write(order_text("cli-planted-link"))
+        link = os.path.join(spool, "00000000000000000001-0000000001-0000.json")
+        os.symlink(src, link)
+        fifo = os.path.join(spool, "00000000000000000002-0000000001-0000.json")
+        os.mkfifo(fifo)
+        r = c.send(dead, "-", ["--spool", spool, "--retries", "0"], stdin=order_text("cli-order-ok"))
+        expect(r.rc == 5, r.why())
+        r = c.flush(spool, gw.url("http"), timeout=20)
+        lines = r.lines()
+        expect(r.rc == 0 and [(x["outcome"], x["spool"]) for x in lines] == [("accepted", "removed")],
+               "only the real order is sent: %s" % r.why())
+        expect(b"symbolic link" in r.err and b"not a regular file" in r.err,
+               "stderr does not say what was skipped: %s" % r.why())
+        expect(not gw.accepted("cli-planted-link"), "the linked order was read and sent")
+        expect(os.path.islink(link) and os.path.exists(fifo), "the link or the FIFO was touched")
+    report("cli/flush: an order name that is a symbolic link (or a FIFO) is never read or sent",
+           order_link)
 
     def invalid_in_spool(extra):
         spool = c.path("spool-inv" + "".join(extra))
-        os.mkdir(spool)
+        os.mkdir(spool, 0o700)
         for name, data in (("00000000000000000001-0000000001-0000.json", b'{"amount":1.5}'),
                            ("00000000000000000002-0000000001-0000.json", order_text(None)),
                            ("00000000000000000003-0000000001-0000.json", order_text("cli-inv-ok" + "".join(extra)))):
@@ -445,7 +661,7 @@ def cli_cases(c):
 
     def lock():
         spool = c.path("spool-lock")
-        os.mkdir(spool)
+        os.mkdir(spool, 0o700)
         r = c.send(dead, "-", ["--spool", spool, "--retries", "0"], stdin=order_text("cli-lock"))
         expect(r.rc == 5, r.why())
         fd = os.open(os.path.join(spool, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
@@ -464,7 +680,8 @@ def cli_cases(c):
 
     def temps():
         spool = c.path("spool-tmp")
-        os.makedirs(os.path.join(spool, "refused"))
+        os.mkdir(spool, 0o700)                   # a spool is its user's alone (74 otherwise)
+        os.mkdir(os.path.join(spool, "refused"), 0o700)
         r = c.send(dead, "-", ["--spool", spool, "--retries", "0"], stdin=order_text("cli-tmp"))
         expect(r.rc == 5, r.why())
         name = spool_orders(spool)[0]

@@ -85,6 +85,7 @@ MODES = {
     "isp": "error code 15, sub_code isp.remote-connection-error",
     "code7": "error code 7 App Call Limited",
     "refuse": "business refusal (success=false)",
+    "code41": "error code 41, sub_code isv.invalid-parameter: a platform error about the order",
     "cl-te": "both Content-Length and Transfer-Encoding",
     "folded": "an obs-fold (continued) header line",
     "close-delimited": "no Content-Length: the body ends at close",
@@ -481,6 +482,10 @@ class Gateway:
                                  "%s.%s: %s" % (ORDER_PARAM, e.path, e.why)
                                  if e.path else "%s: %s" % (ORDER_PARAM, e.why)),
                     fmt, "41 " + str(e), None)
+        if mode == "code41":
+            return (error_answer(41, "Invalid arguments", "isv.invalid-parameter",
+                                 "%s.insured.name: refused on request (code41)" % ORDER_PARAM),
+                    fmt, "41 (code41)", None)
         order = pairs_to_plain(order)
         biz = order.get("external_biz_id")
         if not biz:
