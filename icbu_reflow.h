@@ -792,6 +792,20 @@ ICBUDEF void icbu_wipe(void *p, size_t n) {
 #define ICBU__FAST 0
 #define ICBU__OWNFRAME ICBU__NOINLINE
 #endif
+/* The fast paths, each on in a fast build: see "fast paths" in the JSON
+ * writer, where they are, with the reference path each must match. */
+#ifndef ICBU__FAST_BLOCKS
+#define ICBU__FAST_BLOCKS ICBU__FAST      /* a 256-byte hash stage, and slack */
+#endif
+#ifndef ICBU__FAST_RUNS
+#define ICBU__FAST_RUNS ICBU__FAST        /* plain text four bytes at a time */
+#endif
+#ifndef ICBU__FAST_CJK
+#define ICBU__FAST_CJK ICBU__FAST         /* 3-byte UTF-8 encoded without more checks */
+#endif
+#ifndef ICBU__FAST_KEYS
+#define ICBU__FAST_KEYS ICBU__FAST        /* a member's start in one go */
+#endif
 
 static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
     if (e->status == ICBU_OK) e->status = s;
@@ -912,7 +926,7 @@ enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_EXTRA_TYPES(ICBU__TYID) ICBU_RESPONSE_T
        ICBU_ALL_METHODS(ICBU__MTYID) ICBU__TY_none };
 /* Every field name, in one object: a field holds its name's offset in it,
  * and the writer copies names of up to 32 bytes as 32, reading at most 31
- * bytes past a name's end (pad_ covers the last). */
+ * bytes past a name's end (pad_ covers the last; see the fast paths). */
 #define ICBU__NAME(st, kind, name, sub) char st##__##name[sizeof #name];
 #define ICBU__NAMES(t) ICBU_FIELDS_##t(ICBU__NAME)
 #define ICBU__MNAMES(id, name, param, req, key, env, res) \
@@ -928,7 +942,7 @@ struct icbu__names {
     ICBU_RESPONSE_TYPES(ICBU__NAMES)
     ICBU_ALL_METHODS(ICBU__MNAMES)
 #endif
-    char pad_[32];
+    char pad_[1 + 31 * ICBU__FAST_KEYS];       /* the fast keys read up to 31 bytes past a name */
 };
 static const struct icbu__names icbu__name_text = {
     ICBU_ORDER_TYPES(ICBU__NAMEVS)
@@ -1107,8 +1121,8 @@ typedef struct icbu__signer {
 /* The stage hands the back end whole blocks (64 bytes, four in a fast build,
  * for fewer calls); a fast build gives it slack too, so that short pieces
  * are copied in without checking where the block ends. */
-#define ICBU__BLOCK (64 << (2 * ICBU__FAST))
-#define ICBU__SLACK (48 * ICBU__FAST)
+#define ICBU__BLOCK (64 << (2 * ICBU__FAST_BLOCKS))
+#define ICBU__SLACK (48 * (ICBU__FAST_BLOCKS | ICBU__FAST_KEYS))
 typedef struct icbu__out {
     char *buf;
     size_t cap, len;              /* len keeps counting past cap: the size needed */
@@ -1156,7 +1170,7 @@ ICBU__COLD static void icbu__hash_fill(icbu__out *o, const char *p, size_t n) {
 /* A full block goes to the back end; what ran into the slack moves down. */
 ICBU__COLD static void icbu__spill(icbu__out *o) {
     icbu__sg_update(o->sg, o->stage, ICBU__BLOCK);
-    if (ICBU__FAST) ICBU_MEMCPY(o->stage, o->stage + ICBU__BLOCK, ICBU__SLACK);
+    if (ICBU__SLACK) ICBU_MEMCPY(o->stage, o->stage + ICBU__BLOCK, ICBU__SLACK);
     o->staged -= ICBU__BLOCK;
 }
 static ICBU__HOT void icbu__hash(icbu__out *o, const char *p, size_t n) {
@@ -1240,6 +1254,86 @@ ICBU__COLD static void icbu__wtok(icbu__w *w, const char *raw, size_t rn, const 
 }
 #define ICBU__WTOK(w, raw, enc) icbu__wtok(w, raw, sizeof(raw) - 1, enc, sizeof(enc) - 1)
 
+/* ======================================================== fast paths
+ * The one place where speed buys code. Each fast path gives exactly the
+ * bytes of its reference path, which is all a small build (ICBU_REFLOW_SMALL,
+ * -Os, or a compiler other than GCC and clang) has; tests build both and
+ * compare (the unit tests' "small" back end, fuzz_roundtrip). Each is kept
+ * because it pays: make bench turns each off alone and measures what it saves
+ * (docs/bench.md, "Fast paths").
+ *   ICBU__FAST_BLOCKS  the hash stage: 256-byte blocks (and 48 bytes of slack)
+ *                      instead of 64, for fewer back-end calls
+ *   ICBU__FAST_RUNS    plain text four bytes at a time
+ *                      (reference: the byte loop after it, in icbu__esc)
+ *   ICBU__FAST_CJK     a 3-byte UTF-8 sequence whose lead byte needs no more
+ *                      checks, encoded at once
+ *                      (reference: icbu__utf8, then icbu__pct per byte)
+ *   ICBU__FAST_KEYS    a member's start written in one go into the stage's
+ *                      slack and the arena, the name as two 16-byte words
+ *                      (reference: icbu__key's tokens)
+ * HOT/COLD (always inline the few tiny writers, keep their rare paths out of
+ * line) go with them: they are on in exactly the same builds. */
+
+/* Four plain bytes at a time while there are four. */
+static ICBU__HOT void icbu__fast_run(const unsigned char **pp, const unsigned char *end, char **dd) {
+    const unsigned char *p = *pp;
+    char *d = *dd;
+    while (end - p >= 4 && ICBU__PLAIN(p[0]) && ICBU__PLAIN(p[1]) && ICBU__PLAIN(p[2]) &&
+           ICBU__PLAIN(p[3])) {
+        ICBU_MEMCPY(d, p, 4); d += 4; p += 4;
+    }
+    *pp = p; *dd = d;
+}
+
+/* In a form value, a 3-byte sequence with a lead of E1..EC or EE..EF (CJK among
+ * them): two continuation bytes make it valid UTF-8, with no overlong form or
+ * surrogate possible. 1 if it was one (then written as three %XX). */
+static ICBU__HOT int icbu__fast_cjk(const unsigned char **pp, const unsigned char *end, char **dd) {
+    const unsigned char *p = *pp;
+    if (p[0] < 0xE1 || p[0] > 0xEF || p[0] == 0xED || end - p < 3 ||
+        (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+        return 0;
+    *dd = icbu__pct(icbu__pct(icbu__pct(*dd, p[0]), p[1]), p[2]);
+    *pp = p + 3;
+    return 1;
+}
+
+/* The names are read as two 16-byte words: from any name's first byte, 32
+ * bytes stay inside icbu__name_text, since pad_[32] is its last member. */
+typedef char icbu__names_read_in_bounds[!ICBU__FAST_KEYS ||
+                                        offsetof(struct icbu__names, pad_) + 32 <= sizeof(struct icbu__names) ? 1 : -1];
+
+/* A member's start, [pending quote] {" or ," then name": and, for a string,
+ * its opening quote, straight into the stage's slack (at most 38 bytes) and
+ * the arena, when the order is written as a form value (a signer is set) with
+ * room for the worst case. 1 if it was written. */
+static int icbu__fast_key(icbu__w *w, int first, const icbu__field *f) {
+    icbu__out *o = w->o;
+    const char *name = ICBU__FNAME(f);
+    size_t n = f->len, q = (size_t)w->q, str = f->kind == ICBU__K_STR;
+    unsigned char *r;
+    char *d, *start;
+    if (!o->sg || n > 32 || o->len > o->cap || 50 > o->cap - o->len) return 0;
+    r = o->stage + o->staged;
+    d = start = o->buf + o->len;
+    r[0] = '"'; r += q;
+    r[0] = first ? '{' : ','; r[1] = '"';
+    ICBU_MEMCPY(r + 2, name, 16); ICBU_MEMCPY(r + 18, name + 16, 16);
+    r += n + 2;
+    r[0] = '"'; r[1] = ':'; r[2] = '"';
+    o->staged = (size_t)(r + 2 + str - o->stage);
+    if (o->staged >= ICBU__BLOCK) icbu__spill(o);
+    ICBU_MEMCPY(d, "%22", 3); d += 3 * q;
+    ICBU_MEMCPY(d, first ? "%7B%22" : "%2C%22", 6);
+    ICBU_MEMCPY(d + 6, name, 16); ICBU_MEMCPY(d + 22, name + 16, 16);
+    d += n + 6;
+    ICBU_MEMCPY(d, "%22%3A%22", 9);
+    o->len += (size_t)(d + 6 + 3 * str - start);
+    w->q = 0;
+    return 1;
+}
+/* ================================================= end of the fast paths */
+
 
 /* A byte that JSON escapes (a control character, " or \\) at p: the raw
  * text before it (from run) and its escape to the hash, the escape (encoded
@@ -1275,22 +1369,12 @@ static ICBU__HOT size_t icbu__esc(icbu__out *o, const unsigned char *p, size_t n
     for (;;) {
         unsigned c;
         size_t k;
-        /* a run of plain bytes: four at a time in a fast build, then one at a time */
-        while (ICBU__FAST && end - p >= 4 && ICBU__PLAIN(p[0]) && ICBU__PLAIN(p[1]) &&
-               ICBU__PLAIN(p[2]) && ICBU__PLAIN(p[3])) {
-            ICBU_MEMCPY(d, p, 4); d += 4; p += 4;
-        }
-        while (p < end && ICBU__PLAIN(*p)) *d++ = (char)*p++;
+        if (ICBU__FAST_RUNS) icbu__fast_run(&p, end, &d);
+        while (p < end && ICBU__PLAIN(*p)) *d++ = (char)*p++;      /* a run of plain bytes */
         if (p == end) break;
         c = *p;
         if (c >= 0x80) {                          /* UTF-8: checked, then copied or encoded */
-            if (ICBU__FAST && form && c >= 0xE1 && c <= 0xEF && c != 0xED && end - p >= 3 &&
-                (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
-                /* 3 bytes (CJK) whose lead needs no more checks */
-                d = icbu__pct(icbu__pct(icbu__pct(d, p[0]), p[1]), p[2]);
-                p += 3;
-                continue;
-            }
+            if (ICBU__FAST_CJK && form && icbu__fast_cjk(&p, end, &d)) continue;
             if (!(k = icbu__utf8(p, (size_t)(end - p)))) return (size_t)-1;
             if (!form) { ICBU_MEMCPY(d, p, k); d += k; p += k; continue; }
             for (; k; k--, p++) d = icbu__pct(d, *p);
@@ -1368,33 +1452,12 @@ ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
 }
 
 /* A member's start: [pending quote] {" or ," then name": and, for a string,
- * its opening quote. In a fast build, written straight into the stage's slack
- * and the arena when it has room, names as two 16-byte words (they encode as
- * themselves); else as tokens. */
+ * its opening quote, as tokens (the reference path of icbu__fast_key). */
 ICBU__OWNFRAME static void icbu__key(icbu__w *w, int first, const icbu__field *f) {
     icbu__out *o = w->o;
     const char *name = ICBU__FNAME(f);
-    size_t n = f->len, q = (size_t)w->q, str = f->kind == ICBU__K_STR;
-    /* a signer is set only while the order is written as a form value */
-    if (ICBU__FAST && o->sg && n <= 32 && o->len <= o->cap && 50 <= o->cap - o->len) {
-        unsigned char *r = o->stage + o->staged;      /* at most 38 bytes into the slack */
-        char *d = o->buf + o->len, *start = d;
-        r[0] = '"'; r += q;
-        r[0] = first ? '{' : ','; r[1] = '"';
-        ICBU_MEMCPY(r + 2, name, 16); ICBU_MEMCPY(r + 18, name + 16, 16);
-        r += n + 2;
-        r[0] = '"'; r[1] = ':'; r[2] = '"';
-        o->staged = (size_t)(r + 2 + str - o->stage);
-        if (o->staged >= ICBU__BLOCK) icbu__spill(o);
-        ICBU_MEMCPY(d, "%22", 3); d += 3 * q;
-        ICBU_MEMCPY(d, first ? "%7B%22" : "%2C%22", 6);
-        ICBU_MEMCPY(d + 6, name, 16); ICBU_MEMCPY(d + 22, name + 16, 16);
-        d += n + 6;
-        ICBU_MEMCPY(d, "%22%3A%22", 9);
-        o->len += (size_t)(d + 6 + 3 * str - start);
-        w->q = 0;
-        return;
-    }
+    size_t n = f->len, str = f->kind == ICBU__K_STR;
+    if (ICBU__FAST_KEYS && icbu__fast_key(w, first, f)) return;
     if (first) ICBU__WTOK(w, "{\"", "%7B%22");
     else ICBU__WTOK(w, ",\"", "%2C%22");
     icbu__tok(o, name, n, name, n);
