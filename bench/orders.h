@@ -92,7 +92,7 @@ static void bench_config(icbu_config *c, icbu_sign_method m) {
     c->timestamp = icbu_d(2026, 1, 1, 12, 0, 0);
 }
 
-/* Response bodies, verbatim from PROTOCOL.md. */
+/* Response bodies: the two examples of docs/protocol.md ("Responses"), verbatim. */
 static const char bench_resp_ok[] =
     "{\"alibaba_finance_insurance_icbu_insure_order_callback_response\":{\"result\":"
     "{\"success\":true,\"insure_id\":\"111111\",\"error_code\":\"...\",\"error_msg\":\"...\"},"

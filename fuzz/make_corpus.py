@@ -2,7 +2,8 @@
 """Writes the seed corpora in fuzz/corpus/fuzz_<harness>/ (run from anywhere).
 
 The seeds are small, valid or nearly valid inputs: the example order, the
-gateway's answers from PROTOCOL.md, and HTTP responses framed each way. The
+gateway's answers as docs/protocol.md describes them, and HTTP responses framed
+each way. The
 fuzzer mutates them; `make fuzz-regress` also runs every seed once."""
 import json, os
 

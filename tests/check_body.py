@@ -8,7 +8,7 @@
 BODYFILE may be - for standard input; one trailing newline is ignored. The secret may
 also come from the environment (ICBU_REFLOW_APP_SECRET) when --secret is not given.
 
-It re-derives everything from the protocol (PROTOCOL.md) with json, hashlib, hmac and
+It re-derives everything from the protocol (docs/protocol.md) with json, hashlib, hmac and
 urllib.parse only: system parameters, parameter order (sorted by name, `sign` last),
 the exact form encoding, the signature for the sent sign_method, and the order JSON
 (== the expected file, and written in the same key order). Prints one line per check,
