@@ -162,6 +162,7 @@ include examples/build.mk
 include bench/bench.mk
 include tools/firmware.mk
 include fuzz/fuzz.mk
+include tools/docs.mk
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 # test_core_<back end> writes its example bodies into $(BUILD)/bodies/<back end>.

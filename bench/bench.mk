@@ -6,9 +6,14 @@
 #                      PSA Crypto (mbedTLS's), BearSSL and OpenSSL through the custom hook,
 #                      md5 / hmac / hmac-sha256) against the hash-only bound, the
 #                      cJSON baseline and the Python script; arena, heap, stack; response
-#                      parsing against cJSON; then the issue's targets, met or not (< 2 min)
+#                      parsing against cJSON; then the issue's targets, met or not (< 2 min);
+#                      `make bench BENCH_WRITE=docs/bench.md` (what `make docs` runs) also
+#                      writes the table into that page
 #   make bench-check   the benchmark's correctness checks only (fast; for `make test`):
 #                      last line "N passed, N failed", non-zero exit on failure
+#   make bench-budget  callgrind Ir of the example order (mbedTLS, PSA, BearSSL) against
+#                      the figures published in docs/bench.md plus a tolerance
+#                      (tools/budget.py; about 10 s; for `make test`)
 #   make bench-profile callgrind profile of the example order (mbedTLS): instructions per
 #                      signed request, function by function; files in build/bench/profile/
 #
@@ -27,6 +32,9 @@ BENCH_CFLAGS ?= -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wshadow -I. -Itests -I
 BENCH_WRAP   := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc
 BENCH_HDRS   := icbu_reflow.h tests/example_order.h bench/orders.h bench/bound.h bench/bench.mk
 BENCH_BINS   := $(BENCH_OUT)/bench_mbedtls $(BENCH_OUT)/bench_psa $(BENCH_OUT)/bench_bearssl $(BENCH_OUT)/bench_openssl
+BENCH_WRITE  ?=
+BENCH_PAGE   ?= docs/bench.md
+BENCH_BUDGET_CG := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_psa $(BENCH_OUT)/cg_bearssl
 BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_psa $(BENCH_OUT)/cg_bearssl $(BENCH_OUT)/cg_openssl \
                 $(BENCH_OUT)/heap_mbedtls
 
@@ -74,16 +82,23 @@ $(BENCH_OUT)/heap_mbedtls: bench/cg_driver.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ bench/cg_driver.c -lmbedcrypto
 
-.PHONY: bench bench-check bench-profile
+.PHONY: bench bench-check bench-budget bench-profile
 bench: $(BENCH_BINS) $(BENCH_CG)
 	@command -v valgrind >/dev/null || { echo "bench: valgrind is missing: apt-get install valgrind"; exit 1; }
-	@$(PYTHON) bench/bench_run.py bench --dir $(BENCH_OUT) --cc "$(BENCH_CC)"
+	@$(PYTHON) bench/bench_run.py bench --dir $(BENCH_OUT) --cc "$(BENCH_CC)" $(if $(BENCH_WRITE),--write $(BENCH_WRITE))
+
+bench-budget: $(BENCH_BUDGET_CG)
+	@command -v valgrind >/dev/null || { echo "bench: valgrind is missing: apt-get install valgrind"; exit 1; }
+	@$(PYTHON) bench/bench_run.py budget --dir $(BENCH_OUT) --page $(BENCH_PAGE)
 
 bench-profile: $(BENCH_CG)
 	@$(PYTHON) bench/bench_run.py profile --dir $(BENCH_OUT)
 
 bench-check: $(BENCH_BINS)
 	@$(PYTHON) bench/bench_run.py check --dir $(BENCH_OUT)
+
+# `make test` (bench_check, the correctness checks, is in the Makefile's SUITES).
+EXTRA_SUITES += bench-budget="$(MAKE) --no-print-directory -s bench-budget BUILD=$(BUILD)"
 
 # Including this file does not change the default goal.
 .DEFAULT_GOAL := $(_bench_saved_default_goal)

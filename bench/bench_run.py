@@ -3,6 +3,8 @@
 
     python3 bench/bench_run.py check --dir build/bench
     python3 bench/bench_run.py bench --dir build/bench [--cc CC] [--samples 1001] [--jobs N]
+                                     [--write docs/bench.md]
+    python3 bench/bench_run.py budget --dir build/bench [--page docs/bench.md] [--jobs N]
     python3 bench/bench_run.py profile --dir build/bench
 
 check: runs `bench_mbedtls check`, `bench_psa check` (PSA Crypto, mbedTLS's),
@@ -18,7 +20,16 @@ so that nothing else of ours competes for the CPU while timing:
   3. bench_<be> mem       arena bytes (sizing call), heap calls while signing, stack
   4. valgrind             callgrind: Ir per call = (Ir(N) - Ir(0)) / N, cg_<be> driver,
                           runs in parallel; memcheck: heap summary of cg_<be> heap
-and prints one Markdown table, then the issue's targets, met or not.
+and prints one Markdown table, then the issue's targets, met or not. With --write FILE
+(`make docs`) the same text also replaces what stands between <!-- bench-table:begin -->
+and <!-- bench-table:end --> in FILE.
+
+budget (`make test`): callgrind only, the example order, instructions per signed
+request for every method with the mbedTLS, PSA and BearSSL back ends (portable C: the
+count is the same on every x86-64 machine; OpenSSL's depends on the CPU features valgrind
+shows, so it is left out), each against the "ours Ir" published in docs/bench.md plus a
+tolerance (tools/budget.py); and the Ir targets against the hash-only bound (hmac-sha256
+<= 1.25x, md5 <= 1.6x, mbedTLS) where the published figures meet them. About 10 s.
 
 profile: callgrind (--dump-instr=yes) of the example order signed with mbedTLS (hmac-sha256,
 md5), its md5 bound, and the accepted response parse; prints instructions per call per
@@ -33,10 +44,18 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import budget  # noqa: E402  tools/budget.py
+import readme_block  # noqa: E402  tools/readme_block.py
+
 ORDERS = ("example", "large")
 METHODS = ("hmac-sha256", "hmac", "md5")
 BACKENDS = (("mbedTLS", "mbedtls"), ("PSA", "psa"), ("BearSSL", "bearssl"), ("OpenSSL", "openssl"))
 CG_N = {"example": 100, "large": 3, "response": 1000}
+# The issue's targets for the example order with mbedTLS: ours / hash-only bound
+BOUND_TARGETS = {"hmac-sha256": 1.25, "md5": 1.6}
+# The back ends whose instruction counts make test holds to a budget (portable C hashes)
+BUDGET_BACKENDS = ("mbedTLS", "PSA", "BearSSL")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -204,7 +223,7 @@ def ratio(a, b, digits=2):
     return "%.*f×" % (digits, a / b)
 
 
-def do_bench(d, cc, samples, jobs):
+def do_bench(d, cc, samples, jobs, write=None):
     r = {}
     log("bench: checks")
     if do_check(d, sys.stderr, quiet=True):
@@ -284,7 +303,7 @@ def do_bench(d, cc, samples, jobs):
         case = "response/" + kind
         ons, oir = g("ns", "ours", case), g("ir", "ours", case)
         xns, xir = g("ns", "baseline", case), g("ir", "baseline", case)
-        row = ["parse response: %s (PROTOCOL.md body) vs cJSON_Parse + lookups" % kind,
+        row = ["parse response: %s (the example of docs/protocol.md) vs cJSON_Parse + lookups" % kind,
                fmt_ns(ons), fmt_int(oir), "—", "—", "—", fmt_ns(xns), fmt_int(xir),
                "%s · %s" % (ratio(xns, ons, 1), ratio(xir, oir, 1)), "—", "—", "—", "—", "—",
                "%s B (%s calls) · %s B (%s calls)" % (fmt_int(g("heap_bytes", "ours", case)), fmt_int(g("heap_calls", "ours", case)),
@@ -316,7 +335,7 @@ def do_bench(d, cc, samples, jobs):
     out.append("")
     out.append("Targets (the issue's, example order):")
     for be, m, ons, bns, oir, bir, add_ns, add_ir, hadd_ns, hadd_ir, pyus in targets:
-        lim = {"hmac-sha256": 1.25, "md5": 1.6}.get(m)
+        lim = BOUND_TARGETS.get(m)
         parts = []
         if lim and be == "mbedTLS":
             parts.append("total ≤ %.2f× bound: %.2f× (ns), %.2f× (Ir) — %s" %
@@ -331,8 +350,75 @@ def do_bench(d, cc, samples, jobs):
         parts.append("≥ 15× faster than Python: %.1f× — %s" %
                      (pyus * 1000 / ons, verdict(pyus * 1000 / ons >= 15)))
         out.append("- %s · %s: %s" % (label(be), m, "; ".join(parts)))
-    print("\n".join(out))
+    out.append("")
+    out.append("`make test` runs callgrind on the example order (%s) and checks each \"ours Ir\" "
+               "against this table: at most %s over the figure published here, and an Ir target "
+               "above (ours / bound) stays met once met (tools/budget.py, `bench_run.py budget`). "
+               "The ns figures are not checked: they vary with the machine's load. `make docs` "
+               "rewrites this table." % (", ".join(label(be) for be in BUDGET_BACKENDS), budget.IR_RULE))
+    text = "\n".join(out)
+    print(text)
+    if write:
+        if not readme_block.sync(write, "bench-table", "\n" + text + "\n", True, "bench_run.py"):
+            return 1
     return 0
+
+
+def do_budget(d, page, jobs):
+    """Callgrind Ir of the example order against the published table (tools/budget.py)."""
+    b = budget.Budget("bench_run.py budget", unit="Ir")
+    pub = budget.published_table(page, "bench-table", "bench_run.py")
+    if pub is None:
+        b.fail(page, "no benchmark table to check against (`make docs` writes it)")
+        return b.finish()
+    heads, rows = pub
+    col = {h.split(" — ")[0]: i for i, h in enumerate(heads)}
+    if "ours Ir" not in col or "bound Ir" not in col:
+        b.fail(page, "the benchmark table has no \"ours Ir\" or \"bound Ir\" column")
+        return b.finish()
+    published = {}
+    for r in rows:
+        if len(r) != len(heads) or not r[0].startswith("example · "):
+            continue
+        try:
+            published[r[0]] = tuple(float(r[col[c]].replace(",", "")) for c in ("ours Ir", "bound Ir"))
+        except ValueError:
+            b.fail(page, "cannot read the Ir of %r" % r[0])
+    todo, exe_of = [], dict(BACKENDS)
+    for be in BUDGET_BACKENDS:
+        for m in METHODS:
+            whats = ("ours", "bound") if be == "mbedTLS" and m in BOUND_TARGETS else ("ours",)
+            for what in whats:
+                todo.append((("ir", what, "%s/%s" % (be, m)),
+                             [os.path.join(d, "cg_" + exe_of[be]), what, "example", m], CG_N["example"]))
+    r = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for key, ir in ex.map(run_cg, todo):
+            r[key] = ir
+    for be in BUDGET_BACKENDS:
+        for m in METHODS:
+            row = "example · %s · %s" % (label(be), m)
+            got = r[("ir", "ours", "%s/%s" % (be, m))]
+            pubrow = published.get(row)
+            print("# %s: %s Ir per signed request (published: %s)"
+                  % (row, budget.fmt(round(got)), budget.fmt(pubrow[0]) if pubrow else "none"))
+            b.figure("%s, ours Ir" % row, round(got), pubrow[0] if pubrow else None,
+                     budget.ir_tolerance(pubrow[0]) if pubrow else 0)
+            lim = BOUND_TARGETS.get(m) if be == "mbedTLS" else None
+            if lim and pubrow:
+                ratio_now = got / r[("ir", "bound", "%s/%s" % (be, m))]
+                ratio_pub = pubrow[0] / pubrow[1]
+                what = "%s, ours / bound in Ir ≤ %.2f×" % (row, lim)
+                if ratio_pub > lim:
+                    b.ok(what, "%.2f× now, %.2f× published: a target not met, so not a budget"
+                         % (ratio_now, ratio_pub))
+                elif ratio_now > lim:
+                    b.fail(what, "%.2f×: the target was met (%.2f× published) and is missed now"
+                           % (ratio_now, ratio_pub))
+                else:
+                    b.ok(what)
+    return b.finish("the example order's instruction counts against %s (tolerance: %s)"
+                    % (page, budget.IR_RULE))
 
 
 def verdict(*oks):
@@ -426,17 +512,22 @@ def versions():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=("check", "bench", "profile"))
+    ap.add_argument("mode", choices=("check", "bench", "budget", "profile"))
     ap.add_argument("--dir", default="build/bench")
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
     ap.add_argument("--samples", type=int, default=1001)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--write", metavar="FILE", help="bench: also write the table into FILE's bench-table block")
+    ap.add_argument("--page", default=os.path.join(HERE, "..", "docs", "bench.md"),
+                    help="budget: the published table (default docs/bench.md)")
     a = ap.parse_args()
     if a.mode == "check":
         return 1 if do_check(a.dir) else 0
     if a.mode == "profile":
         return do_profile(a.dir)
-    return do_bench(a.dir, a.cc, a.samples, a.jobs)
+    if a.mode == "budget":
+        return do_budget(a.dir, os.path.normpath(a.page), a.jobs)
+    return do_bench(a.dir, a.cc, a.samples, a.jobs, a.write)
 
 
 if __name__ == "__main__":

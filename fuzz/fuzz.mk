@@ -1,6 +1,9 @@
 # libFuzzer harnesses for icbu_reflow.h (included by the top-level Makefile).
 #   make fuzz [SECONDS=60]   each harness SECONDS seconds (corpus grows in fuzz/corpus-run/)
 #   make fuzz-smoke          each harness about 20 seconds
+#   make fuzz-report [SECONDS=60] [FUZZ_REPORT=docs/fuzz.md]
+#                            `make fuzz`, then its table (tools/fuzz_report.py), written into
+#                            FUZZ_REPORT's fuzz-report block when given (what `make docs` runs)
 #   make fuzz-regress        every seed and saved regression input once (quick; CI)
 #   make fuzz-build          just the binaries, in $(BUILD)/fuzz/
 # Crashes are written to $(BUILD)/fuzz/artifacts/<harness>/; copy one to
@@ -21,7 +24,9 @@ FUZZ_MAXLEN_fuzz_roundtrip := 8192
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_HARNESSES))
 FUZZ_RUN_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
-.PHONY: fuzz fuzz-smoke fuzz-regress fuzz-build fuzz-corpus
+FUZZ_REPORT   ?=
+
+.PHONY: fuzz fuzz-smoke fuzz-report fuzz-regress fuzz-build fuzz-corpus
 fuzz-build: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h icbu_reflow.h
@@ -55,6 +60,13 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
 	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS))
+
+# The log keeps make's exit status as its last line ("exit N") for the report.
+fuzz-report: $(FUZZ_BINS)
+	@{ $(MAKE) --no-print-directory -s fuzz SECONDS=$(SECONDS) BUILD=$(BUILD) 2>&1; echo "exit $$?"; } | \
+	    tee $(BUILD)/fuzz/report.log
+	@$(PYTHON) tools/fuzz_report.py --log $(BUILD)/fuzz/report.log --seconds $(SECONDS) --cc $(FUZZ_CC) \
+	    $(if $(FUZZ_REPORT),--write $(FUZZ_REPORT))
 
 # Every seed and every saved regression input, once each; last line "N passed, N failed".
 fuzz-regress: $(FUZZ_BINS)

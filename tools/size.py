@@ -18,12 +18,17 @@ the three options that pull them in (PSA_CONFIG_OVERRIDE, none on the hash
 path), and the script checks that the override changes no byte of the
 object on every column that does not need it.
 
-    python3 tools/size.py                   print the table
-    python3 tools/size.py --check README.md exit 1 (with a diff) if the table
-                                            between the size-table markers differs
-    python3 tools/size.py --write README.md rewrite the table between the markers
+    python3 tools/size.py                      print the table
+    python3 tools/size.py --write docs/size.md rewrite the table between the
+                                               size-table markers (`make docs`)
+    python3 tools/size.py --budget docs/size.md check every figure against the
+                                               published one plus a tolerance
+                                               (tools/budget.py; `make test`)
+    python3 tools/size.py --check docs/size.md exit 1 (with a diff) unless the
+                                               block is byte for byte the same
 
 Environment: ARM_CC (arm-none-eabi-gcc), ARM_SIZE (arm-none-eabi-size),
+ARM_NM (arm-none-eabi-nm, for the largest symbols),
 RISCV_CC (riscv64-unknown-elf-gcc), RISCV_SIZE (riscv64-unknown-elf-size,
 falling back to ARM_SIZE), BUILD (build), BACKEND_SRC (build/backend-src).
 Python 3 standard library only.
@@ -37,6 +42,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import readme_block  # noqa: E402  tools/readme_block.py
+import budget  # noqa: E402  tools/budget.py
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,6 +61,12 @@ PSA_ROW = ("build and sign, PSA back end", ["ICBU_REFLOW_NO_EXCHANGE", "ICBU_REF
 # refuses without MBEDTLS_FS_IO. None changes psa_hash_operation_t.
 PSA_CONFIG_OVERRIDE = ["MBEDTLS_HAVE_TIME_DATE", "MBEDTLS_FS_IO", "MBEDTLS_PSA_ITS_FILE_C"]
 PSA_CONFIG_FILE = "icbu_psa_user_config.h"
+# The issue's targets, Cortex-M4F -Os (bytes): a budget once met (tools/budget.py)
+TARGETS = (("build and sign", 3 * 1024), ("full client", 6 * 1024))
+TARGET_COLUMN = "Cortex-M4F -Os"
+# Where the bytes go: the largest symbols of this object (row label, column key)
+SYMBOLS_OF = ("full client + decoder", "m4-Os")
+SYMBOLS_SHOWN = 15
 
 COMMON = ["-std=gnu99", "-DNDEBUG"]
 M0 = ["-mcpu=cortex-m0plus", "-mthumb"]
@@ -241,16 +253,30 @@ def measure(header, build):
             write_unit(csrc, header, override, defs, "ICBU_REFLOW_CRYPTO_PSA", True)
             same = compile_size(cc, size, pbase, csrc, cobj)[0] == results[(label, key)]
             notes["psa_same" if same else "psa_differ"].append(heading)
+    notes["header"] = header
+    notes["symbols"] = largest_symbols(os.path.join(build, "%s_%s.o" % (
+        SYMBOLS_OF[1], re.sub(r"\W+", "_", SYMBOLS_OF[0]))))
     return cols, results, notes
+
+
+def largest_symbols(obj):
+    """(name, bytes, kind) of every sized symbol of obj, largest first
+    (arm-none-eabi-nm -S); kind: code, read-only data, data or bss."""
+    nm = tool("ARM_NM", "arm-none-eabi-nm")
+    out = []
+    for line in run([nm, "-S", "--size-sort", obj]).stdout.splitlines():
+        p = line.split()
+        if len(p) == 4:
+            kind = {"t": "code", "r": "read-only data", "d": "data", "b": "bss"}.get(p[2].lower(), p[2])
+            out.append((p[3], int(p[1], 16), kind))
+    return sorted(out, key=lambda x: (-x[1], x[0]))
 
 
 def kb(n):
     return "%.1f KB (%d)" % (n / 1024.0, n)
 
 
-def render(cols, results, notes):
-    arm_cc = tool("ARM_CC", "arm-none-eabi-gcc")
-    rv_cc = tool("RISCV_CC", "riscv64-unknown-elf-gcc")
+def render_table(cols, results):
     lines = []
     lines.append("| configuration | " + " | ".join(c[0] for c in cols) + " |")
     lines.append("|---|" + "---:|" * len(cols))
@@ -262,14 +288,20 @@ def render(cols, results, notes):
     cells = [kb(results[(label, c[4])]) for c in cols]
     lines.append("| %s (%s; hash calls only, no PSA code) | %s |"
                  % (label, " + ".join(d.replace("ICBU_REFLOW_", "") for d in defs), " | ".join(cells)))
+    return "\n".join(lines) + "\n"
+
+
+def render(cols, results, notes):
+    arm_cc = tool("ARM_CC", "arm-none-eabi-gcc")
+    rv_cc = tool("RISCV_CC", "riscv64-unknown-elf-gcc")
+    lines = render_table(cols, results).rstrip("\n").split("\n")
     lines.append("")
-    targets = (("build and sign", 3), ("full client", 6))
     parts = []
-    for label, limit in targets:
+    for label, limit in TARGETS:
         got = results[(label, "m4-Os")]
-        parts.append("%s ≤ %d KB: %.1f KB, %s" % (label, limit, got / 1024.0,
-                     "met" if got <= limit * 1024 else "not met (%.1f× the target)" % (got / 1024.0 / limit)))
-    lines.append("Targets, Cortex-M4F -Os: " + "; ".join(parts) + ".")
+        parts.append("%s ≤ %d KB: %.1f KB, %s" % (label, limit // 1024, got / 1024.0,
+                     "met" if got <= limit else "not met (%.1f× the target)" % (got / float(limit))))
+    lines.append("Targets, %s: " % TARGET_COLUMN + "; ".join(parts) + ".")
     lines.append("")
     lines.append("Code size: text + data of the unlinked object, in KB of 1024 bytes (bytes in "
                  "brackets), measured by `tools/size.py` with `%s` %s and `%s` %s, all "
@@ -326,7 +358,59 @@ def render(cols, results, notes):
                      " the header then includes only %s."
                      % (", ".join(notes["overrides"]),
                         " and ".join("`%s`" % i for i in sorted(inc)) or "nothing"))
+    syms = notes["symbols"]
+    if syms:
+        heading = [c[0] for c in cols if c[4] == SYMBOLS_OF[1]][0]
+        total = results[(SYMBOLS_OF[0], SYMBOLS_OF[1])]
+        kinds = {}
+        for name, n, kind in syms:
+            kinds[kind] = kinds.get(kind, 0) + n
+        lines.append("")
+        lines.append("Where the bytes go, %s, %s: the %d largest of its %d sized symbols "
+                     "(`arm-none-eabi-nm -S --size-sort`). The sized symbols add up to %s of the %d "
+                     "bytes above; the rest (string literals such as the status texts, padding) "
+                     "has no symbol of its own."
+                     % (SYMBOLS_OF[0], heading, min(SYMBOLS_SHOWN, len(syms)), len(syms),
+                        " and ".join("%s %d" % (k, v) for k, v in sorted(kinds.items(), key=lambda x: -x[1])),
+                        total))
+        lines.append("")
+        lines.append("| symbol | bytes | kind |")
+        lines.append("|---|---:|---|")
+        for name, n, kind in syms[:SYMBOLS_SHOWN]:
+            lines.append("| `%s` | %d | %s |" % (name, n, kind))
+    lines.append("")
+    lines.append("Measured on %s. `make test` checks every figure of the first table against this "
+                 "page: at most %s over the figure published here (tools/budget.py); a target above "
+                 "is a budget once it is met. `make docs` rewrites the page."
+                 % (budget.header_id(notes["header"]), budget.SIZE_RULE))
     return "\n".join(lines) + "\n"
+
+
+def check_budget(page, cols, results):
+    """Every measured figure against the page's first table (tools/budget.py)."""
+    b = budget.Budget("size.py")
+    pub = budget.published_table(page, "size-table", "size.py")
+    if pub is None:
+        b.fail(page, "no size table to check against (`make docs` writes it)")
+        return b.finish()
+    published, bad = budget.cells(pub, cell_bytes, "size.py", page)
+    for msg in bad:
+        b.fail(page, msg)
+    mine, _ = budget.cells(readme_block.tables(render_table(cols, results))[0], cell_bytes, "size.py", "measured")
+
+    def target(row, col):
+        for label, limit in TARGETS:
+            if col == TARGET_COLUMN and row.startswith(label + " ("):
+                return limit, " (%s ≤ %d KB)" % (label, limit // 1024)
+        return None, ""
+
+    budget.compare(b, mine, published, budget.size_tolerance, target)
+    return b.finish("%d figures measured against %s (tolerance: %s)" % (len(mine), page, budget.SIZE_RULE))
+
+
+def cell_bytes(c):
+    m = re.search(r"\((\d+)\)\s*$", c)
+    return int(m.group(1)) if m else None
 
 
 def check_includes(notes):
@@ -348,6 +432,7 @@ def main():
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--check", metavar="FILE", help="compare with the table in FILE")
     g.add_argument("--write", metavar="FILE", help="rewrite the table in FILE")
+    g.add_argument("--budget", metavar="FILE", help="check the figures against the table in FILE")
     ap.add_argument("--header", default=os.path.join(ROOT, "icbu_reflow.h"))
     ap.add_argument("--build", default=os.path.join(os.environ.get("BUILD", os.path.join(ROOT, "build")), "size"))
     a = ap.parse_args()
@@ -359,6 +444,8 @@ def main():
                          " (and psa/crypto.h with PSA): %s\n"
                          % "; ".join(bad))
         sys.exit(1)
+    if a.budget:
+        sys.exit(check_budget(a.budget, cols, results))
     table = render(cols, results, notes)
     readme_block.emit(table, "size-table", a.check, a.write, "size.py")
 

@@ -41,8 +41,15 @@ Method
   ..._response > result = 3). Any other cycle is an error.
 
     python3 tools/stack.py [--verbose]      print the table (and the chains)
-    python3 tools/stack.py --check README.md | --write README.md
-        between <!-- stack-table:begin --> and <!-- stack-table:end -->
+    python3 tools/stack.py --write docs/stack.md
+        rewrite what stands between <!-- stack-table:begin --> and
+        <!-- stack-table:end --> (`make docs`)
+    python3 tools/stack.py --budget docs/stack.md
+        check every figure against the published one plus a tolerance, and
+        the 1024-byte target where the published figure meets it
+        (tools/budget.py; `make test`)
+    python3 tools/stack.py --check docs/stack.md
+        exit 1 (with a diff) unless the block is byte for byte the same
 
 Environment: ARM_CC, ARM_OBJDUMP, HOST_CC (gcc), BUILD (build), BACKEND_SRC
 (build/backend-src). Python 3 standard library only.
@@ -57,13 +64,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import readme_block  # noqa: E402  tools/readme_block.py
+import budget  # noqa: E402  tools/budget.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIMIT = 1024
 
-def public_functions():
+def public_functions(header=os.path.join(ROOT, "icbu_reflow.h")):
     """Every public function, in the order the header declares them."""
-    with open(os.path.join(ROOT, "icbu_reflow.h"), encoding="utf-8") as f:
+    with open(header, encoding="utf-8") as f:
         text = f.read()
     text = text[:text.index("#if defined(ICBU_REFLOW_IMPLEMENTATION)")]
     names = re.findall(r"^ICBUDEF\s[^(;]*?\b(icbu_\w+)\(", text, re.M)
@@ -72,13 +80,20 @@ def public_functions():
 
 ENTRIES = public_functions()
 OPTIONAL_ENTRIES = []
-# Which schema type bounds the reader's recursion, per entry point.
-READER_ROOT = {"icbu_decode_order": "order", "icbu_parse_response": "response",
-               "icbu_exchange": "response", "icbu_report": "response"}
-# Entry points that never hash: their output sink has no signer (icbu__out.sg is
-# NULL), so the sink's hashing branch, which the call graph cannot rule out,
-# is left out for them.
-SIGNING = {"icbu_sign_body", "icbu_sign_params", "icbu_exchange", "icbu_report"}
+# Which schema type bounds the reader's recursion, per entry point: the gateway's
+# answer for those that read one (by name), the order for the others.
+READER_ANSWER = re.compile(r"(parse_response|parse_answer|exchange|report)$")
+
+
+def reader_root(entry):
+    return "response" if READER_ANSWER.search(entry) else "order"
+
+
+# Entry points that use the output sink but never hash: their sink has no signer
+# (icbu__out.sg is NULL), so the sink's hashing branch, which the call graph cannot
+# rule out, is left out for them. Every other entry point keeps it (an upper bound:
+# a new entry point that writes JSON without signing belongs here).
+NOT_SIGNING = {"icbu_order_json", "icbu_request_json", "icbu_http_head"}
 # (mbedtls_\w+ covers mbedtls_psa_*; psa_\w+ the PSA API and its driver wrappers)
 HASH_NODE = re.compile(r"^(icbu__sg_\w*|icbu__h(init|update|final)|mbedtls_\w+|psa_\w+|br_\w+|sha2small_\w+)$")
 WRITER = {"icbu__wobj", "icbu__warray"}          # wobj -> warray -> wobj, per OBJS level
@@ -170,6 +185,20 @@ def schema_depths(header):
 
     for t in types:
         d(t)
+    if "response" not in depth:
+        # The answer's types come from the method table (ICBU_METHODS: X(id, name,
+        # param, request, key, envelope, result)): {envelope: {result, request_id}},
+        # {error_response} or {result, request_id}; the deepest method bounds the reader.
+        flat = text.replace("\\\n", " ")
+        m = re.search(r"#define ICBU_METHODS\(X\)(.*)", flat)
+        answers = []
+        for args in re.findall(r"X\(([^()]*)\)", m.group(1) if m else ""):
+            a = [x.strip() for x in args.split(",")]
+            if len(a) == 7:
+                answers.append(max(2 + d(a[6]), 1 + depth.get("error_response", 1)))
+        if not answers:
+            die("neither ICBU_FIELDS_response nor ICBU_METHODS in the header: how deep is the answer?")
+        depth["response"] = max(answers)
     return depth
 
 
@@ -386,7 +415,7 @@ def worst_paths(nodes, calls, ext, limits_for, skip_edge=None):
                 die("unbounded recursion: %s -> %s" % (" -> ".join(path), c))
             if cb in limits and counts.get(cb, 0) >= limits[cb]:
                 continue
-            if entry not in SIGNING and HASH_NODE.match(cb):
+            if entry in NOT_SIGNING and HASH_NODE.match(cb):
                 continue
             if skip_edge and skip_edge(bn, cb):
                 continue
@@ -434,7 +463,7 @@ def measure(header, src_root, build):
 
     def limits_for(entry):
         lim = {f: wdepth for f in WRITER}
-        rd = depth[READER_ROOT.get(entry, "order")]
+        rd = depth[reader_root(entry)]
         lim.update({f: rd for f in READER})
         return lim
 
@@ -479,7 +508,7 @@ def measure(header, src_root, build):
     return out, ctx, chains, depth, wide
 
 
-def render(out, ctx, depth, wide):
+def render(out, ctx, depth, wide, chains=None):
     cols = [(t, be) for t in targets() for be in BACKENDS]
     lines = ["| entry point | " + " | ".join("%s, %s" % (t["label"], BACKENDS[be]["label"])
                                               for t, be in cols) + " |",
@@ -559,10 +588,66 @@ def render(out, ctx, depth, wide):
         % (BACKEND_VERSIONS.get("mbedtls", "?"), BACKEND_VERSIONS.get("bearssl", "?"), ctxs,
            psa_note, depth["order"], depth["order"], depth["response"], LIMIT,
            " (met)" if not over else "; over: " + ", ".join(over)))
+    if chains:
+        lines += deepest_chains(out, chains, arm)
+    lines.append("")
+    lines.append("Measured on %s. `make test` checks every figure of the table against this page: "
+                 "at most %s over the figure published here, and at most %d bytes on Cortex-M4F where "
+                 "the published figure is within that target (tools/budget.py). `make docs` rewrites "
+                 "the page." % (budget.header_id(HEADER[0]), budget.STACK_RULE, LIMIT))
     return "\n".join(lines) + "\n", over
 
 
+def deepest_chains(out, chains, arm):
+    """Where the stack goes: the worst chain of every Cortex-M4F entry point over the
+    target (else of the deepest one), in the first back end's column."""
+    be = list(BACKENDS)[0]
+    keys = [e for e in ENTRIES + OPTIONAL_ENTRIES if (e, arm["key"], be) in out]
+    if not keys:
+        return []
+    over = [e for e in keys if out[(e, arm["key"], be)][0] > LIMIT]
+    show = over or [max(keys, key=lambda e: out[(e, arm["key"], be)][0])]
+    lines = ["", "Where the stack goes, %s, %s: the frames (bytes) along the deepest chain of %s."
+             % (arm["label"], BACKENDS[be]["label"],
+                "each entry point over the target" if over else "the deepest entry point"), ""]
+    for e in show:
+        frames = []
+        for c in chains[(e, arm["key"], be)]:
+            m = re.match(r"^(\S+) (\d+)", c)
+            frames.append("`%s` %s" % (m.group(1), m.group(2)) if m else c)
+        lines.append("- `%s`, %d: %s" % (e, out[(e, arm["key"], be)][0], " → ".join(frames)))
+    return lines
+
+
+def cell_bytes(c):
+    m = re.match(r"^(\d+)( \+cb)?$", c)
+    return int(m.group(1)) if m else None
+
+
+def check_budget(page, table):
+    """Every measured figure against the page's table (tools/budget.py)."""
+    b = budget.Budget("stack.py")
+    pub = budget.published_table(page, "stack-table", "stack.py")
+    if pub is None:
+        b.fail(page, "no stack table to check against (`make docs` writes it)")
+        return b.finish()
+    published, bad = budget.cells(pub, cell_bytes, "stack.py", page)
+    for msg in bad:
+        b.fail(page, msg)
+    mine, _ = budget.cells(readme_block.tables(table)[0], cell_bytes, "stack.py", "measured")
+    arm = [t["label"] for t in targets() if t["arm"]]
+
+    def target(row, col):
+        if any(col.startswith(a + ",") for a in arm):
+            return LIMIT, " (%d bytes per entry point on Cortex-M4F)" % LIMIT
+        return None, ""
+
+    budget.compare(b, mine, published, budget.stack_tolerance, target)
+    return b.finish("%d figures measured against %s (tolerance: %s)" % (len(mine), page, budget.STACK_RULE))
+
+
 BACKEND_VERSIONS = {}
+HEADER = [os.path.join(ROOT, "icbu_reflow.h")]   # the header measured (--header)
 PRUNED = set()     # the hash modules whose dispatch arms were left out
 PSA_ALGS = set()   # the PSA_ALG_* the implementation selects
 MODULE_NAME = {"md2": "MD2", "md4": "MD4", "md5": "MD5", "ripemd160": "RIPEMD-160",
@@ -589,22 +674,27 @@ def main():
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--check", metavar="FILE")
     g.add_argument("--write", metavar="FILE")
+    g.add_argument("--budget", metavar="FILE", help="check the figures against the table in FILE")
     ap.add_argument("--verbose", action="store_true", help="print the worst chain of each cell")
     ap.add_argument("--header", default=os.path.join(ROOT, "icbu_reflow.h"))
     build_root = os.environ.get("BUILD", os.path.join(ROOT, "build"))
     ap.add_argument("--build", default=os.path.join(build_root, "stack"))
     ap.add_argument("--backend-src", default=os.environ.get("BACKEND_SRC", os.path.join(build_root, "backend-src")))
     a = ap.parse_args()
+    ENTRIES[:] = public_functions(a.header)
+    HEADER[0] = a.header
     a.build = os.path.abspath(a.build)
     a.backend_src = os.path.abspath(a.backend_src)
     os.makedirs(a.build, exist_ok=True)
     backend_versions(a.backend_src)
     out, ctx, chains, depth, wide = measure(a.header, a.backend_src, a.build)
-    table, _ = render(out, ctx, depth, wide)
+    table, _ = render(out, ctx, depth, wide, chains)
     if a.verbose:
         for k in sorted(chains):
             print("%s %s %s: %d\n    %s" % (k[0], k[1], k[2], out[k][0], "\n    ".join(chains[k])))
         print()
+    if a.budget:
+        sys.exit(check_budget(a.budget, table))
     readme_block.emit(table, "stack-table", a.check, a.write, "stack.py")
 
 
