@@ -177,6 +177,7 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(call bodies_of,$(b))") 
          check_toy="$(PYTHON) tests/check_toy.py $(BUILD)/bodies/method" \
          readme="$(PYTHON) tools/check_readme.py" \
          schema="$(PYTHON) tests/check_schema.py --build $(BUILD)" \
+         funclen="$(PYTHON) tools/funclen.py" \
          bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \
          integration="$(PYTHON) tests/integration.py --bin $(BUILD)" \
          build_systems="$(PYTHON) tests/build_systems.py"

@@ -30,10 +30,11 @@
  *           ... icbu_strerror(e.status), e.path, e.need ...
  *
  * DATA FLOW (and the order of the implementation below)
- *   model (icbu_order, schema tables, dates) -> JSON writer -> form encoder
- *   -> signer (hash back end, HMAC) -> HTTP/1.1 request and response reader
- *   -> JSON reader (response parser and order decoder) -> exchange and
- *   retries (icbu_exchange, icbu_report).
+ *   model (icbu_order, schema tables, methods, dates) -> JSON writer (with its
+ *   fast paths in one section) -> form encoder -> signer (hash back end, HMAC;
+ *   the system parameters' table) -> HTTP/1.1 request and response reader ->
+ *   JSON reader (the answer parser and the request decoder) -> exchange and
+ *   retries (icbu_exchange, icbu_report, icbu_fault_of).
  *
  * THE MODEL
  *   One struct per API type, members named by their wire names:
@@ -50,6 +51,19 @@
  *   The fields are declared once, in the ICBU_FIELDS_* lists below; the structs,
  *   the JSON writer, the JSON reader and the field paths in errors all follow
  *   from those lists. A new API field is one line there.
+ *
+ * THE METHOD
+ *   The TOP method is data too: one line of ICBU_METHODS (name, request
+ *   parameter, request type, idempotency key, answer envelope, result type)
+ *   gives its answer's types, its descriptor (icbu_method_get) and the
+ *   parameter the signer sends in its sorted place among the system
+ *   parameters, which are a table. The calls that take a method
+ *   (icbu_request_json, icbu_sign_request, icbu_parse_answer,
+ *   icbu_call_exchange, icbu_call_report, icbu_decode_request) do the work;
+ *   the order's calls (icbu_order_json, icbu_sign_body, ...) are those with
+ *   the order's method. Another method is its field lists, ICBU_EXTRA_TYPES
+ *   and a line of ICBU_EXTRA_METHODS, defined before including this header
+ *   (tests/toy_method.c does it).
  *
  * ARENA AND SIZES
  *   Every function that writes takes (buf, cap) and reports the length in *len.
