@@ -35,8 +35,12 @@ BENCH_BINS   := $(BENCH_OUT)/bench_mbedtls $(BENCH_OUT)/bench_psa $(BENCH_OUT)/b
 BENCH_WRITE  ?=
 BENCH_PAGE   ?= docs/bench.md
 BENCH_BUDGET_CG := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_psa $(BENCH_OUT)/cg_bearssl
+# The writer's fast paths, each turned off alone (and all of them: a small build), over
+# mbedTLS without the baseline: what each saves (the "Fast paths" table).
+BENCH_FAST   := all BLOCKS RUNS CJK KEYS small
+BENCH_FAST_CG := $(foreach f,$(BENCH_FAST),$(BENCH_OUT)/cg_fast_$(f))
 BENCH_CG     := $(BENCH_OUT)/cg_mbedtls $(BENCH_OUT)/cg_psa $(BENCH_OUT)/cg_bearssl $(BENCH_OUT)/cg_openssl \
-                $(BENCH_OUT)/heap_mbedtls
+                $(BENCH_OUT)/heap_mbedtls $(BENCH_FAST_CG)
 
 # The baseline's and the OpenSSL hook's headers, checked once with a clear message.
 $(BENCH_OUT)/.libs:
@@ -66,6 +70,11 @@ $(BENCH_OUT)/bench_openssl: bench/bench.c bench/hash_openssl.c $(BENCH_HDRS) $(B
 $(BENCH_OUT)/cg_mbedtls: bench/cg_driver.c bench/baseline.c bench/baseline.h $(BENCH_HDRS) $(BENCH_OUT)/.libs
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -DBENCH_BASELINE -o $@ bench/cg_driver.c \
 	    bench/baseline.c -lmbedcrypto -lcjson -lcurl
+$(BENCH_OUT)/cg_fast_%: bench/cg_driver.c $(BENCH_HDRS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS \
+	    $(if $(filter all,$*),,$(if $(filter small,$*),-DICBU_REFLOW_SMALL,-DICBU__FAST_$*=0)) \
+	    -o $@ bench/cg_driver.c -lmbedcrypto
 $(BENCH_OUT)/cg_psa: bench/cg_driver.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_PSA -o $@ bench/cg_driver.c -lmbedcrypto

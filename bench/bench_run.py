@@ -153,6 +153,37 @@ def cg_jobs(d):
     return jobs
 
 
+# The fast paths (icbu_reflow.h, "fast paths"): the driver built with each off alone, and
+# a small build; what each saves over the build with all of them on.
+FAST = (("BLOCKS", "ICBU__FAST_BLOCKS"), ("RUNS", "ICBU__FAST_RUNS"), ("CJK", "ICBU__FAST_CJK"),
+        ("KEYS", "ICBU__FAST_KEYS"), ("small", "all of them, and HOT/COLD inlining (ICBU_REFLOW_SMALL)"))
+FAST_CASES = (("example", "md5"), ("example", "hmac-sha256"), ("large", "md5"))
+
+
+def fast_jobs(d):
+    jobs = []
+    for f in ("all",) + tuple(k for k, _ in FAST):
+        for order, m in FAST_CASES:
+            argv = [os.path.join(d, "cg_fast_" + f), "ours", order, m]
+            jobs.append((("fast", f, "%s/%s" % (order, m)), argv, CG_N[order]))
+    return jobs
+
+
+def fast_table(r):
+    out = ["Fast paths: the instructions one signed request (mbedTLS, -O2) takes with all of them "
+           "on, and how many more with one turned off alone; a path stays only if it pays.", "",
+           "| turned off | " + " | ".join("%s · %s" % c for c in FAST_CASES) + " |",
+           "|---|" + "---:|" * len(FAST_CASES),
+           "| none: all on | " + " | ".join(fmt_int(r[("fast", "all", "%s/%s" % c)]) for c in FAST_CASES) + " |"]
+    for key, name in FAST:
+        cells = []
+        for c in FAST_CASES:
+            base, off = r[("fast", "all", "%s/%s" % c)], r[("fast", key, "%s/%s" % c)]
+            cells.append("+%s (+%.1f%%)" % (fmt_int(off - base), 100.0 * (off - base) / base))
+        out.append("| %s | %s |" % (name if key == "small" else "`%s`" % name, " | ".join(cells)))
+    return out
+
+
 def run_cg(job):
     key, argv, n = job
     full = callgrind_ir(argv + [str(n)])
@@ -241,7 +272,7 @@ def do_bench(d, cc, samples, jobs, write=None):
     for be, exe in BACKENDS:
         parse_kv(run([os.path.join(d, "bench_" + exe), "mem"]).stdout.decode(), r)
     heap_summary = {be: memcheck_heap(d, exe) for be, exe in BACKENDS}
-    todo = cg_jobs(d)
+    todo = cg_jobs(d) + fast_jobs(d)
     log("bench: callgrind, %d measurements x 2 runs, %d at a time" % (len(todo), jobs))
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
         for key, ir in ex.map(run_cg, todo):
@@ -332,6 +363,8 @@ def do_bench(d, cc, samples, jobs, write=None):
                (samples, CG_N["example"], CG_N["large"], CG_N["response"], versions()["mbedtls"],
                 py.get(("example", "md5"), (0, 0))[1], py.get(("large", "md5"), (0, 0))[1],
                 heap_summary["mbedTLS"], heap_summary["PSA"], heap_summary["BearSSL"], heap_summary["OpenSSL"]))
+    out.append("")
+    out.extend(fast_table(r))
     out.append("")
     out.append("Targets (the issue's, example order):")
     for be, m, ons, bns, oir, bir, add_ns, add_ir, hadd_ns, hadd_ir, pyus in targets:
