@@ -569,7 +569,8 @@ ICBUDEF int icbu_retryable(const icbu_outcome *o);
  *   ORDER     the request itself: it does not sign (err.path names its field),
  *             it lacks the idempotency key retries need, it was refused
  *             (business), or the platform refused its content (codes 40, 41,
- *             43, 47, isv.* sub-codes): another try will fail the same way
+ *             43, 47, or an isv.* sub-code with another code): another try will
+ *             fail the same way
  *   SETTINGS  the sender's settings, the same for every request: a system
  *             parameter that does not sign (err.path "app_key", "timestamp"...),
  *             bad arguments or URL, a buffer too small, the hash back end; the
@@ -578,7 +579,9 @@ ICBUDEF int icbu_retryable(const icbu_outcome *o);
  *             open that says ICBU_IO_NO_RETRY (certificate, unknown host, CA file)
  *   NETWORK   the way there, or the platform: connect, TLS, send, receive and
  *             timeouts, HTTP 408, 429 and 5xx, an answer that is not a TOP one,
- *             the platform's codes 7, 8, 10, 15, 50, isp.* and any other code
+ *             the platform's codes 7, 8, 10, 15, 50 and any other, and every
+ *             platform error with an isp.* sub-code, whatever its code (as
+ *             icbu_retryable retries it)
  * o: the outcome (kind NONE when nothing was sent); e: the error, for a
  * failure before sending (may be NULL otherwise). */
 typedef enum icbu_fault {
@@ -2849,8 +2852,8 @@ ICBUDEF icbu_fault icbu_fault_of(const icbu_outcome *o, const icbu_err *e) {
     if (kind == ICBU_PLATFORM_ERROR) {
         int64_t c = o->code.set ? o->code.v : -1;
         const char *sc = o->sub_code.p;
-        if (c == 9 || c == 11 || c == 12 || (c >= 21 && c <= 34)) return ICBU_FAULT_SETTINGS;
         if (sc && o->sub_code.n >= 4 && ICBU_MEMCMP(sc, "isp.", 4) == 0) return ICBU_FAULT_NETWORK;
+        if (c == 9 || c == 11 || c == 12 || (c >= 21 && c <= 34)) return ICBU_FAULT_SETTINGS;
         if ((sc && o->sub_code.n >= 4 && ICBU_MEMCMP(sc, "isv.", 4) == 0) ||
             c == 40 || c == 41 || c == 43 || c == 47) return ICBU_FAULT_ORDER;
         return ICBU_FAULT_NETWORK;

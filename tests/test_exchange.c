@@ -868,7 +868,9 @@ static void test_fault_of(void **state) {
     for (i = 0; i < sizeof settings / sizeof settings[0]; i++) {
         o = platform(settings[i], NULL);
         assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_SETTINGS);
-        o = platform(settings[i], "isp.remote-connection-error");    /* the code says settings */
+        o = platform(settings[i], "isp.remote-connection-error");    /* the platform's, as retried */
+        assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_NETWORK);
+        o = platform(settings[i], "isv.invalid-signature");          /* the caller's: the code says which */
         assert_int_equal(icbu_fault_of(&o, NULL), ICBU_FAULT_SETTINGS);
     }
     for (i = 0; i < sizeof network / sizeof network[0]; i++) {
