@@ -16,8 +16,8 @@ json, hashlib, hmac and urllib.parse: not the code under test).
                      find_package(icbu_reflow CONFIG) + icbu_reflow::icbu_reflow
   pkg-config         the same install; cc main.c $(pkg-config --cflags --libs icbu_reflow)
   make install       `make install PREFIX=...` (no CMake), then the same pkg-config line
-  plain cc           the README's own compile line (its "Use it in your build" section),
-                     on the README's minimal program
+  plain cc           docs/build.md's compile lines (and the README's, which must be one of
+                     them), on the README's minimal program
 each with ICBU_REFLOW_CRYPTO=mbedtls (the default) and bearssl where the back end is
 installed (a missing one is reported as skipped, with the package to install); and
 add_subdirectory once more with psa (the consumer calls psa_crypto_init(), as the
@@ -257,9 +257,13 @@ def main():
     # the README's plain cc lines, on the README's minimal program (with --mbedtls-prefix:
     # the lines for that mbedTLS, with the -I/-L the README says an mbedTLS of one's own adds)
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    build_doc = open(os.path.join(ROOT, "docs", "build.md"), encoding="utf-8").read()
     prog = re.search(r"## A minimal program\n\n```c\n(.*?)```", readme, re.S).group(1)
-    lines = re.findall(r"^(cc [^\n#]*?)\s*# (ICBU_REFLOW_CRYPTO_\w+)[^\n]*$", readme, re.M)
-    report(len(lines) >= 2, "README gives the plain cc lines (%d found)" % len(lines))
+    lines = re.findall(r"^(cc [^\n#]*?)\s*# (ICBU_REFLOW_CRYPTO_\w+)[^\n]*$", build_doc, re.M)
+    report(len(lines) >= 2, "docs/build.md gives the plain cc lines (%d found)" % len(lines))
+    short = re.findall(r"^(cc [^\n#]*?)\s*#", readme, re.M)
+    report(bool(short) and all(x in [ln for ln, _ in lines] for x in short),
+           "the README's cc line is one of docs/build.md's", " / ".join(short))
     for line, macro in lines:
         be = macro.rsplit("_", 1)[-1].lower()
         lib = re.search(r"-l(\w+)", line)
