@@ -871,24 +871,26 @@ ICBUDEF icbu_date icbu_d(unsigned year, unsigned month, unsigned day, unsigned h
 ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
     /* 0000-01-01 00:00:00 and 9999-12-31 23:59:59 GMT+8, in Unix seconds */
     const int64_t lo = -62167219200 - 8 * 3600, hi = 253402300799 - 8 * 3600;
-    int64_t days, secs, era, doe, yoe, doy, mp, y;
+    uint64_t u;
+    uint32_t days, secs, era, doe, yoe, doy, mp;
     icbu_date d;
-    ICBU_MEMSET(&d, 0, sizeof d);
+    d.year = 0; d.month = d.day = d.hour = d.min = d.sec = 0; d.set = 0;
     if (t < lo || t > hi) return d;
-    t += 8 * 3600;
-    days = t / 86400; secs = t % 86400;
-    if (secs < 0) { secs += 86400; days--; }
-    /* days since 1970-01-01 -> civil date, counted in 400-year eras from 0000-03-01 */
-    days += 719468;
-    era = (days >= 0 ? days : days - 146096) / 146097;
-    doe = days - era * 146097;                                      /* [0, 146096] */
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;    /* [0, 399] */
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                  /* [0, 365], from March */
-    mp = (5 * doy + 2) / 153;                                       /* [0, 11], March = 0 */
-    y = yoe + era * 400 + (mp >= 10);
-    return icbu_d((unsigned)y, (unsigned)(mp < 10 ? mp + 3 : mp - 9),
-                  (unsigned)(doy - (153 * mp + 2) / 5 + 1), (unsigned)(secs / 3600),
-                  (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+    /* Seconds since 0000-01-01 00:00 local, below 2^39: days and seconds in
+     * 32 bits, with no 64-bit division (86400 = 128 * 675). */
+    u = (uint64_t)(t - lo);
+    days = (uint32_t)(u >> 7) / 675u;
+    secs = (uint32_t)(u - (uint64_t)days * 86400u);
+    /* days since 0000-01-01 -> civil date, counted in 400-year eras from
+     * 0000-03-01 (60 days later), one era early so that it stays unsigned */
+    days += 146097u - 60u;
+    era = days / 146097u;
+    doe = days - era * 146097u;                                     /* [0, 146096] */
+    yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u; /* [0, 399] */
+    doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);               /* [0, 365], from March */
+    mp = (5u * doy + 2u) / 153u;                                    /* [0, 11], March = 0 */
+    return icbu_d(yoe + era * 400u - 400u + (mp >= 10u), mp < 10u ? mp + 3u : mp - 9u,
+                  doy - (153u * mp + 2u) / 5u + 1u, secs / 3600u, secs / 60u % 60u, secs % 60u);
 }
 /* Two digits of v < 100, without a division (none in hardware on Cortex-M0+):
  * v * 205 >> 11 is v / 10 for every v up to 1028. */
@@ -1436,12 +1438,30 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
     return ICBU_OK;
 }
 
-/* Decimal digits of u, after a '-' when neg, into t[21]; returns where they start. */
-static char *icbu__digits(char *t, uint64_t u, int neg) {
-    t += 21;
-    do { *--t = (char)('0' + u % 10); u /= 10; } while (u);
-    if (neg) *--t = '-';
-    return t;
+/* Decimal digits of u, after a '-' when neg, into t (at most 21 bytes);
+ * returns their length. The digits from 10^19 down to 10^9 by subtracting
+ * powers of ten, the rest in 32 bits: a 64-bit division is a library call on
+ * a 32-bit MCU. */
+static size_t icbu__digits(char *t, uint64_t u, int neg) {
+    static const uint64_t p10[11] = {
+        10000000000000000000u, 1000000000000000000u, 100000000000000000u, 10000000000000000u,
+        1000000000000000u, 100000000000000u, 10000000000000u, 1000000000000u, 100000000000u,
+        10000000000u, 1000000000u };
+    size_t n = 0, k = 0;
+    uint32_t v;
+    char tmp[9];
+    if (neg) t[n++] = '-';
+    while (k < 11 && u < p10[k]) k++;                  /* no leading zeros */
+    for (; k < 11; k++) {
+        char c = '0';
+        while (u >= p10[k]) { u -= p10[k]; c++; }
+        t[n++] = c;
+    }
+    v = (uint32_t)u;                                   /* below 10^9 now */
+    k = 9;
+    do { tmp[--k] = (char)('0' + v % 10u); v /= 10u; } while (v || (n > (size_t)neg && k));
+    ICBU_MEMCPY(t + n, tmp + k, 9 - k);
+    return n + 9 - k;
 }
 
 /* "yyyy-MM-dd HH:mm:ss" (d[0..19)), which encodes as yyyy-MM-dd+HH%3Amm%3Ass. */
@@ -1456,8 +1476,9 @@ static void icbu__tdate(icbu__out *o, const char *d) {
 
 /* These two have their own frames, not one in every level of the object recursion. */
 ICBU__NOINLINE static void icbu__wnum(icbu__out *o, int64_t v) {
-    char t[21], *p = icbu__digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
-    icbu__tok(o, p, (size_t)(t + 21 - p), p, (size_t)(t + 21 - p));      /* digits encode as themselves */
+    char t[21];
+    size_t n = icbu__digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+    icbu__tok(o, t, n, t, n);                               /* digits encode as themselves */
 }
 ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
     char d[20];
@@ -1908,8 +1929,8 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
 }
 
 static void icbu__putd(icbu__out *o, uint64_t u) {
-    char t[21], *p = icbu__digits(t, u, 0);
-    icbu__bytes(o, p, (size_t)(t + 21 - p));
+    char t[21];
+    icbu__bytes(o, t, icbu__digits(t, u, 0));
 }
 
 static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, char *buf, size_t cap,
@@ -2347,10 +2368,11 @@ static icbu_status icbu__jstrval(icbu__jr *r, icbu_str *out) {
  * tells. Bad grammar is ICBU_E_JSON. */
 static icbu_status icbu__jnum(icbu__jr *r, int64_t *v, int *isint) {
     int neg = 0;
-    uint64_t x = 0, lim;
+    uint64_t x = 0;
+    unsigned last;
     *isint = 1;
     if (icbu__jpeek(r) == '-') { neg = 1; r->i++; }
-    lim = neg ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
+    last = neg ? 8 : 7;                      /* the last digit of 2^63 and of 2^63 - 1 */
     if (r->i >= r->n || r->s[r->i] < '0' || r->s[r->i] > '9') return icbu__jfail(r, ICBU_E_JSON);
     if (r->s[r->i] == '0') {
         r->i++;
@@ -2358,7 +2380,9 @@ static icbu_status icbu__jnum(icbu__jr *r, int64_t *v, int *isint) {
     }
     while (r->i < r->n && r->s[r->i] >= '0' && r->s[r->i] <= '9') {
         unsigned d = (unsigned)(r->s[r->i++] - '0');
-        if (x > (lim - d) / 10) *isint = 0; else x = x * 10 + d;
+        /* x * 10 + d past 2^63 (or 2^63 - 1): compared with constants, no division */
+        if (x > ((uint64_t)1 << 63) / 10 || (x == ((uint64_t)1 << 63) / 10 && d > last)) *isint = 0;
+        else x = x * 10 + d;
     }
     if (icbu__jpeek(r) == '.') {
         *isint = 0;

@@ -496,6 +496,75 @@ static void test_date_validation(void **state) {
 }
 
 /* ----------------------------------------------------- numbers, absence */
+/* Every Number is written exactly (printf is the reference): both ends of
+ * int64, and each side of every power of ten and of two, where the writer's
+ * 64-bit digits (by subtraction) meet its 32-bit ones. */
+static void test_numbers_exact(void **state) {
+    icbu_order o;
+    char buf[64], want[64];
+    size_t n;
+    int64_t p = 1;
+    int k, d;
+    (void)state;
+    for (k = 0; k < 64; k++) {
+        int64_t base[4];
+        base[0] = k < 19 ? p : INT64_MAX;                /* 10^k */
+        base[1] = k < 63 ? (int64_t)((uint64_t)1 << k) : INT64_MAX;   /* 2^k */
+        base[2] = -base[0];
+        base[3] = -base[1];
+        for (d = -2; d <= 2; d++) {
+            int j;
+            for (j = 0; j < 4; j++) {
+                int64_t v = base[j];
+                if ((d > 0 && v > INT64_MAX - d) || (d < 0 && v < INT64_MIN - d)) continue;
+                v += d;
+                memset(&o, 0, sizeof o);
+                o.amount = icbu_n(v);
+                assert_int_equal(icbu_order_json(&o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+                buf[n] = 0;
+                snprintf(want, sizeof want, "{\"amount\":%lld}", (long long)v);
+                assert_string_equal(buf, want);
+            }
+        }
+        if (k < 18) p *= 10;
+    }
+    memset(&o, 0, sizeof o);
+    o.amount = icbu_n(INT64_MIN);
+    assert_int_equal(icbu_order_json(&o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
+    buf[n] = 0;
+    assert_string_equal(buf, "{\"amount\":-9223372036854775808}");
+}
+
+/* Year 0 (a leap year, proleptic Gregorian): its first days and its leap day,
+ * where the date arithmetic counts from one era early. Python's datetime has no
+ * year 0, so these are by hand: 0000-01-01 00:00:00 GMT+8 is -62167248000. */
+static void test_year_zero(void **state) {
+    static const struct { int64_t t; const char *s; } v[] = {
+        { INT64_C(-62167248000), "0000-01-01 00:00:00" },
+        { INT64_C(-62167248000) + 86399, "0000-01-01 23:59:59" },
+        { INT64_C(-62167248000) + 31 * 86400, "0000-02-01 00:00:00" },
+        { INT64_C(-62167248000) + 59 * 86400, "0000-02-29 00:00:00" },
+        { INT64_C(-62167248000) + 60 * 86400 - 1, "0000-02-29 23:59:59" },
+        { INT64_C(-62167248000) + 60 * 86400, "0000-03-01 00:00:00" },
+        { INT64_C(-62167248000) + 366 * 86400, "0001-01-01 00:00:00" },
+    };
+    char out[20];
+    size_t i;
+    icbu_date d;
+    (void)state;
+    for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+        d = icbu_date_from_unix(v[i].t);
+        assert_int_equal(icbu_date_format(&d, out), ICBU_OK);
+        assert_string_equal(out, v[i].s);
+    }
+    d = icbu_date_from_unix(INT64_C(-62167248000) - 1);
+    assert_int_equal(d.set, 0);
+    d = icbu_date_from_unix(INT64_MIN);
+    assert_int_equal(d.set, 0);
+    d = icbu_date_from_unix(INT64_MAX);
+    assert_int_equal(d.set, 0);
+}
+
 static void test_int64_extremes_and_absence(void **state) {
     static const int64_t vals[] = { INT64_MIN, INT64_MAX, 0, -1, INT64_C(3664297069) };
     static const char *const txt[] = { "-9223372036854775808", "9223372036854775807", "0", "-1", "3664297069" };
@@ -610,6 +679,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_gmt8_dates),
         cmocka_unit_test(test_date_digits),
         cmocka_unit_test(test_date_validation),
+        cmocka_unit_test(test_numbers_exact),
+        cmocka_unit_test(test_year_zero),
         cmocka_unit_test(test_int64_extremes_and_absence),
         cmocka_unit_test(test_exports),
         cmocka_unit_test(test_misc_api),

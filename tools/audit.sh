@@ -12,6 +12,9 @@
 #   - everything else is within the libc list below, and at -O0 and with
 #     -ffreestanding it is exactly memcpy memmove memset memcmp strlen
 # and, for the object as a whole:
+#   - no 64-bit division helper (__aeabi_ldivmod, __aeabi_uldivmod, __divdi3,
+#     __udivdi3, __moddi3, __umoddi3) in any configuration, on Cortex-M0+, M4F
+#     and RV32, at -Os and -O2
 #   - no floating point: it compiles for x86-64 with -mgeneral-regs-only, its
 #     x86-64 code has no SSE/x87 arithmetic, and a soft-float Cortex-M0+
 #     build (no FPU, so any float or double becomes a libgcc call) references
@@ -200,6 +203,35 @@ if command -v "$ARM_CC" >/dev/null 2>&1; then
 else
     bad "$ARM_CC not found: the soft-float check cannot run"
 fi
+
+# No 64-bit division anywhere: a 32-bit MCU does it in a libgcc helper of about 1 KB
+# (Cortex-M) or 4 KB (RV32). Every configuration, Cortex-M0+, M4F and RV32, -Os and -O2.
+RISCV_CC=${RISCV_CC:-riscv64-unknown-elf-gcc}
+RISCV_NM=${RISCV_NM:-riscv64-unknown-elf-nm}
+DIV64='^(__aeabi_ldivmod|__aeabi_uldivmod|__divdi3|__udivdi3|__moddi3|__umoddi3)$'
+for rows in "" "ICBU_REFLOW_NO_EXCHANGE" "ICBU_REFLOW_NO_DECODER" "ICBU_REFLOW_NO_EXCHANGE ICBU_REFLOW_NO_DECODER"; do
+    # shellcheck disable=SC2086
+    gen "$OUT/impl_div.c" ICBU_REFLOW_CRYPTO_CUSTOM $rows
+    for target in m0plus m4f rv32; do
+        case $target in
+            m0plus) cc=$ARM_CC; nm=$ARM_NM; tf="-mcpu=cortex-m0plus -mthumb" ;;
+            m4f) cc=$ARM_CC; nm=$ARM_NM; tf="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16" ;;
+            rv32) cc=$RISCV_CC; nm=$RISCV_NM
+                  tf="-march=rv32imc -mabi=ilp32 -ffreestanding -DICBU_MEMCPY=__builtin_memcpy -DICBU_MEMMOVE=__builtin_memmove -DICBU_MEMSET=__builtin_memset -DICBU_MEMCMP=__builtin_memcmp -DICBU_STRLEN=__builtin_strlen" ;;
+        esac
+        command -v "$cc" >/dev/null 2>&1 || { bad "$cc not found: the 64-bit division check cannot run"; continue; }
+        for opt in -Os -O2; do
+            # shellcheck disable=SC2086
+            if "$cc" -std=gnu99 $tf $opt -I"$HDR_DIR" -c "$OUT/impl_div.c" -o "$OUT/impl_div.o" 2> "$OUT/impl_div.log"; then
+                dv=$("$nm" -u "$OUT/impl_div.o" | awk '{print $NF}' | grep -E "$DIV64" | words)
+                if [ -z "$dv" ]; then ok "$target $opt ${rows:-full}: no 64-bit division helper"
+                else bad "$target $opt ${rows:-full}: 64-bit division: $dv"; fi
+            else
+                bad "$target $opt ${rows:-full}: $(head -n 3 "$OUT/impl_div.log" | tr '\n' ' ')"
+            fi
+        done
+    done
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
