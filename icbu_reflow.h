@@ -1189,7 +1189,7 @@ ICBU__COLD static void icbu__hash_fill(icbu__out *o, const char *p, size_t n) {
 /* A full block goes to the back end; what ran into the slack moves down. */
 ICBU__COLD static void icbu__spill(icbu__out *o) {
     icbu__sg_update(o->sg, o->stage, ICBU__BLOCK);
-    if (ICBU__SLACK) ICBU_MEMCPY(o->stage, o->stage + ICBU__BLOCK, ICBU__SLACK);
+    if (ICBU__SLACK != 0) ICBU_MEMCPY(o->stage, o->stage + ICBU__BLOCK, ICBU__SLACK);
     o->staged -= ICBU__BLOCK;
 }
 static ICBU__HOT void icbu__hash(icbu__out *o, const char *p, size_t n) {
