@@ -435,6 +435,10 @@ ICBUDEF const icbu_method *icbu_method_get(icbu_method_id id);   /* NULL: no suc
 /* m's request (a struct of its request type) as JSON text. buf == NULL: sizing call. */
 ICBUDEF icbu_status icbu_request_json(const icbu_method *m, const void *req, char *buf,
                                       size_t cap, size_t *len, icbu_err *e);
+/* 1 when req carries m's idempotency key (its key field, a String, not blank):
+ * what retries need, since a repeated report is then harmless. 0 otherwise,
+ * and for a method without one. */
+ICBUDEF int icbu_has_key(const icbu_method *m, const void *req);
 /* The signed form body of a call of m; req == NULL sends no request parameter. */
 ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
                                       char *buf, size_t cap, size_t *len, icbu_err *e);
@@ -1859,6 +1863,23 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, c
     return st != ICBU_OK ? st : icbu__finish_len(&o, len, e);
 }
 
+/* The request's idempotency key (m->key, a String field), or an absent one. */
+static icbu_str icbu__key_of(const icbu_method *m, const void *req) {
+    const icbu__type *t = &icbu__types[m->request];
+    size_t n = ICBU_STRLEN(m->key);
+    unsigned i;
+    for (i = 0; req && n && i < t->n; i++)
+        if (t->f[i].kind == ICBU__K_STR && t->f[i].len == n && ICBU_MEMCMP(ICBU__FNAME(&t->f[i]), m->key, n) == 0)
+            return *(const icbu_str *)(const void *)((const unsigned char *)req + t->f[i].off);
+    return icbu_sn(NULL, 0);
+}
+ICBUDEF int icbu_has_key(const icbu_method *m, const void *req) {
+    icbu_str k;
+    if (!m) return 0;
+    k = icbu__key_of(m, req);
+    return !icbu__blank(k.p, k.n);
+}
+
 ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
                                       char *buf, size_t cap, size_t *len, icbu_err *e) {
     icbu_err local;
@@ -2895,17 +2916,6 @@ ICBUDEF icbu_fault icbu_fault_of(const icbu_outcome *o, const icbu_err *e) {
     return ICBU_FAULT_SETTINGS;
 }
 
-/* The request's idempotency key (m->key, a String field), or an absent one. */
-static icbu_str icbu__key_of(const icbu_method *m, const void *req) {
-    const icbu__type *t = &icbu__types[m->request];
-    size_t n = ICBU_STRLEN(m->key);
-    unsigned i;
-    for (i = 0; req && n && i < t->n; i++)
-        if (t->f[i].kind == ICBU__K_STR && t->f[i].len == n && ICBU_MEMCMP(ICBU__FNAME(&t->f[i]), m->key, n) == 0)
-            return *(const icbu_str *)(const void *)((const unsigned char *)req + t->f[i].off);
-    return icbu_sn(NULL, 0);
-}
-
 /* Before try k (k >= 1): a random pause of 0..min(cap, base * 2^(k-1)) ms
  * (full jitter), slept through r. Nonzero when the deadline leaves no room. */
 static int icbu__backoff(const icbu_transport *t, const icbu_retry *r, uint32_t deadline, unsigned k) {
@@ -2931,14 +2941,12 @@ static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const
     unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, n;
     uint32_t deadline, left;
     icbu_status st = ICBU_OK;
-    icbu_str key;
     ICBU__ERR_INIT(e, local);
     if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD) ||
         !c || !out || !u || !t || !t->open || !t->close || icbu__deadline(t, timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
-    key = icbu__key_of(k->m, k->req);
-    if (attempts > 1 && icbu__blank(key.p, key.n)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
+    if (attempts > 1 && !icbu_has_key(k->m, k->req)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
     cfg = *c;
     for (n = 0; n < attempts; n++) {
         icbu_stage stage = ICBU_STAGE_CONNECT;
