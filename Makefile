@@ -158,7 +158,7 @@ install: $(INSTALL_OUT)/libicbu_reflow.a $(INSTALL_OUT)/icbu_reflow.pc
 	install -m 644 $(INSTALL_OUT)/libicbu_reflow.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(INSTALL_OUT)/icbu_reflow.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
-include examples/build.mk
+include cli/build.mk
 include bench/bench.mk
 include tools/firmware.mk
 include fuzz/fuzz.mk

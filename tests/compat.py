@@ -16,9 +16,9 @@ archive, patch and options does not build again. Against each:
              ServerKeyExchange signatures (a regression); with --patch36 (upstream PR 10674,
              in ../shared/thirdparty) the cached build is patched, without it the TLS 1.2
              cases are skipped and the output says so.
-             Also: tls_mbedtls.c and the CLI with -DMBEDTLS_DEPRECATED_WARNING -Werror; and
-             tests/build_systems.py's consumers (CMake through mbedTLS's CMake package,
-             pkg-config, make install, the README's cc line) with both back ends.
+             Also: the CLI and transports/icbu_tls_mbedtls.c with -DMBEDTLS_DEPRECATED_WARNING
+             -Werror; and tests/build_systems.py's consumers (CMake through mbedTLS's CMake
+             package, pkg-config, make install, the README's cc line) with both back ends.
   3.6, MBEDTLS_DEPRECATED_REMOVED   the library built with it, the CLIs compiled with it,
              and the same HTTPS matrix (TLS 1.3 and 1.2).
   4.x        the same as 3.6 with the PSA back end (the only one 4.x allows: the MBEDTLS
@@ -188,7 +188,7 @@ def main():
                    "%s: icbu-reflow-psa --version: %s" % (name, ver), ver)
             all_bodies += run_units(name, out_dir)
             run_minimal(name, out_dir)
-            # tls_mbedtls.c and the CLI use nothing deprecated: -DMBEDTLS_DEPRECATED_WARNING -Werror
+            # icbu_tls_mbedtls.c and the CLI use nothing deprecated: -DMBEDTLS_DEPRECATED_WARNING -Werror
             if major == "3":
                 wdir = os.path.join(cache, name, "out-deprecated-warning")
                 rc, out = make(wdir, prefix, [os.path.join(wdir, "icbu-reflow-" + b) for b in binaries],

@@ -7,7 +7,9 @@ Starts the local TOP gateway (HTTP + HTTPS, throw-away CA, free ports), then run
 binaries found in DIR (default: build) -- icbu-reflow-mbedtls, icbu-reflow-psa and icbu-reflow-bearssl get
 the whole send matrix (HTTP and HTTPS x md5/hmac/hmac-sha256 x answers and fault modes);
 every binary found, icbu-reflow included, gets the offline cases (sign, parse, invalid
-orders, usage). The gateway/... cases check the gateway itself with a small Python client.
+orders, usage). The gateway/... cases check the gateway itself with a small Python client;
+the example/layered-curl/... cases run examples/layered_curl.c (the layered API with
+libcurl) against it over HTTP.
 
 Every run is checked for the secret (given through the environment) in its stdout and
 stderr. Prints `ok - name` / `not ok - name: why` per case, then `N passed, N failed`;
@@ -516,6 +518,39 @@ class Suite:
             expect(b"amount" in r.err, "stderr does not name amount: %s" % r.why())
         self.add(p + "invalid order is not sent (exit 4)", invalid_not_sent)
 
+    # ---------------------------------------------------------- examples/layered_curl.c
+    def curl_cases(self, binary):
+        """The layered API with libcurl (build/layered-curl URL EXTERNAL_BIZ_ID): its one line."""
+        gw = self.gw
+        p = "example/layered-curl/"
+
+        def curl(mode, biz, secret=SECRET, out=None, rc=0):
+            """out: the line printed; for a failure ("failed: "), how it begins."""
+            r = run(binary, [gw.url("http", mode), biz],
+                    env=base_env(ICBU_REFLOW_APP_KEY=APP_KEY, ICBU_REFLOW_APP_SECRET=secret))
+            want = out.encode("utf-8")
+            expect(r.rc == rc and (r.out == want or (want == b"failed: " and r.out.startswith(want)
+                                                      and r.out.count(b"\n") == 1)),
+                   "expected exit %d and %r: %s" % (rc, out, r.why()))
+            return r
+
+        def accepted():
+            biz = "it-curl-%s" % os.urandom(4).hex()
+            curl("", biz, out="accepted INS-%s\n" % biz)
+            got = [e for e in gw.accepted() if e["external_biz_id"] == biz]
+            expect(len(got) == 1 and got[0]["sign_method"] == "hmac-sha256",
+                   "gateway log for %s: %s" % (biz, got))
+        self.add(p + "signs, POSTs with libcurl, parses: accepted", accepted)
+        self.add(p + "refused", lambda: curl(
+            "refuse", "it-curl-refuse", out="refused PARAM_ERROR: 订单被拒绝 (order refused on request)\n",
+            rc=1))
+        self.add(p + "a wrong secret is platform error 25", lambda: curl(
+            "", "it-curl-25", secret=BAD_SECRET, out="platform error 25: Invalid signature\n", rc=2))
+        self.add(p + "an answer that is not JSON fails", lambda: curl(
+            "malformed", "it-curl-malformed", out="failed: ", rc=3))
+        self.add(p + "HTTP 503 fails", lambda: curl(
+            "status503", "it-curl-503", out="failed: ", rc=3))
+
     def big_order(self, tag):
         with open(EXAMPLE, encoding="utf-8") as f:
             o = json.load(f)
@@ -770,6 +805,13 @@ def main():
                 suite.send_cases(tag, b, scheme)
         for tag, b in offline:
             suite.offline_cases(tag, b)
+        curl = exists("layered-curl")
+        if curl:
+            suite.curl_cases(curl)
+        elif not a.binaries:
+            def no_curl_example():
+                raise Fail("no layered-curl in %s (make examples builds it)" % bindir)
+            suite.add("example/layered-curl exists", no_curl_example)
         if not offline:
             def no_binaries():
                 raise Fail("none of icbu-reflow-mbedtls, icbu-reflow-bearssl, icbu-reflow")

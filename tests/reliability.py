@@ -370,6 +370,8 @@ def cli_cases(c):
             ("a host name over 253 bytes", "https://%s/router/rest" % long_host,
              ["--ca-file", gw.ca], None,
              lambda j: j.get("stage") == "connect" and "253" in j.get("detail", ""), b"--url"),
+            ("a wrong URL path (HTTP 404)", gw.url("http", "no-such-path"), [], None,
+             lambda j: j.get("stage") == "http" and "404" in j.get("detail", ""), b"--url"),
         )
         bizs, i = [], 0
         for name, url, extra, env_extra, check, setting in cases:
@@ -400,7 +402,8 @@ def cli_cases(c):
                 ("a FIFO CA file", gw.url("https"), ["--ca-file", fifo], None, 3, b"--ca-file"),
                 ("an invalid host", "http://bad!host.example/router/rest", [], None, 3, b"--url"),
                 ("a wrong secret", gw.url("http"), [], {"ICBU_REFLOW_APP_SECRET": BAD_SECRET}, 2,
-                 b"secret")):
+                 b"secret"),
+                ("a wrong URL path (HTTP 404)", gw.url("http", "no-such-path"), [], None, 3, b"--url")):
             r = run(c.bin(), ["flush", "--spool", spool, "--url", url] + extra, timeout=20,
                     env_extra=env_extra)
             lines = r.lines()
@@ -417,7 +420,7 @@ def cli_cases(c):
         got = {e["external_biz_id"] for e in gw.accepted("cli-6-")}
         expect(got == set(bizs), "not delivered: %s" % sorted(set(bizs) - got))
     report("cli/send --spool: settings errors (wrong CA, unusable CA file, wrong secret, app key, "
-           "invalid host) are spooled with exit 6; flush keeps them until fixed", settings_spooled)
+           "invalid host, HTTP 404) are spooled with exit 6; flush keeps them until fixed", settings_spooled)
 
     def budget():
         p = c.write("b.json", order_text("cli-budget"))

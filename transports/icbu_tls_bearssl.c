@@ -1,4 +1,6 @@
-/* tls_bearssl.c - TLS transport for icbu_reflow over BearSSL 0.6.
+/* icbu_tls_bearssl.c - the TLS half of the icbu_net transport (see icbu_net.h)
+ * over BearSSL 0.6 (TLS 1.2). Link it with icbu_net_posix.c, icbu_x509_ip.c
+ * and -lbearssl.
  *
  * Trust anchors: every CERTIFICATE of the PEM CA file, decoded here with
  * br_pem_decoder and br_x509_decoder. Validation: the "minimal" X.509 engine
@@ -8,17 +10,15 @@
  * given to it (and no SNI is sent) and the wrapper instead requires the
  * leaf's subjectAltName to hold that address as an iPAddress entry: the
  * chain is refused, with BR_ERR_X509_BAD_SERVER_NAME, before the handshake
- * completes. */
-#include "net.h"
+ * completes. The session (with its 33 KiB I/O buffer) lives on the heap while
+ * the connection is open. */
+#include "icbu_net.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bearssl.h>
-
-const char tls_backend_name[] = "BearSSL 0.6";
 
 #define LEAF_MAX (64u * 1024u)    /* larger leaf certificates are refused */
 
@@ -34,16 +34,21 @@ struct x509_ip_engine {
     size_t iplen;
 };
 
-struct tls_state {
+struct icbu_net_tls {
     br_ssl_client_context   cc;
     br_x509_minimal_context xc;
     struct x509_ip_engine   xe;
     br_x509_trust_anchor   *ta;
-    size_t                  nta;
-    struct conn            *c;
+    size_t                  nta, ta_cap;
+    icbu_net               *net;
     unsigned char           ip[16];
     unsigned char           iobuf[BR_SSL_BUFSIZE_BIDI];
 };
+
+const char *icbu_net_tls_name(void)
+{
+    return "BearSSL 0.6";
+}
 
 /* --------------------------------------------------------- X.509 wrapper */
 static struct x509_ip_engine *xe_of(const br_x509_class **ctx)
@@ -106,7 +111,7 @@ static unsigned xe_end_chain(const br_x509_class **ctx)
     unsigned err = (*xe->inner)->end_chain(xe->inner);
     if (err == 0 && xe->ip != NULL &&
         (xe->ncert == 0 || xe->leaf_bad ||
-         !x509_ip_san_match(xe->leaf, xe->leaf_len, xe->ip, xe->iplen)))
+         !icbu_net_cert_has_ip(xe->leaf, xe->leaf_len, xe->ip, xe->iplen)))
         err = BR_ERR_X509_BAD_SERVER_NAME;
     return err;
 }
@@ -174,14 +179,47 @@ static void anchors_free(br_x509_trust_anchor *ta, size_t n)
     free(ta);
 }
 
+/* A copy of the public key pk into the anchor: 0, or -1 out of memory. */
+static int anchor_key(br_x509_trust_anchor *ta, const br_x509_pkey *pk)
+{
+    ta->pkey.key_type = pk->key_type;
+    if (pk->key_type == BR_KEYTYPE_RSA) {
+        ta->pkey.key.rsa.n = dup_bytes(pk->key.rsa.n, pk->key.rsa.nlen);
+        ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+        ta->pkey.key.rsa.e = dup_bytes(pk->key.rsa.e, pk->key.rsa.elen);
+        ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+        return ta->pkey.key.rsa.n != NULL && ta->pkey.key.rsa.e != NULL ? 0 : -1;
+    }
+    ta->pkey.key.ec.curve = pk->key.ec.curve;
+    ta->pkey.key.ec.q = dup_bytes(pk->key.ec.q, pk->key.ec.qlen);
+    ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+    return ta->pkey.key.ec.q != NULL ? 0 : -1;
+}
+
+/* Room for one more anchor: 0, or -1 out of memory. */
+static int anchors_grow(struct icbu_net_tls *st)
+{
+    size_t ncap = st->ta_cap ? st->ta_cap * 2 : 64;
+    br_x509_trust_anchor *p;
+    if (st->nta < st->ta_cap)
+        return 0;
+    p = (br_x509_trust_anchor *)realloc(st->ta, ncap * sizeof *p);
+    if (p == NULL)
+        return -1;
+    st->ta = p;
+    st->ta_cap = ncap;
+    return 0;
+}
+
 /* Decodes one DER certificate into a trust anchor. 1 added, 0 skipped
  * (unsupported or undecodable), -1 out of memory. */
-static int anchor_add(struct tls_state *st, size_t *cap, const unsigned char *der, size_t len)
+static int anchor_add(struct icbu_net_tls *st, const unsigned char *der, size_t len)
 {
     br_x509_decoder_context dc;
     struct bytes dn;
     const br_x509_pkey *pk;
     br_x509_trust_anchor *ta;
+    int rc;
 
     memset(&dn, 0, sizeof dn);
     br_x509_decoder_init(&dc, bytes_add, &dn);
@@ -191,97 +229,84 @@ static int anchor_add(struct tls_state *st, size_t *cap, const unsigned char *de
         free(dn.p);
         return dn.oom ? -1 : 0;
     }
-    if (st->nta == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        br_x509_trust_anchor *p =
-            (br_x509_trust_anchor *)realloc(st->ta, ncap * sizeof *p);
-        if (p == NULL) {
-            free(dn.p);
-            return -1;
-        }
-        st->ta = p;
-        *cap = ncap;
+    if (anchors_grow(st) != 0) {
+        free(dn.p);
+        return -1;
     }
-    ta = &st->ta[st->nta];
+    ta = &st->ta[st->nta++];      /* counted now: anchors_free frees what it holds */
     memset(ta, 0, sizeof *ta);
     ta->dn.data = dn.p != NULL ? dn.p : dup_bytes(NULL, 0);
     ta->dn.len = dn.n;
     /* A CA certificate anchors chains; any other one is trusted directly. */
     ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
-    ta->pkey.key_type = pk->key_type;
-    if (pk->key_type == BR_KEYTYPE_RSA) {
-        ta->pkey.key.rsa.n = dup_bytes(pk->key.rsa.n, pk->key.rsa.nlen);
-        ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
-        ta->pkey.key.rsa.e = dup_bytes(pk->key.rsa.e, pk->key.rsa.elen);
-        ta->pkey.key.rsa.elen = pk->key.rsa.elen;
-        st->nta++;
-        if (ta->dn.data == NULL || ta->pkey.key.rsa.n == NULL || ta->pkey.key.rsa.e == NULL)
-            return -1;
-    } else {
-        ta->pkey.key.ec.curve = pk->key.ec.curve;
-        ta->pkey.key.ec.q = dup_bytes(pk->key.ec.q, pk->key.ec.qlen);
-        ta->pkey.key.ec.qlen = pk->key.ec.qlen;
-        st->nta++;
-        if (ta->dn.data == NULL || ta->pkey.key.ec.q == NULL)
-            return -1;
-    }
-    return 1;
+    rc = anchor_key(ta, pk);
+    return rc == 0 && ta->dn.data != NULL ? 1 : -1;
 }
 
-/* Reads every certificate of a PEM file into st->ta. 0, or -1 with why. */
-static int anchors_load(struct tls_state *st, const char *path, char *why, size_t whylen)
+/* "cannot load CA file PATH: what"; returns ICBU_IO_NO_RETRY. */
+static int ca_bad(struct icbu_net_tls *st, const char *what)
 {
+    icbu_net_say(st->net, "cannot load CA file %s: %s", icbu_net_ca_path(st->net), what);
+    st->net->fault = ICBU_NET_FAULT_CA_FILE;      /* configuration: another try cannot help */
+    return ICBU_IO_NO_RETRY;
+}
+
+/* The PEM decoder over the CA file: the certificate being decoded. */
+struct pem_load {
     br_pem_decoder_context pc;
-    struct bytes file, der;
-    size_t cap = 0, off = 0;
-    int in_cert = 0, rc = 0, pass;
+    struct bytes der;
+    int in_cert;
+};
 
-    memset(&file, 0, sizeof file);
-    memset(&der, 0, sizeof der);
-    /* Checked before it is opened (no FIFO or device), read whole. */
-    if (net_ca_read(path, &file.p, &file.n, why, whylen) != 0)
-        return -1;
-
-    br_pem_decoder_init(&pc);
-    /* pass 0: the file; pass 1: a final newline, so that a file without one
-     * still ends its last object. */
-    for (pass = 0; pass < 2 && rc == 0; pass++) {
-        const unsigned char *src = pass == 0 ? file.p : (const unsigned char *)"\n";
-        size_t len = pass == 0 ? file.n : 1;
-        off = 0;
-        while (off < len && rc == 0) {
-            off += br_pem_decoder_push(&pc, src + off, len - off);
-            switch (br_pem_decoder_event(&pc)) {
-            case BR_PEM_BEGIN_OBJ:
-                in_cert = strcmp(br_pem_decoder_name(&pc), "CERTIFICATE") == 0 ||
-                          strcmp(br_pem_decoder_name(&pc), "X509 CERTIFICATE") == 0;
-                der.n = 0;
-                br_pem_decoder_setdest(&pc, in_cert ? bytes_add : NULL, &der);
-                break;
-            case BR_PEM_END_OBJ:
-                if (in_cert && !der.oom && anchor_add(st, &cap, der.p, der.n) < 0)
-                    der.oom = 1;
-                if (der.oom) {
-                    net_say(why, whylen, "cannot load CA file %s: out of memory", path);
-                    rc = -1;
-                }
-                in_cert = 0;
-                break;
-            case BR_PEM_ERROR:
-                net_say(why, whylen, "cannot load CA file %s: malformed PEM", path);
-                rc = -1;
-                break;
-            default:
-                break;
-            }
+/* Pushes len bytes of PEM text; every CERTIFICATE becomes an anchor. 0, or
+ * ICBU_IO_NO_RETRY with why. */
+static int pem_push(struct icbu_net_tls *st, struct pem_load *pl, const unsigned char *src, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        const char *name;
+        off += br_pem_decoder_push(&pl->pc, src + off, len - off);
+        switch (br_pem_decoder_event(&pl->pc)) {
+        case BR_PEM_BEGIN_OBJ:
+            name = br_pem_decoder_name(&pl->pc);
+            pl->in_cert = strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0;
+            pl->der.n = 0;
+            br_pem_decoder_setdest(&pl->pc, pl->in_cert ? bytes_add : NULL, &pl->der);
+            break;
+        case BR_PEM_END_OBJ:
+            if (pl->in_cert && !pl->der.oom && anchor_add(st, pl->der.p, pl->der.n) < 0)
+                pl->der.oom = 1;
+            if (pl->der.oom)
+                return ca_bad(st, "out of memory");
+            pl->in_cert = 0;
+            break;
+        case BR_PEM_ERROR:
+            return ca_bad(st, "malformed PEM");
+        default:
+            break;
         }
     }
-    free(file.p);
-    free(der.p);
-    if (rc == 0 && st->nta == 0) {
-        net_say(why, whylen, "cannot load CA file %s: no usable certificate", path);
-        rc = -1;
-    }
+    return 0;
+}
+
+/* Every certificate of the CA file into st->ta. 0, or ICBU_IO_NO_RETRY with why. */
+static int anchors_load(struct icbu_net_tls *st)
+{
+    struct pem_load pl;
+    unsigned char *file;
+    size_t n;
+    int rc = icbu_net_ca_read(st->net, &file, &n);
+    if (rc != 0)
+        return rc;
+    memset(&pl, 0, sizeof pl);
+    br_pem_decoder_init(&pl.pc);
+    rc = pem_push(st, &pl, file, n);
+    if (rc == 0)                  /* a final newline ends the last object of a file without one */
+        rc = pem_push(st, &pl, (const unsigned char *)"\n", 1);
+    free(file);
+    free(pl.der.p);
+    if (rc == 0 && st->nta == 0)
+        rc = ca_bad(st, "no usable certificate");
     return rc;
 }
 
@@ -315,20 +340,27 @@ static const char *bear_error(int err)
     }
 }
 
-static void describe_bear(char *out, size_t cap, const char *what, int err)
+static int is_x509_error(int err)
+{
+    return err >= BR_ERR_X509_OK && err < BR_ERR_X509_OK + 32;
+}
+
+/* BearSSL's error err, after what failed, in why; returns -EPROTO. */
+static long describe_bear(icbu_net *net, const char *what, int err)
 {
     const char *text = bear_error(err);
-    if (err >= BR_ERR_X509_OK && err < BR_ERR_X509_OK + 32)
-        net_say(out, cap, "certificate verification failed: %s (BearSSL error %d)",
-                 text != NULL ? text : "invalid certificate", err);
+    if (is_x509_error(err))
+        icbu_net_say(net, "certificate verification failed: %s (BearSSL error %d)",
+                     text != NULL ? text : "invalid certificate", err);
     else if (err & BR_ERR_RECV_FATAL_ALERT)
-        net_say(out, cap, "%s: the server sent fatal alert %d", what, err & 0xFF);
+        icbu_net_say(net, "%s: the server sent fatal alert %d", what, err & 0xFF);
     else if (err & BR_ERR_SEND_FATAL_ALERT)
-        net_say(out, cap, "%s: fatal alert %d sent", what, err & 0xFF);
+        icbu_net_say(net, "%s: fatal alert %d sent", what, err & 0xFF);
     else if (text != NULL)
-        net_say(out, cap, "%s: %s (BearSSL error %d)", what, text, err);
+        icbu_net_say(net, "%s: %s (BearSSL error %d)", what, text, err);
     else
-        net_say(out, cap, "%s: BearSSL error %d", what, err);
+        icbu_net_say(net, "%s: BearSSL error %d", what, err);
+    return -EPROTO;
 }
 
 /* ---------------------------------------------------------- engine pump */
@@ -336,9 +368,28 @@ static void describe_bear(char *out, size_t cap, const char *what, int err)
 #define PUMP_EOF     1            /* the socket closed */
 #define PUMP_CLOSED  2            /* the engine closed (see last error) */
 
+/* Puts the engine's outgoing records on the wire: 0, or a negative value (why set). */
+static long send_records(struct icbu_net_tls *st, uint32_t deadline)
+{
+    br_ssl_engine_context *eng = &st->cc.eng;
+    while (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) {
+        size_t len;
+        unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len);
+        long r = icbu_net_tcp_send(st->net, buf, len, deadline);
+        if (r == 0) {
+            r = -EPIPE;
+            icbu_net_describe(st->net->why, sizeof st->net->why, r);
+        }
+        if (r < 0)
+            return r;
+        br_ssl_engine_sendrec_ack(eng, (size_t)r);
+    }
+    return 0;
+}
+
 /* Moves records until one of the `want` states is reached, the engine or
- * the socket closes, or a socket error (returned, negative: c->why set). */
-static long pump(struct tls_state *st, unsigned want, uint32_t deadline)
+ * the socket closes, or a socket error (returned, negative: why set). */
+static long pump(struct icbu_net_tls *st, unsigned want, uint32_t deadline)
 {
     br_ssl_engine_context *eng = &st->cc.eng;
     for (;;) {
@@ -349,39 +400,31 @@ static long pump(struct tls_state *st, unsigned want, uint32_t deadline)
         if (s & BR_SSL_CLOSED)
             return PUMP_CLOSED;
         if (s & BR_SSL_SENDREC) {
-            buf = br_ssl_engine_sendrec_buf(eng, &len);
-            r = net_send(st->c, buf, len, net_remaining(deadline));
-            if (r == 0) {
-                r = -EPIPE;
-                net_describe(st->c->why, sizeof st->c->why, r);
-            }
+            r = send_records(st, deadline);
             if (r < 0)
                 return r;
-            br_ssl_engine_sendrec_ack(eng, (size_t)r);
             continue;
         }
         if (s & want)
             return PUMP_OK;
         if (s & BR_SSL_RECVREC) {
             buf = br_ssl_engine_recvrec_buf(eng, &len);
-            r = net_recv(st->c, buf, len, net_remaining(deadline));
-            if (r == 0)
-                return PUMP_EOF;
-            if (r < 0)
-                return r;
+            r = icbu_net_tcp_recv(st->net, buf, len, deadline);
+            if (r <= 0)
+                return r == 0 ? PUMP_EOF : r;
             br_ssl_engine_recvrec_ack(eng, (size_t)r);
             continue;
         }
         if ((want & BR_SSL_SENDAPP) && (s & BR_SSL_RECVAPP)) {
-            net_say(st->c->why, sizeof st->c->why,
-                     "TLS: unexpected data from the server");
+            icbu_net_say(st->net, "TLS: unexpected data from the server");
             return -EPROTO;
         }
         br_ssl_engine_flush(eng, 0);   /* nothing to move: push buffered data */
     }
 }
 
-static void state_free(struct tls_state *st)
+/* --------------------------------------------------------------- session */
+static void state_free(struct icbu_net_tls *st)
 {
     free(st->xe.leaf);
     anchors_free(st->ta, st->nta);
@@ -389,50 +432,11 @@ static void state_free(struct tls_state *st)
     free(st);
 }
 
-static void tls_end(struct conn *c)
+/* The client over st's anchors, with the IP check for an IP-literal host;
+ * reset for host. 0, or -EPROTO with why. */
+static long client_setup(struct icbu_net_tls *st, const char *host)
 {
-    struct tls_state *st = c->tls;
-    if (st == NULL)
-        return;
-    /* Best effort close_notify: send it (briefly), do not wait for the reply. */
-    if ((br_ssl_engine_current_state(&st->cc.eng) & BR_SSL_CLOSED) == 0) {
-        uint32_t deadline = net_now_ms(NULL) + 100;
-        char keep[sizeof c->why];
-        memcpy(keep, c->why, sizeof keep);
-        br_ssl_engine_close(&st->cc.eng);
-        while (br_ssl_engine_current_state(&st->cc.eng) & BR_SSL_SENDREC) {
-            size_t len;
-            unsigned char *rec = br_ssl_engine_sendrec_buf(&st->cc.eng, &len);
-            long r = net_send(c, rec, len, net_remaining(deadline));
-            if (r <= 0)
-                break;
-            br_ssl_engine_sendrec_ack(&st->cc.eng, (size_t)r);
-        }
-        memcpy(c->why, keep, sizeof keep);
-    }
-    state_free(st);
-    c->tls = NULL;
-}
-
-int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t deadline_ms)
-{
-    struct tls_state *st;
-    char host[256];
-    size_t iplen;
-    long r;
-    int begin_err = 0;
-
-    st = (struct tls_state *)tls_begin(c, u, &ca_file, host, sizeof host, sizeof *st, &begin_err);
-    if (st == NULL)
-        return begin_err;
-    st->c = c;
-    if (anchors_load(st, ca_file, c->why, sizeof c->why) != 0) {
-        state_free(st);
-        c->fault = NET_FAULT_CA_FILE;
-        return ICBU_IO_NO_RETRY;                  /* configuration: another try cannot help */
-    }
-    iplen = host_ip_literal(host, st->ip);
-
+    size_t iplen = icbu_net_ip_literal(host, st->ip);
     br_ssl_client_init_full(&st->cc, &st->xc, st->ta, st->nta);
     br_ssl_engine_set_versions(&st->cc.eng, BR_TLS12, BR_TLS12);
     st->xe.vtable = &x509_ip_vtable;
@@ -443,72 +447,84 @@ int tls_open(struct conn *c, const icbu_url *u, const char *ca_file, uint32_t de
     br_ssl_engine_set_buffer(&st->cc.eng, st->iobuf, sizeof st->iobuf, 1);
     /* A DNS name: SNI, and the minimal engine matches it. An address: neither
      * (the wrapper checks the iPAddress SAN instead). */
-    if (!br_ssl_client_reset(&st->cc, iplen != 0 ? NULL : host, 0)) {
-        describe_bear(c->why, sizeof c->why, "TLS setup failed",
-                      br_ssl_engine_last_error(&st->cc.eng));
-        state_free(st);
-        return -EPROTO;
-    }
-
-    r = pump(st, BR_SSL_SENDAPP | BR_SSL_RECVAPP, deadline_ms);
-    if (r != PUMP_OK) {
-        int err = br_ssl_engine_last_error(&st->cc.eng);
-        if (r == ICBU_IO_TIMEOUT) {
-            net_say(c->why, sizeof c->why, "TLS handshake timed out");
-        } else if (r < 0) {
-            char sock[200];
-            net_describe(sock, sizeof sock, r);
-            net_say(c->why, sizeof c->why, "TLS handshake failed: %s", sock);
-        } else if (err == BR_ERR_X509_BAD_SERVER_NAME) {
-            net_say(c->why, sizeof c->why, "certificate verification failed: "
-                    "the certificate does not name this host (host %s)", host);
-            r = ICBU_IO_NO_RETRY;                 /* the same certificate next time */
-            c->fault = NET_FAULT_CERTIFICATE;
-        } else if (err != BR_ERR_OK) {
-            describe_bear(c->why, sizeof c->why, "TLS handshake failed", err);
-            r = err >= BR_ERR_X509_OK && err < BR_ERR_X509_OK + 32 ? ICBU_IO_NO_RETRY : -EPROTO;
-            if (r == ICBU_IO_NO_RETRY)
-                c->fault = NET_FAULT_CERTIFICATE;
-        } else {
-            net_say(c->why, sizeof c->why,
-                     "TLS handshake failed: connection closed by the server");
-            r = -ECONNRESET;
-        }
-        state_free(st);
-        return (int)r;
-    }
-    c->tls = st;
-    c->send = tls_send;
-    c->recv = tls_recv;
-    c->tls_end = tls_end;
+    if (!br_ssl_client_reset(&st->cc, iplen != 0 ? NULL : host, 0))
+        return describe_bear(st->net, "TLS setup failed", br_ssl_engine_last_error(&st->cc.eng));
     return 0;
 }
 
-/* After a failed pump in send or receive: the value to return, c->why set. */
-static long io_failure(struct tls_state *st, long r, const char *what)
+/* After the handshake's pump returned r (not PUMP_OK): the value to return, with why. */
+static long handshake_failed(struct icbu_net_tls *st, long r, const char *host)
 {
+    icbu_net *net = st->net;
     int err = br_ssl_engine_last_error(&st->cc.eng);
-    if (r < 0)
-        return r;                 /* socket failure: net_* wrote c->why */
-    if (r == PUMP_EOF) {
-        net_say(st->c->why, sizeof st->c->why, "%s: connection closed by the server", what);
+    char sock[200];
+    if (r == ICBU_IO_TIMEOUT) {
+        icbu_net_say(net, "TLS handshake timed out");
+        return r;
+    }
+    if (r < 0) {
+        icbu_net_describe(sock, sizeof sock, r);
+        icbu_net_say(net, "TLS handshake failed: %s", sock);
+        return r;
+    }
+    if (err == BR_ERR_OK) {
+        icbu_net_say(net, "TLS handshake failed: connection closed by the server");
         return -ECONNRESET;
     }
-    describe_bear(st->c->why, sizeof st->c->why, what, err);
-    return -EPROTO;
+    if (err == BR_ERR_X509_BAD_SERVER_NAME) {
+        icbu_net_say(net, "certificate verification failed: "
+                     "the certificate does not name this host (host %s)", host);
+    } else {
+        describe_bear(net, "TLS handshake failed", err);
+        if (!is_x509_error(err))
+            return -EPROTO;
+    }
+    net->fault = ICBU_NET_FAULT_CERTIFICATE;
+    return ICBU_IO_NO_RETRY;                      /* the same certificate next time */
 }
 
-long tls_send(void *conn, const unsigned char *p, size_t n, uint32_t timeout_ms)
+int icbu_net_tls_open(icbu_net *net, const char *host, uint32_t deadline)
 {
-    struct conn *c = (struct conn *)conn;
-    struct tls_state *st = c->tls;
+    struct icbu_net_tls *st = (struct icbu_net_tls *)calloc(1, sizeof *st);
+    long rc;
+    if (st == NULL) {
+        icbu_net_say(net, "out of memory");
+        return -ENOMEM;
+    }
+    st->net = net;
+    rc = anchors_load(st);
+    if (rc == 0)
+        rc = client_setup(st, host);
+    if (rc == 0 && (rc = pump(st, BR_SSL_SENDAPP | BR_SSL_RECVAPP, deadline)) != PUMP_OK)
+        rc = handshake_failed(st, rc, host);
+    if (rc != 0) {
+        state_free(st);
+        return (int)rc;
+    }
+    net->tls = st;
+    return 0;
+}
+
+/* ------------------------------------------------------------- records */
+/* After a failed pump in send or receive: the value to return, why set. */
+static long io_failure(struct icbu_net_tls *st, long r, const char *what)
+{
+    if (r < 0)
+        return r;                 /* socket failure: icbu_net_tcp_* wrote why */
+    if (r == PUMP_EOF) {
+        icbu_net_say(st->net, "%s: connection closed by the server", what);
+        return -ECONNRESET;
+    }
+    return describe_bear(st->net, what, br_ssl_engine_last_error(&st->cc.eng));
+}
+
+long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t deadline)
+{
+    struct icbu_net_tls *st = net->tls;
     br_ssl_engine_context *eng = &st->cc.eng;
-    uint32_t deadline = net_now_ms(NULL) + timeout_ms;
     unsigned char *buf;
     size_t len;
-    long r;
-
-    r = pump(st, BR_SSL_SENDAPP, deadline);
+    long r = pump(st, BR_SSL_SENDAPP, deadline);
     if (r != PUMP_OK)
         return io_failure(st, r, "TLS send failed");
     buf = br_ssl_engine_sendapp_buf(eng, &len);
@@ -517,32 +533,18 @@ long tls_send(void *conn, const unsigned char *p, size_t n, uint32_t timeout_ms)
     memcpy(buf, p, len);
     br_ssl_engine_sendapp_ack(eng, len);
     br_ssl_engine_flush(eng, 0);
-    /* Put the record on the wire now, so a slow peer shows as a send timeout. */
-    while (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) {
-        size_t reclen;
-        unsigned char *rec = br_ssl_engine_sendrec_buf(eng, &reclen);
-        r = net_send(c, rec, reclen, net_remaining(deadline));
-        if (r == 0) {
-            r = -EPIPE;
-            net_describe(c->why, sizeof c->why, r);
-        }
-        if (r < 0)
-            return r;
-        br_ssl_engine_sendrec_ack(eng, (size_t)r);
-    }
-    return (long)len;
+    /* The record on the wire now, so that a slow peer shows as a send timeout. */
+    r = send_records(st, deadline);
+    return r < 0 ? r : (long)len;
 }
 
-long tls_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms)
+long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadline)
 {
-    struct conn *c = (struct conn *)conn;
-    struct tls_state *st = c->tls;
+    struct icbu_net_tls *st = net->tls;
     br_ssl_engine_context *eng = &st->cc.eng;
     unsigned char *buf;
     size_t len;
-    long r;
-
-    r = pump(st, BR_SSL_RECVAPP, net_now_ms(NULL) + timeout_ms);
+    long r = pump(st, BR_SSL_RECVAPP, deadline);
     if (r == PUMP_EOF)
         return 0;                 /* bare TCP close: HTTP framing decides */
     if (r == PUMP_CLOSED && br_ssl_engine_last_error(eng) == BR_ERR_OK)
@@ -555,4 +557,18 @@ long tls_recv(void *conn, unsigned char *p, size_t n, uint32_t timeout_ms)
     memcpy(p, buf, len);
     br_ssl_engine_recvapp_ack(eng, len);
     return (long)len;
+}
+
+void icbu_net_tls_close(icbu_net *net)
+{
+    struct icbu_net_tls *st = net->tls;
+    if (st == NULL)
+        return;
+    /* Best effort close_notify: sent (briefly), the reply not waited for. */
+    if ((br_ssl_engine_current_state(&st->cc.eng) & BR_SSL_CLOSED) == 0) {
+        br_ssl_engine_close(&st->cc.eng);
+        (void)send_records(st, icbu_net_now() + 100);
+    }
+    state_free(st);
+    net->tls = NULL;
 }

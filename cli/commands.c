@@ -1,0 +1,355 @@
+/* commands.c - icbu-reflow: sign, send or parse an
+ * alibaba.finance.insurance.icbu.insure.order.callback call, and keep the
+ * orders that cannot be delivered now in a spool directory (send --spool,
+ * flush). The other jobs are in the files cli.h names. This file holds the
+ * library's implementation.
+ *
+ * Build (from the repository root; cli/build.mk does it for `make examples`):
+ *   cc -std=c99 -D_POSIX_C_SOURCE=200809L -I. -DCLI_TLS_MBEDTLS -DICBU_REFLOW_CRYPTO_MBEDTLS \
+ *      cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c \
+ *      transports/icbu_net_posix.c transports/icbu_x509_ip.c transports/icbu_tls_mbedtls.c \
+ *      -lmbedtls -lmbedx509 -lmbedcrypto
+ *   (or -DCLI_TLS_BEARSSL -DICBU_REFLOW_CRYPTO_BEARSSL with icbu_tls_bearssl.c and -lbearssl;
+ *   with mbedTLS 4.x, -DICBU_REFLOW_CRYPTO_PSA and -lmbedtls -lmbedx509 -ltfpsacrypto)
+ * The TLS library is whichever icbu_tls_*.c is linked; CLI_TLS_* only picks the
+ * hash back end when none is given (with CLI_TLS_MBEDTLS: MBEDTLS on 2.28 and
+ * 3.x, PSA on 4.x).
+ *
+ * WHAT send --spool KEEPS: every order that was not delivered, unless the
+ * order itself is invalid (exit 4), the gateway gave a final answer about it
+ * (accepted 0, a business refusal 1, a platform error about its content 2),
+ * the answer cannot be read (3: the gateway may have taken it), or it has no
+ * external_biz_id (a resend could report it twice). A failure that can pass
+ * (icbu_retryable) is spooled with exit 5. A SETTINGS ERROR (icbu_fault_of:
+ * platform codes 9, 11, 12 and 21-34, HTTP 4xx but 408 and 429, a host name
+ * that cannot resolve, an unusable CA file, a server certificate the CA file
+ * does not trust or that does not name the host), which no attempt can pass
+ * until the settings are fixed, is spooled with exit 6, and stderr names the
+ * setting. flush stops at a settings error and keeps the order (exit 2 for a
+ * platform code, 3 for the others). The spool itself: spool.c. */
+#if !defined(ICBU_REFLOW_CRYPTO_MBEDTLS) && !defined(ICBU_REFLOW_CRYPTO_BEARSSL) && \
+    !defined(ICBU_REFLOW_CRYPTO_CUSTOM) && !defined(ICBU_REFLOW_CRYPTO_PSA)
+#  ifdef CLI_TLS_BEARSSL
+#    define ICBU_REFLOW_CRYPTO_BEARSSL
+#  else
+#    include <mbedtls/version.h>
+#    if MBEDTLS_VERSION_NUMBER >= 0x04000000    /* 4.x hashes through PSA only */
+#      define ICBU_REFLOW_CRYPTO_PSA
+#    else
+#      define ICBU_REFLOW_CRYPTO_MBEDTLS
+#    endif
+#  endif
+#endif
+#define ICBU_REFLOW_IMPLEMENTATION
+#include "cli.h"
+#ifdef ICBU_REFLOW_CRYPTO_PSA
+#include <psa/crypto.h>          /* the library hashes through PSA: we initialise it */
+#endif
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(ICBU_REFLOW_CRYPTO_PSA)
+const char cli_hashes[] = "PSA Crypto";
+#elif defined(ICBU_REFLOW_CRYPTO_MBEDTLS)
+const char cli_hashes[] = "mbedTLS";
+#elif defined(ICBU_REFLOW_CRYPTO_BEARSSL)
+const char cli_hashes[] = "BearSSL";
+#else
+const char cli_hashes[] = "custom";
+#endif
+
+/* --------------------------------------------------------------- parse */
+static int cmd_parse(const struct options *o)
+{
+    icbu_outcome out;
+    icbu_err e;
+    icbu_status st;
+    char *body = NULL;
+    size_t len = 0;
+    int err = read_input(o->input, &body, &len), rc;
+    if (err != 0) {
+        fputs("icbu-reflow: cannot read ", stderr);
+        put_clean(o->input);
+        fprintf(stderr, ": %s\n", strerror(err));
+        return EXIT_TRANSPORT;
+    }
+    memset(&out, 0, sizeof out);
+    memset(&e, 0, sizeof e);
+    st = icbu_parse_response(body, len, &out, &e);
+    if (st != ICBU_OK) {          /* not a TOP answer: a failure of the parse stage */
+        memset(&out, 0, sizeof out);
+        out.kind = ICBU_TRANSPORT_ERROR;
+        out.stage = ICBU_STAGE_PARSE;
+        out.status = st;
+    }
+    rc = outcome_json(stdout, &out, &e, NULL, 0);
+    fputs("}\n", stdout);
+    free(body);
+    return finish(rc);
+}
+
+/* ---------------------------------------------------------------- sign */
+static int cmd_sign(const struct options *o)
+{
+    icbu_config cfg;
+    icbu_err e;
+    char *json = NULL, *body;
+    void *arena = NULL;
+    size_t need = 0, len = 0, json_len = 0;
+    const icbu_order *order = load_order(o->input, &json, &json_len, &arena);
+
+    make_config(o, &cfg);
+    memset(&e, 0, sizeof e);
+    if (icbu_sign_body(&cfg, order, NULL, 0, &need, &e) != ICBU_OK)
+        sign_failed(&e);
+    if ((body = (char *)malloc(need + 1)) == NULL)
+        out_of_memory();
+    memset(&e, 0, sizeof e);
+    if (icbu_sign_body(&cfg, order, body, need, &len, &e) != ICBU_OK)
+        sign_failed(&e);
+    cli_secret_forget();
+    fwrite(body, 1, len, stdout);
+    fputc('\n', stdout);
+    free(body);
+    free(arena);
+    free(json);
+    return finish(EXIT_ACCEPTED);
+}
+
+/* ---------------------------------------------------------------- send */
+/* send --spool: the order not delivered (r) written into the spool, if it
+ * may be; the exit status (rc as it was when not spooled). dfd: the spool,
+ * or SPOOL_ABSENT (made now). */
+static int spool_after_send(const struct options *o, const struct result *r, int *dfd,
+                            const char *json, size_t json_len, int rc)
+{
+    char name[64];
+    int err = 0;
+    if (!r->retryable && r->setting == NULL)
+        return rc;                /* a final answer, or one that cannot be read */
+    if (r->without_key) {
+        fputs("icbu-reflow: not delivered, and not spooled: without external_biz_id a later "
+              "resend could report it twice\n", stderr);
+        return rc;
+    }
+    if (*dfd == SPOOL_ABSENT)
+        *dfd = spool_open(o->spool, 1);
+    if (*dfd < 0) {
+        fputs("icbu-reflow: not delivered, and NOT spooled\n", stderr);
+        return rc;
+    }
+    if ((err = spool_add(*dfd, json, json_len, name, sizeof name)) != 0) {
+        fputs("icbu-reflow: not delivered, and NOT spooled: cannot write to ", stderr);
+        put_clean(o->spool);
+        fprintf(stderr, ": %s\n", strerror(err));
+        return rc;
+    }
+    fputs(r->setting != NULL ? "icbu-reflow: not delivered; spooled as "
+                             : "icbu-reflow: not delivered now; spooled as ", stderr);
+    put_clean(o->spool);
+    fprintf(stderr, "/%s%s\n", name, r->setting != NULL ?
+            ", but flush cannot deliver it until the settings are fixed" : "");
+    return r->setting != NULL ? EXIT_SETTINGS : EXIT_SPOOLED;
+}
+
+static int cmd_send(const struct options *o)
+{
+    icbu_url url;
+    struct result r;
+    char *json = NULL;
+    void *order_arena = NULL;
+    const icbu_order *order;
+    size_t json_len = 0;
+    int rc, dfd = SPOOL_ABSENT;
+
+    if (icbu_url_parse(o->url, &url) != ICBU_OK)
+        usage_error("bad --url (want http://host[:port][/path] or https://...)");
+    order = load_order(o->input, &json, &json_len, &order_arena);
+    /* An unsafe spool is found before anything is sent (one that is not
+     * there yet is made when an order goes into it). */
+    if (o->spool != NULL && (dfd = spool_open(o->spool, 0)) == -1) {
+        fputs("icbu-reflow: nothing sent: the spool must be fixed first\n", stderr);
+        free(order_arena);
+        free(json);
+        return EXIT_SPOOL_IO;
+    }
+    if (deliver(o, &url, order, 1, &r) == ORDER_FAULT)
+        invalid_order(&r.e);      /* exits 4 */
+    cli_secret_forget();
+    if (r.attempts > 1)
+        fprintf(stderr, "icbu-reflow: %u attempts\n", r.attempts);
+    if (r.setting != NULL)
+        fprintf(stderr, "icbu-reflow: settings error: %s\n", r.setting);
+    rc = o->spool != NULL ? spool_after_send(o, &r, &dfd, json, json_len, r.rc) : r.rc;
+    if (dfd >= 0)
+        close(dfd);
+    fwrite(r.line.p, 1, r.line.n, stdout);
+    fputs("}\n", stdout);
+    free(r.line.p);
+    free(order_arena);
+    free(json);
+    return finish(rc);
+}
+
+/* --------------------------------------------------------------- flush */
+enum fate { F_REMOVED, F_REFUSED, F_KEPT };
+
+/* The order file name, read and sent: its outcome in r (an invalid order as
+ * an "invalid_order" line, r->rc 4). 0, or the exit status when flush must
+ * stop before sending it (*gone: it was taken out meanwhile). */
+static int flush_send(const struct options *o, const icbu_url *url, const struct spool *sp,
+                      const char *name, struct result *r, int *gone)
+{
+    char path[PATH_CAP], text[400];
+    char *json = NULL;
+    void *arena = NULL;
+    const icbu_order *order = NULL;
+    const char *what = NULL;
+    size_t len = 0;
+    int err;
+    memset(r, 0, sizeof *r);
+    if ((err = path_join(path, sp->dir, name)) == 0)
+        err = spool_read(sp, name, &json, &len, &what);
+    *gone = err == ENOENT;    /* taken out by hand meanwhile */
+    if (err != 0 && (*gone || what != NULL || err != EFBIG)) {
+        if (what != NULL)
+            spool_unsafe(sp->dir, name, what);
+        else if (!*gone)
+            spool_failed("read", path, err);
+        return EXIT_SPOOL_IO;
+    }
+    if (err != 0 || decode_order(json, len, &arena, &order, &r->e) != ICBU_OK ||
+        deliver(o, url, order, 0, r) == ORDER_FAULT) {
+        icbu_err e = r->e;
+        if (err != 0)
+            say(text, sizeof text, "invalid order: cannot read it: %s", strerror(err));
+        else
+            invalid_text(&e, text, sizeof text);
+        memset(r, 0, sizeof *r);
+        fputs("{\"outcome\":\"invalid_order\",\"error\":", line_open(&r->line));
+        json_string(r->line.f, text, strlen(text));
+        line_close(&r->line);
+        r->rc = EXIT_BAD_ORDER;
+    }
+    free(arena);
+    free(json);
+    return 0;
+}
+
+/* The order's fate after its outcome r; *stop_rc gets the exit status when
+ * flush must stop here (F_KEPT). */
+static enum fate flush_fate(struct spool *sp, const char *name, const struct result *r,
+                            int *stop_rc)
+{
+    char path[PATH_CAP];
+    int err;
+    if (path_join(path, sp->dir, name) != 0)
+        say(path, sizeof path, "%s", name);
+    if (r->rc == EXIT_ACCEPTED) {
+        /* The answer is in: only now does the order leave the spool. */
+        if ((err = spool_remove(sp, name)) == 0)
+            return F_REMOVED;
+        spool_failed("remove", path, err);
+    } else if (r->rc == EXIT_REFUSED || r->rc == EXIT_BAD_ORDER ||
+               (r->rc == EXIT_PLATFORM && !r->retryable && !r->config_error)) {
+        if ((err = spool_refuse(sp, name, &r->line)) == 0)
+            return F_REFUSED;
+        if (err > 0)
+            spool_failed("move to refused/", path, err);
+    } else {
+        /* It may pass later (5), needs the settings fixed (2: a platform
+         * code about them, 3: host, CA file, certificate, HTTP 4xx), or needs
+         * a look (3: an answer we cannot read; the gateway may have taken it):
+         * kept either way. */
+        if (r->setting != NULL)
+            fprintf(stderr, "icbu-reflow: settings error: %s; the order is kept: fix the "
+                    "settings, then flush again\n", r->setting);
+        *stop_rc = r->config_error ? EXIT_PLATFORM : r->retryable ? EXIT_SPOOLED : EXIT_TRANSPORT;
+        return F_KEPT;
+    }
+    *stop_rc = EXIT_SPOOL_IO;
+    return F_KEPT;
+}
+
+/* Sends the order file name and settles it; its line on stdout. F_KEPT
+ * with *stop_rc when flush must stop here. */
+static enum fate flush_one(const struct options *o, const icbu_url *url, struct spool *sp,
+                           const char *name, int *stop_rc)
+{
+    static const char *const fate_name[] = { "removed", "refused", "kept" };
+    struct result r;
+    enum fate fate;
+    int gone = 0, rc = flush_send(o, url, sp, name, &r, &gone);
+    if (gone)
+        return F_REMOVED;
+    if (rc != 0) {
+        *stop_rc = rc;
+        return F_KEPT;
+    }
+    fate = flush_fate(sp, name, &r, stop_rc);
+    flush_line(name, &r.line, r.attempts, fate_name[fate]);
+    free(r.line.p);
+    return fate;
+}
+
+static int cmd_flush(const struct options *o)
+{
+    icbu_url url;
+    struct spool sp;
+    int rc, first = 1;
+
+    if (icbu_url_parse(o->url, &url) != ICBU_OK)
+        usage_error("bad --url (want http://host[:port][/path] or https://...)");
+    if ((rc = spool_take(&sp, o->spool)) != 0)
+        return rc;
+    for (;;) {                    /* again while sends add orders meanwhile */
+        char **names = NULL;
+        long n = spool_list(&sp, &names, first), i;
+        first = 0;
+        if (n < 0) {
+            spool_failed("read the spool", o->spool, errno);
+            rc = EXIT_SPOOL_IO;
+            break;
+        }
+        for (i = 0; i < n && rc == EXIT_ACCEPTED; i++)
+            if (flush_one(o, &url, &sp, names[i], &rc) == F_KEPT && rc == EXIT_ACCEPTED)
+                rc = EXIT_SPOOLED;
+        spool_names_free(names, n);
+        if (n == 0 || rc != EXIT_ACCEPTED)
+            break;
+    }
+    cli_secret_forget();
+    spool_release(&sp);
+    return finish(rc);
+}
+
+/* ---------------------------------------------------------------- main */
+int main(int argc, char **argv)
+{
+    struct options o;
+    int rc;
+    atexit(cli_secret_forget);
+    parse_args(argc, argv, &o);
+#ifdef ICBU_REFLOW_CRYPTO_PSA
+    {
+        psa_status_t ps = psa_crypto_init();     /* once, before anything hashes */
+        if (ps != PSA_SUCCESS) {
+            fprintf(stderr, "icbu-reflow: PSA crypto initialisation failed (status %ld)\n", (long)ps);
+            return EXIT_TRANSPORT;
+        }
+    }
+#endif
+    if (strcmp(o.cmd, "parse") == 0)
+        rc = cmd_parse(&o);
+    else if (strcmp(o.cmd, "sign") == 0)
+        rc = cmd_sign(&o);
+    else if (strcmp(o.cmd, "flush") == 0)
+        rc = cmd_flush(&o);
+    else
+        rc = cmd_send(&o);
+    cli_secret_forget();
+    return rc;
+}

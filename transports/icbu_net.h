@@ -1,0 +1,127 @@
+/* icbu_net.h - an icbu_transport over TCP (POSIX sockets), with TLS for https://
+ * URLs, for icbu_report() and icbu_exchange(). Copy these files into your program:
+ *
+ *   icbu_net.h, icbu_net_posix.c   TCP: POSIX sockets, poll(), getaddrinfo()
+ *   icbu_x509_ip.c                 the IP-address check of certificates, for the TLS file
+ *   and one TLS file:
+ *   icbu_tls_mbedtls.c   mbedTLS 2.28, 3.6 or 4.x  (-lmbedtls -lmbedx509 -lmbedcrypto;
+ *                                                   4.x: -ltfpsacrypto for -lmbedcrypto)
+ *   icbu_tls_bearssl.c   BearSSL 0.6               (-lbearssl)
+ *
+ * and compile them with icbu_reflow.h on the include path (C99, plus POSIX 2008:
+ * -D_POSIX_C_SOURCE=200809L). Use:
+ *
+ *     icbu_net net;                                  yours: one per exchange in flight
+ *     icbu_net_options opt = { NULL };               ca_file NULL: the system bundle
+ *     icbu_transport t = icbu_net_transport(&net, &opt);
+ *     st = icbu_report(&cfg, &order, &url, &t, &retry, 15000, arena, sizeof arena, &out, &err);
+ *     if (out.kind == ICBU_TRANSPORT_ERROR) fprintf(stderr, "%s\n", net.why);
+ *
+ * icbu_report opens (TCP, then TLS for https) and closes for every attempt. With
+ * icbu_exchange, which does neither, call t.open(t.ctx, &url, timeout_ms, &stage)
+ * before it and t.close(t.ctx) after a successful open.
+ *
+ * Nothing global: every byte of state is in the icbu_net you pass (the TLS
+ * session on the heap while open). Two threads with two icbu_net never meet.
+ *
+ * TLS: version 1.2 at least; the server's certificate must chain to the CA file
+ * (PEM). A DNS host name is sent as SNI and must match the certificate (dNSName,
+ * or its CN without a subjectAltName); an IP-literal host (127.0.0.1, [::1]) sends
+ * no SNI and must be an iPAddress entry of the certificate's subjectAltName
+ * (icbu_x509_ip.c checks it: BearSSL and mbedTLS 2.28 match DNS names only).
+ *
+ * What the callbacks return (icbu_transport's contract): open 0, or a negative
+ * value with *stage ICBU_STAGE_CONNECT or ICBU_STAGE_TLS; at most ICBU_IO_NO_RETRY
+ * when another try cannot help, and then net.fault says which setting is wrong (a
+ * host name that can never resolve or that the resolver does not know, the CA
+ * file, the server's certificate). send/recv: a count, 0 when the peer closed,
+ * ICBU_IO_TIMEOUT, -errno for socket errors, -EPROTO for TLS errors. Every
+ * failure leaves a sentence in net.why ("cannot connect to 10.0.0.1 port 443:
+ * connection refused (-111)"); it is "" after a successful open.
+ * The process must not die of SIGPIPE: send uses MSG_NOSIGNAL where there is one
+ * (Linux, the BSDs); elsewhere ignore SIGPIPE.
+ */
+#ifndef ICBU_NET_H
+#define ICBU_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "icbu_reflow.h"
+
+#ifndef ICBU_NET_DEFAULT_CA_FILE
+#define ICBU_NET_DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+#endif
+#ifndef ICBU_NET_CA_FILE_MAX
+#define ICBU_NET_CA_FILE_MAX (16L << 20)   /* larger CA files are refused */
+#endif
+
+/* What an open at or below ICBU_IO_NO_RETRY was about: a setting to fix. */
+typedef enum icbu_net_fault {
+    ICBU_NET_FAULT_NONE = 0,
+    ICBU_NET_FAULT_HOST,          /* the host name: invalid (never looked up), or no such name */
+    ICBU_NET_FAULT_CA_FILE,       /* the CA file: missing, not a regular file, no certificate */
+    ICBU_NET_FAULT_CERTIFICATE    /* the server's certificate: not trusted, or not for this host */
+} icbu_net_fault;
+
+typedef struct icbu_net_options {
+    const char *ca_file;          /* PEM trust for https; NULL: ICBU_NET_DEFAULT_CA_FILE */
+} icbu_net_options;
+
+struct icbu_net_tls;              /* the TLS file's session */
+
+typedef struct icbu_net {
+    icbu_net_options opt;         /* a copy of the options given */
+    char why[256];                /* the last failure, for people; "" after a successful open */
+    icbu_net_fault fault;         /* set with an open at or below ICBU_IO_NO_RETRY */
+    int fd;                       /* private: the socket, -1 when closed */
+    struct icbu_net_tls *tls;     /* private: the TLS session, NULL for http:// */
+} icbu_net;
+
+/* Resets *net (closed) with a copy of *opt (NULL: the defaults) and returns the
+ * transport over it: open, close, send, recv and a monotonic now_ms. */
+icbu_transport icbu_net_transport(icbu_net *net, const icbu_net_options *opt);
+/* The TLS library linked, with its version ("mbedTLS 3.6.6", "BearSSL 0.6"). */
+const char *icbu_net_tls_name(void);
+
+/* ------------------------------------------------------------------------
+ * Between icbu_net_posix.c and the TLS file; not for the caller. Times are
+ * icbu_net_now() values (milliseconds, monotonic, wrapping after 49 days:
+ * compared by signed difference). */
+
+/* In icbu_net_posix.c. */
+uint32_t icbu_net_now(void);
+uint32_t icbu_net_left(uint32_t deadline);        /* 0 once it passed */
+long icbu_net_tcp_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t deadline);
+long icbu_net_tcp_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadline);
+/* net->why = the formatted sentence (cut to fit). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void icbu_net_say(icbu_net *net, const char *fmt, ...);
+/* The text of a -errno value or ICBU_IO_TIMEOUT: "connection reset by peer (-104)". */
+void icbu_net_describe(char *out, size_t cap, long rc);
+/* The CA file's path: opt.ca_file, or ICBU_NET_DEFAULT_CA_FILE. */
+const char *icbu_net_ca_path(const icbu_net *net);
+/* The whole CA file, NUL-terminated, in *pem (malloc'd; *len bytes before the
+ * NUL). The path is checked with stat() before it is opened, so that a FIFO, a
+ * device or a directory is refused at once (opening a FIFO waits for a writer,
+ * past any deadline), and again with fstat() once open (non-blocking).
+ * 0, or ICBU_IO_NO_RETRY with why and fault (ICBU_NET_FAULT_CA_FILE). */
+int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len);
+
+/* In the TLS file: a TLS client on net's connected socket, for host (its name
+ * or IP literal, as a C string), before deadline. 0 with net->tls set, or a
+ * negative value with why (and fault at ICBU_IO_NO_RETRY); nothing left open. */
+int  icbu_net_tls_open(icbu_net *net, const char *host, uint32_t deadline);
+long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t deadline);
+long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadline);
+/* A best-effort close_notify (100 ms at most), then the session is freed. */
+void icbu_net_tls_close(icbu_net *net);
+
+/* 4 or 16 when host is an IPv4/IPv6 literal (the address in ip), else 0
+ * (icbu_net_posix.c); 1 when the DER certificate's subjectAltName has an
+ * iPAddress equal to ip (icbu_x509_ip.c). */
+size_t icbu_net_ip_literal(const char *host, unsigned char ip[16]);
+int icbu_net_cert_has_ip(const unsigned char *der, size_t len, const unsigned char *ip, size_t iplen);
+
+#endif

@@ -1,0 +1,497 @@
+/* icbu_net_posix.c - the TCP half of the icbu_net transport (see icbu_net.h):
+ * POSIX sockets, non-blocking, poll() for every deadline; the host name check;
+ * reading the CA file for the TLS file; icbu_net_transport() and its callbacks.
+ * Needs: POSIX 2008 (-D_POSIX_C_SOURCE=200809L), icbu_reflow.h, and one TLS
+ * file linked (icbu_tls_mbedtls.c or icbu_tls_bearssl.c). */
+#include "icbu_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0            /* then the program must ignore SIGPIPE */
+#endif
+
+/* ---------------------------------------------------------------- basics */
+uint32_t icbu_net_now(void)
+{
+    struct timespec ts;
+    uint64_t ms;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint32_t)ms;          /* wraps; compared by signed difference */
+}
+
+uint32_t icbu_net_left(uint32_t deadline)
+{
+    int32_t left = (int32_t)(deadline - icbu_net_now());
+    return left > 0 ? (uint32_t)left : 0;
+}
+
+/* vsnprintf: a sentence cut to fit, without -Wformat-truncation noise. */
+static void say_v(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    vsnprintf(out, cap, fmt, ap);
+}
+
+void icbu_net_say(icbu_net *net, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say_v(net->why, sizeof net->why, fmt, ap);
+    va_end(ap);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void say_to(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say_v(out, cap, fmt, ap);
+    va_end(ap);
+}
+
+void icbu_net_describe(char *out, size_t cap, long rc)
+{
+    char text[160];
+    if (rc == ICBU_IO_TIMEOUT) {
+        say_to(out, cap, "timed out");
+        return;
+    }
+    if (rc >= 0 || rc < -(long)INT_MAX) {
+        say_to(out, cap, "transport error (%ld)", rc);
+        return;
+    }
+    say_to(text, sizeof text, "%s", strerror((int)-rc));
+    if (text[0] >= 'A' && text[0] <= 'Z')          /* "Connection reset..." */
+        text[0] = (char)(text[0] - 'A' + 'a');
+    say_to(out, cap, "%s (%ld)", text, rc);
+}
+
+/* ----------------------------------------------------------- host names */
+size_t icbu_net_ip_literal(const char *host, unsigned char ip[16])
+{
+    if (inet_pton(AF_INET, host, ip) == 1)
+        return 4;
+    if (inet_pton(AF_INET6, host, ip) == 1)
+        return 16;
+    return 0;
+}
+
+/* "invalid host name "HOST": what" in why (the host cut at 64 bytes). */
+static int host_bad(icbu_net *net, const icbu_url *u, const char *what)
+{
+    int n = u->host.n > 64 ? 64 : (int)u->host.n;
+    icbu_net_say(net, "invalid host name \"%.*s%s\": %s", n, u->host.p,
+                 u->host.n > 64 ? "..." : "", what);
+    net->fault = ICBU_NET_FAULT_HOST;             /* the same name next time: no retry */
+    return ICBU_IO_NO_RETRY;
+}
+
+/* An IPv6 literal (the URL parser took the brackets) into out (cap >= 46). */
+static int host_ipv6(icbu_net *net, const icbu_url *u, char *out)
+{
+    unsigned char ip[16];
+    if (u->host.n > 45 || memchr(u->host.p, '\0', u->host.n) != NULL)
+        return host_bad(net, u, "not an IPv6 address");
+    memcpy(out, u->host.p, u->host.n);
+    out[u->host.n] = '\0';
+    if (icbu_net_ip_literal(out, ip) != 16)
+        return host_bad(net, u, "not an IPv6 address");
+    return 0;
+}
+
+/* NULL, or why byte c cannot be in a host name (in what). */
+static const char *host_byte_bad(unsigned char c, char *what, size_t cap)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        c == '-' || c == '_')
+        return NULL;
+    if (c >= 0x80)
+        say_to(what, cap, "byte 0x%02X cannot be in a host name "
+               "(give an international name in its xn-- form)", c);
+    else if (c > 0x20 && c < 0x7F)
+        say_to(what, cap, "'%c' cannot be in a host name", (char)c);
+    else
+        say_to(what, cap, "byte 0x%02X cannot be in a host name", c);
+    return what;
+}
+
+/* The host of u as a C string in out (cap >= 256), if it is a name that can
+ * resolve: an IPv6 literal, or at most 253 bytes (a final '.' aside) of labels
+ * of 1 to 63 letters, digits, '-' or '_'. 0, or ICBU_IO_NO_RETRY (fault HOST)
+ * with why: such a name is refused before any lookup. */
+static int host_get(icbu_net *net, const icbu_url *u, char *out, size_t cap)
+{
+    const char *h = u->host.p;
+    size_t n = u->host.n, i, label = 0;
+    char what[96];
+    if (h == NULL || n == 0) {
+        icbu_net_say(net, "no host name");
+        net->fault = ICBU_NET_FAULT_HOST;
+        return ICBU_IO_NO_RETRY;
+    }
+    if (memchr(h, ':', n) != NULL)
+        return host_ipv6(net, u, out);
+    if (n > 254 || (n == 254 && h[253] != '.') || n >= cap) {
+        say_to(what, sizeof what, "longer than 253 bytes (%lu)", (unsigned long)n);
+        return host_bad(net, u, what);
+    }
+    for (i = 0; i < n; i++) {
+        if (h[i] == '.' && label == 0)
+            return host_bad(net, u, "an empty label");
+        if (h[i] == '.') {
+            label = 0;
+            continue;
+        }
+        if (host_byte_bad((unsigned char)h[i], what, sizeof what) != NULL)
+            return host_bad(net, u, what);
+        if (++label > 63)
+            return host_bad(net, u, "a label longer than 63 bytes");
+    }
+    memcpy(out, h, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* ------------------------------------------------------------------ TCP */
+/* Waits until fd is ready for events or the deadline passes.
+ * 1 ready (or in error: the next call reports it), 0 timeout, -errno. */
+static int wait_fd(int fd, short events, uint32_t deadline)
+{
+    for (;;) {
+        struct pollfd pfd;
+        uint32_t left = icbu_net_left(deadline);
+        int r;
+        pfd.fd = fd;
+        pfd.events = events;
+        pfd.revents = 0;
+        r = poll(&pfd, 1, left > (uint32_t)INT_MAX ? INT_MAX : (int)left);
+        if (r > 0)
+            return 1;
+        if (r == 0 && icbu_net_left(deadline) == 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -errno;
+    }                             /* woke early, or a signal: wait the rest */
+}
+
+static int set_nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+    return 0;
+}
+
+/* A non-blocking connect of fd to ai, finished by the deadline: 0, ICBU_IO_TIMEOUT or -errno. */
+static int connect_fd(int fd, const struct addrinfo *ai, uint32_t deadline)
+{
+    int err = 0, rc;
+    socklen_t len = (socklen_t)sizeof err;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return 0;
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -errno;
+    rc = wait_fd(fd, POLLOUT, deadline);
+    if (rc <= 0)
+        return rc == 0 ? ICBU_IO_TIMEOUT : rc;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return -errno;
+    return -err;
+}
+
+/* One address: 0 connected (the socket in *out), or ICBU_IO_TIMEOUT / -errno. */
+static int connect_one(const struct addrinfo *ai, uint32_t deadline, int *out)
+{
+    int fd, rc, one = 1;
+    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0)
+        return -errno;
+    rc = set_nonblocking(fd);
+    if (rc == 0)
+        rc = connect_fd(fd, ai, deadline);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, (socklen_t)sizeof one);
+    *out = fd;
+    return 0;
+}
+
+/* Resolves host (getaddrinfo: not bounded by the deadline) and connects to
+ * each address in turn until one answers or the deadline passes. 0, or
+ * ICBU_IO_TIMEOUT / -errno / -1 (resolution) with why; ICBU_IO_NO_RETRY
+ * (fault HOST) when the resolver says there is no such name. */
+static int tcp_connect(icbu_net *net, const char *host, uint16_t port_number, uint32_t deadline)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[8], what[160];
+    int rc;
+    say_to(port, sizeof port, "%u", (unsigned)port_number);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        icbu_net_say(net, "cannot resolve %s: %s", host,
+                     rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        if (rc != EAI_NONAME)
+            return -1;
+        net->fault = ICBU_NET_FAULT_HOST;
+        return ICBU_IO_NO_RETRY;              /* no such name: a typo, not an outage */
+    }
+    rc = -1;
+    for (ai = res; ai != NULL && rc != 0 && rc != ICBU_IO_TIMEOUT; ai = ai->ai_next)
+        rc = connect_one(ai, deadline, &net->fd);
+    freeaddrinfo(res);
+    if (rc == 0)
+        return 0;
+    icbu_net_describe(what, sizeof what, rc);
+    icbu_net_say(net, "cannot connect to %s port %s: %s", host, port, what);
+    return rc;
+}
+
+/* One send() (out) or recv() (in) on the socket, waiting for it until the
+ * deadline: a count, 0 (recv: the peer closed), or a negative value with why. */
+static long tcp_io(icbu_net *net, const unsigned char *out, unsigned char *in, size_t n,
+                   uint32_t deadline)
+{
+    if (n > (size_t)LONG_MAX)
+        n = (size_t)LONG_MAX;
+    for (;;) {
+        ssize_t r = out != NULL ? send(net->fd, out, n, MSG_NOSIGNAL) : recv(net->fd, in, n, 0);
+        long rc;
+        if (r >= 0)
+            return (long)r;
+        if (errno == EINTR)
+            continue;
+        rc = -(long)errno;                        /* ECONNRESET included: an error */
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            rc = wait_fd(net->fd, out != NULL ? POLLOUT : POLLIN, deadline);
+        if (rc == 0) {
+            icbu_net_say(net, out != NULL ? "timed out sending" : "timed out waiting for the answer");
+            return ICBU_IO_TIMEOUT;
+        }
+        if (rc < 0) {
+            icbu_net_describe(net->why, sizeof net->why, rc);
+            return rc;
+        }
+    }
+}
+
+long icbu_net_tcp_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t deadline)
+{
+    return tcp_io(net, p, NULL, n, deadline);
+}
+
+long icbu_net_tcp_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadline)
+{
+    return tcp_io(net, NULL, p, n, deadline);
+}
+
+/* -------------------------------------------------------------- CA file */
+const char *icbu_net_ca_path(const icbu_net *net)
+{
+    return net->opt.ca_file != NULL ? net->opt.ca_file : ICBU_NET_DEFAULT_CA_FILE;
+}
+
+/* "cannot load CA file PATH: what"; returns ICBU_IO_NO_RETRY. */
+static int ca_fail(icbu_net *net, const char *what)
+{
+    icbu_net_say(net, "cannot load CA file %s: %s", icbu_net_ca_path(net), what);
+    net->fault = ICBU_NET_FAULT_CA_FILE;         /* configuration: another try cannot help */
+    return ICBU_IO_NO_RETRY;
+}
+
+/* NULL, or what is wrong with a CA file of this type and size. */
+static const char *ca_unfit(const struct stat *sb)
+{
+    if (!S_ISREG(sb->st_mode))
+        return "not a regular file";
+    if (sb->st_size > ICBU_NET_CA_FILE_MAX)
+        return "larger than ICBU_NET_CA_FILE_MAX";
+    return NULL;
+}
+
+/* The CA file open for reading (a descriptor), or ICBU_IO_NO_RETRY with why. */
+static int ca_open(icbu_net *net)
+{
+    const char *path = icbu_net_ca_path(net), *bad;
+    struct stat sb;
+    int fd;
+    /* stat before open: opening a FIFO waits for a writer (forever, past any
+     * deadline), and opening a device may have effects of its own. */
+    if (stat(path, &sb) != 0)
+        return ca_fail(net, strerror(errno));
+    if ((bad = ca_unfit(&sb)) != NULL)
+        return ca_fail(net, bad);
+    /* Non-blocking, and checked again: the path may have changed meanwhile. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return ca_fail(net, strerror(errno));
+    if (fstat(fd, &sb) != 0 || (bad = ca_unfit(&sb)) != NULL) {
+        int err = errno;
+        close(fd);
+        return ca_fail(net, bad != NULL ? bad : strerror(err));
+    }
+    return fd;
+}
+
+/* Reads fd to its end into *pem, NUL-terminated: NULL, or what went wrong. A
+ * file that grows past ICBU_NET_CA_FILE_MAX while it is read is refused. */
+static const char *ca_slurp(int fd, unsigned char **pem, size_t *len)
+{
+    unsigned char *p = NULL, *q;
+    size_t n = 0, cap = 0;
+    const char *bad = NULL;
+    for (;;) {
+        ssize_t k;
+        if (n > (size_t)ICBU_NET_CA_FILE_MAX) {
+            bad = "larger than ICBU_NET_CA_FILE_MAX";
+            break;
+        }
+        if (cap - n < 4096) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            if ((q = (unsigned char *)realloc(p, ncap)) == NULL) {
+                bad = "out of memory";
+                break;
+            }
+            p = q;
+            cap = ncap;
+        }
+        k = read(fd, p + n, cap - n - 1);
+        if (k == 0)
+            break;
+        if (k > 0)
+            n += (size_t)k;
+        else if (errno != EINTR) {
+            bad = strerror(errno);
+            break;
+        }
+    }
+    if (bad != NULL) {
+        free(p);
+        return bad;
+    }
+    p[n] = 0;
+    *pem = p;
+    *len = n;
+    return NULL;
+}
+
+int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len)
+{
+    const char *bad;
+    int fd = ca_open(net);
+    *pem = NULL;
+    *len = 0;
+    if (fd < 0)
+        return fd;
+    bad = ca_slurp(fd, pem, len);
+    close(fd);
+    return bad != NULL ? ca_fail(net, bad) : 0;
+}
+
+/* ------------------------------------------------ the transport callbacks */
+static void net_close(void *ctx)
+{
+    icbu_net *net = (icbu_net *)ctx;
+    char keep[sizeof net->why];
+    memcpy(keep, net->why, sizeof keep);          /* the close_notify's failure is no news */
+    if (net->tls != NULL)
+        icbu_net_tls_close(net);
+    net->tls = NULL;
+    if (net->fd >= 0)
+        close(net->fd);
+    net->fd = -1;
+    memcpy(net->why, keep, sizeof keep);
+}
+
+static int net_open(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stage *stage)
+{
+    icbu_net *net = (icbu_net *)ctx;
+    uint32_t deadline = icbu_net_now() + timeout_ms;
+    char host[256];
+    int rc;
+    net->why[0] = '\0';
+    net->fault = ICBU_NET_FAULT_NONE;
+    net->fd = -1;
+    net->tls = NULL;
+    *stage = ICBU_STAGE_CONNECT;
+    rc = host_get(net, u, host, sizeof host);
+    if (rc == 0)
+        rc = tcp_connect(net, host, u->port, deadline);
+    if (rc == 0 && u->https) {
+        *stage = ICBU_STAGE_TLS;
+        rc = icbu_net_tls_open(net, host, deadline);
+    }
+    if (rc != 0) {
+        net_close(net);           /* icbu_report does not close after a failed open */
+        return rc < 0 ? rc : -1;
+    }
+    net->why[0] = '\0';
+    return 0;
+}
+
+static long net_send(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms)
+{
+    icbu_net *net = (icbu_net *)ctx;
+    uint32_t deadline = icbu_net_now() + timeout_ms;
+    return net->tls != NULL ? icbu_net_tls_send(net, p, n, deadline)
+                            : icbu_net_tcp_send(net, p, n, deadline);
+}
+
+static long net_recv(void *ctx, unsigned char *p, size_t n, uint32_t timeout_ms)
+{
+    icbu_net *net = (icbu_net *)ctx;
+    uint32_t deadline = icbu_net_now() + timeout_ms;
+    return net->tls != NULL ? icbu_net_tls_recv(net, p, n, deadline)
+                            : icbu_net_tcp_recv(net, p, n, deadline);
+}
+
+static uint32_t net_now(void *ctx)
+{
+    (void)ctx;
+    return icbu_net_now();
+}
+
+icbu_transport icbu_net_transport(icbu_net *net, const icbu_net_options *opt)
+{
+    icbu_transport t;
+    memset(net, 0, sizeof *net);
+    net->fd = -1;
+    if (opt != NULL)
+        net->opt = *opt;
+    memset(&t, 0, sizeof t);
+    t.ctx = net;
+    t.send = net_send;
+    t.recv = net_recv;
+    t.now_ms = net_now;
+    t.open = net_open;
+    t.close = net_close;
+    return t;
+}
