@@ -12,9 +12,20 @@
 #   make audit         what the implementation object links against (tools/audit.sh)
 #   make compilers     gcc/clang/g++/clang++ over every configuration (tools/compilers.sh)
 #   make test-cross    unit tests on i386, armhf (qemu) and s390x (qemu, big endian)
-# `make test` runs audit, compilers, size-budget and stack-budget (through EXTRA_SUITES).
-# Packages: gcc-arm-none-eabi, gcc-riscv64-unknown-elf (size); deb-src lines for
-# `apt-get source mbedtls bearssl` (size's PSA row, stack); see tools/cross.sh for test-cross.
+#   make test-firmware linked images on emulated MCUs (tools/firmware.py): Cortex-M4F on
+#                      qemu-system-arm -M mps2-an386 (newlib-nano) and RV32IMAC on
+#                      qemu-system-riscv32 -M virt (picolibc), each with a small custom hash
+#                      and with mbedTLS; every signed body checked against the host twin and
+#                      tests/check_body.py; flash (library + each libgcc/libc helper) and painted
+#                      stack measured; 64-bit division helpers in the library object are "note"
+#                      lines (failures with FIRMWARE_STRICT_DIV=1)
+#   make docs-firmware the same, and rewrite docs/firmware.md's table (tools/firmware.py --write)
+# `make test` runs audit, compilers, size-budget, stack-budget and test-firmware (through
+# EXTRA_SUITES).
+# Packages: gcc-arm-none-eabi, gcc-riscv64-unknown-elf (size); libnewlib-arm-none-eabi,
+# picolibc-riscv64-unknown-elf, qemu-system-arm, qemu-system-misc (test-firmware); deb-src
+# lines for `apt-get source mbedtls bearssl` (size's PSA row, stack, test-firmware); see
+# tools/cross.sh for test-cross.
 
 BUILD        ?= build
 PYTHON       ?= python3
@@ -28,7 +39,8 @@ CROSS_ARCHES ?= i386 armhf s390x
 FIRMWARE_ENV  = BUILD=$(BUILD) ARM_CC=$(ARM_CC) ARM_SIZE=$(ARM_SIZE) RISCV_CC=$(RISCV_CC) \
                 HOST_CC=$(HOST_CC) BACKEND_SRC=$(BACKEND_SRC)
 
-.PHONY: size stack size-budget stack-budget size-check size-write backend-src audit compilers test-cross
+.PHONY: size stack size-budget stack-budget size-check size-write backend-src audit compilers test-cross \
+        test-firmware docs-firmware
 
 size: backend-src
 	@$(FIRMWARE_ENV) $(PYTHON) tools/size.py
@@ -63,8 +75,15 @@ compilers:
 test-cross:
 	@BUILD=$(BUILD) tools/cross.sh $(CROSS_ARCHES)
 
+test-firmware: backend-src
+	@$(FIRMWARE_ENV) $(PYTHON) tools/firmware.py
+
+docs-firmware: backend-src
+	@$(FIRMWARE_ENV) $(PYTHON) tools/firmware.py --write $(DOCS_DIR)/firmware.md
+
 EXTRA_SUITES += audit="BUILD=$(BUILD) ARM_CC=$(ARM_CC) tools/audit.sh" \
                 compilers="BUILD=$(BUILD) tools/compilers.sh" \
                 size-budget="$(MAKE) --no-print-directory -s size-budget BUILD=$(BUILD)" \
                 stack-budget="$(MAKE) --no-print-directory -s stack-budget BUILD=$(BUILD)" \
                 test-cross="BUILD=$(BUILD) tools/cross.sh $(CROSS_ARCHES)"
+EXTRA_SUITES += test-firmware="$(MAKE) --no-print-directory -s test-firmware BUILD=$(BUILD)"

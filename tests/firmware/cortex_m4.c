@@ -1,0 +1,67 @@
+/* Startup and semihosting for the Cortex-M4F image (tools/firmware.py):
+ * qemu-system-arm -M mps2-an386 -semihosting-config enable=on,target=native.
+ * The vector table's first two words are the initial stack pointer and the
+ * reset handler (ARMv7-M, VTOR = 0 at reset); everything else is a fault,
+ * reported and ended through semihosting. Memory: cortex_m4.ld. */
+#include <stdint.h>
+#include "fw_platform.h"
+
+extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
+int main(void);
+
+/* Semihosting: BKPT 0xAB with the operation in r0 and its argument in r1. */
+#define SYS_WRITE0 0x04u
+#define SYS_EXIT   0x18u
+#define ADP_Stopped_ApplicationExit  0x20026u
+#define ADP_Stopped_RunTimeErrorUnknown 0x20023u
+static uint32_t semihost(uint32_t op, const void *arg) {
+    register uint32_t r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+void fw_write(const char *p, size_t n) {
+    char chunk[65];
+    while (n) {
+        size_t k = n < 64 ? n : 64, i;
+        for (i = 0; i < k; i++) chunk[i] = p[i];
+        chunk[k] = 0;
+        semihost(SYS_WRITE0, chunk);
+        p += k;
+        n -= k;
+    }
+}
+
+void fw_exit(int ok) {
+    /* AArch32: the reason code itself is the argument; QEMU exits 0 for
+     * ApplicationExit and 1 for any other reason. */
+    semihost(SYS_EXIT, (const void *)(uintptr_t)(ok ? ADP_Stopped_ApplicationExit
+                                                    : ADP_Stopped_RunTimeErrorUnknown));
+    for (;;) { }
+}
+
+static void fw_fault(void) {
+    fw_write("fw fault\n", 9);
+    fw_exit(0);
+}
+
+void fw_reset(void);
+void fw_reset(void) {
+    uint32_t *s = __data_load, *d = __data_start;
+    while (d < __data_end) *d++ = *s++;
+    for (d = __bss_start; d < __bss_end; d++) *d = 0;
+    /* CPACR: full access to CP10 and CP11, the FPU (-mfloat-abi=hard) */
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    fw_exit(main() == 0);
+}
+
+typedef void (*fw_vector)(void);
+__attribute__((section(".vectors"), used)) static const fw_vector fw_vectors[16] = {
+    (fw_vector)(uintptr_t)__stack_top,          /* initial SP */
+    fw_reset,                                   /* Reset */
+    fw_fault, fw_fault, fw_fault, fw_fault, fw_fault,  /* NMI, HardFault, MemManage, BusFault, UsageFault */
+    0, 0, 0, 0,
+    fw_fault, fw_fault, 0, fw_fault, fw_fault,  /* SVCall, DebugMonitor, -, PendSV, SysTick */
+};

@@ -1,0 +1,29 @@
+/* What tests/firmware/fw_main.c needs from the machine it runs on: an output
+ * channel, an exit, and (on the MCUs) the stack's bounds and pointer for the
+ * painted-stack measurement. Written for tools/firmware.py:
+ *   cortex_m4.c + cortex_m4.ld      Cortex-M4F, qemu-system-arm -M mps2-an386, semihosting
+ *   rv32.c + rv32_start.S + rv32.ld RV32IMAC, qemu-system-riscv32 -M virt, semihosting
+ *   host.c                          the host twin: stdout, exit() */
+#ifndef FW_PLATFORM_H
+#define FW_PLATFORM_H
+#include <stddef.h>
+#include <stdint.h>
+
+void fw_write(const char *p, size_t n);
+void fw_exit(int ok) __attribute__((noreturn));
+
+#if defined(__arm__) || defined(__riscv)
+#define FW_STACK_PAINT 1
+extern uint32_t __stack_bottom[], __stack_top[];   /* from the linker script */
+static inline uintptr_t fw_sp(void) {
+    uintptr_t sp;
+#if defined(__arm__)
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+#else
+    __asm__ volatile("mv %0, sp" : "=r"(sp));
+#endif
+    return sp;
+}
+#endif
+
+#endif
