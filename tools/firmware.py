@@ -116,14 +116,14 @@ def binutil(cc, name, env):
 ARCHES = {
     "m4f": {
         "label": "Cortex-M4F", "cc": ARM_CC, "flags": M4F + ["--specs=nano.specs"],
-        "libc": "newlib-nano", "sources": ["cortex_m4.c"], "ld": "cortex_m4.ld",
+        "libc": "newlib-nano", "sources": ["cortex_m4.c", "semihost.c"], "ld": "cortex_m4.ld",
         "link": [],
         "qemu": [QEMU_ARM, "-M", "mps2-an386", "-cpu", "cortex-m4"],
         "nm": binutil(ARM_CC, "nm", "ARM_NM"), "size": binutil(ARM_CC, "size", "ARM_SIZE"),
     },
     "rv32": {
         "label": "RV32IMAC", "cc": RISCV_CC, "flags": RV32IMAC + ["--specs=picolibc.specs"],
-        "libc": "picolibc", "sources": ["rv32.c", "rv32_start.S"], "ld": "rv32.ld",
+        "libc": "picolibc", "sources": ["rv32.c", "rv32_start.S", "semihost.c"], "ld": "rv32.ld",
         "link": ["-Wl,--no-warn-rwx-segments"],
         "qemu": [QEMU_RISCV32, "-M", "virt", "-bios", "none"],
         "nm": binutil(RISCV_CC, "nm", "RISCV_NM"), "size": binutil(RISCV_CC, "size", "RISCV_SIZE"),

@@ -2,43 +2,19 @@
  * qemu-system-arm -M mps2-an386 -semihosting-config enable=on,target=native.
  * The vector table's first two words are the initial stack pointer and the
  * reset handler (ARMv7-M, VTOR = 0 at reset); everything else is a fault,
- * reported and ended through semihosting. Memory: cortex_m4.ld. */
+ * reported and ended through semihosting (semihost.c). Memory: cortex_m4.ld. */
 #include <stdint.h>
 #include "fw_platform.h"
 
 extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
 int main(void);
 
-/* Semihosting: BKPT 0xAB with the operation in r0 and its argument in r1. */
-#define SYS_WRITE0 0x04u
-#define SYS_EXIT   0x18u
-#define ADP_Stopped_ApplicationExit  0x20026u
-#define ADP_Stopped_RunTimeErrorUnknown 0x20023u
-static uint32_t semihost(uint32_t op, const void *arg) {
+/* Semihosting (semihost.c): BKPT 0xAB with the operation in r0 and its argument in r1. */
+uint32_t fw_semihost(uint32_t op, const void *arg) {
     register uint32_t r0 __asm__("r0") = op;
     register const void *r1 __asm__("r1") = arg;
     __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
     return r0;
-}
-
-void fw_write(const char *p, size_t n) {
-    char chunk[65];
-    while (n) {
-        size_t k = n < 64 ? n : 64, i;
-        for (i = 0; i < k; i++) chunk[i] = p[i];
-        chunk[k] = 0;
-        semihost(SYS_WRITE0, chunk);
-        p += k;
-        n -= k;
-    }
-}
-
-void fw_exit(int ok) {
-    /* AArch32: the reason code itself is the argument; QEMU exits 0 for
-     * ApplicationExit and 1 for any other reason. */
-    semihost(SYS_EXIT, (const void *)(uintptr_t)(ok ? ADP_Stopped_ApplicationExit
-                                                    : ADP_Stopped_RunTimeErrorUnknown));
-    for (;;) { }
 }
 
 static void fw_fault(void) {

@@ -1,7 +1,7 @@
 /* The firmware image's program (tools/firmware.py builds it for Cortex-M4F,
  * RV32IMAC and, as its twin, the host): signs the API document's example
  * order (tests/example_order.h) with md5, hmac and hmac-sha256 as
- * tests/test_core.c's config_for does, writes the order JSON and a few dates,
+ * tests/example_order.h's example_config does, writes the order JSON and a few dates,
  * and on the MCUs measures the peak stack of every entry point it calls by
  * painting the free stack, calling, and scanning for the deepest word
  * overwritten. It calls only what a build-and-sign firmware calls, and
@@ -92,14 +92,6 @@ static void report(const char *entry) { (void)entry; }
 static example_order x;
 static char buf[8192];
 
-static void config_for(icbu_config *c, icbu_sign_method m) {
-    memset(c, 0, sizeof *c);
-    c->app_key = "12345678";
-    c->app_secret = "helloworld";
-    c->sign_method = m;
-    c->timestamp = icbu_d(2026, 11, 28, 12, 0, 0);
-}
-
 /* Unix seconds for icbu_date_from_unix: the first is the config's timestamp
  * (2026-11-28 12:00:00 GMT+8); then the epoch, a leap day, the ends of the
  * range and just past them, and the ends of int64. */
@@ -125,7 +117,7 @@ int main(void) {
     out("fw begin " FW_NAME "\n");
     example_order_build(&x);
     for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        config_for(&c, methods[i].m);
+        example_config(&c, methods[i].m);
         st = icbu_sign_body(&c, &x.o, NULL, 0, &need, &e);
         if (st != ICBU_OK) { fail("sizing", st); continue; }
         MEASURE(st = icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e));
@@ -146,7 +138,7 @@ int main(void) {
     }
     MEASURE(d = icbu_date_from_unix(dates[0]));
     report("icbu_date_from_unix");
-    config_for(&c, ICBU_SIGN_MD5);
+    example_config(&c, ICBU_SIGN_MD5);
     if (!d.set || d.year != c.timestamp.year || d.month != c.timestamp.month || d.day != c.timestamp.day ||
         d.hour != c.timestamp.hour || d.min != c.timestamp.min || d.sec != c.timestamp.sec)
         fail("icbu_date_from_unix-differs", ICBU_OK);

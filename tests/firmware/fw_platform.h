@@ -1,6 +1,7 @@
 /* What tests/firmware/fw_main.c needs from the machine it runs on: an output
  * channel, an exit, and (on the MCUs) the stack's bounds and pointer for the
  * painted-stack measurement. Written for tools/firmware.py:
+ *   semihost.c                      fw_write, fw_exit on both MCUs
  *   cortex_m4.c + cortex_m4.ld      Cortex-M4F, qemu-system-arm -M mps2-an386, semihosting
  *   rv32.c + rv32_start.S + rv32.ld RV32IMAC, qemu-system-riscv32 -M virt, semihosting
  *   host.c                          the host twin: stdout, exit() */
@@ -14,6 +15,8 @@ void fw_exit(int ok) __attribute__((noreturn));
 
 #if defined(__arm__) || defined(__riscv)
 #define FW_STACK_PAINT 1
+/* The semihosting trap (cortex_m4.c, rv32_start.S); semihost.c uses it. */
+uint32_t fw_semihost(uint32_t op, const void *arg);
 extern uint32_t __stack_bottom[], __stack_top[];   /* from the linker script */
 static inline uintptr_t fw_sp(void) {
     uintptr_t sp;
