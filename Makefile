@@ -54,9 +54,9 @@ TEST_PROGS := test_core test_exchange
 
 # Unit tests, once per back end: plain (also run under valgrind) and with ASan+UBSan (clang).
 define unit_rules
-$(BUILD)/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN) $(SRC_$(2)) $(MBEDTLS_STAMP)
+$(BUILD)/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h tests/out_file.h $(GEN) $(SRC_$(2)) $(MBEDTLS_STAMP)
 	$(CC) $(TFLAGS) $(DEF_$(2)) -o $$@ tests/$(1).c $(SRC_$(2)) -lcmocka $(LIBS_$(2))
-$(BUILD)/asan/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h $(GEN) $(SRC_$(2)) $(MBEDTLS_STAMP)
+$(BUILD)/asan/$(1)_$(2): tests/$(1).c icbu_reflow.h tests/example_order.h tests/out_file.h $(GEN) $(SRC_$(2)) $(MBEDTLS_STAMP)
 	@mkdir -p $(BUILD)/asan
 	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all $(DEF_$(2)) -o $$@ tests/$(1).c $(SRC_$(2)) -lcmocka $(LIBS_$(2))
 endef
@@ -95,9 +95,9 @@ $(BUILD)/residue_%: tests/residue.c icbu_reflow.h | $(BUILD)/.dir
 	    -Wl,-z,now -Wl,-Bstatic -lmbedcrypto -Wl,-Bdynamic
 
 # A second TOP method, defined in the test only (tests/toy_method.c; its bodies: tests/check_toy.py).
-$(BUILD)/toy_method: tests/toy_method.c icbu_reflow.h tests/example_order.h $(MBEDTLS_STAMP)
+$(BUILD)/toy_method: tests/toy_method.c icbu_reflow.h tests/example_order.h tests/out_file.h $(MBEDTLS_STAMP)
 	$(CC) $(TFLAGS) -DICBU_REFLOW_CRYPTO_$(MBEDTLS_HASH) -o $@ tests/toy_method.c -lcmocka $(LIBS_mbedtls)
-$(BUILD)/asan/toy_method: tests/toy_method.c icbu_reflow.h tests/example_order.h $(MBEDTLS_STAMP)
+$(BUILD)/asan/toy_method: tests/toy_method.c icbu_reflow.h tests/example_order.h tests/out_file.h $(MBEDTLS_STAMP)
 	@mkdir -p $(BUILD)/asan
 	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_REFLOW_CRYPTO_$(MBEDTLS_HASH) \
 	    -o $@ tests/toy_method.c -lcmocka $(LIBS_mbedtls)

@@ -87,3 +87,17 @@ static void example_order_build(example_order *x) {
     x->transfer.fund_stream = icbu_s("xxx");
     x->o.transfer_stream_info = &x->transfer;
 }
+
+/* The tests' settings: app key 12345678, secret "helloworld", the timestamp
+ * 2026-11-28 12:00:00 (GMT+8), sign method m; everything else absent (the
+ * Makefile passes the same secret to tests/check_body.py). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static void example_config(icbu_config *c, icbu_sign_method m) {
+    memset(c, 0, sizeof *c);
+    c->app_key = "12345678";
+    c->app_secret = "helloworld";
+    c->sign_method = m;
+    c->timestamp = icbu_d(2026, 11, 28, 12, 0, 0);
+}

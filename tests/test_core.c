@@ -14,8 +14,8 @@
 #include "example_order.h"
 #include "vectors.h"
 #include "dates.h"
+#include "out_file.h"
 
-static const char *out_dir = "build";
 #define GUARD 64
 
 /* -------------------------------------------------------------- signing */
@@ -131,16 +131,6 @@ static const char example_json[] =
     "022-02-10 00:00:00\",\"currency\":\"USD\",\"currency_rate\":\"7.2\",\"transfer_stream_info\""
     ":{\"fund_stream\":\"xxx\"}}";
 
-static void write_file(const char *name, const char *p, size_t n) {
-    char path[512];
-    FILE *f;
-    snprintf(path, sizeof path, "%s/%s", out_dir, name);
-    f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 static void test_example_order_json(void **state) {
     example_order x;
     char buf[4096];
@@ -156,14 +146,6 @@ static void test_example_order_json(void **state) {
     write_file("example_order.json", buf, n);
 }
 
-static void config_for(icbu_config *c, icbu_sign_method m) {
-    memset(c, 0, sizeof *c);
-    c->app_key = "12345678";
-    c->app_secret = "helloworld";
-    c->sign_method = m;
-    c->timestamp = icbu_d(2026, 11, 28, 12, 0, 0);
-}
-
 /* The signed body of the example order under each method, for
  * tests/check_body.py (python hashlib/hmac/urllib.parse) to verify. */
 static void test_example_order_body(void **state) {
@@ -176,7 +158,7 @@ static void test_example_order_body(void **state) {
     (void)state;
     example_order_build(&x);
     for (m = 0; m < 3; m++) {
-        config_for(&c, (icbu_sign_method)m);
+        example_config(&c, (icbu_sign_method)m);
         assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &need, NULL), ICBU_OK);
         assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
         assert_int_equal(n, need);
@@ -187,7 +169,7 @@ static void test_example_order_body(void **state) {
         write_file(fname, buf, n);
     }
     /* optional parameters, when set, are sent in their sorted places */
-    config_for(&c, ICBU_SIGN_MD5);
+    example_config(&c, ICBU_SIGN_MD5);
     c.session = "sess"; c.partner_id = "p1"; c.simplify = 1; c.target_app_key = "t9";
     assert_int_equal(icbu_sign_body(&c, NULL, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
     buf[n] = 0;
@@ -217,34 +199,34 @@ static void test_sign_body_bad_config(void **state) {
     size_t n;
     (void)state;
     example_order_build(&x);
-    config_for(&c, ICBU_SIGN_HMAC);
+    example_config(&c, ICBU_SIGN_HMAC);
     c.app_key = NULL;
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
-    config_for(&c, ICBU_SIGN_HMAC);
+    example_config(&c, ICBU_SIGN_HMAC);
     c.app_secret = NULL;
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
-    config_for(&c, ICBU_SIGN_HMAC);
+    example_config(&c, ICBU_SIGN_HMAC);
     c.sign_method = (icbu_sign_method)3;
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
-    config_for(&c, ICBU_SIGN_HMAC);
+    example_config(&c, ICBU_SIGN_HMAC);
     c.timestamp.set = 0;
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
     assert_string_equal(e.path, "timestamp");
-    config_for(&c, ICBU_SIGN_HMAC);
+    example_config(&c, ICBU_SIGN_HMAC);
     c.timestamp.month = 13;
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
     assert_int_equal(icbu_sign_body(NULL, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
-    config_for(&c, ICBU_SIGN_HMAC);
+    example_config(&c, ICBU_SIGN_HMAC);
     assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 5, &n, &e), ICBU_E_ARG);
     /* system parameters are UTF-8 too; the error names the parameter */
     c.session = "tok\xff";
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "session");
-    config_for(&c, ICBU_SIGN_HMAC);
+    example_config(&c, ICBU_SIGN_HMAC);
     c.app_key = "\xc0\x80";
     assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "app_key");
-    config_for(&c, ICBU_SIGN_HMAC);
+    example_config(&c, ICBU_SIGN_HMAC);
     c.partner_id = "p\xed\xa0\x80";                                /* a surrogate */
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "partner_id");
@@ -273,7 +255,7 @@ static void form_of_memo(const char *s, size_t n, icbu_status want) {
     char body[2048], json[512], enc[1600];
     memset(&o, 0, sizeof o);
     o.memo = icbu_sn(s, n);
-    config_for(&c, ICBU_SIGN_MD5);
+    example_config(&c, ICBU_SIGN_MD5);
     assert_int_equal(icbu_sign_body(&c, &o, body, sizeof body - 1, &len, &e), want);
     if (want != ICBU_OK) { assert_string_equal(e.path, "memo"); return; }
     body[len] = 0;
@@ -379,7 +361,7 @@ static void test_utf8_error_path(void **state) {
     o.subject_matter_info = &s;
     assert_int_equal(icbu_order_json(&o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "subject_matter_info.goods_item_list[2].item_url_list[0]");
-    config_for(&c, ICBU_SIGN_HMAC_SHA256);
+    example_config(&c, ICBU_SIGN_HMAC_SHA256);
     assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "subject_matter_info.goods_item_list[2].item_url_list[0]");
     urls[0] = icbu_s("ok");
@@ -439,7 +421,7 @@ static void test_arena_exhaustion(void **state) {
     b.c = &c;
     b.o = &x.o;
     for (m = 0; m < 3; m++) {
-        config_for(&c, (icbu_sign_method)m);
+        example_config(&c, (icbu_sign_method)m);
         exhaust(build_body, &b);
     }
     exhaust(build_json, &b);

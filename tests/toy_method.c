@@ -33,8 +33,8 @@
 #define ICBU_REFLOW_IMPLEMENTATION
 #include "icbu_reflow.h"
 #include "example_order.h"
+#include "out_file.h"
 
-static const char *out_dir = "build";
 
 static void toy_build(icbu_toy_req *q, icbu_toy_item items[2], icbu_str tags[2]) {
     memset(q, 0, sizeof *q);
@@ -51,14 +51,6 @@ static void toy_build(icbu_toy_req *q, icbu_toy_item items[2], icbu_str tags[2])
 #define TOY_JSON "{\"ticket\":\"T-1\",\"count\":3,\"items\":[{\"sku\":\"a\",\"qty\":1}," \
                  "{\"sku\":\"b \\\"q\\\" \xE5\xBC\xA0\",\"qty\":-2}],\"at\":\"2026-11-28 12:00:00\"," \
                  "\"tags\":[\"x y\",\"&=+\"]}"
-
-static void config_for(icbu_config *c, icbu_sign_method m) {
-    memset(c, 0, sizeof *c);
-    c->app_key = "12345678";
-    c->app_secret = "helloworld";
-    c->sign_method = m;
-    c->timestamp = icbu_d(2026, 11, 28, 12, 0, 0);
-}
 
 static void test_descriptor(void **state) {
     const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_ping), *o = icbu_method_get(ICBU_METHOD_order_callback);
@@ -106,16 +98,6 @@ static void test_json_and_decode(void **state) {
     assert_string_equal(e.path, "items[1].sku");
 }
 
-static void write_file(const char *name, const char *p, size_t n) {
-    char path[512];
-    FILE *f;
-    snprintf(path, sizeof path, "%s/%s", out_dir, name);
-    f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 static void test_sign_request(void **state) {
     static const char *const names[] = { "hmac-sha256", "hmac", "md5" };
     const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_ping);
@@ -129,7 +111,7 @@ static void test_sign_request(void **state) {
     (void)state;
     toy_build(&q, items, tags);
     for (k = 0; k < 3; k++) {
-        config_for(&c, (icbu_sign_method)k);
+        example_config(&c, (icbu_sign_method)k);
         assert_int_equal(icbu_sign_request(&c, m, &q, NULL, 0, &need, NULL), ICBU_OK);
         assert_int_equal(icbu_sign_request(&c, m, &q, buf, sizeof buf, &n, NULL), ICBU_OK);
         assert_int_equal(n, need);
@@ -240,7 +222,7 @@ static void test_exchange(void **state) {
     char resp[512];
     (void)state;
     toy_build(&q, items, tags);
-    config_for(&c, ICBU_SIGN_HMAC_SHA256);
+    example_config(&c, ICBU_SIGN_HMAC_SHA256);
     assert_int_equal(icbu_url_parse("http://127.0.0.1:9/router/rest", &u), ICBU_OK);
     snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n%s", (unsigned)strlen(TOY_OK), TOY_OK);
     memset(&x, 0, sizeof x);
@@ -275,7 +257,7 @@ static void test_order_unchanged(void **state) {
     size_t n;
     (void)state;
     example_order_build(&o);
-    config_for(&c, ICBU_SIGN_MD5);
+    example_config(&c, ICBU_SIGN_MD5);
     assert_int_equal(icbu_sign_body(&c, &o.o, buf, sizeof buf, &n, NULL), ICBU_OK);
     assert_memory_equal(buf, "app_key=12345678&format=json&insured_order_reflow_request=%7B%22insured_alipay_account%22", 89);
     write_file("toy_order_body_md5.txt", buf, n);
