@@ -140,6 +140,21 @@ def cells(table, value, who, path):
     return out, bad
 
 
+def page_and_measured(b, page, tag, measured_md, value):
+    """The figures of page's tag block and of the measured Markdown (its first
+    table), both read with value(cell): (published, mine), or None after a
+    failure in b when the page has no table. Unreadable published cells fail."""
+    pub = published_table(page, tag, b.who)
+    if pub is None:
+        b.fail(page, "no %s to check against (`make docs` writes it)" % tag.replace("-", " "))
+        return None
+    published, bad = cells(pub, value, b.who, page)
+    for msg in bad:
+        b.fail(page, msg)
+    mine, _ = cells(readme_block.tables(measured_md)[0], value, b.who, "measured")
+    return published, mine
+
+
 def compare(b, measured, published, tolerance, target=lambda row, col: (None, "")):
     """Every measured figure against its published one (same row label and
     column heading); notes the published ones no longer measured."""
