@@ -415,6 +415,14 @@ ICBUDEF size_t icbu_utf8_len(const char *p, size_t n);
 /* The order as JSON text (no NUL). buf == NULL: sizing call. */
 ICBUDEF icbu_status icbu_order_json(const icbu_order *o, char *buf, size_t cap,
                                     size_t *len, icbu_err *e);
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+/* p[0..n) as a JSON string, quotes included (no NUL), escaped as the writer
+ * escapes the request's strings; ICBU_E_UTF8 when p is not UTF-8. For
+ * programs that pass the gateway's answers on as JSON (so it goes with the
+ * answer parser: not with ICBU_REFLOW_NO_EXCHANGE). buf == NULL: sizing call. */
+ICBUDEF icbu_status icbu_json_string(const char *p, size_t n, char *buf, size_t cap,
+                                     size_t *len, icbu_err *e);
+#endif
 
 /* The whole signed form body (no NUL): the system parameters of c, then
  * insured_order_reflow_request, all sorted by name, then sign. o == NULL sends
@@ -1620,6 +1628,27 @@ ICBUDEF icbu_status icbu_order_json(const icbu_order *ord, char *buf, size_t cap
     ICBU__ERR_INIT(e, local);
     return icbu__request_json(ICBU__ORDER_METHOD, ord, buf, cap, len, e);
 }
+
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+ICBUDEF icbu_status icbu_json_string(const char *p, size_t n, char *buf, size_t cap,
+                                     size_t *len, icbu_err *e) {
+    icbu_err local;
+    icbu__out o;
+    icbu__w w;
+    icbu_status st;
+    icbu_str v;
+    ICBU__ERR_INIT(e, local);
+    if (len) *len = 0;
+    if ((!p && n) || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
+    icbu__out_init(&o, buf, cap);
+    w.o = &o; w.e = e; w.q = 0;
+    v.p = p; v.n = n;
+    ICBU__LIT(&o, "\"");
+    if ((st = icbu__wstr(&w, &v)) != ICBU_OK) return st;
+    ICBU__LIT(&o, "\"");
+    return icbu__finish_len(&o, len, e);
+}
+#endif
 
 /* ------------------------------------------------------------ signature
  * md5: MD5(secret + params + secret). hmac, hmac-sha256: RFC 2104 over the

@@ -131,6 +131,35 @@ static const char example_json[] =
     "022-02-10 00:00:00\",\"currency\":\"USD\",\"currency_rate\":\"7.2\",\"transfer_stream_info\""
     ":{\"fund_stream\":\"xxx\"}}";
 
+/* icbu_json_string: exact escapes, sizing, every short buffer, bad input. */
+static void test_json_string(void **state) {
+    static const char in[] = "a\"\\/\b\f\n\r\t\x01\x1f\x7f \xe5\xbc\xa0";
+    static const char want[] = "\"a\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001F\x7f \xe5\xbc\xa0\"";
+    char buf[64];
+    size_t n = 99, need, cap;
+    icbu_err e;
+    (void)state;
+    assert_int_equal(icbu_json_string(in, sizeof in - 1, NULL, 0, &need, &e), ICBU_OK);
+    assert_int_equal(need, sizeof want - 1);
+    assert_int_equal(icbu_json_string(in, sizeof in - 1, buf, sizeof buf, &n, &e), ICBU_OK);
+    assert_int_equal(n, sizeof want - 1);
+    assert_memory_equal(buf, want, n);
+    for (cap = 0; cap < need; cap++) {
+        memset(buf, '#', sizeof buf);
+        assert_int_equal(icbu_json_string(in, sizeof in - 1, buf, cap, &n, &e), ICBU_E_NOSPACE);
+        assert_int_equal(e.need, need);
+        assert_int_equal(buf[cap], '#');
+    }
+    assert_int_equal(icbu_json_string("", 0, buf, sizeof buf, &n, &e), ICBU_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(buf, "\"\"", 2);
+    assert_int_equal(icbu_json_string("x\xff", 2, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_int_equal(icbu_json_string("\xed\xa0\x80", 3, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_int_equal(icbu_json_string(NULL, 1, buf, sizeof buf, &n, &e), ICBU_E_ARG);
+    assert_int_equal(icbu_json_string("x", 1, NULL, 4, &n, &e), ICBU_E_ARG);
+    assert_int_equal(icbu_json_string("x", 1, buf, sizeof buf, &n, NULL), ICBU_OK);
+}
+
 static void test_example_order_json(void **state) {
     example_order x;
     char buf[4096];
@@ -650,6 +679,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_rfc2202_hmac_md5),
         cmocka_unit_test(test_rfc4231_hmac_sha256),
         cmocka_unit_test(test_sign_params_rules),
+        cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_example_order_json),
         cmocka_unit_test(test_example_order_body),
         cmocka_unit_test(test_sign_body_bad_config),
