@@ -86,7 +86,7 @@ __attribute__((format(printf, 3, 4)))
 void say(char *out, size_t cap, const char *fmt, ...);
 /* s on stderr, control characters shown as '?'. */
 void put_clean(const char *s);
-/* s (n bytes) as a JSON string: escaped, invalid UTF-8 as U+FFFD. */
+/* s (n bytes) as a JSON string (icbu_json_string), invalid UTF-8 as U+FFFD. */
 void json_string(FILE *f, const char *s, size_t n);
 /* The outcome as a JSON object without its closing brace (the caller may add
  * fields, then "}"); returns its exit status (0..3). why: the transport's

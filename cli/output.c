@@ -28,40 +28,31 @@ void put_clean(const char *s)
 }
 
 /* ---------------------------------------------------------- JSON strings */
-/* A control character, a quote or a backslash, escaped; 0 for another byte. */
-static int json_escape(FILE *f, unsigned c)
-{
-    static const char name[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt";
-    const char *k = c != 0 ? strchr(name, (int)c) : NULL;
-    if (k != NULL) {
-        fputc('\\', f);
-        fputc(letter[k - name], f);
-        return 1;
-    }
-    if (c < 0x20) {
-        fprintf(f, "\\u%04x", c);
-        return 1;
-    }
-    return 0;
-}
-
+/* The header writes the JSON string (icbu_json_string); here each byte of s
+ * that is not UTF-8 becomes U+FFFD first, so that any text can be shown. */
 void json_string(FILE *f, const char *s, size_t n)
 {
-    size_t i = 0;
-    fputc('"', f);
-    while (i < n) {
-        size_t k;
-        if (json_escape(f, (unsigned char)s[i])) {
-            i++;
-        } else if ((k = icbu_utf8_len(s + i, n - i)) == 0) {
-            fputs("\\ufffd", f);  /* not UTF-8: one replacement character a byte */
-            i++;
+    char *text = (char *)malloc(3 * n + 1), *json = NULL;
+    size_t m = 0, i = 0, k, len = 0;
+    if (text == NULL)
+        out_of_memory();
+    for (; i < n; i += k) {
+        if ((k = icbu_utf8_len(s + i, n - i)) == 0) {
+            memcpy(text + m, "\xEF\xBF\xBD", 3);      /* U+FFFD for the byte */
+            m += 3;
+            k = 1;
         } else {
-            fwrite(s + i, 1, k, f);
-            i += k;
+            memcpy(text + m, s + i, k);
+            m += k;
         }
     }
-    fputc('"', f);
+    if (icbu_json_string(text, m, NULL, 0, &len, NULL) != ICBU_OK ||
+        (json = (char *)malloc(len)) == NULL ||
+        icbu_json_string(text, m, json, len, &len, NULL) != ICBU_OK)
+        out_of_memory();              /* text is UTF-8: only the memory can fail */
+    fwrite(json, 1, len, f);
+    free(json);
+    free(text);
 }
 
 static void field(FILE *f, const char *name, icbu_str v)
