@@ -77,6 +77,13 @@ $(BUILD)/asan/path_max_%: tests/path_max.c icbu_reflow.h tests/example_order.h
 	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -DICBU_PATH_MAX=$* \
 	    -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ tests/path_max.c -lmbedcrypto
 
+# icbu_strerror's texts, full and short (ICBU_REFLOW_SHORT_STATUS), with ASan+UBSan.
+STATUS_TEXT_BINS := $(BUILD)/asan/status_text_full $(BUILD)/asan/status_text_short
+$(BUILD)/asan/status_text_%: tests/status_text.c icbu_reflow.h
+	@mkdir -p $(BUILD)/asan
+	clang $(TFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    $(if $(filter short,$*),-DICBU_REFLOW_SHORT_STATUS) -o $@ tests/status_text.c -lmbedcrypto
+
 # ICBU_JSON_MAX_DEPTH at its smallest useful values, with ASan+UBSan.
 DEPTH_MAX_BINS := $(foreach m,5 6,$(BUILD)/asan/depth_max_$(m))
 $(BUILD)/asan/depth_max_%: tests/depth_max.c icbu_reflow.h
@@ -109,7 +116,7 @@ ASAN_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(BACKENDS),$(BUILD)/asan/$(t
 # The unit tests over the chosen mbedTLS (what `make examples MBEDTLS_PREFIX=DIR` also builds).
 MBEDTLS_UNIT_BINS := $(foreach t,$(TEST_PROGS),$(foreach b,$(MBEDTLS_BACKENDS),$(BUILD)/$(t)_$(b))) \
                      $(BUILD)/psa_faults
-unit: $(UNIT_BINS) $(ASAN_BINS) $(PATH_MAX_BINS) $(DEPTH_MAX_BINS) $(RESIDUE_BINS)
+unit: $(UNIT_BINS) $(ASAN_BINS) $(PATH_MAX_BINS) $(DEPTH_MAX_BINS) $(STATUS_TEXT_BINS) $(RESIDUE_BINS)
 
 # README's memory table: `make arena` prints it.
 $(BUILD)/arena-sizes: tools/arena_sizes.c icbu_reflow.h tests/example_order.h | $(BUILD)/.dir
@@ -172,6 +179,7 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(call bodies_of,$(b))") 
          $(foreach b,$(filter %_mbedtls %_psa %_bearssl %/psa_faults %/toy_method,$(UNIT_BINS)),valgrind/$(notdir $(b))="$(VALGRIND) $(b) $(call bodies_of,$(b))") \
          $(foreach b,$(PATH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
          $(foreach b,$(DEPTH_MAX_BINS),asan/$(notdir $(b))="$(b)") \
+         $(foreach b,$(STATUS_TEXT_BINS),asan/$(notdir $(b))="$(b)") \
          $(foreach b,$(RESIDUE_BINS),$(notdir $(b))="$(b)") \
          check_body="$(PYTHON) tests/check_examples.py $(foreach b,$(BACKENDS),$(BUILD)/bodies/$(b))" \
          check_toy="$(PYTHON) tests/check_toy.py $(BUILD)/bodies/method" \

@@ -102,6 +102,8 @@
  *                                 otherwise the stage is 256 bytes plus 48 of slack,
  *                                 about 240 bytes more stack, for fewer instructions
  *                                 outside the hash)
+ *   ICBU_REFLOW_SHORT_STATUS     icbu_strerror returns the status's name ("ICBU_E_UTF8")
+ *                                 rather than a sentence (implementation file only)
  *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err
  *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts
  *   ICBU_MEMCPY, ICBU_MEMMOVE, ICBU_MEMSET, ICBU_MEMCMP, ICBU_STRLEN
@@ -845,12 +847,24 @@ static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
 #define ICBU__ERR_INIT(e, local) \
     do { if (!(e)) (e) = &(local); ICBU_MEMSET((e), 0, sizeof *(e)); } while (0)
 
+/* The texts are one array, not a table of pointers: it has a section of its
+ * own, which the linker drops with icbu_strerror (literals behind pointers
+ * share one section with every other string of the file and always stay).
+ * ICBU_REFLOW_SHORT_STATUS keeps the names alone ("ICBU_E_UTF8"). */
+#ifdef ICBU_REFLOW_SHORT_STATUS
+#define ICBU__TEXT(name, text, field) #name "\0"
+#else
+#define ICBU__TEXT(name, text, field) text "\0"
+#endif
 ICBUDEF const char *icbu_strerror(icbu_status s) {
-#define ICBU__TEXT(name, text, field) text,
-    static const char *const t[] = { ICBU_STATUS_LIST(ICBU__TEXT) };
-#undef ICBU__TEXT
-    return (unsigned)s < (unsigned)ICBU_STATUS_COUNT ? t[s] : "unknown status";
+    static const char t[] = ICBU_STATUS_LIST(ICBU__TEXT) "unknown status";
+    const char *p = t;
+    unsigned i = (unsigned)s < (unsigned)ICBU_STATUS_COUNT ? (unsigned)s : (unsigned)ICBU_STATUS_COUNT;
+    for (; i; i--)
+        while (*p++ != '\0') {}
+    return p;
 }
+#undef ICBU__TEXT
 
 ICBUDEF icbu_str icbu_sn(const char *p, size_t n) { icbu_str s; s.p = p; s.n = p ? n : 0; return s; }
 ICBUDEF icbu_str icbu_s(const char *p) { return icbu_sn(p, p ? ICBU_STRLEN(p) : 0); }
