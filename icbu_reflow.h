@@ -1155,8 +1155,8 @@ static int icbu__utf8_ok(const char *p, size_t n) {
  * (or percent-encoded) while they fit, and hashed raw when a signer is set. */
 typedef struct icbu__signer {
     icbu__hctx h;
-    unsigned char pad[64];        /* HMAC: key ^ opad, kept for the outer hash */
-    const char *secret;           /* md5: appended after the parameters */
+    const char *secret;           /* md5: appended after the parameters; hmac: the key
+                                     block is made from it again for the outer hash */
     size_t secret_len;
     icbu_sign_method m;
     icbu_hash_alg alg;
@@ -1682,43 +1682,56 @@ ICBUDEF icbu_status icbu_sign_method_parse(const char *name, size_t n, icbu_sign
     return ICBU_E_ARG;
 }
 
-static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m) {
-    size_t i, n = ICBU_STRLEN(secret);
-    ICBU_MEMSET(sg->pad, 0, sizeof sg->pad);
-    sg->secret = secret; sg->secret_len = n; sg->m = m; sg->rc = 0;
-    sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
-    if (m == ICBU_SIGN_MD5) {
+/* HMAC's key block, key ^ x (x: 0x36 inner, 0x5c outer), into pad (64
+ * bytes: the caller's scratch, so the signer keeps no pad of its own). A key
+ * longer than a block is hashed first, with the signer's context. */
+static void icbu__sg_pad(icbu__signer *sg, unsigned char *pad, unsigned x) {
+    size_t i;
+    ICBU_MEMSET(pad, 0, 64);
+    if (sg->secret_len > 64) {                   /* long keys are hashed first */
         icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
-        icbu__sg_update(sg, secret, n);
+        icbu__sg_update(sg, sg->secret, sg->secret_len);
+        icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, pad));
+    } else {
+        ICBU_MEMCPY(pad, sg->secret, sg->secret_len);
+    }
+    for (i = 0; i < 64; i++) pad[i] = (unsigned char)(pad[i] ^ x);
+}
+
+/* Starts the signature: md5 hashes the secret first; hmac and hmac-sha256
+ * the inner key block, made in scratch (64 bytes) and wiped there. */
+static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m,
+                           unsigned char *scratch) {
+    sg->secret = secret; sg->secret_len = ICBU_STRLEN(secret); sg->m = m; sg->rc = 0;
+    sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
+    if (m != ICBU_SIGN_MD5) icbu__sg_pad(sg, scratch, 0x36);
+    icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
+    if (m == ICBU_SIGN_MD5) {
+        icbu__sg_update(sg, secret, sg->secret_len);
         return;
     }
-    if (n > sizeof sg->pad) {                    /* long keys are hashed first */
-        icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
-        icbu__sg_update(sg, secret, n);
-        icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, sg->pad));
-    } else {
-        ICBU_MEMCPY(sg->pad, secret, n);
-    }
-    for (i = 0; i < sizeof sg->pad; i++) sg->pad[i] ^= 0x36;
-    icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
-    icbu__sg_update(sg, sg->pad, sizeof sg->pad);
-    for (i = 0; i < sizeof sg->pad; i++) sg->pad[i] ^= 0x36 ^ 0x5c;
+    icbu__sg_update(sg, scratch, 64);
+    icbu_wipe(scratch, 64);
 }
 
 /* Finishes the digest into hex (uppercase, 32 or 64 digits, no NUL) and
- * wipes it all. Returns the back end's first failure code over the whole
- * signature (0: hex holds it; else hex is not written, since d may not be). */
-static int icbu__sg_end(icbu__signer *sg, char *hex, size_t *hexlen) {
+ * wipes it all; the outer key block of hmac is made again in scratch (64
+ * bytes, which may be hex itself), then wiped. Returns the back end's first
+ * failure code over the whole signature (0: hex holds it; else hex is not
+ * written, since d may not be). */
+static int icbu__sg_end(icbu__signer *sg, unsigned char *scratch, char *hex, size_t *hexlen) {
     unsigned char d[32];
     size_t dl = sg->alg == ICBU_HASH_MD5 ? 16 : 32, i;
     int rc;
     if (sg->m == ICBU_SIGN_MD5) icbu__sg_update(sg, sg->secret, sg->secret_len);
     icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
     if (sg->m != ICBU_SIGN_MD5 && !sg->rc) {          /* no outer hash of a failed inner one */
+        icbu__sg_pad(sg, scratch, 0x5c);
         icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
-        icbu__sg_update(sg, sg->pad, sizeof sg->pad);
+        icbu__sg_update(sg, scratch, 64);
         icbu__sg_update(sg, d, dl);
         icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
+        icbu_wipe(scratch, 64);
     }
     rc = sg->rc;
     for (i = 0; i < dl && !rc; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
@@ -1764,7 +1777,7 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
     for (i = 0; i < count; i++)                    /* a name given twice is ambiguous */
         for (done = i + 1; done < count; done++)
             if (icbu__cmp(params[i].name, params[done].name) == 0) return icbu__fail(e, ICBU_E_ARG);
-    icbu__sg_begin(&sg, secret, m);
+    icbu__sg_begin(&sg, secret, m, (unsigned char *)hex);       /* hex: the scratch */
     /* Selection by name, in byte order: no scratch array, O(count^2). */
     for (done = 0; done < count; done++) {
         const icbu_param *best = NULL;
@@ -1778,7 +1791,7 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
         icbu__sg_update(&sg, best->name, icbu__strlen(best->name));
         icbu__sg_update(&sg, best->value.p, best->value.n);
     }
-    rc = icbu__sg_end(&sg, hex, &hl);
+    rc = icbu__sg_end(&sg, (unsigned char *)hex, hex, &hl);
     hex[rc ? 0 : hl] = 0;                        /* no digest of a failed back end */
     return rc ? icbu__crypto_fail(e, rc) : ICBU_OK;
 }
@@ -1878,7 +1891,7 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, c
         return icbu__fail(e, ICBU_E_DATE);
     }
     icbu__out_init(&o, buf, cap);
-    if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method); o.sg = &sg; }
+    if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method, o.stage); o.sg = &sg; }   /* the stage is empty */
     for (i = 0; st == ICBU_OK && (i < ICBU__NSYS || pending);) {
         if (pending && (i == ICBU__NSYS || icbu__cmp(m->param, icbu__sysparams[i].name) < 0)) {
             icbu__value_start(&o, first, m->param);                  /* the request, in its place */
@@ -1895,7 +1908,7 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, c
     if (!buf) {
         hl = c->sign_method == ICBU_SIGN_HMAC_SHA256 ? 64 : 32;
     } else {
-        rc = icbu__sg_end(&sg, (char *)o.stage, &hl);
+        rc = icbu__sg_end(&sg, o.stage, (char *)o.stage, &hl);
         if (rc && st == ICBU_OK) st = icbu__crypto_fail(e, rc);
     }
     if (st == ICBU_OK) {

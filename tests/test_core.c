@@ -60,6 +60,19 @@ static void test_rfc2202_hmac_md5(void **state) {
               ICBU_SIGN_HMAC, "6F630FAD67CDA0EE1FB1F562DB3AA53E");
 }
 
+/* Keys of exactly one block (used as they are) and one byte more (hashed
+ * first); the expected values are Python's hmac over "a1b2". */
+static void test_hmac_key_block_edges(void **state) {
+    char k[70];
+    (void)state;
+    fill(k, 'k', 64);
+    hmac_case(k, "a1b2", 4, ICBU_SIGN_HMAC, "7D2F7E40CD94414B43C3E4D80E229C60");
+    hmac_case(k, "a1b2", 4, ICBU_SIGN_HMAC_SHA256, "72E4AE9E682D205B1CBF909811B33D3448FF51DDBB2D44AB0E639C06409E5DB8");
+    fill(k, 'k', 65);
+    hmac_case(k, "a1b2", 4, ICBU_SIGN_HMAC, "E3896B7DD0DC40285A6757FA3F3E8ABE");
+    hmac_case(k, "a1b2", 4, ICBU_SIGN_HMAC_SHA256, "E49008659CCCC591AAE744CA96C64C2352E4AD73A4E6EBC721D5A9E6604B8221");
+}
+
 static void test_rfc4231_hmac_sha256(void **state) {
     char k[140], d[60], k25[26];
     const char *long_msg = "This is a test using a larger than block-size key and a larger than block-size data. "
@@ -677,6 +690,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_published_vectors),
         cmocka_unit_test(test_rfc2202_hmac_md5),
+        cmocka_unit_test(test_hmac_key_block_edges),
         cmocka_unit_test(test_rfc4231_hmac_sha256),
         cmocka_unit_test(test_sign_params_rules),
         cmocka_unit_test(test_json_string),
