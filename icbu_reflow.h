@@ -1936,18 +1936,31 @@ ICBUDEF int icbu_has_key(const icbu_method *m, const void *req) {
     return !icbu__blank(k.p, k.n);
 }
 
+/* A signature without the caller's icbu_err runs here, with a local one in a
+ * frame of its own: a call that passes one does not carry 112 unused bytes
+ * of stack under the deepest frames of the library. */
+ICBU__NOINLINE static icbu_status icbu__sign_body_local(const icbu_config *c, const icbu_method *m,
+                                                        const void *req, char *buf, size_t cap,
+                                                        size_t *len) {
+    icbu_err local;
+    ICBU_MEMSET(&local, 0, sizeof local);
+    return icbu__sign_body(c, m, req, buf, cap, len, &local);
+}
+static icbu_status icbu__sign_entry(const icbu_config *c, const icbu_method *m, const void *req,
+                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
+    if (!e) return icbu__sign_body_local(c, m, req, buf, cap, len);
+    ICBU_MEMSET(e, 0, sizeof *e);
+    return icbu__sign_body(c, m, req, buf, cap, len, e);
+}
+
 ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
                                       char *buf, size_t cap, size_t *len, icbu_err *e) {
-    icbu_err local;
-    ICBU__ERR_INIT(e, local);
-    return icbu__sign_body(c, m, req, buf, cap, len, e);
+    return icbu__sign_entry(c, m, req, buf, cap, len, e);
 }
 
 ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
-    icbu_err local;
-    ICBU__ERR_INIT(e, local);
-    return icbu__sign_body(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
+    return icbu__sign_entry(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
 }
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
