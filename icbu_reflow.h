@@ -1086,8 +1086,8 @@ ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, siz
         while (old && e->path[old - 1] == '.') old--;        /* not after a '.' */
         if (!old) k--;                                        /* nor this level's '.' */
     }
-    ICBU_MEMMOVE(e->path + k, e->path, old);
-    ICBU_MEMCPY(e->path, seg, k);
+    ICBU_MEMCPY(seg + k, e->path, old);              /* built in seg: no memmove in */
+    ICBU_MEMCPY(e->path, seg, k + old);               /* a build without the exchange */
     e->path[k + old] = 0;
 }
 #if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
