@@ -1230,21 +1230,29 @@ static ICBU__HOT void icbu__hash(icbu__out *o, const char *p, size_t n) {
 }
 
 /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are, space
- * as '+', every other byte as %XX. The table has, at its own index, each byte
- * that passes unchanged through both JSON strings and the form (so not space);
- * every other entry differs from its index (0, and 1 at 0). ICBU__PLAIN looks
- * up bytes from 0x80 on at c & 0x7F, which never matches. */
-static const char icbu__plain[128] = {
-    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '*', 0, 0, '-', '.', 0,
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 0, 0, 0, 0, 0, 0,
-    0, 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',
-    'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 0, 0, 0, 0, '_',
-    0, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
-    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0, 0, 0, 0, 0,
-};
+ * as '+', every other byte as %XX. ICBU__IS_PLAIN is the set: the bytes that
+ * pass unchanged through both JSON strings and the form (so not space). */
+#define ICBU__IS_PLAIN(c) (((c) >= '0' && (c) <= '9') || ((c) >= 'A' && (c) <= 'Z') || \
+                           ((c) >= 'a' && (c) <= 'z') || (c) == '-' || (c) == '_' ||   \
+                           (c) == '.' || (c) == '*')
+#if ICBU__FAST_RUNS
+/* Fast builds look it up: a table made from the set with each plain byte at
+ * its own index and every other entry differing from its index (0, and 1 at
+ * 0). Bytes from 0x80 on are looked up at c & 0x7F, which never matches. */
+#define ICBU__P1(c) (char)(ICBU__IS_PLAIN(c) ? (c) : (c) == 0)
+#define ICBU__P8(c) ICBU__P1(c), ICBU__P1(c + 1), ICBU__P1(c + 2), ICBU__P1(c + 3), \
+                    ICBU__P1(c + 4), ICBU__P1(c + 5), ICBU__P1(c + 6), ICBU__P1(c + 7)
+#define ICBU__P32(c) ICBU__P8(c), ICBU__P8(c + 8), ICBU__P8(c + 16), ICBU__P8(c + 24)
+static const char icbu__plain[128] = { ICBU__P32(0), ICBU__P32(32), ICBU__P32(64), ICBU__P32(96) };
+#undef ICBU__P32
+#undef ICBU__P8
+#undef ICBU__P1
 #define ICBU__PLAIN(c) ((unsigned)(unsigned char)icbu__plain[(c) & 0x7F] == (c))
+#else
+/* Small builds compare: a few instructions instead of a 128-byte table. */
+static int icbu__is_plain(unsigned c) { return ICBU__IS_PLAIN(c); }
+#define ICBU__PLAIN(c) icbu__is_plain(c)
+#endif
 static ICBU__HOT char *icbu__pct(char *d, unsigned c) {
     d[0] = '%'; d[1] = icbu__hexd[c >> 4]; d[2] = icbu__hexd[c & 15];
     return d + 3;
