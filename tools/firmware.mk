@@ -12,14 +12,19 @@
 #   make audit         what the implementation object links against (tools/audit.sh)
 #   make compilers     gcc/clang/g++/clang++ over every configuration (tools/compilers.sh)
 #   make test-cross    unit tests on i386, armhf (qemu) and s390x (qemu, big endian)
-#   make test-firmware linked images on emulated MCUs (tools/firmware.py): Cortex-M4F on
-#                      qemu-system-arm -M mps2-an386 (newlib-nano) and RV32IMAC on
-#                      qemu-system-riscv32 -M virt (picolibc), each with a small custom hash
-#                      and with mbedTLS; every signed body checked against the host twin and
-#                      tests/check_body.py; flash (library + each libgcc/libc helper) and painted
-#                      stack measured; 64-bit division helpers in the library object are "note"
-#                      lines (failures with FIRMWARE_STRICT_DIV=1)
-#   make docs-firmware the same, and rewrite docs/firmware.md's table (tools/firmware.py --write)
+#   make test-firmware linked images on emulated MCUs (tools/firmware.py): Cortex-M0+ and
+#                      Cortex-M4F on qemu-system-arm -M mps2-an385/an386 (newlib-nano), RV32IMAC
+#                      on qemu-system-riscv32 -M virt (picolibc), in each configuration (build
+#                      and sign; full client, which runs icbu_exchange and icbu_report over an
+#                      in-memory transport against canned gateway answers; full client +
+#                      decoder), with a small custom hash and some with mbedTLS; every signed
+#                      body and outcome checked against the host twin, tests/check_body.py and
+#                      tests/firmware/fw_answers.h; flash (library + each libgcc/libc helper)
+#                      and painted stack measured into $(BUILD)/firmware-measured.json;
+#                      64-bit division helpers in the library object are "note" lines
+#                      (failures with FIRMWARE_STRICT_DIV=1)
+#   make docs-firmware rewrite docs/firmware.md's block from those measurements (measuring
+#                      again first when a source changed since: the rule below)
 # `make test` runs audit, compilers, size-budget, stack-budget and test-firmware (through
 # EXTRA_SUITES).
 # Packages: gcc-arm-none-eabi, gcc-riscv64-unknown-elf (size); libnewlib-arm-none-eabi,
@@ -78,8 +83,20 @@ test-cross:
 test-firmware: backend-src
 	@$(FIRMWARE_ENV) $(PYTHON) tools/firmware.py
 
-docs-firmware: backend-src
-	@$(FIRMWARE_ENV) $(PYTHON) tools/firmware.py --write $(DOCS_DIR)/firmware.md
+# The linked images' measurements, the one source of the pages' linked figures: written by
+# every run of test-firmware, and by this rule when they are older than a source (its
+# checks then go to $(BUILD)/firmware.log; failed checks are recorded in the file, and the
+# pages' commands refuse to publish them).
+FIRMWARE_MEASURED := $(BUILD)/firmware-measured.json
+FIRMWARE_INPUTS   := icbu_reflow.h icbu_reflow.c tools/firmware.py tests/check_body.py \
+                     tests/example_order.h tests/data/example_order.json $(wildcard tests/firmware/*)
+$(FIRMWARE_MEASURED): $(FIRMWARE_INPUTS) $(BACKEND_SRC)/.fetched
+	@mkdir -p $(BUILD)
+	@echo "firmware: measuring the linked images (tools/firmware.py, about a minute; its checks: $(BUILD)/firmware.log)"
+	@$(FIRMWARE_ENV) $(PYTHON) tools/firmware.py > $(BUILD)/firmware.log 2>&1 || tail -n 3 $(BUILD)/firmware.log
+
+docs-firmware: $(FIRMWARE_MEASURED)
+	@$(FIRMWARE_ENV) $(PYTHON) tools/firmware.py --page $(DOCS_DIR)/firmware.md --json $(FIRMWARE_MEASURED)
 
 EXTRA_SUITES += audit="BUILD=$(BUILD) ARM_CC=$(ARM_CC) tools/audit.sh" \
                 compilers="BUILD=$(BUILD) tools/compilers.sh" \

@@ -1,34 +1,55 @@
 #!/usr/bin/env python3
 """The library in real firmware images, run on emulated MCUs (`make test-firmware`).
 
-Builds linked images of tests/firmware/fw_main.c (startup code, linker scripts
-and semihosting of tests/firmware/, no vendor SDK), runs them on QEMU, checks
-what they print, and measures them:
+Builds linked images of tests/firmware/fw_main.c (startup code, linker scripts,
+semihosting and an in-memory transport of tests/firmware/, no vendor SDK), runs
+them on QEMU, checks what they print, and measures them. Targets:
 
-  m4f-custom    Cortex-M4F, qemu-system-arm -M mps2-an386, newlib-nano, the small
-                custom hash of tests/firmware/fw_hash.c (ICBU_REFLOW_CRYPTO_CUSTOM)
-  m4f-mbedtls   the same with mbedTLS's md5.c, sha256.c and platform_util.c
-                (BACKEND_SRC/mbedtls, tests/firmware/mbedtls_config.h)
-  rv32-custom   RV32IMAC, qemu-system-riscv32 -M virt, picolibc, the custom hash
-  rv32-mbedtls  the same with mbedTLS
+  m0p   Cortex-M0+ (ARMv6-M), newlib-nano, qemu-system-arm -M mps2-an385 (its
+        Cortex-M3 runs ARMv6-M code; the startup makes unaligned accesses fault)
+  m4f   Cortex-M4F, newlib-nano, qemu-system-arm -M mps2-an386
+  rv32  RV32IMAC, picolibc, qemu-system-riscv32 -M virt
 
-Every image is -Os, -ffunction-sections -fdata-sections, --gc-sections, the
-library built as build-and-sign firmware builds it (icbu_reflow.c with
-ICBU_REFLOW_NO_EXCHANGE and ICBU_REFLOW_NO_DECODER), and signs the API
-document's example order (tests/example_order.h) with md5, hmac and
-hmac-sha256. Checked, for each image:
-  - it runs to its end (semihosting exit 0, "fw end ok");
+and, for each, the library compiled in the configurations of docs/size.md:
+
+  sign    build and sign (ICBU_REFLOW_NO_EXCHANGE + ICBU_REFLOW_NO_DECODER): the
+          program signs the API document's example order (tests/example_order.h)
+          with md5, hmac and hmac-sha256, writes its JSON and a few dates
+  client  full client (ICBU_REFLOW_NO_DECODER): the same, then icbu_url_parse,
+          icbu_exchange over an in-memory transport (tests/firmware/fw_transport.c)
+          against the gateway's canned answers (tests/firmware/fw_answers.h:
+          accepted with a Content-Length, refused and chunked, a platform error
+          that ends with the connection) and icbu_report against a busy gateway
+          (503) that accepts, chunked, on the second attempt
+  full    full client + decoder (nothing left out): the same, then
+          icbu_decode_order of the order's own JSON, written and signed again
+
+with the small custom hash of tests/firmware/fw_hash.c (ICBU_REFLOW_CRYPTO_CUSTOM),
+and some with mbedTLS's md5.c, sha256.c and platform_util.c (BACKEND_SRC/mbedtls,
+tests/firmware/mbedtls_config.h) for the stack with mbedTLS: IMAGES below.
+Every image is -Os, -ffunction-sections -fdata-sections, --gc-sections.
+Checked, for each image:
+  - it runs to its end (semihosting exit 0, "fw end ok"): the program has checked
+    each outcome field for field against fw_answers.h;
   - each body is byte for byte the host twin's (the same program built for the
-    host with the same hash back end), and tests/check_body.py verifies its
-    signature, parameters and order;
-  - the order JSON and the dates (icbu_date_from_unix, icbu_date_format) are the
-    twin's, and the JSON is tests/data/example_order.json;
+    host with the same configuration and hash back end), and tests/check_body.py
+    verifies its signature, parameters and order;
+  - the order JSON and the dates are the twin's, and the JSON is
+    tests/data/example_order.json;
+  - full client: what the library sent on each connection is a POST of
+    /router/rest to the gateway's host with the body's Content-Length, and the
+    body is the one icbu_sign_body signed (md5 for icbu_exchange, hmac-sha256 for
+    icbu_report); each outcome line is the twin's;
+  - decoder: the decoded order writes the same JSON and signs the same body;
   - the painted peak stack of every entry point it calls was measured.
 Measured, for each image, from the linker's map: the library's flash (every
 input section of the library object: text, read-only data, data), each libgcc
 and libc archive member the library needs (the closure of the library
-object's undefined symbols over the members linked in), the hash back end,
-the whole image; and the painted peaks.
+object's undefined symbols over the members linked in, with the symbols that
+pull each in), the hash back end, the whole image; and the painted peaks.
+Written to BUILD/firmware-measured.json, the one source of the linked figures
+of docs/size.md (tools/size.py) and of the painted ones of docs/stack.md
+(tools/stack.py); tools/firmware.mk rebuilds it when a source changes.
 
 A separate check: the undefined symbols of the library object alone for
 Cortex-M0+, Cortex-M4F and RV32IMC, in each configuration (NO_EXCHANGE and
@@ -37,10 +58,13 @@ NO_DECODER, each alone, both, neither) at -Os and -O2. A 64-bit division helper
 is printed as a "note - " line with the functions that call it; with
 FIRMWARE_STRICT_DIV=1 it is a failure.
 
-    python3 tools/firmware.py                          check (`make test-firmware`)
-    python3 tools/firmware.py --write docs/firmware.md also rewrite the page's
-                                                       firmware-table block (`make docs-firmware`)
-    python3 tools/firmware.py --json FILE              also write the measurements as JSON
+    python3 tools/firmware.py                 check, and write BUILD/firmware-measured.json
+                                              (`make test-firmware`)
+    python3 tools/firmware.py --json FILE     the measurements to FILE instead
+    python3 tools/firmware.py --page PAGE [--json FILE]
+                                              no build: rewrite PAGE's firmware-table block
+                                              (docs/firmware.md) from the measurements
+                                              (`make docs-firmware`)
 
 Prints "ok - ...", "not ok - ..." and "note - ..." lines and, last,
 "N passed, N failed"; exit status 1 when any failed.
@@ -75,6 +99,7 @@ FW = os.path.join(ROOT, "tests", "firmware")
 SRC = os.path.abspath(os.environ.get("HDR_DIR", ROOT))
 BUILD = os.path.abspath(os.environ.get("BUILD", os.path.join(ROOT, "build")))
 OUT = os.path.join(BUILD, "firmware")
+MEASURED = os.path.join(BUILD, "firmware-measured.json")
 BACKEND_SRC = os.path.abspath(os.environ.get("BACKEND_SRC", os.path.join(BUILD, "backend-src")))
 ARM_CC = os.environ.get("ARM_CC", "arm-none-eabi-gcc")
 RISCV_CC = os.environ.get("RISCV_CC", "riscv64-unknown-elf-gcc")
@@ -88,17 +113,40 @@ QEMU_TIMEOUT = 60
 SECRET = "helloworld"
 METHODS = ("md5", "hmac", "hmac-sha256")
 TIMESTAMP = "2026-11-28 12:00:00"
-ENTRIES = ["icbu_sign_body/md5", "icbu_sign_body/hmac", "icbu_sign_body/hmac-sha256",
-           "icbu_order_json", "icbu_date_from_unix", "icbu_date_format"]
 STACK_SIZE = 0x4000                       # tests/firmware/*.ld
 DIV64 = ("__aeabi_ldivmod", "__aeabi_uldivmod", "__divdi3", "__udivdi3", "__moddi3", "__umoddi3")
-# Build and sign: what the images compile the library as.
-LIB_CONFIG = ["-DICBU_REFLOW_NO_EXCHANGE", "-DICBU_REFLOW_NO_DECODER"]
 MBEDTLS_FILES = ("md5.c", "sha256.c", "platform_util.c")
-# The issue's targets (bytes), Cortex-M4F -Os: library + its helpers, and the painted peaks
-TARGET_FLASH = 5120
-TARGET_STACK = {"custom": 1024, "mbedtls": 1100}
-TARGET_STACK_OTHER = 1024
+
+# The configurations (docs/size.md's rows): defines, the harness's own sources,
+# and the entry points whose painted peak the program reports (ENTRY/CASE: one
+# case of ENTRY; ENTRY alone: the deepest of its cases, or its only call).
+SIGN_ENTRIES = ["icbu_sign_body/md5", "icbu_sign_body/hmac", "icbu_sign_body/hmac-sha256",
+                "icbu_order_json", "icbu_date_from_unix", "icbu_date_format"]
+CLIENT_ENTRIES = ["icbu_url_parse", "exchange/accepted", "exchange/refused", "exchange/platform",
+                  "icbu_exchange", "icbu_report"]
+CONFIGS = {
+    "sign": {"label": "build and sign", "defines": ["ICBU_REFLOW_NO_EXCHANGE", "ICBU_REFLOW_NO_DECODER"],
+             "harness": [], "entries": SIGN_ENTRIES},
+    "client": {"label": "full client", "defines": ["ICBU_REFLOW_NO_DECODER"],
+               "harness": ["fw_transport.c"], "entries": SIGN_ENTRIES + CLIENT_ENTRIES},
+    "full": {"label": "full client + decoder", "defines": [],
+             "harness": ["fw_transport.c"], "entries": SIGN_ENTRIES + CLIENT_ENTRIES + ["icbu_decode_order"]},
+}
+# What the full client's connections must carry (tests/firmware/fw_answers.h):
+# the case, the body icbu_sign_body signed that it must send, and the main
+# fields of its outcome line (kind: 1 accepted, 2 refused, 3 platform error;
+# code in 16 hex digits), checked here as well as by the program itself.
+CASES = [
+    ("exchange/accepted", "md5", {"status": "0", "kind": "1", "insure_id": "INS2026112800017",
+                                  "request_id": "15rd2mz4vu8tk", "attempts": "0"}),
+    ("exchange/refused", "md5", {"status": "0", "kind": "2", "insure_id": "-", "error_code": "ORDER_DUPLICATED",
+                                 "request_id": "3x7dq0ajw2lw"}),
+    ("exchange/platform", "md5", {"status": "0", "kind": "3", "code": "%016x" % 25,
+                                  "sub_code": "isv.invalid-signature", "request_id": "1c0x9n3kfy2q8"}),
+    ("report/retried", "hmac-sha256", {"status": "0", "kind": "1", "insure_id": "INS2026112800018",
+                                       "request_id": "0wq8xv1z7m3c", "attempts": "2"}),
+]
+GATEWAY_HOST, GATEWAY_PATH = "gw.api.taobao.com", "/router/rest"
 
 M4F = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 M0P = ["-mcpu=cortex-m0plus", "-mthumb"]
@@ -114,9 +162,16 @@ def binutil(cc, name, env):
 
 
 ARCHES = {
+    "m0p": {
+        "label": "Cortex-M0+", "cc": ARM_CC, "flags": M0P + ["--specs=nano.specs"],
+        "libc": "newlib-nano", "sources": ["cortex_m.c", "semihost.c"], "ld": "cortex_m.ld",
+        "link": [],
+        "qemu": [QEMU_ARM, "-M", "mps2-an385"],
+        "nm": binutil(ARM_CC, "nm", "ARM_NM"), "size": binutil(ARM_CC, "size", "ARM_SIZE"),
+    },
     "m4f": {
         "label": "Cortex-M4F", "cc": ARM_CC, "flags": M4F + ["--specs=nano.specs"],
-        "libc": "newlib-nano", "sources": ["cortex_m4.c", "semihost.c"], "ld": "cortex_m4.ld",
+        "libc": "newlib-nano", "sources": ["cortex_m.c", "semihost.c"], "ld": "cortex_m.ld",
         "link": [],
         "qemu": [QEMU_ARM, "-M", "mps2-an386", "-cpu", "cortex-m4"],
         "nm": binutil(ARM_CC, "nm", "ARM_NM"), "size": binutil(ARM_CC, "size", "ARM_SIZE"),
@@ -129,6 +184,17 @@ ARCHES = {
         "nm": binutil(RISCV_CC, "nm", "RISCV_NM"), "size": binutil(RISCV_CC, "size", "RISCV_SIZE"),
     },
 }
+
+# (name, target, configuration, hash): every configuration on every target with
+# the custom hash (docs/size.md); mbedTLS where docs/stack.md needs it (Cortex-M4F,
+# build and sign and everything) and for build and sign on RV32.
+IMAGES = [("%s-%s-%s" % (a, c, h), a, c, h) for a, c, h in (
+    ("m0p", "sign", "custom"), ("m0p", "client", "custom"), ("m0p", "full", "custom"),
+    ("m4f", "sign", "custom"), ("m4f", "sign", "mbedtls"), ("m4f", "client", "custom"),
+    ("m4f", "full", "custom"), ("m4f", "full", "mbedtls"),
+    ("rv32", "sign", "custom"), ("rv32", "sign", "mbedtls"), ("rv32", "client", "custom"),
+    ("rv32", "full", "custom"))]
+TWINS = sorted({(c, h) for _, _, c, h in IMAGES})
 
 
 def qemu_args(elf, out):
@@ -159,9 +225,6 @@ def hash_spec(kind):
             "inc": ["-I" + os.path.join(BACKEND_SRC, "mbedtls", "include"), "-I" + FW],
             "sources": [os.path.join(lib, f) for f in MBEDTLS_FILES]}
 
-
-IMAGES = [("m4f-custom", "m4f", "custom"), ("m4f-mbedtls", "m4f", "mbedtls"),
-          ("rv32-custom", "rv32", "custom"), ("rv32-mbedtls", "rv32", "mbedtls")]
 
 DIV_TARGETS = [("Cortex-M0+", ARM_CC, M0P, binutil(ARM_CC, "nm", "ARM_NM"), binutil(ARM_CC, "objdump", "ARM_OBJDUMP")),
                ("Cortex-M4F", ARM_CC, M4F, binutil(ARM_CC, "nm", "ARM_NM"), binutil(ARM_CC, "objdump", "ARM_OBJDUMP")),
@@ -212,8 +275,9 @@ def text(b):
     return b.decode("utf-8", "replace")
 
 
-def tail(b, n=15):
-    return "\n    ".join(text(b).strip().splitlines()[-n:])
+def tail(b, n=15, width=240):
+    """The last n lines of b, each cut at width characters (a body is a few kB)."""
+    return "\n    ".join(l if len(l) <= width else l[:width] + "…" for l in text(b).strip().splitlines()[-n:])
 
 
 def version(cmd):
@@ -243,7 +307,11 @@ def header_id():
 
 
 # ---------------------------------------------------------------- build
-def image_jobs(name, arch, hsh):
+def config_defs(config):
+    return ["-D" + d for d in CONFIGS[config]["defines"]]
+
+
+def image_jobs(name, arch, config, hsh):
     """The compile commands of one image: [(cmd, object)], and its object roles."""
     a, h = ARCHES[arch], hash_spec(hsh)
     d = os.path.join(OUT, name)
@@ -258,9 +326,12 @@ def image_jobs(name, arch, hsh):
         jobs.append((base + zicsr + extra + ["-c", src, "-o", o], o))
         roles[o] = role
 
-    obj(os.path.join(SRC, "icbu_reflow.c"), "library", h["defs"] + LIB_CONFIG + h["inc"] + ["-I" + SRC])
-    obj(os.path.join(FW, "fw_main.c"), "harness", h["defs"] + LIB_CONFIG + h["inc"] +
-        ["-I" + SRC, "-I" + os.path.join(ROOT, "tests"), "-I" + FW, '-DFW_NAME="%s"' % name])
+    lib = h["defs"] + config_defs(config) + h["inc"] + ["-I" + SRC]
+    harness = lib + ["-I" + os.path.join(ROOT, "tests"), "-I" + FW]
+    obj(os.path.join(SRC, "icbu_reflow.c"), "library", lib)
+    obj(os.path.join(FW, "fw_main.c"), "harness", harness + ['-DFW_NAME="%s"' % name])
+    for s in CONFIGS[config]["harness"]:
+        obj(os.path.join(FW, s), "harness", harness)
     for s in h["sources"]:
         obj(s, "hash", h["defs"] + h["inc"] + ["-I" + SRC])
     for s in a["sources"]:
@@ -277,13 +348,17 @@ def link_cmd(name, arch, objs):
         ["-o", elf] + objs, elf
 
 
-def twin_cmd(hsh):
+def twin_name(config, hsh):
+    return "host-%s-%s" % (config, hsh)
+
+
+def twin_cmd(config, hsh):
     h = hash_spec(hsh)
-    exe = os.path.join(OUT, "host-" + hsh)
-    return [HOST_CC, "-std=gnu99", "-O1", "-Wall", "-Wextra"] + h["defs"] + LIB_CONFIG + h["inc"] + \
+    exe = os.path.join(OUT, twin_name(config, hsh))
+    return [HOST_CC, "-std=gnu99", "-O1", "-Wall", "-Wextra"] + h["defs"] + config_defs(config) + h["inc"] + \
         ["-I" + SRC, "-I" + os.path.join(ROOT, "tests"), "-I" + FW, "-o", exe,
          os.path.join(FW, "fw_main.c"), os.path.join(FW, "host.c"), os.path.join(SRC, "icbu_reflow.c")] + \
-        h["sources"], exe
+        [os.path.join(FW, s) for s in CONFIGS[config]["harness"]] + h["sources"], exe
 
 
 def div_jobs():
@@ -367,7 +442,10 @@ def undefined(nm, obj):
     return {l.split()[-1] for l in text(out).splitlines() if l.strip()}
 
 
-def measure(name, arch, hsh, roles, mapfile, elf):
+ROLES = ("library", "hash", "harness", "startup")
+
+
+def measure(arch, roles, mapfile, elf):
     """Flash of the library, its helpers, the hash back end and the image."""
     a = ARCHES[arch]
     entries = parse_map(mapfile)
@@ -394,18 +472,22 @@ def measure(name, arch, hsh, roles, mapfile, elf):
             defs.setdefault(s, (archive, member))
 
     def closure(objs):
-        seen, todo = set(), []
+        """{member: the symbols by which these objects (or members they need) pull it in}"""
+        seen, todo = {}, []
         for o in objs:
             todo.extend(undefined(a["nm"], o))
         while todo:
             s = todo.pop()
             m = defs.get(s)
-            if m and m not in seen:
-                seen.add(m)
+            if m is None:
+                continue
+            if m not in seen:
+                seen[m] = set()
                 todo.extend(undefs[m])
+            seen[m].add(s)
         return seen
 
-    need = {r: closure([o for o, rr in roles.items() if rr == r]) for r in ("library", "hash", "harness", "startup")}
+    need = {r: closure([o for o, rr in roles.items() if rr == r]) for r in ROLES}
     lib = {"text": 0, "rodata": 0, "data": 0}
     lib_sections = []
     for outsec, insec, size in by_file.get(lib_obj, []):
@@ -415,11 +497,12 @@ def measure(name, arch, hsh, roles, mapfile, elf):
     hash_bytes = sum(size for o, r in roles.items() if r == "hash" for _, _, size in by_file.get(o, []))
     helpers = []
     for (archive, member), size in sorted(members.items(), key=lambda kv: (-kv[1], kv[0][1])):
-        who = [r for r in ("library", "hash", "harness", "startup") if (archive, member) in need[r]]
+        who = [r for r in ROLES if (archive, member) in need[r]]
         syms = sorted(s for s in archive_symbols(a["nm"], archive).get(member, (set(), set()))[0]
                       if not s.startswith("$"))
         helpers.append({"archive": os.path.basename(archive), "member": member, "bytes": size,
-                        "symbols": syms, "needed_by": who})
+                        "symbols": syms, "needed_by": who,
+                        "library_wants": sorted(need["library"].get((archive, member), ()))})
     lib_helpers = sum(h["bytes"] for h in helpers if "library" in h["needed_by"])
     rc, out, _ = run([a["size"], "-A", elf])
     flash = 0
@@ -427,7 +510,7 @@ def measure(name, arch, hsh, roles, mapfile, elf):
         f = line.split()
         if len(f) >= 2 and f[0] in FLASH_SECTIONS and f[1].isdigit():
             flash += int(f[1])
-    lib_sections.sort(key=lambda x: -x[1])
+    lib_sections.sort(key=lambda x: (-x[1], x[0]))
     # cross-check: the sized icbu_ symbols of the library in the image (nm -S); string
     # literals and other anonymous read-only data have none, so this is at most the above
     hooks = ("icbu_custom_hash_init", "icbu_custom_hash_update", "icbu_custom_hash_final")
@@ -437,10 +520,12 @@ def measure(name, arch, hsh, roles, mapfile, elf):
         f = line.split()
         if len(f) == 4 and f[3].startswith("icbu_") and f[3] not in hooks and f[2] in "tTrRdD":
             named += int(f[1], 16)
+    calls = sorted(s for o, r in roles.items() if r == "harness" for s in undefined(a["nm"], o)
+                   if s.startswith("icbu_") and s not in hooks and not s.startswith("icbu_custom_"))
     return {"icbu_symbols": named, "library": lib, "library_total": sum(lib.values()), "helpers": helpers,
             "library_helpers": lib_helpers, "library_plus_helpers": sum(lib.values()) + lib_helpers,
-            "hash": hash_bytes, "image_flash": flash, "library_sections": lib_sections,
-            "library_undefined": sorted(undefined(a["nm"], lib_obj))}
+            "hash": hash_bytes, "image_flash": flash, "library_sections": lib_sections[:20],
+            "calls": calls}
 
 
 def div_helpers(nm, objdump, obj):
@@ -465,8 +550,14 @@ def div_helpers(nm, objdump, obj):
 
 
 # ---------------------------------------------------------------- output of the program
+def unescape_head(s):
+    """tests/firmware/fw_main.c's print_request: \\r, \\n and \\\\ back to bytes."""
+    return re.sub(r"\\(.)", lambda m: {"r": "\r", "n": "\n"}.get(m.group(1), m.group(1)), s)
+
+
 def parse_output(out):
-    r = {"bodies": {}, "json": None, "dates": [], "stack": {}, "fails": [], "begin": None, "end": None}
+    r = {"bodies": {}, "json": None, "dates": [], "stack": {}, "fails": [], "begin": None, "end": None,
+         "requests": {}, "outcomes": {}, "decoded": {}}
     for line in out.replace("\r\n", "\n").split("\n"):   # QEMU's console may end lines with CR LF
         kind, _, rest = line.partition(" ")
         if kind == "body":
@@ -480,6 +571,16 @@ def parse_output(out):
         elif kind == "stack":
             e, _, n = rest.partition(" ")
             r["stack"][e] = int(n) if n.isdigit() else None
+        elif kind == "request":
+            case, _, rest = rest.partition(" ")
+            part, _, t = rest.partition(" ")
+            r["requests"].setdefault(case, {})[part] = unescape_head(t) if part == "head" else t
+        elif kind == "outcome":
+            case, _, fields = rest.partition(" ")
+            r["outcomes"][case] = fields
+        elif kind == "decoded":
+            part, _, t = rest.partition(" ")
+            r["decoded"][part] = t
         elif kind == "fail":
             r["fails"].append(rest)
         elif line.startswith("fw begin "):
@@ -518,55 +619,86 @@ def expected_dates(hexes):
     return out
 
 
+def request_problems(req, body_want):
+    """What is wrong with a request the library sent: [] when it is a POST of the
+    gateway's path to its host, with the body's length, and the body is body_want."""
+    bad = []
+    head, body = req.get("head", ""), req.get("body")
+    lines = head.split("\r\n")
+    if not head.endswith("\r\n\r\n"):
+        bad.append("the head does not end with an empty line")
+    if lines[0] != "POST %s HTTP/1.1" % GATEWAY_PATH:
+        bad.append("request line %r" % lines[0])
+    fields = {}
+    for l in lines[1:]:
+        if l:
+            k, _, v = l.partition(":")
+            fields.setdefault(k.strip().lower(), []).append(v.strip())
+    if fields.get("host") != [GATEWAY_HOST]:
+        bad.append("Host %r" % fields.get("host"))
+    if body is None or fields.get("content-length") != [str(len(body.encode("utf-8")))]:
+        bad.append("Content-Length %r for a body of %s bytes" % (
+            fields.get("content-length"), "no" if body is None else len(body.encode("utf-8"))))
+    if body != body_want:
+        bad.append("the body is not the one icbu_sign_body signed")
+    return bad
+
+
 # ---------------------------------------------------------------- the page
-def kb(n):
-    return "%.1f KB (%d)" % (n / 1024.0, n)
-
-
-def render(results, div, versions):
-    names = [n for n, _, _ in IMAGES]
-    L = []
+def render(m):
+    """docs/firmware.md's block: the images and the 64-bit division check; the
+    library's flash is docs/size.md's, the painted stack docs/stack.md's."""
+    imgs, v = m["images"], m["versions"]
+    L = ["", "### Flash, linked image (bytes)", ""]
+    L.append("| image | target | configuration | hash | library text | library read-only data | library data "
+             "| libgcc/libc helpers the library pulls in | **library + helpers** | hash back end | whole image |")
+    L.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, arch, config, hsh in IMAGES:
+        im = imgs[name]
+        s = im["size"]
+        L.append("| %s | %s | %s | %s | %d | %d | %d | %d | **%d** | %d | %d |" % (
+            name, im["target"], im["config_label"], "custom" if hsh == "custom" else "mbedTLS",
+            s["library"]["text"], s["library"]["rodata"], s["library"]["data"], s["library_helpers"],
+            s["library_plus_helpers"], s["hash"], s["image_flash"]))
     L.append("")
-    L.append("### Flash, linked image (bytes)")
+    L.append("What each program calls of the library (the `icbu_` symbols its own objects leave "
+             "undefined), by configuration:")
     L.append("")
-    L.append("| image | library text | library read-only data | library data | of which `icbu_` symbols "
-             "(`nm -S`) | libgcc/libc helpers the library pulls in | **library + helpers** | hash back end "
-             "| whole image |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, arch, hsh in IMAGES:
-        s = results[n]["size"]
-        L.append("| %s | %d | %d | %d | %d | %d | **%s** | %d | %d |" % (
-            n, s["library"]["text"], s["library"]["rodata"], s["library"]["data"], s["icbu_symbols"],
-            s["library_helpers"], kb(s["library_plus_helpers"]), s["hash"], s["image_flash"]))
+    for c in CONFIGS:
+        calls = next(imgs[n]["size"]["calls"] for n, _, cc, _ in IMAGES if cc == c)
+        L.append("- %s: %s." % (CONFIGS[c]["label"], ", ".join("`%s`" % s for s in calls)))
     L.append("")
     L.append("### Helpers from libgcc and the C library, itemized")
     L.append("")
-    L.append("Every archive member linked into each image, with the bytes it adds to flash and what "
-             "needs it (the closure of each object's undefined symbols over the members linked in): "
-             "only those the library needs count in \"library + helpers\" above.")
+    L.append("Every archive member linked into each image that the library needs (the closure of its "
+             "undefined symbols over the members linked in), with the bytes it adds to flash, the symbols "
+             "that pull it in, and what else needs it.")
     L.append("")
     L.append("| image | symbols | from | bytes | needed by |")
     L.append("|---|---|---|---:|---|")
-    for n, arch, hsh in IMAGES:
-        for h in results[n]["size"]["helpers"]:
-            L.append("| %s | %s | %s(%s) | %d | %s |" % (
-                n, ", ".join("`%s`" % s for s in h["symbols"][:4]) + (", …" if len(h["symbols"]) > 4 else ""),
-                h["archive"], h["member"], h["bytes"], ", ".join(h["needed_by"]) or "—"))
+    for name, arch, config, hsh in IMAGES:
+        for h in imgs[name]["size"]["helpers"]:
+            if "library" in h["needed_by"]:
+                L.append("| %s | %s | %s(%s) | %d | %s |" % (
+                    name, ", ".join("`%s`" % x for x in h["library_wants"]), h["archive"], h["member"],
+                    h["bytes"], ", ".join(h["needed_by"])))
     L.append("")
     L.append("### Peak stack, painted on the emulated MCU (bytes)")
     L.append("")
-    L.append("| entry point | " + " | ".join(names) + " |")
-    L.append("|---|" + "---:|" * len(names))
-    for e in ENTRIES:
-        L.append("| `%s` | %s |" % (e, " | ".join(str(results[n]["run"]["stack"].get(e, "—")) for n in names)))
+    entries = CONFIGS["full"]["entries"]
+    L.append("| entry point | " + " | ".join(n for n, _, _, _ in IMAGES) + " |")
+    L.append("|---|" + "---:|" * len(IMAGES))
+    for e in entries:
+        L.append("| `%s` | %s |" % (e, " | ".join(
+            str(imgs[n]["stack"].get(e) or "—") for n, _, _, _ in IMAGES)))
     L.append("")
     L.append("### 64-bit division helpers in the library object")
     L.append("")
-    found = [d for d in div if d.get("helpers")]
-    bad = [d for d in div if d.get("error")]
+    div = m["div64"]
+    found = [d for d in div if d["helpers"]]
     L.append("The implementation alone (`icbu_reflow.c`, custom back end), %d objects: %s × %s × -Os, -O2. "
              % (len(div), ", ".join(t[0] for t in DIV_TARGETS), ", ".join(c[0] for c in DIV_CONFIGS)) +
-             ("None references %s." % ", ".join("`%s`" % h for h in DIV64) if not found and not bad else
+             ("None references %s." % ", ".join("`%s`" % h for h in DIV64) if not found else
               "%d reference one (below)." % len(found)))
     if found:
         L.append("")
@@ -577,68 +709,163 @@ def render(results, div, versions):
                 d["target"], d["config"], d["opt"], ", ".join("`%s`" % h for h in sorted(d["helpers"])),
                 ", ".join("`%s`" % f for f in sorted({f for fs in d["helpers"].values() for f in fs}))))
     L.append("")
-    L.append("### Targets (Cortex-M4F -Os, build and sign)")
+    L.append("Images: `-Os -ffunction-sections -fdata-sections`, linked with `--gc-sections`; Cortex-M0+ is "
+             "`%s` and Cortex-M4F `%s`, both with `--specs=nano.specs` (newlib-nano); RV32IMAC is `%s` with "
+             "`--specs=picolibc.specs`. Hash back ends: %s; %s, with `tests/firmware/mbedtls_config.h` "
+             "(MD5 and SHA-256 only). Toolchains: `arm-none-eabi-gcc` %s, `riscv64-unknown-elf-gcc` %s, "
+             "QEMU %s." % (" ".join(M0P), " ".join(M4F), " ".join(RV32IMAC), m["hashes"]["custom"],
+                           m["hashes"]["mbedtls"], v["arm"], v["riscv"], v["qemu"]))
     L.append("")
-    for line in targets(results):
-        L.append("- " + line)
-    L.append("")
-    L.append("### Largest library sections, m4f-custom")
-    L.append("")
-    L.append("| input section | bytes | kind |")
-    L.append("|---|---:|---|")
-    for insec, size, kind in results["m4f-custom"]["size"]["library_sections"][:15]:
-        L.append("| `%s` | %d | %s |" % (insec, size, kind))
-    L.append("")
-    L.append("Images: `-Os -ffunction-sections -fdata-sections`, linked with `--gc-sections`; Cortex-M4F is "
-             "`%s` with `--specs=nano.specs` (newlib-nano), RV32IMAC is `%s` with `--specs=picolibc.specs`; "
-             "startup code, linker scripts and semihosting of `tests/firmware/`; the library is `icbu_reflow.c` "
-             "with `ICBU_REFLOW_NO_EXCHANGE` and `ICBU_REFLOW_NO_DECODER` (build and sign), and the program calls "
-             "`icbu_s`, `icbu_n`, `icbu_b`, `icbu_d`, `icbu_sign_body`, `icbu_order_json`, `icbu_date_from_unix` "
-             "and `icbu_date_format` only. Library: every input section of the library object in flash "
-             "(code, read-only data including string literals, initialised data), from the linker's map, "
-             "without alignment padding; the `icbu_` symbols are the part of it that has a sized symbol of its "
-             "own (not the string literals). Hash back end: %s; %s, with `tests/firmware/mbedtls_config.h` (MD5 and "
-             "SHA-256 only). Toolchains: `arm-none-eabi-gcc` %s, `riscv64-unknown-elf-gcc` %s, QEMU %s."
-             % (" ".join(M4F), " ".join(RV32IMAC), hash_spec("custom")["label"], hash_spec("mbedtls")["label"],
-                versions["arm"], versions["riscv"], versions["qemu"]))
+    L.append("Library: every input section of the library object in flash (code, read-only data including "
+             "string literals, initialised data), from the linker's map, without alignment padding. Whole "
+             "image: every flash section of the ELF (`size -A`), startup code, this test program and the "
+             "in-memory transport included.")
     L.append("")
     L.append("Stack: painted with a pattern from the bottom of the stack up to the stack pointer at the call, "
              "then the deepest word no longer the pattern (two patterns, the larger result); it counts "
-             "everything the call runs, hash back end and libc helpers included, on the path this input "
-             "takes, so it is at most the static worst case of `docs/stack.md` (the deepest path over all "
-             "inputs) for the same header and back end.")
+             "everything the call runs, hash back end, libc helpers and the in-memory transport's callbacks "
+             "included, on the path this input takes. `icbu_exchange` is the deepest of its three cases "
+             "(`exchange/…`).")
     L.append("")
     L.append("Measured on %s by `tools/firmware.py`; `make docs-firmware` rewrites this block. "
              "`make test-firmware` builds, runs and checks the same images without comparing with this page."
-             % header_id())
+             % m["header"])
     return "\n".join(L) + "\n"
 
 
-def targets(results):
-    out = []
-    s = results["m4f-custom"]["size"]["library_plus_helpers"]
-    out.append("library + helpers ≤ %d bytes: %d, %s" % (
-        TARGET_FLASH, s, "met" if s <= TARGET_FLASH else "not met (+%d, %.2f×)" % (s - TARGET_FLASH, s / float(TARGET_FLASH))))
-    for n, hsh in (("m4f-custom", "custom"), ("m4f-mbedtls", "mbedtls")):
-        st = results[n]["run"]["stack"]
-        worst = max(st.get(e, 0) or 0 for e in ENTRIES[:3])
-        lim = TARGET_STACK[hsh]
-        out.append("painted `icbu_sign_body`, %s ≤ %d bytes: %d, %s" % (
-            n, lim, worst, "met" if worst <= lim else "not met (+%d)" % (worst - lim)))
-        others = [(e, st.get(e) or 0) for e in ENTRIES[3:] if (st.get(e) or 0) > TARGET_STACK_OTHER]
-        out.append("every other entry point, %s ≤ %d bytes: %s" % (
-            n, TARGET_STACK_OTHER, "met" if not others else "not met: " + ", ".join("%s %d" % o for o in others)))
-    return out
+def load(path):
+    """The measurements of the last run (BUILD/firmware-measured.json): the dict, or
+    None with a message on stderr."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as ex:
+        sys.stderr.write("firmware.py: cannot read %s (`make test-firmware` writes it): %s\n" % (path, ex))
+        return None
+
+
+def stale(m):
+    """Why the measurements cannot be published, or None."""
+    if m.get("header_sha256") != header_sha256():
+        return "they were taken on another icbu_reflow.h (%s); `make test-firmware` measures again" % m.get("header")
+    if m.get("failed"):
+        return "%d check(s) of their run failed (`make test-firmware` says which)" % m["failed"]
+    missing = [n for n, _, _, _ in IMAGES if n not in m.get("images", {})]
+    if missing:
+        return "no image %s in them" % ", ".join(missing)
+    return None
+
+
+def header_sha256():
+    with open(os.path.join(SRC, "icbu_reflow.h"), "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 # ---------------------------------------------------------------- main
+def check_twins(rep, failed_units, outputs):
+    """The host twins ran, and agree across hash back ends: {(config, hash): output}."""
+    twin_out = {}
+    for config, hsh in TWINS:
+        unit = twin_name(config, hsh)
+        if not rep.ok(unit not in failed_units, "%s: host twin built" % unit, failed_units.get(unit, "")):
+            continue
+        rc, out, err = outputs[unit]
+        r = parse_output(text(out))
+        cases = {c for c, _, _ in CASES} if config != "sign" else set()
+        if rep.ok(rc == 0 and r["end"] == "ok" and not r["fails"] and set(r["bodies"]) == set(METHODS) and
+                  set(r["outcomes"]) == cases and set(r["requests"]) == cases,
+                  "%s: host twin ran to its end" % unit, "exit %d, %s %s" % (rc, r["fails"], tail(out + err))):
+            twin_out[(config, hsh)] = r
+    for config in CONFIGS:
+        pair = [twin_out.get((config, h)) for h in ("custom", "mbedtls")]
+        if None not in pair:
+            keys = ("bodies", "json", "outcomes", "requests", "decoded")
+            rep.ok(all(pair[0][k] == pair[1][k] for k in keys),
+                   "host twins, %s: the custom hash and mbedTLS give the same output" % CONFIGS[config]["label"])
+    return twin_out
+
+
+def check_image(rep, name, arch, config, hsh, im, out, twin, want_json):
+    """Every check of one image that ran; returns its parsed output."""
+    rc, printed, err = out
+    r = parse_output(text(printed))
+    rep.ok(rc == 0 and r["begin"] == name and r["end"] == "ok" and not r["fails"],
+           "%s: ran on %s to its end" % (name, " ".join(im["qemu_cmd"][:3])),
+           "exit %d, fails %s\n    %s" % (rc, r["fails"], tail(printed + err)))
+    expected = json.loads(want_json)
+    for m in METHODS:
+        body = r["bodies"].get(m)
+        if body is None:
+            rep.ok(False, "%s %s: body printed" % (name, m))
+            continue
+        if twin is not None:
+            rep.ok(body == twin["bodies"].get(m), "%s %s: body byte for byte the host twin's" % (name, m),
+                   "differs from %s" % twin_name(config, hsh))
+        res, params = check_body.check_body(body, SECRET, expected)
+        bad = [(n, d) for ok, n, d in res if not ok]
+        if params.get("sign_method") != m:
+            bad.append(("sign_method", repr(params.get("sign_method"))))
+        if params.get("timestamp") != TIMESTAMP:
+            bad.append(("timestamp", repr(params.get("timestamp"))))
+        rep.ok(not bad, "%s %s: tests/check_body.py verifies signature, parameters and order (%d checks)"
+               % (name, m, len(res) + 2), "; ".join("%s: %s" % b for b in bad))
+    rep.ok(r["json"] == want_json and (twin is None or r["json"] == twin["json"]),
+           "%s: icbu_order_json is tests/data/example_order.json, byte for byte, and the twin's" % name,
+           repr((r["json"] or "")[:80]))
+    dates = [s for _, s in r["dates"]]
+    rep.ok(bool(dates) and dates == expected_dates([t for t, _ in r["dates"]]) and
+           (twin is None or r["dates"] == twin["dates"]),
+           "%s: icbu_date_from_unix and icbu_date_format give %d dates as Python and the twin do"
+           % (name, len(dates)), repr(r["dates"]))
+    if config != "sign":
+        for case, method, want in CASES:
+            req = r["requests"].get(case)
+            bad = request_problems(req, r["bodies"].get(method)) if req else ["nothing printed"]
+            if req and twin is not None and req != twin["requests"].get(case):
+                bad.append("not the twin's")
+            rep.ok(not bad, "%s %s: sent POST %s to %s, Content-Length right, the %s body icbu_sign_body signed, "
+                   "as the twin" % (name, case, GATEWAY_PATH, GATEWAY_HOST, method), "; ".join(bad))
+            got = r["outcomes"].get(case)
+            fields = dict(f.partition("=")[::2] for f in (got or "").split(" ") if "=" in f)
+            wrong = ["%s=%s (not %s)" % (k, fields.get(k), v) for k, v in want.items() if fields.get(k) != v]
+            rep.ok(got is not None and not wrong and (twin is None or got == twin["outcomes"].get(case)),
+                   "%s %s: outcome %s, the twin's" % (name, case, " ".join("%s=%s" % kv for kv in want.items())),
+                   "; ".join(wrong) or repr(got))
+    if config == "full":
+        d = r["decoded"]
+        rep.ok(d.get("json") == want_json and d.get("body") == r["bodies"].get("md5") and
+               (twin is None or d == twin["decoded"]),
+               "%s: icbu_decode_order of the order's JSON writes that JSON again and signs the md5 body" % name,
+               repr(d)[:200])
+    entries = CONFIGS[config]["entries"]
+    st = r["stack"]
+    good = [e for e in entries if isinstance(st.get(e), int) and 0 < st[e] < STACK_SIZE]
+    rep.ok(len(good) == len(entries), "%s: painted stack of %d entry points: %s" % (
+        name, len(entries), ", ".join("%s %s" % (e, st.get(e)) for e in entries)),
+        "missing or out of range: %s" % [e for e in entries if e not in good])
+    return r
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--write", metavar="PAGE", help="rewrite the firmware-table block of PAGE")
-    ap.add_argument("--json", metavar="FILE", help="write the measurements as JSON")
+    ap.add_argument("--json", metavar="FILE", default=MEASURED,
+                    help="where the measurements go (default %(default)s)")
+    ap.add_argument("--page", metavar="PAGE", help="no build: rewrite PAGE's firmware-table block from FILE")
     args = ap.parse_args()
+    if args.page:
+        m = load(args.json)
+        why = "no measurements" if m is None else stale(m)
+        if why:
+            sys.stderr.write("firmware.py: not writing %s: %s\n" % (args.page, why))
+            return 1
+        return 0 if readme_block.sync(args.page, "firmware-table", render(m), True, "firmware.py") else 1
+
     t0 = time.time()
     rep = Report()
+    try:
+        os.remove(args.json)                  # never a stale file after a run that stops early
+    except OSError:
+        pass
 
     # tools
     need = [ARM_CC, RISCV_CC, HOST_CC, QEMU_ARM, QEMU_RISCV32]
@@ -656,16 +883,16 @@ def main():
     shutil.rmtree(OUT, ignore_errors=True)
     images = {}
     compile_jobs = []
-    for name, arch, hsh in IMAGES:
+    for name, arch, config, hsh in IMAGES:
         os.makedirs(os.path.join(OUT, name))
-        jobs, roles = image_jobs(name, arch, hsh)
-        images[name] = {"arch": arch, "hash": hsh, "jobs": jobs, "roles": roles}
+        jobs, roles = image_jobs(name, arch, config, hsh)
+        images[name] = {"jobs": jobs, "roles": roles}
         compile_jobs += [(name, cmd) for cmd, _ in jobs]
     twins = {}
-    for hsh in ("custom", "mbedtls"):
-        cmd, exe = twin_cmd(hsh)
-        twins[hsh] = {"exe": exe}
-        compile_jobs.append(("host-" + hsh, cmd))
+    for config, hsh in TWINS:
+        cmd, exe = twin_cmd(config, hsh)
+        twins[(config, hsh)] = exe
+        compile_jobs.append((twin_name(config, hsh), cmd))
     div = div_jobs()
     os.makedirs(os.path.join(OUT, "div64"))
     compile_jobs += [("div64:" + d["obj"], d["cmd"]) for d in div]
@@ -679,13 +906,13 @@ def main():
             if rc != 0:
                 failed_units.setdefault(unit, "%s\n    %s" % (" ".join(cmd), tail(out + err)))
 
-        # 2. link the images (and run twins) once their objects are there
+        # 2. link the images once their objects are there
         links = {}
-        for name, im in images.items():
+        for name, arch, config, hsh in IMAGES:
             if name in failed_units:
                 continue
-            cmd, elf = link_cmd(name, im["arch"], [o for _, o in im["jobs"]])
-            im["elf"] = elf
+            cmd, elf = link_cmd(name, arch, [o for _, o in images[name]["jobs"]])
+            images[name]["elf"] = elf
             links[ex.submit(run, cmd)] = (name, cmd)
         for fut in concurrent.futures.as_completed(links):
             name, cmd = links[fut]
@@ -695,108 +922,60 @@ def main():
 
         # 3. run: QEMU and the host twins
         runs = {}
-        for name, im in images.items():
+        for name, arch, config, hsh in IMAGES:
             if name not in failed_units:
                 printed = os.path.join(OUT, name, name + ".out")
-                cmd = ARCHES[im["arch"]]["qemu"] + qemu_args(im["elf"], printed)
-                im["qemu_cmd"] = cmd
+                cmd = ARCHES[arch]["qemu"] + qemu_args(images[name]["elf"], printed)
+                images[name]["qemu_cmd"] = cmd
                 runs[ex.submit(run_qemu, cmd, printed)] = name
-        for hsh, tw in twins.items():
-            if "host-" + hsh not in failed_units:
-                runs[ex.submit(run, [tw["exe"]], 60)] = "host-" + hsh
+        for key, exe in twins.items():
+            if twin_name(*key) not in failed_units:
+                runs[ex.submit(run, [exe], 60)] = twin_name(*key)
         outputs = {}
         for fut in concurrent.futures.as_completed(runs):
             outputs[runs[fut]] = fut.result()
 
-    expected = json.load(open(os.path.join(ROOT, "tests", "data", "example_order.json"), encoding="utf-8"))
-    want_json = json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
-
-    # host twins
-    twin_out = {}
-    for hsh in ("custom", "mbedtls"):
-        unit = "host-" + hsh
-        if not rep.ok(unit not in failed_units, "%s: host twin built" % unit, failed_units.get(unit, "")):
-            continue
-        rc, out, err = outputs[unit]
-        r = parse_output(text(out))
-        if rep.ok(rc == 0 and r["end"] == "ok" and not r["fails"] and set(r["bodies"]) == set(METHODS),
-                  "%s: host twin ran to its end" % unit, "exit %d, %s %s" % (rc, r["fails"], tail(out + err))):
-            twin_out[hsh] = r
-    if len(twin_out) == 2:
-        rep.ok(twin_out["custom"]["bodies"] == twin_out["mbedtls"]["bodies"] and
-               twin_out["custom"]["json"] == twin_out["mbedtls"]["json"],
-               "host twins: the custom hash and mbedTLS sign identically")
+    with open(os.path.join(ROOT, "tests", "data", "example_order.json"), encoding="utf-8") as f:
+        want_json = json.dumps(json.load(f), ensure_ascii=False, separators=(",", ":"))
+    twin_out = check_twins(rep, failed_units, outputs)
 
     results = {}
-    for name, arch, hsh in IMAGES:
+    for name, arch, config, hsh in IMAGES:
         im = images[name]
-        tag = "%s (%s, %s)" % (name, ARCHES[arch]["label"], ARCHES[arch]["libc"])
+        failed_before = rep.failed
+        tag = "%s (%s, %s, %s)" % (name, ARCHES[arch]["label"], ARCHES[arch]["libc"], CONFIGS[config]["label"])
         if not rep.ok(name not in failed_units, "%s: built and linked" % tag, failed_units.get(name, "")):
             continue
-        rc, out, err = outputs[name]
-        r = parse_output(text(out))
-        ran = rep.ok(rc == 0 and r["begin"] == name and r["end"] == "ok" and not r["fails"],
-                     "%s: ran on %s to its end" % (name, " ".join(im["qemu_cmd"][:3])),
-                     "exit %d, fails %s\n    %s" % (rc, r["fails"], tail(out + err)))
-        twin = twin_out.get(hsh)
-        for m in METHODS:
-            body = r["bodies"].get(m)
-            if body is None:
-                rep.ok(False, "%s %s: body printed" % (name, m))
-                continue
-            if twin is not None:
-                rep.ok(body == twin["bodies"].get(m), "%s %s: body byte for byte the host twin's" % (name, m),
-                       "differs from %s" % twins[hsh]["exe"])
-            res, params = check_body.check_body(body, SECRET, expected)
-            bad = [(n, d) for ok, n, d in res if not ok]
-            if params.get("sign_method") != m:
-                bad.append(("sign_method", repr(params.get("sign_method"))))
-            if params.get("timestamp") != TIMESTAMP:
-                bad.append(("timestamp", repr(params.get("timestamp"))))
-            rep.ok(not bad, "%s %s: tests/check_body.py verifies signature, parameters and order (%d checks)"
-                   % (name, m, len(res) + 2), "; ".join("%s: %s" % b for b in bad))
-        rep.ok(r["json"] == want_json and (twin is None or r["json"] == twin["json"]),
-               "%s: icbu_order_json is tests/data/example_order.json, byte for byte, and the twin's" % name,
-               repr((r["json"] or "")[:80]))
-        dates = [s for _, s in r["dates"]]
-        rep.ok(bool(dates) and dates == expected_dates([t for t, _ in r["dates"]]) and
-               (twin is None or r["dates"] == twin["dates"]),
-               "%s: icbu_date_from_unix and icbu_date_format give %d dates as Python and the twin do"
-               % (name, len(dates)), repr(r["dates"]))
-        st = r["stack"]
-        good = [e for e in ENTRIES if isinstance(st.get(e), int) and 0 < st[e] < STACK_SIZE]
-        rep.ok(len(good) == len(ENTRIES), "%s: painted stack of %d entry points: %s" % (
-            name, len(ENTRIES), ", ".join("%s %s" % (e, st.get(e)) for e in ENTRIES)),
-            "missing or out of range: %s" % [e for e in ENTRIES if e not in good])
-        size = measure(name, arch, hsh, im["roles"], os.path.join(OUT, name, name + ".map"), im["elf"])
+        r = check_image(rep, name, arch, config, hsh, im, outputs[name], twin_out.get((config, hsh)), want_json)
+        size = measure(arch, im["roles"], os.path.join(OUT, name, name + ".map"), im["elf"])
         lib_h = [h for h in size["helpers"] if "library" in h["needed_by"]]
         rep.ok(size["library"]["text"] > 0, "%s: measured: library %d (text %d, rodata %d, data %d) + helpers %d "
                "(%s) = %d bytes; hash %d; image %d" % (
                    name, size["library_total"], size["library"]["text"], size["library"]["rodata"],
                    size["library"]["data"], size["library_helpers"],
-                   ", ".join("%s %d" % ("/".join(h["symbols"][:2]) or h["member"], h["bytes"]) for h in lib_h),
+                   ", ".join("%s %d" % ("/".join(h["library_wants"][:2]) or h["member"], h["bytes"]) for h in lib_h),
                    size["library_plus_helpers"], size["hash"], size["image_flash"]),
                "no library section in the map")
         rep.ok(0 < size["icbu_symbols"] <= size["library_total"],
                "%s: the icbu_ symbols of the image (nm -S, %d bytes) are within the library's sections"
                % (name, size["icbu_symbols"]), "%d > %d" % (size["icbu_symbols"], size["library_total"]))
-        if ran:
-            results[name] = {"run": r, "size": size}
+        results[name] = {"arch": arch, "target": ARCHES[arch]["label"] + " -Os", "libc": ARCHES[arch]["libc"],
+                         "config": config, "config_label": CONFIGS[config]["label"],
+                         "defines": CONFIGS[config]["defines"], "hash": hsh, "ok": rep.failed == failed_before,
+                         "stack": {e: r["stack"].get(e) for e in CONFIGS[config]["entries"]}, "size": size}
 
     # the 64-bit division check
     div_results = []
-    compiled = [d for d in div if "div64:" + d["obj"] not in failed_units]
     for d in div:
         if "div64:" + d["obj"] in failed_units:
             rep.ok(False, "div64: %s, %s, %s compiles" % (d["target"], d["config"], d["opt"]),
                    failed_units["div64:" + d["obj"]])
-            d["error"] = True
             continue
         d["helpers"] = div_helpers(d["nm"], d["objdump"], d["obj"])
         div_results.append(d)
-    if compiled:
+    if div_results:
         rep.ok(True, "div64: undefined symbols of %d library objects read (%s; %s; -Os, -O2)" % (
-            len(compiled), ", ".join(t[0] for t in DIV_TARGETS), ", ".join(c[0] for c in DIV_CONFIGS)))
+            len(div_results), ", ".join(t[0] for t in DIV_TARGETS), ", ".join(c[0] for c in DIV_CONFIGS)))
     hits = [d for d in div_results if d["helpers"]]
     for d in hits:
         msg = "%s, %s, %s: %s" % (d["target"], d["config"], d["opt"], "; ".join(
@@ -805,32 +984,24 @@ def main():
             rep.ok(False, "div64: no 64-bit division helper: " + msg)
         else:
             rep.note("64-bit division helper: " + msg)
-    if not hits and compiled:
+    if not hits and div_results:
         rep.ok(True, "div64: no 64-bit division helper (%s) in any of them" % ", ".join(DIV64))
     elif not STRICT_DIV:
         rep.note("%d of %d objects reference a 64-bit division helper (FIRMWARE_STRICT_DIV=1 makes each a failure)"
                  % (len(hits), len(div_results)))
 
-    # the targets, as notes
-    if all(n in results for n, _, _ in IMAGES):
-        for line in targets(results):
-            rep.note("target: " + line.replace("`", ""))
-
-    versions = {"arm": version(ARM_CC), "riscv": version(RISCV_CC), "qemu": version(QEMU_ARM)}
-    if args.json:
-        dump = {n: {"stack": v["run"]["stack"], "size": dict(v["size"], library_sections=None)}
-                for n, v in results.items()}
-        dump["div64"] = [{"target": d["target"], "config": d["config"], "opt": d["opt"],
-                          "helpers": {h: sorted(f) for h, f in d["helpers"].items()}} for d in div_results]
-        with open(args.json, "w") as f:
-            json.dump(dump, f, indent=1, sort_keys=True)
-    if args.write:
-        if rep.failed or len(results) != len(IMAGES):
-            sys.stderr.write("firmware.py: not writing %s: a check failed\n" % args.write)
-        else:
-            readme_block.sync(args.write, "firmware-table", render(results, div_results, versions), True,
-                              "firmware.py")
-    print("# %.1f s, %d jobs" % (time.time() - t0, JOBS))
+    dump = {"header": header_id(), "header_sha256": header_sha256(), "passed": rep.passed,
+            "failed": rep.failed, "seconds": round(time.time() - t0, 1),
+            "versions": {"arm": version(ARM_CC), "riscv": version(RISCV_CC), "qemu": version(QEMU_ARM)},
+            "hashes": {h: hash_spec(h)["label"] for h in ("custom", "mbedtls")},
+            "images": results,
+            "div64": [{"target": d["target"], "config": d["config"], "opt": d["opt"],
+                       "helpers": {h: sorted(f) for h, f in d["helpers"].items()}} for d in div_results]}
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(dump, f, indent=1, sort_keys=True)
+    os.replace(args.json + ".tmp", args.json)
+    print("# %.1f s, %d jobs; measurements in %s" % (time.time() - t0, JOBS, os.path.relpath(args.json)))
     print("%d passed, %d failed" % (rep.passed, rep.failed))
     return 1 if rep.failed else 0
 

@@ -2,7 +2,8 @@
  * channel, an exit, and (on the MCUs) the stack's bounds and pointer for the
  * painted-stack measurement. Written for tools/firmware.py:
  *   semihost.c                      fw_write, fw_exit on both MCUs
- *   cortex_m4.c + cortex_m4.ld      Cortex-M4F, qemu-system-arm -M mps2-an386, semihosting
+ *   cortex_m.c + cortex_m.ld        Cortex-M4F on qemu-system-arm -M mps2-an386, Cortex-M0+
+ *                                   (ARMv6-M) on -M mps2-an385, semihosting
  *   rv32.c + rv32_start.S + rv32.ld RV32IMAC, qemu-system-riscv32 -M virt, semihosting
  *   host.c                          the host twin: stdout, exit() */
 #ifndef FW_PLATFORM_H
@@ -15,7 +16,7 @@ void fw_exit(int ok) __attribute__((noreturn));
 
 #if defined(__arm__) || defined(__riscv)
 #define FW_STACK_PAINT 1
-/* The semihosting trap (cortex_m4.c, rv32_start.S); semihost.c uses it. */
+/* The semihosting trap (cortex_m.c, rv32_start.S); semihost.c uses it. */
 uint32_t fw_semihost(uint32_t op, const void *arg);
 extern uint32_t __stack_bottom[], __stack_top[];   /* from the linker script */
 static inline uintptr_t fw_sp(void) {

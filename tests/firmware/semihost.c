@@ -1,5 +1,5 @@
 /* Output and exit of the MCU images through semihosting (tools/firmware.py),
- * shared by cortex_m4.c and rv32.c: each gives fw_semihost(), the trap with
+ * shared by cortex_m.c and rv32.c: each gives fw_semihost(), the trap with
  * the operation and its argument (Cortex-M: BKPT 0xAB; RV32: the
  * ebreak sequence of rv32_start.S). */
 #include <stdint.h>

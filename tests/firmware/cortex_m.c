@@ -1,8 +1,12 @@
-/* Startup and semihosting for the Cortex-M4F image (tools/firmware.py):
- * qemu-system-arm -M mps2-an386 -semihosting-config enable=on,target=native.
+/* Startup and semihosting for the Cortex-M images (tools/firmware.py):
+ * Cortex-M4F on qemu-system-arm -M mps2-an386, Cortex-M0+ on -M mps2-an385,
+ * both -semihosting-config enable=on,target=native. QEMU has no Cortex-M0+
+ * board with the RAM these images need, so the ARMv6-M image runs on AN385's
+ * Cortex-M3: ARMv6-M is a subset of ARMv7-M, and with CCR.UNALIGN_TRP set an
+ * unaligned word or halfword access faults there as it does on an M0+.
  * The vector table's first two words are the initial stack pointer and the
- * reset handler (ARMv7-M, VTOR = 0 at reset); everything else is a fault,
- * reported and ended through semihosting (semihost.c). Memory: cortex_m4.ld. */
+ * reset handler (VTOR = 0 at reset); everything else is a fault, reported and
+ * ended through semihosting (semihost.c). Memory: cortex_m.ld. */
 #include <stdint.h>
 #include "fw_platform.h"
 
@@ -27,8 +31,14 @@ void fw_reset(void) {
     uint32_t *s = __data_load, *d = __data_start;
     while (d < __data_end) *d++ = *s++;
     for (d = __bss_start; d < __bss_end; d++) *d = 0;
+#if defined(__ARM_FP)
     /* CPACR: full access to CP10 and CP11, the FPU (-mfloat-abi=hard) */
     *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
+#endif
+#if defined(__ARM_ARCH_6M__)
+    /* CCR.UNALIGN_TRP: unaligned accesses fault, as ARMv6-M's always do */
+    *(volatile uint32_t *)0xE000ED14u |= 1u << 3;
+#endif
     __asm__ volatile("dsb\n\tisb" ::: "memory");
     fw_exit(main() == 0);
 }
