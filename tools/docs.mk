@@ -24,8 +24,8 @@ docs:
 	@$(MAKE) --no-print-directory docs-fuzz
 	@echo "docs: $(DOCS_DIR)/size.md, stack.md, bench.md and fuzz.md rewritten"
 
-docs-size: backend-src
-	@$(FIRMWARE_ENV) $(PYTHON) tools/size.py --write $(DOCS_DIR)/size.md
+docs-size: backend-src $(FIRMWARE_MEASURED)
+	@$(FIRMWARE_ENV) $(PYTHON) tools/size.py --write $(DOCS_DIR)/size.md --measured $(FIRMWARE_MEASURED)
 
 docs-stack: backend-src
 	@$(FIRMWARE_ENV) $(PYTHON) tools/stack.py --write $(DOCS_DIR)/stack.md

@@ -646,20 +646,18 @@ def request_problems(req, body_want):
 
 # ---------------------------------------------------------------- the page
 def render(m):
-    """docs/firmware.md's block: the images and the 64-bit division check; the
-    library's flash is docs/size.md's, the painted stack docs/stack.md's."""
+    """docs/firmware.md's block: the images, their painted stack and the 64-bit
+    division check; the library's flash is docs/size.md's."""
     imgs, v = m["images"], m["versions"]
-    L = ["", "### Flash, linked image (bytes)", ""]
-    L.append("| image | target | configuration | hash | library text | library read-only data | library data "
-             "| libgcc/libc helpers the library pulls in | **library + helpers** | hash back end | whole image |")
-    L.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    L = ["", "### The images", ""]
+    L.append("| image | target | C library | configuration | hash back end | hash back end (bytes) "
+             "| whole image (bytes) |")
+    L.append("|---|---|---|---|---|---:|---:|")
     for name, arch, config, hsh in IMAGES:
         im = imgs[name]
-        s = im["size"]
-        L.append("| %s | %s | %s | %s | %d | %d | %d | %d | **%d** | %d | %d |" % (
-            name, im["target"], im["config_label"], "custom" if hsh == "custom" else "mbedTLS",
-            s["library"]["text"], s["library"]["rodata"], s["library"]["data"], s["library_helpers"],
-            s["library_plus_helpers"], s["hash"], s["image_flash"]))
+        L.append("| %s | %s | %s | %s | %s | %d | %d |" % (
+            name, im["target"], im["libc"], im["config_label"], "custom" if hsh == "custom" else "mbedTLS",
+            im["size"]["hash"], im["size"]["image_flash"]))
     L.append("")
     L.append("What each program calls of the library (the `icbu_` symbols its own objects leave "
              "undefined), by configuration:")
@@ -668,20 +666,10 @@ def render(m):
         calls = next(imgs[n]["size"]["calls"] for n, _, cc, _ in IMAGES if cc == c)
         L.append("- %s: %s." % (CONFIGS[c]["label"], ", ".join("`%s`" % s for s in calls)))
     L.append("")
-    L.append("### Helpers from libgcc and the C library, itemized")
-    L.append("")
-    L.append("Every archive member linked into each image that the library needs (the closure of its "
-             "undefined symbols over the members linked in), with the bytes it adds to flash, the symbols "
-             "that pull it in, and what else needs it.")
-    L.append("")
-    L.append("| image | symbols | from | bytes | needed by |")
-    L.append("|---|---|---|---:|---|")
-    for name, arch, config, hsh in IMAGES:
-        for h in imgs[name]["size"]["helpers"]:
-            if "library" in h["needed_by"]:
-                L.append("| %s | %s | %s(%s) | %d | %s |" % (
-                    name, ", ".join("`%s`" % x for x in h["library_wants"]), h["archive"], h["member"],
-                    h["bytes"], ", ".join(h["needed_by"])))
+    L.append("Whole image: every flash section of the ELF (`size -A`: code, read-only data, the initial "
+             "values of data), startup code, this test program and the in-memory transport included. "
+             "The library's own flash and the libgcc/libc helpers it pulls in, itemized, by configuration "
+             "and target: [size.md](size.md#linked-images).")
     L.append("")
     L.append("### Peak stack, painted on the emulated MCU (bytes)")
     L.append("")
@@ -715,11 +703,6 @@ def render(m):
              "(MD5 and SHA-256 only). Toolchains: `arm-none-eabi-gcc` %s, `riscv64-unknown-elf-gcc` %s, "
              "QEMU %s." % (" ".join(M0P), " ".join(M4F), " ".join(RV32IMAC), m["hashes"]["custom"],
                            m["hashes"]["mbedtls"], v["arm"], v["riscv"], v["qemu"]))
-    L.append("")
-    L.append("Library: every input section of the library object in flash (code, read-only data including "
-             "string literals, initialised data), from the linker's map, without alignment padding. Whole "
-             "image: every flash section of the ELF (`size -A`), startup code, this test program and the "
-             "in-memory transport included.")
     L.append("")
     L.append("Stack: painted with a pattern from the bottom of the stack up to the stack pointer at the call, "
              "then the deepest word no longer the pattern (two patterns, the larger result); it counts "
