@@ -27,8 +27,8 @@ docs:
 docs-size: backend-src $(FIRMWARE_MEASURED)
 	@$(FIRMWARE_ENV) $(PYTHON) tools/size.py --write $(DOCS_DIR)/size.md --measured $(FIRMWARE_MEASURED)
 
-docs-stack: backend-src
-	@$(FIRMWARE_ENV) $(PYTHON) tools/stack.py --write $(DOCS_DIR)/stack.md
+docs-stack: backend-src $(FIRMWARE_MEASURED)
+	@$(FIRMWARE_ENV) $(PYTHON) tools/stack.py --write $(DOCS_DIR)/stack.md --measured $(FIRMWARE_MEASURED)
 
 docs-bench:
 	@$(MAKE) --no-print-directory bench BENCH_WRITE=$(DOCS_DIR)/bench.md

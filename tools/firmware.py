@@ -646,8 +646,8 @@ def request_problems(req, body_want):
 
 # ---------------------------------------------------------------- the page
 def render(m):
-    """docs/firmware.md's block: the images, their painted stack and the 64-bit
-    division check; the library's flash is docs/size.md's."""
+    """docs/firmware.md's block: the images and the 64-bit division check; the
+    library's flash is docs/size.md's, the painted stack docs/stack.md's."""
     imgs, v = m["images"], m["versions"]
     L = ["", "### The images", ""]
     L.append("| image | target | C library | configuration | hash back end | hash back end (bytes) "
@@ -669,16 +669,8 @@ def render(m):
     L.append("Whole image: every flash section of the ELF (`size -A`: code, read-only data, the initial "
              "values of data), startup code, this test program and the in-memory transport included. "
              "The library's own flash and the libgcc/libc helpers it pulls in, itemized, by configuration "
-             "and target: [size.md](size.md#linked-images).")
-    L.append("")
-    L.append("### Peak stack, painted on the emulated MCU (bytes)")
-    L.append("")
-    entries = CONFIGS["full"]["entries"]
-    L.append("| entry point | " + " | ".join(n for n, _, _, _ in IMAGES) + " |")
-    L.append("|---|" + "---:|" * len(IMAGES))
-    for e in entries:
-        L.append("| `%s` | %s |" % (e, " | ".join(
-            str(imgs[n]["stack"].get(e) or "—") for n, _, _, _ in IMAGES)))
+             "and target: [size.md](size.md#linked-images); the painted stack of the Cortex-M4F images "
+             "next to the static figures: [stack.md](stack.md#painted-and-static-cortex-m4f--os).")
     L.append("")
     L.append("### 64-bit division helpers in the library object")
     L.append("")
@@ -703,12 +695,6 @@ def render(m):
              "(MD5 and SHA-256 only). Toolchains: `arm-none-eabi-gcc` %s, `riscv64-unknown-elf-gcc` %s, "
              "QEMU %s." % (" ".join(M0P), " ".join(M4F), " ".join(RV32IMAC), m["hashes"]["custom"],
                            m["hashes"]["mbedtls"], v["arm"], v["riscv"], v["qemu"]))
-    L.append("")
-    L.append("Stack: painted with a pattern from the bottom of the stack up to the stack pointer at the call, "
-             "then the deepest word no longer the pattern (two patterns, the larger result); it counts "
-             "everything the call runs, hash back end, libc helpers and the in-memory transport's callbacks "
-             "included, on the path this input takes. `icbu_exchange` is the deepest of its three cases "
-             "(`exchange/…`).")
     L.append("")
     L.append("Measured on %s by `tools/firmware.py`; `make docs-firmware` rewrites this block. "
              "`make test-firmware` builds, runs and checks the same images without comparing with this page."

@@ -41,16 +41,24 @@ Method
   subject_matter_info > goods_item_list[] = 3; answer: response >
   ..._response > result = 3). Any other cycle is an error.
 
-    python3 tools/stack.py [--verbose]      print the table (and the chains)
+Painted and static (docs/stack.md's second table, the stack-painted block):
+  for each entry point the firmware images call, on Cortex-M4F -Os with the
+  small custom hash of tests/firmware/fw_hash.c (measured here too, for this
+  table only) and with mbedTLS: the static figure next to the painted peak of
+  the linked images running under QEMU, read from tools/firmware.py's
+  measurements (BUILD/firmware-measured.json, --measured; nothing is run
+  here), and the issue's painted targets (icbu_sign_body <= 1024 bytes with
+  the custom hash, <= 1100 with mbedTLS, every other entry point <= 1024).
+
+    python3 tools/stack.py [--verbose]      print the tables (and the chains)
     python3 tools/stack.py --write docs/stack.md
-        rewrite what stands between <!-- stack-table:begin --> and
-        <!-- stack-table:end --> (`make docs`)
+        rewrite the stack-table and stack-painted blocks (`make docs`)
     python3 tools/stack.py --budget docs/stack.md
         check every figure against the published one plus a tolerance, and
-        the 1024-byte target where the published figure meets it
-        (tools/budget.py; `make test`)
+        the targets where the published figure meets them (tools/budget.py;
+        `make test`); and that no painted peak is above its static figure
     python3 tools/stack.py --check docs/stack.md
-        exit 1 (with a diff) unless the block is byte for byte the same
+        exit 1 (with a diff) unless the blocks are byte for byte the same
 
 Environment: ARM_CC, ARM_OBJDUMP, HOST_CC (gcc), BUILD (build), BACKEND_SRC
 (build/backend-src). Python 3 standard library only.
@@ -96,7 +104,7 @@ def reader_root(entry):
 # a new entry point that writes JSON without signing belongs here).
 NOT_SIGNING = {"icbu_order_json", "icbu_request_json", "icbu_http_head"}
 # (mbedtls_\w+ covers mbedtls_psa_*; psa_\w+ the PSA API and its driver wrappers)
-HASH_NODE = re.compile(r"^(icbu__sg_\w*|icbu__h(init|update|final)|mbedtls_\w+|psa_\w+|br_\w+|sha2small_\w+)$")
+HASH_NODE = re.compile(r"^(icbu__sg_\w*|icbu__h(init|update|final)|icbu_custom_hash_\w+|mbedtls_\w+|psa_\w+|br_\w+|sha2small_\w+)$")
 WRITER = {"icbu__wobj", "icbu__warray"}          # wobj -> warray -> wobj, per OBJS level
 READER = {"icbu__jobj", "icbu__jval", "icbu__jarray", "icbu__jelement"}
 LIBC = {"memcpy", "memmove", "memset", "memcmp", "strlen"}
@@ -140,6 +148,18 @@ BACKENDS = {
         "dispatch": re.compile(r"^mbedtls_psa_hash_\w+$"),
     },
 }
+# Measured on Cortex-M4F only, for the painted-and-static table: the small custom
+# hash of the firmware images (tests/firmware/fw_hash.c), whose painted peaks
+# tools/firmware.py measures.
+ARM_ONLY = {
+    "custom": {
+        "label": "custom hash",
+        "define": "ICBU_REFLOW_CRYPTO_CUSTOM",
+        "inc": [ROOT],
+        "src": [os.path.join(ROOT, "tests", "firmware", "fw_hash.c")],
+    },
+}
+ALL_BACKENDS = dict(BACKENDS, **ARM_ONLY)
 # PSA_ALG_* the header may select -> the mbedTLS module that implements it;
 # any other PSA_ALG_ in the header stops the script (the pruning would be wrong).
 PSA_MODULE = {"MD5": "md5", "SHA_256": "sha256"}
@@ -363,7 +383,7 @@ def sizeof_types(tgt, be, src_root, build):
 
 
 def build_graph(tgt, be, header, src_root, build):
-    cfg = BACKENDS[be]
+    cfg = ALL_BACKENDS[be]
     d = os.path.join(build, "%s-%s" % (tgt["key"], be))
     os.makedirs(d, exist_ok=True)
     for old in glob.glob(os.path.join(d, "*")):
@@ -476,7 +496,7 @@ def measure(header, src_root, build):
         if not shutil.which(tgt["cc"]):
             die("%s not found" % tgt["cc"])
         lib = ArmLib(tgt["cc"], tgt["flags"]) if tgt["arm"] else None
-        for be in BACKENDS:
+        for be in list(BACKENDS) + (list(ARM_ONLY) if tgt["arm"] else []):
             nodes, calls = build_graph(tgt, be, header, src_root, build)
 
             def ext(fn, path, lib=lib):
@@ -494,8 +514,8 @@ def measure(header, src_root, build):
                 if base_name(k) == "mbedtls_platform_zeroize" and "__indirect_call" in calls[k]:
                     calls[k] = (calls[k] - {"__indirect_call"}) | {"memset"}
             skip = None
-            if BACKENDS[be].get("dispatch"):
-                def skip(caller, callee, disp=BACKENDS[be]["dispatch"]):
+            if ALL_BACKENDS[be].get("dispatch"):
+                def skip(caller, callee, disp=ALL_BACKENDS[be]["dispatch"]):
                     m = HASH_MODULE.match(callee)
                     if disp.match(caller) and m and m.group(1) not in modules:
                         PRUNED.add(m.group(1))
@@ -508,7 +528,8 @@ def measure(header, src_root, build):
             for e, (s, ch, fl) in res.items():
                 out[(e, tgt["key"], be)] = (s, fl)
                 chains[(e, tgt["key"], be)] = ch
-            ctx[(tgt["key"], be)] = sizeof_types(tgt, be, src_root, build)
+            if be in BACKENDS:
+                ctx[(tgt["key"], be)] = sizeof_types(tgt, be, src_root, build)
     return out, ctx, chains, depth, wide
 
 
@@ -628,9 +649,177 @@ def cell_bytes(c):
     return int(m.group(1)) if m else None
 
 
-def check_budget(page, table):
-    """Every measured figure against the page's table (tools/budget.py)."""
+# ------------------------------------------------------- painted and static
+# The entry points the firmware images call (tools/firmware.py), in this order;
+# their painted peaks on Cortex-M4F, next to this script's static figures.
+PAINTED_ENTRIES = ["icbu_sign_body", "icbu_order_json", "icbu_date_from_unix", "icbu_date_format",
+                   "icbu_url_parse", "icbu_exchange", "icbu_report", "icbu_decode_order"]
+PAINT_HASHES = (("custom", "custom hash"), ("mbedtls", "mbedTLS"))
+# The issue's targets for the painted peaks (bytes): icbu_sign_body by hash, LIMIT otherwise
+PAINT_TARGETS = {("icbu_sign_body", "custom"): 1024, ("icbu_sign_body", "mbedtls"): 1100}
+
+
+def paint_target(entry, hsh):
+    return PAINT_TARGETS.get((entry, hsh), LIMIT)
+
+
+def painted(m):
+    """{(entry point, hash): [bytes, {image: its figure}, every image passed]}: the
+    deepest painted peak of each entry point over the Cortex-M4F images of that
+    hash (for icbu_sign_body, over its three sign methods)."""
+    out = {}
+    for name, im in sorted(m["images"].items()):
+        if im["arch"] != "m4f":
+            continue
+        for e, v in im["stack"].items():
+            base = e.split("/")[0]
+            if base not in PAINTED_ENTRIES or not isinstance(v, int):
+                continue
+            cur = out.setdefault((base, im["hash"]), [0, {}, True])
+            cur[0] = max(cur[0], v)
+            cur[1][name] = max(cur[1].get(name, 0), v)
+            cur[2] = cur[2] and im["ok"]
+    return out
+
+
+def fmt(n):
+    return "{:,}".format(n)
+
+
+def painted_targets(p):
+    """The issue's stack targets against the painted peaks, one phrase each."""
+    out = []
+    for hsh, label in PAINT_HASHES:
+        got = p.get(("icbu_sign_body", hsh))
+        lim = paint_target("icbu_sign_body", hsh)
+        if got is None:
+            out.append("`icbu_sign_body`, %s ≤ %s bytes: not measured" % (label, fmt(lim)))
+        else:
+            out.append("`icbu_sign_body`, %s ≤ %s bytes: %s, %s" % (
+                label, fmt(lim), fmt(got[0]), "met (%s to spare)" % fmt(lim - got[0]) if got[0] <= lim
+                else "not met: %s over" % fmt(got[0] - lim)))
+    for hsh, label in PAINT_HASHES:
+        over = [(e, p[(e, hsh)][0]) for e in PAINTED_ENTRIES[1:]
+                if (e, hsh) in p and p[(e, hsh)][0] > paint_target(e, hsh)]
+        seen = [e for e in PAINTED_ENTRIES[1:] if (e, hsh) in p]
+        out.append("every other entry point the images call (%d), %s ≤ %s bytes: %s" % (
+            len(seen), label, fmt(LIMIT), "met" if not over else "not met: " + ", ".join(
+                "`%s` %s (%s over)" % (e, fmt(v), fmt(v - LIMIT)) for e, v in over)))
+    return out
+
+
+def render_painted_table(out, p):
+    L = ["| entry point | " + " | ".join("%s, static | %s, painted" % (l, l) for _, l in PAINT_HASHES) + " |",
+         "|---|" + "---:|" * (2 * len(PAINT_HASHES))]
+    for e in PAINTED_ENTRIES:
+        if not any((e, h) in p for h, _ in PAINT_HASHES):
+            continue
+        cells = []
+        for h, _ in PAINT_HASHES:
+            st = out.get((e, "m4", h))
+            cells.append("—" if st is None else "%d%s" % (st[0], " +cb" if "callback" in st[1] else ""))
+            cells.append(str(p[(e, h)][0]) if (e, h) in p else "—")
+        L.append("| `%s` | %s |" % (e, " | ".join(cells)))
+    return "\n".join(L) + "\n"
+
+
+def render_painted(out, m, header):
+    p = painted(m)
+    L = render_painted_table(out, p).rstrip("\n").split("\n")
+    L.append("")
+    L.append("Targets (painted, Cortex-M4F -Os): " + "; ".join(painted_targets(p)) + ".")
+    per = []
+    for h, label in PAINT_HASHES:
+        worst = {}
+        for im in m["images"].values():
+            if im["arch"] == "m4f" and im["hash"] == h:
+                for e, v in im["stack"].items():
+                    if e.startswith("icbu_sign_body/") and isinstance(v, int):
+                        worst[e.split("/")[1]] = max(worst.get(e.split("/")[1], 0), v)
+        if worst:
+            per.append("%s: %s" % (label, ", ".join("%s %d" % kv for kv in sorted(worst.items()))))
+    imgs = {}
+    order = {"sign": 0, "client": 1, "full": 2}
+    for name, im in sorted(m["images"].items(), key=lambda kv: order.get(kv[1]["config"], 9)):
+        if im["arch"] == "m4f":
+            imgs.setdefault(im["hash"], []).append(im["config_label"])
+    which = "; ".join("%s: %s" % (label, ", ".join(imgs[h])) for h, label in PAINT_HASHES if h in imgs)
+    L.append("")
+    L.append("Painted: the peak one call used on the emulated Cortex-M4F, the deepest over the images of "
+             "[firmware.md](firmware.md) with that hash that call it (%s; the custom hash is "
+             "`tests/firmware/fw_hash.c`, mbedTLS its own `md5.c` and `sha256.c`), on their inputs: the example order; for `icbu_exchange` the deepest of three "
+             "answers (accepted, refused, platform error), for `icbu_report` a 503 and then an acceptance; "
+             "the transport's callbacks (the images' in-memory transport, a few bytes) included. "
+             "`icbu_sign_body` is the deepest of its three sign methods (%s). Static: this script's worst "
+             "case over every path, as in the table above (`+cb`: plus your callbacks); for the custom hash "
+             "the same analysis over `tests/firmware/fw_hash.c`. The two differ in two ways: the painted run "
+             "takes one path, the static figure the deepest of all; and the images compile each "
+             "configuration on its own, the static analysis the whole library once (both with "
+             "`-ffunction-sections`), so GCC may inline differently. `make test` fails when a painted "
+             "figure is above its static one: the static analysis would then miss something."
+             % (which, "; ".join(per)))
+    L.append("")
+    L.append("Measured on %s (painted: `tools/firmware.py`, QEMU %s). `make test` checks the custom hash's "
+             "static and both painted columns against this page: at most %s over the figure published "
+             "here, a target above is a budget once it is met (tools/budget.py), and painted is at most "
+             "static. `make docs` rewrites the page." % (budget.header_id(header), m["versions"]["qemu"],
+                                                         budget.STACK_RULE))
+    return "\n".join(L) + "\n"
+
+
+def check_painted(b, page, out, m, why):
+    """The painted peaks and the custom hash's static figures against the page's
+    stack-painted table, and the targets once met; the number of figures checked."""
+    if m is None:
+        b.fail("painted stack", why)
+        return 0
+    pub = budget.published_table(page, "stack-painted", b.who)
+    if pub is None:
+        b.fail(page, "no stack-painted table to check against (`make docs-stack` writes it)")
+        return 0
+    published, bad = budget.cells(pub, lambda c: 0 if c == "—" else cell_bytes(c), b.who, page)
+    for msg in bad:
+        b.fail(page, msg)
+    p = painted(m)
+    n = 0
+    for e in PAINTED_ENTRIES:
+        for h, label in PAINT_HASHES:
+            if (e, h) not in p:
+                if h == "custom" or e in ("icbu_sign_body", "icbu_exchange", "icbu_report"):
+                    b.fail("`%s`, %s, painted" % (e, label), "no Cortex-M4F image measured it")
+                continue
+            figs = [("%s, painted" % label, p[(e, h)][0], paint_target(e, h), p[(e, h)][2])]
+            if h == "custom" and (e, "m4", h) in out:
+                figs.append(("%s, static" % label, out[(e, "m4", h)][0], None, True))
+            st = out.get((e, "m4", h))
+            if st is not None:
+                if p[(e, h)][0] <= st[0]:
+                    b.ok("`%s`, %s: painted %d within static %d" % (e, label, p[(e, h)][0], st[0]))
+                else:
+                    b.fail("`%s`, %s: painted within static" % (e, label),
+                           "painted %d > static %d: the static analysis misses a frame%s, or the images compile "
+                           "otherwise than tools/stack.py" % (p[(e, h)][0], st[0], " (or the in-memory transport's "
+                                                              "callbacks, which it leaves out, are the deepest)"
+                                                              if "callback" in st[1] else ""))
+            for col, got, lim, ok in figs:
+                what = "`%s`, %s" % (e, col)
+                if not ok:
+                    b.fail(what, "an image that measured it failed its checks (`make test-firmware` says which)")
+                    continue
+                key = ("`%s`" % e, col)
+                pubv = published.get(key)
+                b.figure(what, got, pubv or None, budget.stack_tolerance(pubv), lim,
+                         " (the issue's target)" if lim else "")
+                n += 1
+    for line in painted_targets(p):
+        print("# target: %s" % line.replace("`", ""))
+    return n
+
+
+def check_budget(page, table, out, m, why):
+    """Every measured figure against the page's tables (tools/budget.py)."""
     b = budget.Budget("stack.py")
+    n = check_painted(b, page, out, m, why)
     got = budget.page_and_measured(b, page, "stack-table", table, cell_bytes)
     if got is None:
         return b.finish()
@@ -643,7 +832,8 @@ def check_budget(page, table):
         return None, ""
 
     budget.compare(b, mine, published, budget.stack_tolerance, target)
-    return b.finish("%d figures measured against %s (tolerance: %s)" % (len(mine), page, budget.STACK_RULE))
+    return b.finish("%d static and %d painted-table figures measured against %s (tolerance: %s)"
+                    % (len(mine), n, page, budget.STACK_RULE))
 
 
 BACKEND_VERSIONS = {}
@@ -680,7 +870,15 @@ def main():
     build_root = os.environ.get("BUILD", os.path.join(ROOT, "build"))
     ap.add_argument("--build", default=os.path.join(build_root, "stack"))
     ap.add_argument("--backend-src", default=os.environ.get("BACKEND_SRC", os.path.join(build_root, "backend-src")))
+    ap.add_argument("--measured", default=os.path.join(build_root, "firmware-measured.json"),
+                    help="the linked images' measurements (tools/firmware.py; default %(default)s)")
     a = ap.parse_args()
+    m, why = budget.linked_measurements(a.measured, a.header)
+    if m is not None and a.write and m.get("failed"):
+        m, why = None, "%d check(s) of the firmware run failed (`make test-firmware` says which)" % m["failed"]
+    if why and (a.write or a.check):
+        sys.stderr.write("stack.py: no painted figures: %s\n" % why)
+        sys.exit(1)
     ENTRIES[:] = public_functions(a.header)
     HEADER[0] = a.header
     a.build = os.path.abspath(a.build)
@@ -694,8 +892,14 @@ def main():
             print("%s %s %s: %d\n    %s" % (k[0], k[1], k[2], out[k][0], "\n    ".join(chains[k])))
         print()
     if a.budget:
-        sys.exit(check_budget(a.budget, table))
-    readme_block.emit(table, "stack-table", a.check, a.write, "stack.py")
+        sys.exit(check_budget(a.budget, table, out, m, why))
+    paint = render_painted(out, m, a.header) if m is not None else "(no painted figures: %s)\n" % why
+    if not (a.check or a.write):
+        sys.stdout.write(table + "\n" + paint)
+        return
+    ok = readme_block.sync(a.check or a.write, "stack-table", "\n" + table, bool(a.write), "stack.py")
+    ok = readme_block.sync(a.check or a.write, "stack-painted", "\n" + paint, bool(a.write), "stack.py") and ok
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
