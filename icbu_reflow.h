@@ -871,8 +871,8 @@ ICBUDEF icbu_str icbu_s(const char *p) { return icbu_sn(p, p ? ICBU_STRLEN(p) : 
 ICBUDEF icbu_num icbu_n(int64_t v) { icbu_num x; x.v = v; x.set = 1; return x; }
 ICBUDEF icbu_bool icbu_b(int v) { icbu_bool x; x.v = (unsigned char)(v != 0); x.set = 1; return x; }
 
-/* ----------------------------------------------------------------- model
- * Dates: proleptic Gregorian, GMT+8, years 0..9999. */
+/* ------------------------------------------------------------ model: dates
+ * Proleptic Gregorian, GMT+8, years 0..9999. */
 static unsigned icbu__mdays(unsigned y, unsigned m) {
     static const unsigned char d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -961,6 +961,7 @@ ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d) {
     return ICBU_E_DATE;
 }
 
+/* ------------------------------------------------- model: schema tables */
 /* Schema tables, generated from the ICBU_FIELDS_* lists and ICBU_METHODS:
  * the request types (the order's and yours) always, the answers' with the
  * exchange. */
@@ -1045,6 +1046,7 @@ ICBUDEF const icbu_method *icbu_method_get(icbu_method_id id) {
 }
 #define ICBU__ORDER_METHOD (&icbu__methods[ICBU_METHOD_order_callback])
 
+/* --------------------------------------------------- model: field paths */
 /* The path of the field that failed, for error messages: "name", "[idx]" or
  * both per level (ICBU__NOIDX: none). A path longer than ICBU_PATH_MAX is cut
  * to a prefix of the whole: a name may be cut short, an [idx] never, and it
@@ -1121,6 +1123,7 @@ static void icbu__path_render(const icbu__path *p, icbu_err *e) {
 }
 #endif
 
+/* --------------------------------------------------------- model: UTF-8 */
 /* Strict UTF-8 (RFC 3629): the length of the sequence at p, or 0 if invalid
  * (overlong, surrogate, above U+10FFFF, truncated, stray continuation). */
 static size_t icbu__utf8(const unsigned char *p, size_t n) {
