@@ -524,7 +524,7 @@ def measure(arch, roles, mapfile, elf):
                    if s.startswith("icbu_") and s not in hooks and not s.startswith("icbu_custom_"))
     return {"icbu_symbols": named, "library": lib, "library_total": sum(lib.values()), "helpers": helpers,
             "library_helpers": lib_helpers, "library_plus_helpers": sum(lib.values()) + lib_helpers,
-            "hash": hash_bytes, "image_flash": flash, "library_sections": lib_sections[:20],
+            "hash": hash_bytes, "image_flash": flash, "library_sections": lib_sections,
             "calls": calls}
 
 

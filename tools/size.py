@@ -533,6 +533,7 @@ def render_linked(m, header):
         L.append("|---|---:|---|")
         for insec, size, kind in secs["size"]["library_sections"][:SECTIONS_SHOWN]:
             L.append("| `%s` | %d | %s |" % (insec, size, kind))
+    L += render_stages(m, header)
     L.append("")
     L.append("Measured on %s (toolchains: `arm-none-eabi-gcc` %s, `riscv64-unknown-elf-gcc` %s). "
              "`make test` checks the \"%s\" column against this page: at most %s over the figure "
@@ -541,6 +542,67 @@ def render_linked(m, header):
                  budget.header_id(header), m["versions"]["arm"], m["versions"]["riscv"], TOTAL,
                  budget.SIZE_RULE))
     return "\n".join(L) + "\n"
+
+
+def header_stages(header):
+    """{name: stage} for every function and table the header's implementation
+    defines: the stage is the title of the section banner above it (the header
+    reads top to bottom as the data flows, one stage per section)."""
+    lines = open(header, encoding="utf-8").read().split("\n")
+    start = next(i for i, l in enumerate(lines) if l.startswith("#if defined(ICBU_REFLOW_IMPLEMENTATION)"))
+    stage, out = "start", {}
+    for line in lines[start:]:
+        b = re.match(r"/\* [-=]{6,} ?([^*]*?)\s*(\*/)?$", line)
+        if b and b.group(1):
+            title = b.group(1)
+            if title.startswith("end of the fast paths"):
+                title = "JSON writer"
+            stage = "JSON writer" if title == "fast paths" else title
+            continue
+        if line[:1] in (" ", "\t", "#", "/", "*", "}") or not line:
+            continue
+        for name in re.findall(r"\b(icbu_{1,2}\w+)\s*(?:[\[(]|= )", line):
+            out.setdefault(name, stage)
+        if re.match(r"^ICBU_\w+_TYPES\(ICBU__FTAB\)", line):
+            out.setdefault("icbu__f_*", stage)      # the field tables ICBU__FTAB makes
+    return out
+
+
+def render_stages(m, header):
+    """The library's bytes in the linked build-and-sign and full-client images
+    (Cortex-M4F -Os, custom hash), by the header's stage: where a smaller
+    design would have to cut."""
+    stages = header_stages(header)
+    cols = [(c, m["images"].get("m4f-%s-custom" % c)) for c in ("sign", "client")]
+    cols = [(c, im) for c, im in cols if im and im["size"].get("library_sections")]
+    if not cols:
+        return []
+    per, order = {}, []
+    for c, im in cols:
+        for insec, size, _ in im["size"]["library_sections"]:
+            name = insec.split(".")[2] if insec.count(".") >= 2 else insec
+            st = stages.get(name, stages.get("icbu__f_*") if name.startswith("icbu__f_") else None)
+            if st is None:                          # literals, and a function's own static table
+                st = "string literals" if insec.startswith(".rodata.str") else \
+                     "tables inside functions (%s)" % ", ".join(sorted(set(
+                         sec.split(".")[2] for c2, im2 in cols for sec, _, _ in im2["size"]["library_sections"]
+                         if sec.count(".") >= 3 and not sec.startswith(".rodata.str") and
+                         sec.split(".")[2] not in stages)))
+            if st not in order:
+                order.append(st)
+            per.setdefault(st, {})[c] = per.get(st, {}).get(c, 0) + size
+        per.setdefault("libgcc/libc helpers", {})[c] = im["size"]["library_helpers"]
+    order.append("libgcc/libc helpers")
+    order.sort(key=lambda st: -per[st].get(cols[0][0], 0))
+    L = ["", "By the header's stage (the section of `icbu_reflow.h` that defines each function and "
+         "table), Cortex-M4F -Os, the custom hash's images:", "",
+         "| stage | " + " | ".join(im["config_label"] for _, im in cols) + " |",
+         "|---|" + "---:|" * len(cols)]
+    for st in order:
+        L.append("| %s | %s |" % (st, " | ".join(str(per[st].get(c, 0)) for c, _ in cols)))
+    L.append("| **library + helpers** | %s |" % " | ".join(
+        "**%d**" % im["size"]["library_plus_helpers"] for _, im in cols))
+    return L
 
 
 def linked_figures(table):
@@ -670,6 +732,10 @@ def main():
         sys.stdout.write(linked + "\n" + render(cols, results, notes))
         return
     ok = readme_block.sync(a.check or a.write, "size-linked", "\n" + linked, bool(a.write), "size.py")
+    if a.write and m is not None:     # the README's line on the targets: written, never compared
+        readme_block.sync(os.path.join(ROOT, "README.md"), "flash-targets",
+                          "\nFlash (Cortex-M4F -Os, linked, library + helpers): %s.\n"
+                          % "; ".join(linked_targets(m)), True, "size.py")
     ok = readme_block.sync(a.check or a.write, "size-table", "\n" + render(cols, results, notes),
                            bool(a.write), "size.py") and ok
     sys.exit(0 if ok else 1)

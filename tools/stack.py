@@ -899,6 +899,10 @@ def main():
         return
     ok = readme_block.sync(a.check or a.write, "stack-table", "\n" + table, bool(a.write), "stack.py")
     ok = readme_block.sync(a.check or a.write, "stack-painted", "\n" + paint, bool(a.write), "stack.py") and ok
+    if a.write and m is not None:     # the README's line on the targets: written, never compared
+        readme_block.sync(os.path.join(ROOT, "README.md"), "stack-targets",
+                          "\nStack (painted, Cortex-M4F -Os): %s.\n" % "; ".join(painted_targets(painted(m))),
+                          True, "stack.py")
     sys.exit(0 if ok else 1)
 
 
