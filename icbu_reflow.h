@@ -491,18 +491,26 @@ typedef struct icbu_transport {
     long (*send)(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms);
     long (*recv)(void *ctx, unsigned char *p, size_t n, uint32_t timeout_ms);
     uint32_t (*now_ms)(void *ctx);
-    /* Only icbu_report uses these, to connect afresh for every attempt.
-     * open: 0 when connected; else a negative detail, with *stage set to
-     * ICBU_STAGE_CONNECT or ICBU_STAGE_TLS, and at most ICBU_IO_NO_RETRY when
-     * another try cannot succeed (certificate rejected, unknown host, bad CA
-     * file). open cleans up its own failures; close follows a successful open. */
+    /* Only icbu_report uses these, to connect for every attempt.
+     * open: 0 when connected afresh, 1 when it reuses the connection a former
+     * exchange left open (keep_alive only); else a negative detail, with *stage
+     * set to ICBU_STAGE_CONNECT or ICBU_STAGE_TLS, and at most ICBU_IO_NO_RETRY
+     * when another try cannot succeed (certificate rejected, unknown host, bad
+     * CA file). open cleans up its own failures. close drops the connection
+     * (a TLS transport may keep its session, to resume it on the next open). */
     int  (*open)(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stage *stage);
     void (*close)(void *ctx);
+    /* Nonzero: the transport keeps connections. Requests then say Connection:
+     * keep-alive, and icbu_report leaves a connection that can carry another
+     * request open (out->reusable) instead of closing it: the next open reuses
+     * it, and you call close when you are done. 0: Connection: close. */
+    int keep_alive;
 } icbu_transport;
 ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u);
 
 /* Request line and headers for a body of body_len bytes (POST, Host,
- * Content-Type, Content-Length, User-Agent, Connection: close, blank line). */
+ * Content-Type, Content-Length, User-Agent, Connection: close, blank line).
+ * icbu_exchange writes Connection: keep-alive instead for a keep_alive transport. */
 ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf,
                                    size_t cap, size_t *len, icbu_err *e);
 
@@ -530,6 +538,11 @@ typedef struct icbu_outcome {
     icbu_status status;
     long        detail;
     unsigned    attempts;                             /* icbu_report: tries made */
+    unsigned    reconnects;                           /* icbu_report: a reused connection
+                                                         found dead, reopened, the request
+                                                         sent again (not an attempt) */
+    int         reusable;                             /* the connection can carry another
+                                                         request (keep_alive transports) */
 } icbu_outcome;
 ICBUDEF const char *icbu_stage_name(icbu_stage s);   /* "connect", "tls", ... */
 
@@ -2034,8 +2047,8 @@ static void icbu__putd(icbu__out *o, uint64_t u) {
     icbu__bytes(o, t, icbu__digits(t, u, 0));
 }
 
-static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, char *buf, size_t cap,
-                                   size_t *len, icbu_err *e) {
+static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, int keep, char *buf,
+                                   size_t cap, size_t *len, icbu_err *e) {
     icbu__out o;
     size_t i;
     int v6;
@@ -2054,7 +2067,8 @@ static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, char *buf
     ICBU__LIT(&o, "\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
                    "Content-Length: ");
     icbu__putd(&o, body_len);
-    ICBU__LIT(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: close\r\n\r\n");
+    ICBU__LIT(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: ");
+    icbu__bytes(&o, keep ? "keep-alive\r\n\r\n" : "close\r\n\r\n", keep ? 14 : 9);
     return icbu__finish_len(&o, len, e);
 }
 
@@ -2062,7 +2076,7 @@ ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf
                                    size_t *len, icbu_err *e) {
     icbu_err local;
     ICBU__ERR_INIT(e, local);
-    return icbu__http_head(u, body_len, buf, cap, len, e);
+    return icbu__http_head(u, body_len, 0, buf, cap, len, e);
 }
 
 /* Response reader. The buffer fills from the transport; the head is parsed
@@ -2201,18 +2215,34 @@ static icbu_status icbu__head_in(icbu__rd *r, size_t *hend) {
     }
 }
 
-/* The status line, HTTP/1.x SP 3DIGIT [SP reason], ending at eol: its status. */
-static icbu_status icbu__status_line(const char *b, size_t eol, int *status, icbu_err *e) {
+/* How the body is framed, from the status line and the header fields; and
+ * whether the server keeps the connection (HTTP/1.1 without Connection: close). */
+typedef struct icbu__framing { size_t cl; int has_cl, chunked, close; } icbu__framing;
+
+/* The status line, HTTP/1.x SP 3DIGIT [SP reason], ending at eol: its status
+ * (an HTTP/1.0 answer closes the connection after it). */
+static icbu_status icbu__status_line(const char *b, size_t eol, int *status, icbu__framing *fr,
+                                     icbu_err *e) {
     if (eol < 12 || ICBU_MEMCMP(b, "HTTP/1.", 7) != 0 || b[7] < '0' || b[7] > '9' ||
         b[8] != ' ' || b[9] < '1' || b[9] > '5' || b[10] < '0' || b[10] > '9' ||
         b[11] < '0' || b[11] > '9' || (eol > 12 && b[12] != ' '))
         return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
     *status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+    fr->close = b[7] == '0';
     return ICBU_OK;
 }
 
-/* How the body is framed, from the header fields. */
-typedef struct icbu__framing { size_t cl; int has_cl, chunked; } icbu__framing;
+/* Whether a Connection value (a comma-separated list of tokens) holds close. */
+static int icbu__says_close(const char *v, size_t n) {
+    size_t i = 0, s, t;
+    while (i < n) {
+        for (s = i; s < n && (v[s] == ' ' || v[s] == '\t' || v[s] == ','); s++) {}
+        for (i = s; i < n && v[i] != ','; i++) {}
+        for (t = i; t > s && (v[t - 1] == ' ' || v[t - 1] == '\t'); t--) {}
+        if (icbu__ieq(v + s, t - s, "close")) return 1;
+    }
+    return 0;
+}
 
 /* One header field, name ":" OWS value OWS, in b[pos..eol): Content-Length and
  * Transfer-Encoding go into fr; the others are skipped. */
@@ -2234,6 +2264,8 @@ static icbu_status icbu__header_field(const char *b, size_t pos, size_t eol, icb
     } else if (icbu__ieq(b + pos, nl, "transfer-encoding")) {
         if (fr->chunked || !icbu__ieq(b + vs, ve - vs, "chunked")) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
         fr->chunked = 1;
+    } else if (icbu__ieq(b + pos, nl, "connection") && icbu__says_close(b + vs, ve - vs)) {
+        fr->close = 1;
     }
     return ICBU_OK;
 }
@@ -2250,8 +2282,8 @@ static icbu_status icbu__body_length(icbu__rd *r, size_t hend, size_t cl, size_t
 
 /* A chunked body, decoded in place from hend on (extensions skipped), then
  * the trailer fields, which count against the arena as header fields do.
- * *w: the end of the decoded body. */
-static icbu_status icbu__body_chunked(icbu__rd *r, size_t hend, size_t *w) {
+ * *w: the end of the decoded body; *end: of what was read of the message. */
+static icbu_status icbu__body_chunked(icbu__rd *r, size_t hend, size_t *w, size_t *end) {
     char *b = r->buf;
     size_t rd = hend, eol, k, trailers = 0;
     icbu_status st;
@@ -2273,7 +2305,7 @@ static icbu_status icbu__body_chunked(icbu__rd *r, size_t hend, size_t *w) {
     }
     for (;;) {                                          /* trailer fields, then CRLF */
         if (icbu__line(r, &rd, *w, &eol) != ICBU_OK) return r->e->status;
-        if (eol == rd) return ICBU_OK;
+        if (eol == rd) { *end = eol + 2; return ICBU_OK; }
         if (b[rd] == ' ' || b[rd] == '\t') return icbu__fail(r->e, ICBU_E_HTTP_FOLDED);
         trailers += eol + 2 - rd;
         if (trailers > r->cap - *w) return icbu__toobig(r->e, *w, trailers);
@@ -2290,40 +2322,62 @@ static icbu_status icbu__body_close(icbu__rd *r, size_t *w) {
     return ICBU_OK;
 }
 
+/* What the reader gives the exchange: the body, the bytes that arrived, and
+ * whether the connection can carry another request (a framed answer read to
+ * its last byte and no further, from a server that keeps the connection). */
+typedef struct icbu__reply { icbu_str body; size_t got; int reusable; } icbu__reply;
+
+/* The head's fields after the status line (up to hend), then the body as
+ * they frame it; *w: the body's end, *end: the message's (0: read to close). */
+static icbu_status icbu__message(icbu__rd *r, size_t eol, size_t hend, icbu__framing *fr, int *status,
+                                 size_t *w, size_t *end) {
+    size_t pos;
+    icbu_status st;
+    for (pos = eol + 2; pos + 2 < hend; pos = eol + 2)
+        if ((st = icbu__line(r, &pos, 0, &eol)) != ICBU_OK ||
+            (st = icbu__header_field(r->buf, pos, eol, fr, r->e)) != ICBU_OK)
+            return st;
+    if (fr->chunked && fr->has_cl) return icbu__fail(r->e, ICBU_E_HTTP_FRAMING);
+    if (*status != 200) { r->e->detail = *status; return icbu__fail(r->e, ICBU_E_HTTP_STATUS); }
+    if (fr->has_cl) {
+        *end = hend + fr->cl;
+        return icbu__body_length(r, hend, fr->cl, w);
+    }
+    return fr->chunked ? icbu__body_chunked(r, hend, w, end) : icbu__body_close(r, w);
+}
+
 static icbu_status icbu__http_read(const icbu_transport *t, uint32_t deadline_ms, char *buf,
-                                   size_t cap, icbu_str *body, icbu_err *e) {
+                                   size_t cap, icbu__reply *rp, icbu_err *e) {
     icbu__rd r;
     icbu__framing fr;
-    size_t hend = 0, pos = 0, eol = 0, w = 0;
+    size_t hend = 0, pos = 0, eol = 0, w = 0, end = 0;
     int status = 0;
     icbu_status st;
-    if (!t || !t->recv || !buf || !cap || !body) return icbu__fail(e, ICBU_E_ARG);
-    body->p = NULL; body->n = 0;
+    ICBU_MEMSET(rp, 0, sizeof *rp);
+    if (!t || !t->recv || !buf || !cap) return icbu__fail(e, ICBU_E_ARG);
     r.t = t; r.deadline = deadline_ms; r.buf = buf; r.cap = cap; r.n = 0; r.e = e;
     ICBU_MEMSET(&fr, 0, sizeof fr);
-    if ((st = icbu__head_in(&r, &hend)) != ICBU_OK ||
-        (st = icbu__line(&r, &pos, 0, &eol)) != ICBU_OK ||
-        (st = icbu__status_line(buf, eol, &status, e)) != ICBU_OK)
-        return st;
-    for (pos = eol + 2; pos + 2 < hend; pos = eol + 2)
-        if ((st = icbu__line(&r, &pos, 0, &eol)) != ICBU_OK ||
-            (st = icbu__header_field(buf, pos, eol, &fr, e)) != ICBU_OK)
-            return st;
-    if (fr.chunked && fr.has_cl) return icbu__fail(e, ICBU_E_HTTP_FRAMING);
-    if (status != 200) { e->detail = status; return icbu__fail(e, ICBU_E_HTTP_STATUS); }
-    st = fr.has_cl ? icbu__body_length(&r, hend, fr.cl, &w) :
-         fr.chunked ? icbu__body_chunked(&r, hend, &w) : icbu__body_close(&r, &w);
-    if (st != ICBU_OK) return st;
-    body->p = buf + hend;
-    body->n = w - hend;
-    return ICBU_OK;
+    if ((st = icbu__head_in(&r, &hend)) == ICBU_OK &&
+        (st = icbu__line(&r, &pos, 0, &eol)) == ICBU_OK &&
+        (st = icbu__status_line(buf, eol, &status, &fr, e)) == ICBU_OK &&
+        (st = icbu__message(&r, eol, hend, &fr, &status, &w, &end)) == ICBU_OK) {
+        rp->body = icbu_sn(buf + hend, w - hend);
+        rp->reusable = !fr.close && end != 0 && end == r.n;
+    }
+    rp->got = r.n;
+    return st;
 }
 
 ICBUDEF icbu_status icbu_http_read(const icbu_transport *t, uint32_t deadline_ms, char *buf,
                                    size_t cap, icbu_str *body, icbu_err *e) {
     icbu_err local;
+    icbu__reply rp;
+    icbu_status st;
     ICBU__ERR_INIT(e, local);
-    return icbu__http_read(t, deadline_ms, buf, cap, body, e);
+    if (!body) return icbu__fail(e, ICBU_E_ARG);
+    st = icbu__http_read(t, deadline_ms, buf, cap, &rp, e);
+    *body = rp.body;
+    return st;
 }
 
 static icbu_status icbu__send_all(const icbu_transport *t, uint32_t deadline, const char *p,
@@ -2887,11 +2941,13 @@ ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str
 }
 
 /* One exchange on a connected transport: the request (body, then head after
- * it) in the arena, sent; the answer read over it and parsed. */
+ * it) in the arena, sent; the answer read over it and parsed. *dead (when
+ * dead is not NULL): the connection was gone before any byte of an answer
+ * (the send failed, or the peer closed or reset it with nothing read). */
 static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, const icbu_url *u,
                                   const icbu_transport *t, uint32_t timeout_ms, char *arena,
-                                  size_t cap, icbu_outcome *out, icbu_err *e) {
-    icbu_str body;
+                                  size_t cap, icbu_outcome *out, icbu_err *e, int *dead) {
+    icbu__reply rp;
     size_t blen, hlen;
     uint32_t deadline;
     icbu_status st;
@@ -2900,21 +2956,25 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, con
     ICBU_MEMSET(out, 0, sizeof *out);
     if ((st = icbu__sign_body(c, k->m, k->req, arena, cap, &blen, e)) != ICBU_OK) {
         if (st == ICBU_E_NOSPACE) {
-            icbu__http_head(u, blen, NULL, 0, &hlen, e);
+            icbu__http_head(u, blen, t->keep_alive, NULL, 0, &hlen, e);
             e->need = blen + hlen;
         }
         return st;
     }
-    if ((st = icbu__http_head(u, blen, arena + blen, cap - blen, &hlen, e)) != ICBU_OK) {
+    if ((st = icbu__http_head(u, blen, t->keep_alive, arena + blen, cap - blen, &hlen, e)) != ICBU_OK) {
         if (st == ICBU_E_NOSPACE) e->need = blen + hlen;
         return st;
     }
     if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) != ICBU_OK ||
-        (st = icbu__send_all(t, deadline, arena, blen, e)) != ICBU_OK)
+        (st = icbu__send_all(t, deadline, arena, blen, e)) != ICBU_OK) {
+        if (dead) *dead = st == ICBU_E_SEND;
         return icbu__outcome_fail(out, ICBU_STAGE_SEND, st, e->detail);
-    if ((st = icbu__http_read(t, deadline, arena, cap, &body, e)) != ICBU_OK ||
-        (st = icbu__parse_call(k, body, arena, cap, out, e)) != ICBU_OK)
-        return icbu__outcome_fail(out, icbu__stage_of(st), st, e->detail);
+    }
+    st = icbu__http_read(t, deadline, arena, cap, &rp, e);
+    if (dead) *dead = rp.got == 0 && (st == ICBU_E_HTTP_TRUNCATED || st == ICBU_E_RECV);
+    if (st == ICBU_OK) st = icbu__parse_call(k, rp.body, arena, cap, out, e);   /* clears out */
+    out->reusable = t->keep_alive && rp.reusable;
+    if (st != ICBU_OK) return icbu__outcome_fail(out, icbu__stage_of(st), st, e->detail);
     return ICBU_OK;
 }
 
@@ -2927,7 +2987,7 @@ ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *
     ICBU__ERR_INIT(e, local);
     if (!m || !result) return icbu__fail(e, ICBU_E_ARG);
     k.m = m; k.req = req; k.result = result;
-    return icbu__exchange(c, &k, u, t, timeout_ms, arena, cap, out, e);
+    return icbu__exchange(c, &k, u, t, timeout_ms, arena, cap, out, e, NULL);
 }
 
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
@@ -2937,7 +2997,7 @@ ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, con
     icbu__call k;
     ICBU__ERR_INIT(e, local);
     k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL;
-    return icbu__exchange(c, &k, u, t, timeout_ms, arena, cap, out, e);
+    return icbu__exchange(c, &k, u, t, timeout_ms, arena, cap, out, e, NULL);
 }
 
 /* ---------------------------------------------------------------- retries */
@@ -3010,17 +3070,57 @@ static int icbu__backoff(const icbu_transport *t, const icbu_retry *r, uint32_t 
     return 0;
 }
 
+/* One attempt: open the transport (or reuse the connection it kept),
+ * exchange, and close unless the connection can be kept (out->reusable). A
+ * reused connection found gone before any byte of an answer is closed and
+ * opened afresh, and the request sent once more (counted in *reconnects, not
+ * as an attempt); only a request with its idempotency key is sent twice.
+ * *over: the open took all the time there was. */
+static icbu_status icbu__attempt(const icbu_config *cfg, const icbu__call *k, const icbu_url *u,
+                                 const icbu_transport *t, uint32_t deadline, uint32_t left,
+                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e,
+                                 unsigned *reconnects, int *over) {
+    icbu_status st = ICBU_OK;
+    int tries, again = 1;
+    for (tries = 0; again && tries < 2; tries++) {
+        icbu_stage stage = ICBU_STAGE_CONNECT;
+        int dead = 0, rc;
+        ICBU_MEMSET(e, 0, sizeof *e);
+        rc = t->open(t->ctx, u, left, &stage);
+        if (rc < 0) {
+            e->detail = rc;
+            return icbu__outcome_fail(out, stage == ICBU_STAGE_TLS ? ICBU_STAGE_TLS : ICBU_STAGE_CONNECT,
+                                      icbu__fail(e, ICBU_E_OPEN), rc);
+        }
+        if (icbu__left(t, deadline, &left) != ICBU_OK) {            /* open took it all */
+            t->close(t->ctx);
+            *over = 1;
+            return icbu__outcome_fail(out, ICBU_STAGE_SEND, icbu__fail(e, ICBU_E_TIMEOUT), 0);
+        }
+        st = icbu__exchange(cfg, k, u, t, left, arena, cap, out, e, &dead);
+        again = !tries && rc == 1 && dead && icbu_has_key(k->m, k->req);
+        /* kept: a connection that can carry another request, or one nothing was sent on */
+        if (again || !(out->reusable || (t->keep_alive && out->kind == ICBU_NONE))) t->close(t->ctx);
+        if (again) {
+            ++*reconnects;
+            if (icbu__left(t, deadline, &left) != ICBU_OK) break;   /* no time to reopen */
+        }
+    }
+    return st;
+}
+
 /* Tries until one succeeds, fails in a way another try cannot mend, or the
- * tries or the time run out: each opens the transport, signs afresh, sends
- * and closes. */
+ * tries or the time run out: each opens the transport (or reuses its kept
+ * connection), signs afresh, sends, and closes unless it keeps the connection. */
 static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const icbu_url *u,
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
     icbu_err local;               /* here, not in the wrappers: one frame holds it */
     icbu_config cfg;
-    unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, n;
+    unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, n, reconnects = 0;
     uint32_t deadline, left;
     icbu_status st = ICBU_OK;
+    int over = 0;
     ICBU__ERR_INIT(e, local);
     if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD) ||
         !c || !out || !u || !t || !t->open || !t->close || icbu__deadline(t, timeout_ms, &deadline))
@@ -3028,32 +3128,18 @@ static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const
     ICBU_MEMSET(out, 0, sizeof *out);
     if (attempts > 1 && !icbu_has_key(k->m, k->req)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
     cfg = *c;
-    for (n = 0; n < attempts; n++) {
-        icbu_stage stage = ICBU_STAGE_CONNECT;
-        int rc;
+    for (n = 0; n < attempts && !over; n++) {
         if (n && icbu__backoff(t, r, deadline, n)) break;
         if (icbu__left(t, deadline, &left) != ICBU_OK) {
             if (!n) st = icbu__outcome_fail(out, ICBU_STAGE_CONNECT, icbu__fail(e, ICBU_E_TIMEOUT), 0);
             break;
         }
         if (r && r->unix_now) cfg.timestamp = icbu_date_from_unix(r->unix_now(r->ctx));
-        ICBU_MEMSET(e, 0, sizeof *e);
         out->attempts = n + 1;
-        rc = t->open(t->ctx, u, left, &stage);
-        if (rc < 0) {
-            e->detail = rc;
-            st = icbu__outcome_fail(out, stage == ICBU_STAGE_TLS ? ICBU_STAGE_TLS : ICBU_STAGE_CONNECT,
-                                    icbu__fail(e, ICBU_E_OPEN), rc);
-        } else if (icbu__left(t, deadline, &left) != ICBU_OK) {     /* open took it all */
-            t->close(t->ctx);
-            st = icbu__outcome_fail(out, ICBU_STAGE_SEND, icbu__fail(e, ICBU_E_TIMEOUT), 0);
-            break;
-        } else {
-            st = icbu__exchange(&cfg, k, u, t, left, arena, cap, out, e);
-            t->close(t->ctx);
-            out->attempts = n + 1;
-            if (st != ICBU_OK && out->kind != ICBU_TRANSPORT_ERROR) return st;   /* the request itself */
-        }
+        st = icbu__attempt(&cfg, k, u, t, deadline, left, arena, cap, out, e, &reconnects, &over);
+        out->attempts = n + 1;
+        out->reconnects = reconnects;
+        if (st != ICBU_OK && out->kind != ICBU_TRANSPORT_ERROR) return st;   /* the request itself */
         if (!icbu_retryable(out)) break;
     }
     return st;

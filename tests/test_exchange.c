@@ -831,6 +831,169 @@ static void test_report_retries(void **state) {
     assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
 }
 
+/* ------------------------------------------------------------- keep-alive
+ * A server with one connection at a time. Each request (its head starts a
+ * send) takes the next answer; "EOF" closes the connection with nothing
+ * sent back, "RESET" resets it, "SENDFAIL" makes the request's send fail.
+ * open reuses a live connection (returns 1) or makes a new one. */
+typedef struct kconn {
+    script s;
+    const char *answers[8];
+    int req, conns, closes, alive, send_fail;
+    char heads[8][256];
+    char bodies[8][64];           /* each request's timestamp=... */
+} kconn;
+static long k_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) {
+    kconn *k = (kconn *)ctx;
+    if (n >= 5 && memcmp(p, "POST ", 5) == 0 && k->req < 8) {
+        const char *a = k->answers[k->req];
+        size_t h = n < 255 ? n : 255;
+        memcpy(k->heads[k->req], p, h);
+        k->heads[k->req][h] = 0;
+        k->req++;
+        memset(&k->s, 0, sizeof k->s);
+        k->s.send_fail_after = -1;
+        k->send_fail = a && strcmp(a, "SENDFAIL") == 0;
+        k->s.end = a && strcmp(a, "RESET") == 0 ? -104 : 0;
+        k->s.in = !a || strcmp(a, "EOF") == 0 || k->s.end || k->send_fail ? "" : a;
+        k->s.n = strlen(k->s.in); k->s.step = 40;
+    } else if (k->req && k->req <= 8) {
+        const char *ts = NULL;
+        size_t i;
+        for (i = 0; i + 33 <= n; i++) if (memcmp(p + i, "timestamp=", 10) == 0) { ts = (const char *)p + i; break; }
+        if (ts) memcpy(k->bodies[k->req - 1], ts, 33);
+    }
+    (void)ms;
+    return k->send_fail ? -32 : (long)n;
+}
+static long k_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) {
+    kconn *k = (kconn *)ctx;
+    long r = s_recv(&k->s, p, n, ms);
+    if (r == 0) k->alive = 0;       /* the server closed */
+    return r;
+}
+static int k_open(void *ctx, const icbu_url *u, uint32_t ms, icbu_stage *stage) {
+    kconn *k = (kconn *)ctx;
+    (void)u; (void)ms; (void)stage;
+    if (k->alive == 1) return 1;
+    k->alive = 1;
+    k->conns++;
+    return 0;
+}
+static void k_close(void *ctx) { kconn *k = (kconn *)ctx; k->alive = 0; k->closes++; }
+static void kconn_init(kconn *k, icbu_transport *t, icbu_retry *r, int keep) {
+    memset(k, 0, sizeof *k);
+    memset(t, 0, sizeof *t);
+    t->ctx = k; t->send = k_send; t->recv = k_recv; t->open = k_open; t->close = k_close;
+    t->keep_alive = keep;
+    memset(r, 0, sizeof *r);
+    r->attempts = 3; r->backoff_ms = 1; r->backoff_max_ms = 1;
+}
+
+static void test_keep_alive(void **state) {
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 132\r\n\r\n" OKBODY;
+    static kconn k;
+    static char arena[8192];
+    example_order x;
+    icbu_config c;
+    icbu_url u;
+    icbu_transport t;
+    icbu_retry r;
+    icbu_outcome o;
+    icbu_err e;
+    (void)state;
+    assert_int_equal(strlen(OKBODY), 132);
+    example_order_build(&x);
+    exchange_config(&c);
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:1/router/rest", &u), ICBU_OK);
+    /* two orders over one connection; the request says keep-alive */
+    kconn_init(&k, &t, &r, 1);
+    k.answers[0] = ok; k.answers[1] = ok;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED); assert_int_equal(o.reusable, 1);
+    assert_int_equal(k.conns, 1); assert_int_equal(k.closes, 0);
+    assert_non_null(strstr(k.heads[0], "\r\nConnection: keep-alive\r\n\r\n"));
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED); assert_int_equal(o.attempts, 1); assert_int_equal(o.reconnects, 0);
+    assert_int_equal(k.conns, 1); assert_int_equal(k.req, 2);
+    /* the kept connection died before any answer (closed, reset, or the send fails):
+       reopened once, the same signed request sent again, not counted as an attempt */
+    {
+        static const char *const dead[] = { "EOF", "RESET", "SENDFAIL" };
+        size_t i;
+        for (i = 0; i < 3; i++) {
+            kconn_init(&k, &t, &r, 1);
+            k.answers[0] = ok; k.answers[1] = dead[i]; k.answers[2] = ok;
+            assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+            assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+            assert_int_equal(o.kind, ICBU_ACCEPTED);
+            assert_int_equal(o.attempts, 1); assert_int_equal(o.reconnects, 1);
+            assert_int_equal(k.conns, 2); assert_int_equal(k.req, 3); assert_int_equal(k.closes, 1);
+            if (i < 2) assert_memory_equal(k.bodies[1], k.bodies[2], 33);   /* SENDFAIL: no body went */
+        }
+    }
+    /* once only: a fresh connection that dies too is an attempt's failure, then retried */
+    kconn_init(&k, &t, &r, 1);
+    k.answers[0] = ok; k.answers[1] = "EOF"; k.answers[2] = "EOF"; k.answers[3] = ok;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.attempts, 2); assert_int_equal(o.reconnects, 1); assert_int_equal(k.req, 4);
+    /* an answer begun, then cut: not a dead connection (the server had it): retried, not resent */
+    kconn_init(&k, &t, &r, 1);
+    k.answers[0] = ok; k.answers[1] = "HTTP/1.1 200 OK\r\nContent-Le"; k.answers[2] = ok;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.attempts, 2); assert_int_equal(o.reconnects, 0);
+    /* without the idempotency key, one attempt and no resend */
+    kconn_init(&k, &t, &r, 1);
+    r.attempts = 1;
+    k.answers[0] = ok; k.answers[1] = "EOF"; k.answers[2] = ok;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    x.o.external_biz_id = icbu_sn(NULL, 0);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_E_HTTP_TRUNCATED);
+    assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR); assert_int_equal(o.reconnects, 0); assert_int_equal(k.req, 2);
+    x.o.external_biz_id = icbu_s("12345");
+    /* which answers leave the connection reusable */
+    {
+        static const struct { const char *answer; int reusable; } cases[] = {
+            { "HTTP/1.1 200 OK\r\nContent-Length: 132\r\n\r\n" OKBODY, 1 },
+            { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n84\r\n" OKBODY "\r\n0\r\n\r\n", 1 },
+            { "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 132\r\n\r\n" OKBODY, 0 },
+            { "HTTP/1.1 200 OK\r\nconnection:close\r\nTransfer-Encoding: chunked\r\n\r\n84\r\n" OKBODY "\r\n0\r\n\r\n", 0 },
+            { "HTTP/1.0 200 OK\r\nContent-Length: 132\r\n\r\n" OKBODY, 0 },
+            { "HTTP/1.1 200 OK\r\n\r\n" OKBODY, 0 },                           /* read to close */
+            { "HTTP/1.1 200 OK\r\nContent-Length: 132\r\n\r\n" OKBODY "HTTP", 0 },  /* more than the answer */
+            { "HTTP/1.1 200 OK\r\nConnection: closed\r\nContent-Length: 132\r\n\r\n" OKBODY, 1 },
+        };
+        size_t i;
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            kconn_init(&k, &t, &r, 1);
+            k.answers[0] = cases[i].answer;
+            assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+            assert_int_equal(o.kind, ICBU_ACCEPTED);
+            if (o.reusable != cases[i].reusable) fail_msg("case %u: reusable %d", (unsigned)i, o.reusable);
+            assert_int_equal(k.closes, !cases[i].reusable);
+        }
+    }
+    /* a 503 is retried on a new connection (its body is not read) */
+    kconn_init(&k, &t, &r, 1);
+    k.answers[0] = "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"; k.answers[1] = ok;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.attempts, 2); assert_int_equal(k.conns, 2); assert_int_equal(k.closes, 1);
+    /* keep_alive off: Connection: close, and closed after every answer */
+    kconn_init(&k, &t, &r, 0);
+    k.answers[0] = ok; k.answers[1] = ok;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.reusable, 0); assert_int_equal(k.conns, 2); assert_int_equal(k.closes, 2);
+    assert_non_null(strstr(k.heads[0], "\r\nConnection: close\r\n\r\n"));
+    /* icbu_exchange says whether the caller may reuse its connection */
+    kconn_init(&k, &t, &r, 1);
+    k.answers[0] = ok;
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(o.reusable, 1); assert_int_equal(k.closes, 0);
+}
+
 /* Whose a failure is: the order's, the settings' or the network's. */
 static icbu_outcome platform(long code, const char *sub) {
     icbu_outcome o;
@@ -940,6 +1103,7 @@ int main(void) {
         cmocka_unit_test(test_exchange),
         cmocka_unit_test(test_fault_of),
         cmocka_unit_test(test_report_retries),
+        cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_decode_example_roundtrip),
         cmocka_unit_test(test_decode_values),
         cmocka_unit_test(test_decode_errors),
