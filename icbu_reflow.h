@@ -2793,9 +2793,13 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
     return ICBU_OK;
 }
 
-/* The whole text is one object of type ty, and nothing after it. */
+/* The whole text is one object of type ty, and nothing after it. *out is
+ * where its struct is laid out (NULL when nowhere), set on every path: a
+ * caller reads it only after ICBU_OK, which the compiler cannot tell from an
+ * error's return (gcc's -Wmaybe-uninitialized once the caller inlines this). */
 static icbu_status icbu__jroot(icbu__jr *r, unsigned ty, unsigned char **out) {
     icbu_status st;
+    *out = NULL;
     icbu__jws(r);
     if (icbu__jpeek(r) != '{') return icbu__jtype(r);
     *out = icbu__alloc(r, icbu__types[ty].size);
@@ -2846,7 +2850,7 @@ static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t l
                                       size_t cap, const void **result, icbu_outcome *out, icbu_err *e) {
     const icbu__field *f = icbu__types[m->answer].f, *g = icbu__types[f[0].sub].f;
     icbu__jr r;
-    unsigned char *root = NULL;
+    unsigned char *root;
     const unsigned char *env, *res;
     const icbu_error_response *er;
     icbu_status st;
@@ -3171,7 +3175,7 @@ ICBUDEF icbu_status icbu_decode_request(const icbu_method *m, const char *json, 
                                         icbu_err *e) {
     icbu_err local;
     icbu__jr r;
-    unsigned char *o = NULL;
+    unsigned char *o;
     icbu_status st;
     ICBU__ERR_INIT(e, local);
     if (out) *out = NULL;
