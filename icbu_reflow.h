@@ -2466,6 +2466,7 @@ static icbu_status icbu__jstr(icbu__jr *r, char *dst, size_t dcap, size_t *len) 
     r->i++;
     for (;;) {
         unsigned char c, u[4];
+        const unsigned char *from = u;    /* the m bytes written: u, or the text itself */
         size_t m = 1, j;
         if (r->i >= r->n) return icbu__jfail(r, ICBU_E_JSON);
         c = (unsigned char)r->s[r->i];
@@ -2497,12 +2498,12 @@ static icbu_status icbu__jstr(icbu__jr *r, char *dst, size_t dcap, size_t *len) 
             }
             r->i += 2;
         } else {
-            if (c >= 0x80 && !(m = icbu__utf8((const unsigned char *)r->s + r->i, r->n - r->i)))
-                return icbu__jfail(r, ICBU_E_UTF8);
-            for (j = 0; j < m; j++) u[j] = (unsigned char)r->s[r->i + j];
+            from = (const unsigned char *)r->s + r->i;
+            if (c >= 0x80 && !(m = icbu__utf8(from, r->n - r->i))) return icbu__jfail(r, ICBU_E_UTF8);
             r->i += m;
         }
-        for (j = 0; j < m; j++, k++) if (dst && k < dcap) dst[k] = (char)u[j];
+        /* in place, dst + k is at or before from: each byte is read before it is overwritten */
+        for (j = 0; j < m; j++, k++) if (dst && k < dcap) dst[k] = (char)from[j];
     }
 }
 
