@@ -2717,7 +2717,9 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
         if (c != '-' && !(c >= '0' && c <= '9')) return icbu__jtype(r);
         if ((st = icbu__jnum(r, &v, &isint)) != ICBU_OK) return st;
         if (!isint) { r->i = at; return icbu__jfail(r, ICBU_E_NUMBER); }
-        if (p) *(icbu_num *)(void *)p = icbu_n(v);
+        /* field by field: assigned from icbu_n(v), it is a plain memcpy call at
+         * -O0 on Cortex-M0+ (as every copy of an icbu_num there, see below) */
+        if (p) { icbu_num *x = (icbu_num *)(void *)p; x->v = v; x->set = 1; }
         return ICBU_OK;
     }
     case ICBU__K_BOOL:
@@ -2732,7 +2734,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
         if (c != '"') return icbu__jtype(r);
         if ((st = icbu__jstr(r, t, sizeof t, &len)) != ICBU_OK) return st;
         if (icbu_date_parse(t, len, &d) != ICBU_OK) { r->i = at; return icbu__jfail(r, ICBU_E_DATE); }
-        if (p) *(icbu_date *)(void *)p = d;
+        if (p) ICBU_MEMCPY(p, &d, sizeof d);     /* assigned: plain memcpy on M0+, RV32 */
         return ICBU_OK;
     }
     case ICBU__K_OBJ: {
@@ -2870,8 +2872,15 @@ static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t l
     er = *(const icbu_error_response *const *)(const void *)(root + f[1].off);
     if (er) {
         out->kind = ICBU_PLATFORM_ERROR;
-        out->code = er->code; out->msg = er->msg; out->sub_code = er->sub_code;
-        out->sub_msg = er->sub_msg; out->request_id = er->request_id;
+        /* through ICBU_MEMCPY: these members are 8-byte aligned on both sides,
+         * and arm-none-eabi-gcc copies such a struct for Cortex-M0+ (Thumb-1:
+         * inline only when 4-byte aligned) with a plain memcpy call, at every
+         * level (as it did the reader's icbu_num and icbu_date above) */
+        ICBU_MEMCPY(&out->code, &er->code, sizeof out->code);
+        ICBU_MEMCPY(&out->msg, &er->msg, sizeof out->msg);
+        ICBU_MEMCPY(&out->sub_code, &er->sub_code, sizeof out->sub_code);
+        ICBU_MEMCPY(&out->sub_msg, &er->sub_msg, sizeof out->sub_msg);
+        ICBU_MEMCPY(&out->request_id, &er->request_id, sizeof out->request_id);
         return ICBU_OK;
     }
     if (!env) {                                        /* simplify=true has no envelope */
@@ -3135,7 +3144,7 @@ static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     if (attempts > 1 && !icbu_has_key(k->m, k->req)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
-    cfg = *c;
+    ICBU_MEMCPY(&cfg, c, sizeof cfg);      /* cfg = *c is a plain memcpy call on RV32 at -Os */
     for (n = 0; n < attempts && !over; n++) {
         if (n && icbu__backoff(t, r, deadline, n)) break;
         if (icbu__left(t, deadline, &left) != ICBU_OK) {
