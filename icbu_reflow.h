@@ -971,7 +971,10 @@ ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d) {
     y = icbu__decimal(s, 4); mo = icbu__decimal(s + 5, 2); dd = icbu__decimal(s + 8, 2);
     h = icbu__decimal(s + 11, 2); mi = icbu__decimal(s + 14, 2); se = icbu__decimal(s + 17, 2);
     if ((y | mo | dd | h | mi | se) < 0) return ICBU_E_DATE;
-    *d = icbu_d((unsigned)y, (unsigned)mo, (unsigned)dd, (unsigned)h, (unsigned)mi, (unsigned)se);
+    /* field by field, 4 and 2 digits need no clamping; *d = icbu_d(...) is a
+     * copy, which arm-none-eabi-gcc makes a plain memcpy call at -O0 */
+    d->year = (uint16_t)y; d->month = (uint8_t)mo; d->day = (uint8_t)dd;
+    d->hour = (uint8_t)h; d->min = (uint8_t)mi; d->sec = (uint8_t)se; d->set = 1;
     if (icbu__date_ok(d)) return ICBU_OK;
     d->set = 0;
     return ICBU_E_DATE;
@@ -3151,7 +3154,10 @@ static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const
             if (!n) st = icbu__outcome_fail(out, ICBU_STAGE_CONNECT, icbu__fail(e, ICBU_E_TIMEOUT), 0);
             break;
         }
-        if (r && r->unix_now) cfg.timestamp = icbu_date_from_unix(r->unix_now(r->ctx));
+        if (r && r->unix_now) {   /* assigned from the call, the date is copied at -O0: memcpy on M0+ */
+            icbu_date now = icbu_date_from_unix(r->unix_now(r->ctx));
+            ICBU_MEMCPY(&cfg.timestamp, &now, sizeof now);
+        }
         out->attempts = n + 1;
         st = icbu__attempt(&cfg, k, u, t, deadline, left, arena, cap, out, e, &reconnects, &over);
         out->attempts = n + 1;
