@@ -14,7 +14,8 @@
 #                      most static)
 #   make size-check    both budgets
 #   make size-write    rewrite docs/size.md and docs/stack.md (part of `make docs`, tools/docs.mk)
-#   make audit         what the implementation object links against (tools/audit.sh)
+#   make audit         what the implementation object links against (tools/audit.sh; with the
+#                      ICBU_MEM* routed: no libc symbol, host/M0+/M4F/RV32 at -O0..-O3)
 #   make compilers     gcc/clang/g++/clang++ over every configuration (tools/compilers.sh)
 #   make test-cross    unit tests on i386, armhf (qemu) and s390x (qemu, big endian)
 #   make test-firmware linked images on emulated MCUs (tools/firmware.py): Cortex-M0+ and
