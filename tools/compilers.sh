@@ -1,25 +1,40 @@
 #!/bin/sh
 # Compiles icbu_reflow.h under every configuration it offers, with strict
-# warnings as errors, as C (gcc, clang) and as C++ (g++, clang++). Run by
-# `make test`; last line "N passed, N failed", exit status 1 if any failed.
+# warnings as errors, as C (gcc, clang, arm-none-eabi-gcc) and as C++ (g++,
+# clang++). Run by `make test`; one line per compile, the failures again at
+# the end, last line "N passed, N failed", exit status 1 if any failed.
 #
 #   C:   -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion
 #        -Wshadow -Wcast-qual -Wstrict-prototypes -Werror
 #   C++: -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion
 #        -Wsign-conversion -Wshadow -Wcast-qual -Werror
 #
-# Matrix: {MBEDTLS, PSA, BEARSSL, CUSTOM} x {none, NO_EXCHANGE, NO_DECODER, both}
-# x {ICBU_REFLOW_STATIC or not}, each as one translation unit that defines the
-# implementation and names every public function the configuration offers
-# (so that ICBU_REFLOW_STATIC does not trip -Wunused-function).
-# Also: the writer's fast and small builds, optimized (-O2, -O3, -Os, -O2 with
-# ICBU_REFLOW_SMALL; C and C++), since some warnings need the optimizer; the declarations alone (no IMPLEMENTATION) in C99 and C++98/11/20;
+# Matrix: {MBEDTLS, PSA, BEARSSL, CUSTOM} x {none, NO_EXCHANGE, NO_DECODER, both},
+# each as one translation unit that defines the implementation and names every
+# public function the configuration offers (so that ICBU_REFLOW_STATIC does not
+# trip -Wunused-function):
+#   - at -O0, -O1, -O2, -Os and -O3 (some warnings, such as
+#     -Wmaybe-uninitialized and -Warray-bounds, need the optimizer and change
+#     with inlining) with gcc, clang and arm-none-eabi-gcc (Cortex-M4F; the
+#     back ends' headers through tools/backend_inc.sh: links to the host's
+#     mbedtls/, psa/ and bearssl.h alone, never the host's /usr/include)
+#   - with ICBU_REFLOW_STATIC (every function static, so inlined as the
+#     optimizer likes): gcc at every level, clang at -O0
+#   - as C++11 (g++, clang++), extern and static, at -O0
+# Also: the writer's small build (ICBU_REFLOW_SMALL, which -Os turns on) at
+# -O2 with gcc, clang and arm-none-eabi-gcc for every back end, and C++ at
+# -O2, -O3 and -O2 with ICBU_REFLOW_SMALL; the declarations alone (no
+# IMPLEMENTATION) in C99 and C++98/11/20;
 # no compound literals or designated initializers in the declarations part;
 # the header included twice, then once more with the implementation; and no
 # back end or two back ends stop the build with the "define exactly one"
 # #error; MBEDTLS against mbedTLS 4.x's version.h stops with the "use PSA" one.
+# The compiles run in parallel (xargs -P JOBS, default nproc), printed in order
+# once all are done; the #error checks after them.
 #
-# Environment: GCC (gcc), CLANG (clang), GXX (g++), CLANGXX (clang++), BUILD.
+# Environment: GCC (gcc), CLANG (clang), GXX (g++), CLANGXX (clang++),
+# ARM_CC (arm-none-eabi-gcc), JOBS (nproc), BUILD (build), HDR_DIR (the
+# repository: where icbu_reflow.h is).
 
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,23 +47,47 @@ CFLAGS_STRICT="-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion 
 CXXFLAGS_STRICT="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Werror"
 C_COMPILERS="${GCC:-gcc} ${CLANG:-clang}"
 CXX_COMPILERS="${GXX:-g++} ${CLANGXX:-clang++}"
+ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
+BEINC="$OUT/backend-inc"
+ARM_FLAGS="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -isystem $BEINC"
+LEVELS="-O0 -O1 -O2 -Os -O3"
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+JOBLIST="$OUT/jobs.txt"
 
 pass=0
 fail=0
+failed=""
 ok() { pass=$((pass + 1)); echo "ok   - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+bad() { fail=$((fail + 1)); failed="${failed}FAIL - $*
+"; echo "FAIL - $*"; }
 
-# build CC LANGFLAGS SRC LABEL: compile, report
+# One compile of the list: `compilers.sh --job N` runs line N of $JOBLIST
+# (CC, flags, source, label, tab-separated) into $OUT/res/N.
+if [ "${1:-}" = --job ]; then
+    n=$2
+    tab=$(printf '\t')
+    sed -n "${n}p" "$JOBLIST" | {
+        IFS=$tab read -r cc flags src label
+        log="$OUT/obj/$n.log"
+        # shellcheck disable=SC2086
+        if "$cc" $flags -I"$HDR_DIR" -c "$src" -o "$OUT/obj/$n.o" > "$log" 2>&1; then
+            echo "ok   - $label"
+        else
+            echo "FAIL - $label"
+            sed -n '1,12p' "$log" | sed 's/^/       /'
+        fi > "$OUT/res/$n"
+    }
+    exit 0
+fi
+
+rm -rf "$OUT/obj" "$OUT/res"
+mkdir -p "$OUT/obj" "$OUT/res"
+: > "$JOBLIST"
+njobs=0
+# build CC FLAGS SRC LABEL: one compile, added to the list run below
 build() {
-    cc=$1; flags=$2; src=$3; label=$4
-    log="$OUT/last.log"
-    # shellcheck disable=SC2086
-    if "$cc" $flags -I"$HDR_DIR" -c "$src" -o "$OUT/x.o" > "$log" 2>&1; then
-        ok "$label"
-    else
-        bad "$label"
-        sed -n '1,12p' "$log" | sed 's/^/       /'
-    fi
+    njobs=$((njobs + 1))
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$JOBLIST"
 }
 
 # The public functions and the NO_* guards around their declarations:
@@ -98,9 +137,17 @@ for be in MBEDTLS PSA BEARSSL CUSTOM; do
                 echo "#include \"icbu_reflow.h\""
                 uses
             } > "$src"
-            for cc in $C_COMPILERS; do
-                build "$cc" "$CFLAGS_STRICT" "$src" "$cc C99 $tag"
+            for opt in $LEVELS; do
+                if [ "$st" = extern ]; then
+                    for cc in $C_COMPILERS; do
+                        build "$cc" "$CFLAGS_STRICT $opt" "$src" "$cc C99 $opt $tag"
+                    done
+                    build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS $opt" "$src" "$ARM_CC C99 Cortex-M4F $opt $tag"
+                else
+                    build "${GCC:-gcc}" "$CFLAGS_STRICT $opt" "$src" "${GCC:-gcc} C99 $opt $tag"
+                fi
             done
+            [ "$st" = static ] && build "${CLANG:-clang}" "$CFLAGS_STRICT -O0" "$src" "${CLANG:-clang} C99 -O0 $tag"
             for cxx in $CXX_COMPILERS; do
                 build "$cxx" "-x c++ -std=c++11 $CXXFLAGS_STRICT" "$src" "$cxx C++11 $tag"
             done
@@ -115,14 +162,14 @@ for cxx in $CXX_COMPILERS; do
     done
 done
 
-# --- the writer's two builds, optimized (warnings such as -Warray-bounds need -O):
-# fast (-O2) and small (-Os, and ICBU_REFLOW_SMALL at -O2)
-for cc in $C_COMPILERS; do
-    for opt in -O2 -O3 -Os "-O2 -DICBU_REFLOW_SMALL"; do
-        for be in MBEDTLS PSA; do
-            build "$cc" "$CFLAGS_STRICT $opt" "$OUT/m_$be-none-extern.c" "$cc C99 $opt $be-none-extern"
-        done
+# --- the writer's small build (ICBU_REFLOW_SMALL, what -Os turns on) at -O2
+for be in MBEDTLS PSA BEARSSL CUSTOM; do
+    for cc in $C_COMPILERS; do
+        build "$cc" "$CFLAGS_STRICT -O2 -DICBU_REFLOW_SMALL" "$OUT/m_$be-none-extern.c" \
+            "$cc C99 -O2 -DICBU_REFLOW_SMALL $be-none-extern"
     done
+    build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS -O2 -DICBU_REFLOW_SMALL" "$OUT/m_$be-none-extern.c" \
+        "$ARM_CC C99 Cortex-M4F -O2 -DICBU_REFLOW_SMALL $be-none-extern"
 done
 for cxx in $CXX_COMPILERS; do
     for opt in -O2 -O3 "-O2 -DICBU_REFLOW_SMALL"; do
@@ -239,6 +286,24 @@ for depth in 3 64; do
     fi
 done
 
+# --- the compiles listed above, in parallel, printed in their order
+if ! CC=${GCC:-gcc} "$ROOT/tools/backend_inc.sh" "$BEINC"; then
+    bad "the back ends' headers for $ARM_CC (tools/backend_inc.sh)"
+fi
+seq 1 "$njobs" | xargs -P "$JOBS" -n 1 sh "$0" --job
+i=0
+while [ "$i" -lt "$njobs" ]; do
+    i=$((i + 1))
+    if [ ! -s "$OUT/res/$i" ]; then bad "compile $i of $JOBLIST: no result"; continue; fi
+    cat "$OUT/res/$i"
+    first=$(head -n 1 "$OUT/res/$i")
+    case $first in
+        "ok "*) pass=$((pass + 1)) ;;
+        *) fail=$((fail + 1)); failed="$failed$first
+" ;;
+    esac
+done
+
 # --- not counted: ICBU_REFLOW_STATIC in a file that uses only some of the API
 src="$OUT/static_partial.c"
 { echo "#define ICBU_REFLOW_STATIC"; echo "#define ICBU_REFLOW_CRYPTO_CUSTOM"
@@ -259,5 +324,9 @@ else
     echo "note - clang++ -Wzero-as-null-pointer-constant: $(grep -c 'error: zero as null' "$OUT/zero.log") errors (not counted), lines $(grep -oE 'icbu_reflow.h:[0-9]+' "$OUT/zero.log" | cut -d: -f2 | sort -un | tr '\n' ' ')"
 fi
 
+if [ -n "$failed" ]; then
+    echo "the failures again:"
+    printf '%s' "$failed"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
