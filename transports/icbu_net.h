@@ -16,13 +16,30 @@
  *     icbu_transport t = icbu_net_transport(&net, &opt);
  *     st = icbu_report(&cfg, &order, &url, &t, &retry, 15000, arena, sizeof arena, &out, &err);
  *     if (out.kind == ICBU_TRANSPORT_ERROR) fprintf(stderr, "%s\n", net.why);
+ *     ...                                            more icbu_report calls on t
+ *     icbu_net_free(&net);                           closes what is open
  *
  * icbu_report opens (TCP, then TLS for https) and closes for every attempt. With
  * icbu_exchange, which does neither, call t.open(t.ctx, &url, timeout_ms, &stage)
  * before it and t.close(t.ctx) after a successful open.
  *
+ * KEEP-ALIVE. With opt.keep_alive nonzero, t.keep_alive is 1: requests say
+ * Connection: keep-alive, and icbu_report leaves open a connection whose answer
+ * allows another request. The next open to the same scheme, host and port
+ * reuses it (returns 1) when it is still open: nothing to read on the socket
+ * and no hang-up (poll with no wait), and for TLS nothing buffered in the TLS
+ * library either. Anything else (the server closed it, sent a close_notify or
+ * stray bytes, or the URL names another host or port) closes it and connects
+ * afresh (returns 0). A server that closes just after that check is icbu_report's
+ * business: it reopens and sends the request once more. t.close always closes
+ * the connection; call it (or icbu_net_free) when you are done. Without
+ * keep_alive, every open connects afresh (an open connection is closed first).
+ *
+ * Counters (since icbu_net_transport): net.connects (TCP connections made) and
+ * net.reuses (opens that reused the kept connection).
+ *
  * Nothing global: every byte of state is in the icbu_net you pass (the TLS
- * session on the heap while open). Two threads with two icbu_net never meet.
+ * connection on the heap while open). Two threads with two icbu_net never meet.
  *
  * TLS: version 1.2 at least; the server's certificate must chain to the CA file
  * (PEM). A DNS host name is sent as SNI and must match the certificate (dNSName,
@@ -30,7 +47,8 @@
  * no SNI and must be an iPAddress entry of the certificate's subjectAltName
  * (icbu_x509_ip.c checks it: BearSSL and mbedTLS 2.28 match DNS names only).
  *
- * What the callbacks return (icbu_transport's contract): open 0, or a negative
+ * What the callbacks return (icbu_transport's contract): open 0 (connected
+ * afresh), 1 (the kept connection reused: keep_alive only), or a negative
  * value with *stage ICBU_STAGE_CONNECT or ICBU_STAGE_TLS; at most ICBU_IO_NO_RETRY
  * when another try cannot help, and then net.fault says which setting is wrong (a
  * host name that can never resolve or that the resolver does not know, the CA
@@ -65,21 +83,31 @@ typedef enum icbu_net_fault {
 
 typedef struct icbu_net_options {
     const char *ca_file;          /* PEM trust for https; NULL: ICBU_NET_DEFAULT_CA_FILE */
+    int keep_alive;               /* nonzero: keep connections between exchanges (KEEP-ALIVE) */
 } icbu_net_options;
 
-struct icbu_net_tls;              /* the TLS file's session */
+struct icbu_net_tls;              /* the TLS file's connection */
 
 typedef struct icbu_net {
     icbu_net_options opt;         /* a copy of the options given */
     char why[256];                /* the last failure, for people; "" after a successful open */
     icbu_net_fault fault;         /* set with an open at or below ICBU_IO_NO_RETRY */
-    int fd;                       /* private: the socket, -1 when closed */
-    struct icbu_net_tls *tls;     /* private: the TLS session, NULL for http:// */
+    unsigned connects;            /* TCP connections made */
+    unsigned reuses;              /* opens that reused the kept connection (returned 1) */
+    /* private */
+    int fd;                       /* the socket, -1 when closed */
+    struct icbu_net_tls *tls;     /* the TLS connection, NULL for http:// */
+    char peer[256];               /* the host fd is connected to (a C string) */
+    uint16_t peer_port;
+    int peer_https;
 } icbu_net;
 
 /* Resets *net (closed) with a copy of *opt (NULL: the defaults) and returns the
- * transport over it: open, close, send, recv and a monotonic now_ms. */
+ * transport over it: open, close, send, recv, a monotonic now_ms, and keep_alive
+ * from opt. Call icbu_net_free before resetting a net used before. */
 icbu_transport icbu_net_transport(icbu_net *net, const icbu_net_options *opt);
+/* Closes the connection. net stays usable (counters kept). */
+void icbu_net_free(icbu_net *net);
 /* The TLS library linked, with its version ("mbedTLS 3.6.6", "BearSSL 0.6"). */
 const char *icbu_net_tls_name(void);
 
@@ -115,7 +143,10 @@ int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len);
 int  icbu_net_tls_open(icbu_net *net, const char *host, uint32_t deadline);
 long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t deadline);
 long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadline);
-/* A best-effort close_notify (100 ms at most), then the session is freed. */
+/* 1 when nothing is buffered in the TLS connection (no data, no closure, no
+ * error seen): it may carry another request if the socket is still open. */
+int  icbu_net_tls_idle(const icbu_net *net);
+/* A best-effort close_notify (100 ms at most), then the connection is freed. */
 void icbu_net_tls_close(icbu_net *net);
 
 /* 4 or 16 when host is an IPv4/IPv6 literal (the address in ip), else 0

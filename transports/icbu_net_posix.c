@@ -417,6 +417,7 @@ int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len)
 }
 
 /* ------------------------------------------------ the transport callbacks */
+/* Closes what is open (TLS, then the socket); why is kept. */
 static void net_close(void *ctx)
 {
     icbu_net *net = (icbu_net *)ctx;
@@ -428,7 +429,45 @@ static void net_close(void *ctx)
     if (net->fd >= 0)
         close(net->fd);
     net->fd = -1;
+    net->peer[0] = '\0';
     memcpy(net->why, keep, sizeof keep);
+}
+
+/* Is the open connection still good for a request? Nothing buffered in TLS,
+ * and poll (no wait) sees nothing to read and no hang-up: a server that closed
+ * it (FIN, RST, close_notify) or sent stray bytes makes the socket readable. A
+ * readable plain socket is peeked, so that a spurious wake-up keeps it. */
+static int still_open(const icbu_net *net)
+{
+    struct pollfd pfd;
+    unsigned char c;
+    int r;
+    if (net->tls != NULL && !icbu_net_tls_idle(net))
+        return 0;
+    pfd.fd = net->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    do
+        r = poll(&pfd, 1, 0);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return 1;
+    if (r < 0 || (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0 || net->tls != NULL)
+        return 0;
+    return recv(net->fd, &c, 1, MSG_PEEK) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* keep_alive: the connection kept open can carry this request (same scheme,
+ * host and port, and still open). Otherwise it is closed. */
+static int reusable(icbu_net *net, const icbu_url *u, const char *host)
+{
+    if (net->fd < 0)
+        return 0;
+    if (net->opt.keep_alive && net->peer_https == u->https && net->peer_port == u->port &&
+        strcmp(net->peer, host) == 0 && still_open(net))
+        return 1;
+    net_close(net);
+    return 0;
 }
 
 static int net_open(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stage *stage)
@@ -439,12 +478,20 @@ static int net_open(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stag
     int rc;
     net->why[0] = '\0';
     net->fault = ICBU_NET_FAULT_NONE;
-    net->fd = -1;
-    net->tls = NULL;
     *stage = ICBU_STAGE_CONNECT;
     rc = host_get(net, u, host, sizeof host);
+    if (rc == 0 && reusable(net, u, host)) {
+        net->reuses++;
+        return 1;
+    }
     if (rc == 0)
         rc = tcp_connect(net, host, u->port, deadline);
+    if (rc == 0) {
+        net->connects++;
+        memcpy(net->peer, host, strlen(host) + 1);
+        net->peer_port = u->port;
+        net->peer_https = u->https;
+    }
     if (rc == 0 && u->https) {
         *stage = ICBU_STAGE_TLS;
         rc = icbu_net_tls_open(net, host, deadline);
@@ -493,5 +540,11 @@ icbu_transport icbu_net_transport(icbu_net *net, const icbu_net_options *opt)
     t.now_ms = net_now;
     t.open = net_open;
     t.close = net_close;
+    t.keep_alive = net->opt.keep_alive != 0;
     return t;
+}
+
+void icbu_net_free(icbu_net *net)
+{
+    net_close(net);
 }

@@ -41,6 +41,7 @@ struct icbu_net_tls {
     br_x509_trust_anchor   *ta;
     size_t                  nta, ta_cap;
     icbu_net               *net;
+    int                     ended;    /* a send or receive failed, or the peer closed */
     unsigned char           ip[16];
     unsigned char           iobuf[BR_SSL_BUFSIZE_BIDI];
 };
@@ -525,8 +526,10 @@ long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t
     unsigned char *buf;
     size_t len;
     long r = pump(st, BR_SSL_SENDAPP, deadline);
-    if (r != PUMP_OK)
+    if (r != PUMP_OK) {
+        st->ended = 1;
         return io_failure(st, r, "TLS send failed");
+    }
     buf = br_ssl_engine_sendapp_buf(eng, &len);
     if (len > n)
         len = n;
@@ -535,6 +538,8 @@ long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t
     br_ssl_engine_flush(eng, 0);
     /* The record on the wire now, so that a slow peer shows as a send timeout. */
     r = send_records(st, deadline);
+    if (r < 0)
+        st->ended = 1;
     return r < 0 ? r : (long)len;
 }
 
@@ -545,6 +550,8 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
     unsigned char *buf;
     size_t len;
     long r = pump(st, BR_SSL_RECVAPP, deadline);
+    if (r != PUMP_OK)
+        st->ended = 1;
     if (r == PUMP_EOF)
         return 0;                 /* bare TCP close: HTTP framing decides */
     if (r == PUMP_CLOSED && br_ssl_engine_last_error(eng) == BR_ERR_OK)
@@ -557,6 +564,13 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
     memcpy(p, buf, len);
     br_ssl_engine_recvapp_ack(eng, len);
     return (long)len;
+}
+
+int icbu_net_tls_idle(const icbu_net *net)
+{
+    const struct icbu_net_tls *st = net->tls;
+    return st != NULL && !st->ended &&
+           (br_ssl_engine_current_state(&st->cc.eng) & (BR_SSL_CLOSED | BR_SSL_RECVAPP)) == 0;
 }
 
 void icbu_net_tls_close(icbu_net *net)

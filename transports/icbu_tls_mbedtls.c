@@ -62,6 +62,7 @@ struct icbu_net_tls {
     uint32_t      deadline;       /* of the operation in progress */
     long          io_err;         /* socket failure seen by the bio callbacks */
     int           io_eof;         /* socket closed by the peer */
+    int           ended;          /* a send or receive failed, or the peer closed */
     unsigned char ip[16];         /* the host, when it is an IP literal */
     size_t        iplen;
 };
@@ -343,6 +344,7 @@ long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t
     int rc = tls_io(st, p, NULL, n, deadline);
     if (rc > 0)
         return rc;
+    st->ended = 1;
     if (st->io_err != 0)          /* why already says it */
         return st->io_err;
     return failure(st, "TLS send failed", rc);
@@ -354,6 +356,7 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
     int rc = tls_io(st, NULL, p, n, deadline);
     if (rc > 0)
         return rc;
+    st->ended = 1;
     /* close_notify, or a bare TCP close (common: the HTTP layer's framing
      * tells a complete answer from a cut one). */
     if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
@@ -362,6 +365,13 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
     if (st->io_err != 0)
         return st->io_err;
     return failure(st, "TLS receive failed", rc);
+}
+
+int icbu_net_tls_idle(const icbu_net *net)
+{
+    const struct icbu_net_tls *st = net->tls;
+    return st != NULL && !st->ended && mbedtls_ssl_get_bytes_avail(&st->ssl) == 0 &&
+           !mbedtls_ssl_check_pending(&st->ssl);
 }
 
 void icbu_net_tls_close(icbu_net *net)
