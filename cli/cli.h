@@ -35,6 +35,7 @@ struct options {
     icbu_sign_method method;
     icbu_date timestamp;
     int have_timestamp, simplify;
+    int no_keep_alive;            /* flush: a fresh connection for every order */
     uint32_t timeout_ms;
     unsigned retries;
 };
@@ -122,14 +123,24 @@ struct result {
     icbu_err e;                   /* ORDER_FAULT: why */
 };
 enum delivery { DELIVERED, ORDER_FAULT };
+/* The connection of a command: one icbu_net for all the orders it sends. With
+ * keep-alive (flush, unless --no-keep-alive) the connection stays open from one
+ * order to the next while the server allows it. */
+struct link {
+    icbu_net net;
+    icbu_transport t;
+};
+void link_open(struct link *l, const struct options *o, int keep_alive);
+/* Closes the connection and frees the link. */
+void link_close(struct link *l);
 void make_config(const struct options *o, icbu_config *c);
 /* Signs and sends order with retries; the outcome's line in r->line.
  * Without external_biz_id, retries are unsafe (a retry after a lost answer
  * would report it twice): once_without_key sends such an order once (send),
  * else it is an ORDER_FAULT with ICBU_E_NO_BIZ_ID (flush). ORDER_FAULT: the
- * order cannot be sent (r->e). A failure of the options exits. */
+ * order cannot be sent (r->e). A failure of the options exits. Sent over l. */
 enum delivery deliver(const struct options *o, const icbu_url *url, const icbu_order *order,
-                      int once_without_key, struct result *r);
+                      int once_without_key, struct link *l, struct result *r);
 
 /* -------------------------------------------------------------- spool.c */
 #define SPOOL_ABSENT (-2)         /* spool_open, refused_open: not there (and not made) */

@@ -37,6 +37,9 @@ static const char usage_text[] =
 "                        that cannot be read, or an order without external_biz_id.\n"
 "                        flush: the spool to send. DIR must be owned by the user running the\n"
 "                        command and not writable by group or others; links in it are not followed)\n"
+"  --no-keep-alive      (flush: a fresh connection for every order; by default flush sends the\n"
+"                        orders over one connection, kept open while the server allows it.\n"
+"                        send always uses one connection for one order)\n"
 "Output of send and parse: one JSON object on one line; fields absent from the answer are left out.\n"
 "  {\"outcome\":\"accepted\",\"insure_id\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"refused\",\"error_code\":\"...\",\"error_msg\":\"...\",\"request_id\":\"...\"}\n"
@@ -51,6 +54,9 @@ static const char usage_more[] =
 "  Accepted: deleted. Refused for good (business refusal, platform error that retries cannot\n"
 "  fix, invalid order): moved to DIR/refused/, with NAME.answer.json beside it (the line\n"
 "  printed for it, without \"file\" and \"spool\").\n"
+"  One connection carries the orders one after the other (Connection: keep-alive); when the\n"
+"  server closes it, the next order connects again, and an order whose request found it\n"
+"  closed is sent again once on a new connection before that counts as a failed attempt.\n"
 "  flush stops at the first order that fails otherwise and keeps it and the rest; a\n"
 "  platform error about the settings (codes 9, 11, 12, 21-34: signature, app key, timestamp...)\n"
 "  stops it with exit 2 (a host, CA file, certificate or HTTP 4xx error: 3), since it would\n"
@@ -122,7 +128,8 @@ static void usage_to(FILE *f)
 
 /* ------------------------------------------------------------- options */
 enum opt_id { O_APP_KEY, O_SECRET, O_SIGN_METHOD, O_TIMESTAMP, O_SESSION, O_PARTNER_ID,
-              O_SIMPLIFY, O_URL, O_CA_FILE, O_TIMEOUT, O_RETRIES, O_SPOOL, O_HELP, O_VERSION };
+              O_SIMPLIFY, O_URL, O_CA_FILE, O_TIMEOUT, O_RETRIES, O_SPOOL, O_NO_KEEP_ALIVE,
+              O_HELP, O_VERSION };
 static const struct { const char *name; enum opt_id id; int has_value; } opt_table[] = {
     { "app-key", O_APP_KEY, 1 },       { "secret", O_SECRET, 1 },
     { "sign-method", O_SIGN_METHOD, 1 }, { "timestamp", O_TIMESTAMP, 1 },
@@ -130,6 +137,7 @@ static const struct { const char *name; enum opt_id id; int has_value; } opt_tab
     { "simplify", O_SIMPLIFY, 0 },     { "url", O_URL, 1 },
     { "ca-file", O_CA_FILE, 1 },       { "timeout", O_TIMEOUT, 1 },
     { "retries", O_RETRIES, 1 },       { "spool", O_SPOOL, 1 },
+    { "no-keep-alive", O_NO_KEEP_ALIVE, 0 },
     { "help", O_HELP, 0 },             { "version", O_VERSION, 0 }
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
@@ -239,6 +247,7 @@ static void apply_option(struct options *o, enum opt_id id, char *value)
     case O_URL:        o->url = value; break;
     case O_CA_FILE:    o->ca_file = value; break;
     case O_SIMPLIFY:   o->simplify = 1; break;
+    case O_NO_KEEP_ALIVE: o->no_keep_alive = 1; break;
     case O_SECRET:
         secret_set(value);
         icbu_wipe(value, strlen(value));   /* out of /proc/PID/cmdline, at least */
@@ -312,6 +321,8 @@ static void check_command(const struct options *o)
                     strcmp(c, "parse") == 0 ? "RESPONSE" : "ORDER");
     if (o->spool != NULL && strcmp(c, "send") != 0 && !flush)
         usage_error("--spool is for send and flush");
+    if (o->no_keep_alive && strcmp(c, "send") != 0 && !flush)
+        usage_error("--no-keep-alive is for send and flush");
 }
 
 /* The app key and the secret: from the options, else from the environment. */
