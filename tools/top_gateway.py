@@ -753,10 +753,13 @@ def rst_close(sock):
         pass
 
 
-def graceful_close(sock, tls):
+def graceful_close(sock, tls, wait=1.0):
+    """TLS close_notify, or FIN, then close. wait: how long to wait for the client's end
+    (its close_notify, or its FIN while draining what it sends); 0: not at all, the server
+    closing on its own (quiet_close)."""
     try:
         if tls:
-            sock.settimeout(1.0)
+            sock.settimeout(wait)
             try:
                 raw = sock.unwrap()
                 raw.close()
@@ -765,9 +768,9 @@ def graceful_close(sock, tls):
         else:
             sock.shutdown(socket.SHUT_WR)
             # Let the client read everything; drain until it closes (short wait).
-            sock.settimeout(1.0)
+            sock.settimeout(wait)
             try:
-                while sock.recv(65536):
+                while wait and sock.recv(65536):
                     pass
             except OSError:
                 pass
@@ -783,20 +786,7 @@ def graceful_close(sock, tls):
 def quiet_close(sock, tls):
     """The server closing on its own, without a word at the HTTP level: TLS close_notify
     (not waiting for the client's, so the session stays resumable), then FIN."""
-    try:
-        if tls:
-            sock.settimeout(0.0)
-            try:
-                sock.unwrap()
-            except (OSError, ValueError, ssl.SSLError):
-                pass
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
-        sock.close()
-    except OSError:
-        pass
+    graceful_close(sock, tls, 0.0)
 
 
 def chunk(data, ext=b""):
