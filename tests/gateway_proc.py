@@ -2,6 +2,7 @@
 (tools/top_gateway.py) as a child process -- start it on 127.0.0.1, read its
 ports, build URLs (with a /f/<mode> fault prefix), read its logs, stop it --
 and running one test case into an 'ok - ' / 'not ok - ' line."""
+import fnmatch
 import json
 import os
 import shutil
@@ -73,6 +74,15 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def selected(name, pattern):
+    """--only PATTERN: a glob when it has * ? or [, else a part of the case's name."""
+    if not pattern:
+        return True
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(name, pattern)
+    return pattern in name
 
 
 class Fail(Exception):
