@@ -56,6 +56,21 @@ class Gateway:
         except FileNotFoundError:
             return []
 
+    def requests(self, prefix):
+        """requests.jsonl: the requests whose order's external_biz_id starts with prefix."""
+        return [r for r in self.jsonl("requests.jsonl") if (r.get("biz") or "").startswith(prefix)]
+
+    def connections(self):
+        """connections.jsonl: connection id -> its "open" event (listener, tls, resumed),
+        with "requests" and "why" from its "close" event once it is closed."""
+        out = {}
+        for e in self.jsonl("connections.jsonl"):
+            if e.get("event") == "open":
+                out[e["conn"]] = dict(e)
+            elif e.get("event") == "close" and e["conn"] in out:
+                out[e["conn"]].update(requests=e["requests"], why=e["why"])
+        return out
+
     def stop(self):
         if self.p.poll() is None:
             self.p.terminate()
