@@ -1,6 +1,7 @@
 /* icbu_net_posix.c - the TCP half of the icbu_net transport (see icbu_net.h):
  * POSIX sockets, non-blocking, poll() for every deadline; the host name check;
- * reading the CA file for the TLS file; icbu_net_transport() and its callbacks.
+ * reading the CA file for the TLS file; the TLS session kept for resumption;
+ * icbu_net_transport() and its callbacks.
  * Needs: POSIX 2008 (-D_POSIX_C_SOURCE=200809L), icbu_reflow.h, and one TLS
  * file linked (icbu_tls_mbedtls.c or icbu_tls_bearssl.c). */
 #include "icbu_net.h"
@@ -403,6 +404,16 @@ static const char *ca_slurp(int fd, unsigned char **pem, size_t *len)
     return NULL;
 }
 
+/* FNV-1a, 64 bits: tells one CA file's content from another's (the file is
+ * trusted: this is no defence against someone choosing a collision). */
+static uint64_t fnv1a64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    while (n--)
+        h = (h ^ *p++) * 0x100000001b3u;
+    return h;
+}
+
 int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len)
 {
     const char *bad;
@@ -413,7 +424,91 @@ int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len)
         return fd;
     bad = ca_slurp(fd, pem, len);
     close(fd);
-    return bad != NULL ? ca_fail(net, bad) : 0;
+    if (bad != NULL)
+        return ca_fail(net, bad);
+    net->ca_digest = fnv1a64(*pem, *len);
+    return 0;
+}
+
+/* --------------------------------------------------------- TLS sessions */
+/* The session kept for resumption: the TLS library's bytes, and what it may
+ * be offered to. */
+struct icbu_net_session {
+    char host[256];               /* the host name or address it was made with */
+    uint16_t port;
+    uint64_t ca_digest;           /* of the CA file's content then */
+    int64_t saved;                /* when it was made or last resumed (Unix seconds) */
+    size_t len;
+    unsigned char data[];         /* len bytes */
+};
+
+void icbu_net_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--)
+        *v++ = 0;
+}
+
+void icbu_net_session_drop(icbu_net *net)
+{
+    struct icbu_net_session *s = net->session;
+    if (s == NULL)
+        return;
+    icbu_net_wipe(s, sizeof *s + s->len);
+    free(s);
+    net->session = NULL;
+}
+
+/* A new session record (NULL: out of memory, or sizes out of bounds). */
+static struct icbu_net_session *session_new(const char *host, uint16_t port, uint64_t ca_digest,
+                                            int64_t saved, const unsigned char *p, size_t n)
+{
+    struct icbu_net_session *s;
+    size_t hl = strlen(host);
+    if (n == 0 || n > ICBU_NET_SESSION_MAX || hl >= sizeof s->host)
+        return NULL;
+    if ((s = (struct icbu_net_session *)malloc(sizeof *s + n)) == NULL)
+        return NULL;
+    memset(s, 0, sizeof *s);
+    memcpy(s->host, host, hl + 1);
+    s->port = port;
+    s->ca_digest = ca_digest;
+    s->saved = saved;
+    s->len = n;
+    memcpy(s->data, p, n);
+    return s;
+}
+
+/* Was a session saved at this time young enough to offer? (a few minutes
+ * ahead of the clock pass: clocks step) */
+static int session_fresh(int64_t saved)
+{
+    int64_t now = (int64_t)time(NULL);
+    return now - saved <= ICBU_NET_SESSION_MAX_AGE && saved - now <= 300;
+}
+
+void icbu_net_session_keep(icbu_net *net, const unsigned char *p, size_t n)
+{
+    struct icbu_net_session *s = session_new(net->peer, net->peer_port, net->ca_digest,
+                                             (int64_t)time(NULL), p, n);
+    if (s == NULL)
+        return;
+    icbu_net_session_drop(net);
+    net->session = s;
+}
+
+const unsigned char *icbu_net_session_get(icbu_net *net, size_t *len)
+{
+    const struct icbu_net_session *s = net->session;
+    *len = 0;
+    if (s == NULL || !net->peer_https || s->port != net->peer_port || strcmp(s->host, net->peer) != 0)
+        return NULL;              /* another peer's (replaced after this handshake) */
+    if (s->ca_digest != net->ca_digest || !session_fresh(s->saved)) {
+        icbu_net_session_drop(net);
+        return NULL;
+    }
+    *len = s->len;
+    return s->data;
 }
 
 /* ------------------------------------------------ the transport callbacks */
@@ -500,6 +595,10 @@ static int net_open(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stag
         net_close(net);           /* icbu_report does not close after a failed open */
         return rc < 0 ? rc : -1;
     }
+    if (u->https) {
+        net->handshakes++;
+        net->resumptions += net->resumed != 0;
+    }
     net->why[0] = '\0';
     return 0;
 }
@@ -547,4 +646,5 @@ icbu_transport icbu_net_transport(icbu_net *net, const icbu_net_options *opt)
 void icbu_net_free(icbu_net *net)
 {
     net_close(net);
+    icbu_net_session_drop(net);
 }
