@@ -47,6 +47,8 @@
  * or CA file content, nor after ICBU_NET_SESSION_MAX_AGE seconds: verification
  * is what it was for the handshake that made it. A resumption that fails, and
  * a TLS error on the connection, drop the session: the next handshake is full.
+ * icbu_net_session_save() writes the session as bytes to keep in a file, for
+ * another process's icbu_net_session_load(); see there for the format.
  *
  * Counters (since icbu_net_transport): net.connects (TCP connections made),
  * net.reuses (opens that reused the kept connection), net.handshakes (TLS
@@ -92,7 +94,7 @@
 #define ICBU_NET_SESSION_MAX_AGE 86400     /* seconds: an older saved session is not offered */
 #endif
 #ifndef ICBU_NET_SESSION_MAX
-#define ICBU_NET_SESSION_MAX 65536         /* bytes: a larger session is not kept */
+#define ICBU_NET_SESSION_MAX 65536         /* bytes: a larger session is not kept or loaded */
 #endif
 
 /* What an open at or below ICBU_IO_NO_RETRY was about: a setting to fix. */
@@ -139,6 +141,37 @@ icbu_transport icbu_net_transport(icbu_net *net, const icbu_net_options *opt);
 void icbu_net_free(icbu_net *net);
 /* The TLS library linked, with its version ("mbedTLS 3.6.6", "BearSSL 0.6"). */
 const char *icbu_net_tls_name(void);
+
+/* The saved TLS session, as bytes to keep for another process: its size, and
+ * the bytes in buf when cap is at least that; 0 when there is no session (no
+ * TLS handshake yet, or the server gave nothing to resume). The format, text
+ * lines then the TLS library's own bytes:
+ *     icbu-tls-session 1            the format
+ *     tls mbedTLS 3.6.6             icbu_net_tls_name(): another library or version is refused
+ *     host gw.example.com           the host name or address, and the port, it was made with
+ *     port 443
+ *     ca 0123456789abcdef           FNV-1a 64 of the CA file's content then
+ *     saved 1767225600              when it was made or last resumed (Unix seconds)
+ *     bytes 133                     the length of what follows the empty line
+ *     (empty line)
+ *     the session: mbedtls_ssl_session_save()'s bytes; for BearSSL, version (2
+ *     bytes, big-endian), cipher suite (2), session ID length (1), session ID
+ *     (32), master secret (48)
+ * The bytes hold the session's secret (TLS 1.2: its master secret; TLS 1.3: a
+ * resumption key and its ticket) but no secret of the caller's: keep them
+ * where only this user can read and write. Whoever can read them can resume
+ * the session as this client and, with TLS 1.2, decrypt what the session's
+ * connections carried if they recorded it; whoever can write them, and can
+ * also intercept the connection, can pass for the server (a resumed handshake
+ * checks no certificate). */
+size_t icbu_net_session_save(const icbu_net *net, unsigned char *buf, size_t cap);
+/* A session saved by icbu_net_session_save (by this process or another), to
+ * offer on the next handshake with u's host and port (https). 0, or -1 with
+ * why when it is not taken (nothing changes then): not that format, another
+ * TLS library or version, another host or port, older than
+ * ICBU_NET_SESSION_MAX_AGE (or saved in the future), bytes the TLS library
+ * refuses. Its CA digest is checked at the handshake. */
+int icbu_net_session_load(icbu_net *net, const icbu_url *u, const unsigned char *p, size_t n);
 
 /* ------------------------------------------------------------------------
  * Between icbu_net_posix.c and the TLS file; not for the caller. Times are
@@ -190,6 +223,8 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
 int  icbu_net_tls_idle(const icbu_net *net);
 /* A best-effort close_notify (100 ms at most), then the connection is freed. */
 void icbu_net_tls_close(icbu_net *net);
+/* 0 when p (n bytes) is a session this TLS library can offer. */
+int  icbu_net_tls_session_check(const unsigned char *p, size_t n);
 
 /* 4 or 16 when host is an IPv4/IPv6 literal (the address in ip), else 0
  * (icbu_net_posix.c); 1 when the DER certificate's subjectAltName has an

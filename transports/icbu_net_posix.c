@@ -511,6 +511,142 @@ const unsigned char *icbu_net_session_get(icbu_net *net, size_t *len)
     return s->data;
 }
 
+/* The saved session as bytes for another process (icbu_net.h has the format). */
+size_t icbu_net_session_save(const icbu_net *net, unsigned char *buf, size_t cap)
+{
+    const struct icbu_net_session *s = net->session;
+    char head[512];
+    int n;
+    if (s == NULL)
+        return 0;
+    n = snprintf(head, sizeof head, "icbu-tls-session 1\ntls %s\nhost %s\nport %u\nca %016llx\n"
+                 "saved %lld\nbytes %lu\n\n", icbu_net_tls_name(), s->host, (unsigned)s->port,
+                 (unsigned long long)s->ca_digest, (long long)s->saved, (unsigned long)s->len);
+    if (n <= 0 || (size_t)n >= sizeof head)
+        return 0;
+    if (buf != NULL && cap >= (size_t)n + s->len) {
+        memcpy(buf, head, (size_t)n);
+        memcpy(buf + n, s->data, s->len);
+    }
+    return (size_t)n + s->len;
+}
+
+/* The line "KEY VALUE\n" at *p (before end): VALUE in val (printable ASCII,
+ * shorter than cap), *p past the line. 0, or -1 when the line is not that. */
+static int line_field(const unsigned char **p, const unsigned char *end, const char *key,
+                      char *val, size_t cap)
+{
+    const unsigned char *q = *p;
+    size_t kl = strlen(key), i = 0;
+    if ((size_t)(end - q) <= kl || memcmp(q, key, kl) != 0 || q[kl] != ' ')
+        return -1;
+    for (q += kl + 1; q < end && *q != '\n'; q++) {
+        if (i + 1 >= cap || *q < 0x20 || *q > 0x7E)
+            return -1;
+        val[i++] = (char)*q;
+    }
+    if (q == end)
+        return -1;
+    val[i] = '\0';
+    *p = q + 1;
+    return 0;
+}
+
+/* The number in s (base 10 or 16, digits only): 0, or -1 when it is not one
+ * or exceeds max. */
+static int parse_u64(const char *s, unsigned base, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else
+            return -1;
+        if (v > (max - d) / base)
+            return -1;
+        v = v * base + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The numbers of the saved header (port, ca, saved, bytes) at *q: NULL, or what is wrong. */
+static const char *load_numbers(const unsigned char **q, const unsigned char *end, uint64_t v[4])
+{
+    static const char *const key[4] = { "port", "ca", "saved", "bytes" };
+    static const uint64_t max[4] = { 65535, UINT64_MAX, (uint64_t)1 << 62, ICBU_NET_SESSION_MAX };
+    char val[32];
+    int i;
+    for (i = 0; i < 4; i++)
+        if (line_field(q, end, key[i], val, sizeof val) != 0 ||
+            parse_u64(val, i == 1 ? 16 : 10, max[i], &v[i]) != 0)
+            return "not a saved TLS session (a line is missing or wrong)";
+    if (*q >= end || **q != '\n' || (uint64_t)(end - *q - 1) != v[3])
+        return "not a saved TLS session (its length is wrong)";
+    ++*q;
+    return NULL;
+}
+
+/* What is wrong with the saved bytes p (n) for host and port, or NULL; the
+ * numbers of the header in v, *data at the session's bytes. */
+static const char *load_check(const unsigned char *p, size_t n, const char *host, uint16_t port,
+                              uint64_t v[4], const unsigned char **data)
+{
+    const unsigned char *q = p, *end = p + n;
+    char val[300];
+    const char *bad;
+    if (line_field(&q, end, "icbu-tls-session", val, sizeof val) != 0 || strcmp(val, "1") != 0)
+        return "not a saved TLS session (format icbu-tls-session 1)";
+    if (line_field(&q, end, "tls", val, sizeof val) != 0 || strcmp(val, icbu_net_tls_name()) != 0)
+        return "saved by another TLS library or version";
+    if (line_field(&q, end, "host", val, sizeof val) != 0 || strcmp(val, host) != 0)
+        return "saved for another host";
+    if ((bad = load_numbers(&q, end, v)) != NULL)
+        return bad;
+    if (v[0] != port)
+        return "saved for another port";
+    if (!session_fresh((int64_t)v[2]))
+        return (int64_t)v[2] > (int64_t)time(NULL) ? "saved in the future (the clock?)"
+                                                   : "expired (older than ICBU_NET_SESSION_MAX_AGE)";
+    if (icbu_net_tls_session_check(q, (size_t)v[3]) != 0)
+        return "the TLS library cannot use it";
+    *data = q;
+    return NULL;
+}
+
+int icbu_net_session_load(icbu_net *net, const icbu_url *u, const unsigned char *p, size_t n)
+{
+    struct icbu_net_session *s = NULL;
+    const unsigned char *data = NULL;
+    const char *bad = NULL;
+    char host[256];
+    uint64_t v[4];
+    net->fault = ICBU_NET_FAULT_NONE;
+    if (!u->https) {
+        icbu_net_say(net, "no TLS session for an http:// URL");
+        return -1;
+    }
+    if (host_get(net, u, host, sizeof host) != 0) {
+        net->fault = ICBU_NET_FAULT_NONE;         /* said again by the open */
+        return -1;
+    }
+    if ((bad = load_check(p, n, host, u->port, v, &data)) == NULL &&
+        (s = session_new(host, u->port, v[1], (int64_t)v[2], data, (size_t)v[3])) == NULL)
+        bad = "out of memory";
+    if (bad != NULL) {
+        icbu_net_say(net, "%s", bad);
+        return -1;
+    }
+    icbu_net_session_drop(net);
+    net->session = s;
+    return 0;
+}
+
 /* ------------------------------------------------ the transport callbacks */
 /* Closes what is open (TLS, then the socket); why is kept. */
 static void net_close(void *ctx)

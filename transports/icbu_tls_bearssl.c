@@ -472,6 +472,14 @@ static int session_decode(const unsigned char *b, size_t n, br_ssl_session_param
     return 0;
 }
 
+int icbu_net_tls_session_check(const unsigned char *p, size_t n)
+{
+    br_ssl_session_parameters pp;
+    int rc = session_decode(p, n, &pp);
+    icbu_net_wipe(&pp, sizeof pp);
+    return rc;
+}
+
 /* The session saved for this peer, if any, set in the engine to be offered
  * (bytes BearSSL cannot take are dropped). */
 static void session_offer(struct icbu_net_tls *st)

@@ -314,6 +314,16 @@ static void session_offer(struct icbu_net_tls *st)
     mbedtls_ssl_session_free(&s);
 }
 
+int icbu_net_tls_session_check(const unsigned char *p, size_t n)
+{
+    mbedtls_ssl_session s;
+    int rc;
+    mbedtls_ssl_session_init(&s);
+    rc = mbedtls_ssl_session_load(&s, p, n);
+    mbedtls_ssl_session_free(&s);
+    return rc == 0 ? 0 : -1;
+}
+
 /* The connection's session, kept in the icbu_net for the next handshake
  * (nothing changes when mbedTLS has none to give). */
 static void session_export(struct icbu_net_tls *st)
