@@ -35,7 +35,8 @@ EX_BEARSSL_LIBS ?= -lbearssl
 EX_CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 EX_CURL_LIBS   ?= $(or $(shell pkg-config --libs libcurl 2>/dev/null),-lcurl)
 
-CLI_SRC  = cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c
+CLI_SRC  = cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c \
+           cli/cache.c
 NET_SRC  = transports/icbu_net_posix.c transports/icbu_x509_ip.c
 CLI_DEPS = $(CLI_SRC) cli/cli.h transports/icbu_net.h $(NET_SRC) icbu_reflow.h cli/build.mk
 

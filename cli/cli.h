@@ -5,6 +5,7 @@
  *   output.c    the one-line JSON outcome and its string escaping; stderr text
  *   deliver.c   one order sent: configuration, transport, retries, settings errors
  *   spool.c     the spool directory: safe opening, listing, writing, refused/, lock
+ *   cache.c     the TLS session cache file (--session-cache): safe reading, atomic writing
  *   commands.c  sign, send, parse, flush, and main (the library's implementation)
  *
  * The transport is transports/icbu_net_posix.c with one TLS file. */
@@ -23,7 +24,8 @@
 #define EXIT_SPOOLED    5     /* send: kept in the spool; flush: orders left for later */
 #define EXIT_SETTINGS   6     /* send: spooled, but the settings must be fixed first */
 #define EXIT_USAGE      64
-#define EXIT_SPOOL_IO   74    /* the spool directory is unsafe, or cannot be read or changed */
+#define EXIT_SPOOL_IO   74    /* the spool directory is unsafe, or cannot be read or changed;
+                                 the session cache file is unsafe */
 #define EXIT_LOCKED     75    /* another flush holds the spool */
 
 #define DEFAULT_URL "https://gw.api.taobao.com/router/rest"
@@ -32,6 +34,7 @@
 struct options {
     const char *cmd, *input;      /* sign|send|parse|flush; ORDER or RESPONSE */
     const char *app_key, *session, *partner_id, *url, *ca_file, *spool;
+    const char *session_cache;    /* --session-cache FILE, or NULL */
     icbu_sign_method method;
     icbu_date timestamp;
     int have_timestamp, simplify;
@@ -130,9 +133,12 @@ struct link {
     icbu_net net;
     icbu_transport t;
 };
-void link_open(struct link *l, const struct options *o, int keep_alive);
-/* Closes the connection and frees the link. */
-void link_close(struct link *l);
+/* The link, with --session-cache's session loaded: 0, or EXIT_SPOOL_IO after a
+ * message when the file is unsafe (then nothing is open). */
+int link_open(struct link *l, const struct options *o, const icbu_url *url, int keep_alive);
+/* Closes the connection, writes --session-cache after a TLS handshake, and
+ * frees the link. */
+void link_close(struct link *l, const struct options *o);
 void make_config(const struct options *o, icbu_config *c);
 /* Signs and sends order with retries; the outcome's line in r->line.
  * Without external_biz_id, retries are unsafe (a retry after a lost answer
@@ -177,6 +183,15 @@ int spool_remove(const struct spool *sp, const char *name);
 /* Moves name to refused/, its answer (l + "}\n") written first. 0; an errno
  * value; or -1 after a message (refused/ is unsafe). */
 int spool_refuse(struct spool *sp, const char *name, const struct line *l);
+/* -------------------------------------------------------------- cache.c */
+/* --session-cache FILE read into net for url (https): 0 (a missing, unreadable
+ * or unusable file is ignored, with a warning unless missing), or EXIT_SPOOL_IO
+ * after a message when FILE is unsafe (not a regular file of ours, or open to
+ * others). */
+int cache_load(const char *path, icbu_net *net, const icbu_url *url);
+/* The session net holds written to FILE atomically (0600); a warning when it cannot be. */
+void cache_save(const char *path, const icbu_net *net);
+
 /* DIR/NAME in out (PATH_CAP bytes): 0 or ENAMETOOLONG. */
 #define PATH_CAP 4096
 int path_join(char *out, const char *dir, const char *name);

@@ -6,7 +6,7 @@
  *
  * Build (from the repository root; cli/build.mk does it for `make examples`):
  *   cc -std=c99 -D_POSIX_C_SOURCE=200809L -I. -DCLI_TLS_MBEDTLS -DICBU_REFLOW_CRYPTO_MBEDTLS \
- *      cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c \
+ *      cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c cli/cache.c \
  *      transports/icbu_net_posix.c transports/icbu_x509_ip.c transports/icbu_tls_mbedtls.c \
  *      -lmbedtls -lmbedx509 -lmbedcrypto
  *   (or -DCLI_TLS_BEARSSL -DICBU_REFLOW_CRYPTO_BEARSSL with icbu_tls_bearssl.c and -lbearssl;
@@ -177,10 +177,18 @@ static int cmd_send(const struct options *o)
         free(json);
         return EXIT_SPOOL_IO;
     }
-    link_open(&link, o, 0);      /* one order: Connection: close */
+    /* One order: Connection: close. An unsafe --session-cache stops it here. */
+    if ((rc = link_open(&link, o, &url, 0)) != 0) {
+        fputs("icbu-reflow: nothing sent: the session cache must be fixed first\n", stderr);
+        if (dfd >= 0)
+            close(dfd);
+        free(order_arena);
+        free(json);
+        return rc;
+    }
     if (deliver(o, &url, order, 1, &link, &r) == ORDER_FAULT)
         invalid_order(&r.e);      /* exits 4 */
-    link_close(&link);
+    link_close(&link, o);
     cli_secret_forget();
     if (r.attempts > 1)
         fprintf(stderr, "icbu-reflow: %u attempts\n", r.attempts);
@@ -311,9 +319,14 @@ static int cmd_flush(const struct options *o)
 
     if (icbu_url_parse(o->url, &url) != ICBU_OK)
         usage_error("bad --url (want http://host[:port][/path] or https://...)");
-    if ((rc = spool_take(&sp, o->spool)) != 0)
+    if ((rc = link_open(&link, o, &url, !o->no_keep_alive)) != 0) {
+        fputs("icbu-reflow: nothing sent: the session cache must be fixed first\n", stderr);
         return rc;
-    link_open(&link, o, !o->no_keep_alive);
+    }
+    if ((rc = spool_take(&sp, o->spool)) != 0) {
+        link_close(&link, o);
+        return rc;
+    }
     for (;;) {                    /* again while sends add orders meanwhile */
         char **names = NULL;
         long n = spool_list(&sp, &names, first), i;
@@ -330,7 +343,7 @@ static int cmd_flush(const struct options *o)
         if (n == 0 || rc != EXIT_ACCEPTED)
             break;
     }
-    link_close(&link);
+    link_close(&link, o);
     cli_secret_forget();
     spool_release(&sp);
     return finish(rc);

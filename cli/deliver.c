@@ -201,17 +201,26 @@ static void outcome_of(const struct options *o, const icbu_outcome *out, const i
 }
 
 /* ------------------------------------------------------------ the link */
-void link_open(struct link *l, const struct options *o, int keep_alive)
+int link_open(struct link *l, const struct options *o, const icbu_url *url, int keep_alive)
 {
     icbu_net_options net_opt;
+    int rc;
     memset(&net_opt, 0, sizeof net_opt);
     net_opt.ca_file = o->ca_file;
     net_opt.keep_alive = keep_alive;
     l->t = icbu_net_transport(&l->net, &net_opt);
+    if (o->session_cache != NULL && (rc = cache_load(o->session_cache, &l->net, url)) != 0) {
+        icbu_net_free(&l->net);
+        return rc;
+    }
+    return 0;
 }
 
-void link_close(struct link *l)
+void link_close(struct link *l, const struct options *o)
 {
+    l->t.close(l->t.ctx);
+    if (o->session_cache != NULL && l->net.handshakes > 0)
+        cache_save(o->session_cache, &l->net);
     icbu_net_free(&l->net);
 }
 
