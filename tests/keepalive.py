@@ -90,14 +90,14 @@ class Raw:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.buf = b""
         if scheme != "http":
-            key = (gw.ca, no_ticket)
-            if key not in Raw.contexts:       # a session resumes only with its own context
-                ctx = ssl.create_default_context(cafile=gw.ca)
-                if no_ticket:
-                    ctx.options |= ssl.OP_NO_TICKET
-                Raw.contexts[key] = ctx
-            self.sock = Raw.contexts[key].wrap_socket(self.sock, server_hostname="127.0.0.1",
-                                                      session=session, suppress_ragged_eofs=False)
+            ctx = ssl.create_default_context(cafile=gw.ca)
+            if no_ticket:
+                ctx.options |= ssl.OP_NO_TICKET
+            # a session resumes only with its own context: one per kind (setdefault: the
+            # first one stored, whichever thread stores it)
+            ctx = Raw.contexts.setdefault((gw.ca, no_ticket), ctx)
+            self.sock = ctx.wrap_socket(self.sock, server_hostname="127.0.0.1",
+                                        session=session, suppress_ragged_eofs=False)
 
     def post(self, path, biz, extra=(), version="HTTP/1.1"):
         body = form_body(biz)
@@ -182,6 +182,14 @@ class Raw:
             self.sock.close()
         except OSError:
             pass
+
+
+def tls_max(binary):
+    """The newest TLS version the binary's library speaks, from --version: TLS 1.3 with
+    mbedTLS 3.x and later (on by default), else TLS 1.2 (mbedTLS 2.28, BearSSL)."""
+    out = reliability.run(binary, ["--version"]).out.decode()
+    major = out.split("TLS: mbedTLS ")[1][:1] if "TLS: mbedTLS " in out else ""
+    return "TLSv1.3" if major.isdigit() and int(major) >= 3 else "TLSv1.2"
 
 
 def ka_path(spec="", mode=""):
@@ -477,6 +485,124 @@ class Suite:
         add("a refusal keeps the connection; a fault mode (/f/chunked) still closes",
             with_conn(faults_close))
 
+    # -------------------------------------------------------------- CLI cases
+    def spool(self, prefix, n):
+        """A spool (mode 0700) of n orders, prefix + "01".."n", oldest first (cli/spool.c's
+        names: <ns>-<pid>-<n>.json)."""
+        self.n += 1
+        d = os.path.join(self.tmp, "spool-%03d" % self.n)
+        os.mkdir(d, 0o700)
+        base = time.time_ns()
+        for i in range(1, n + 1):
+            with open(os.path.join(d, "%020d-%010d-%04d.json" % (base + i, os.getpid(), i)), "wb") as f:
+                f.write(reliability.order_text("%s%02d" % (prefix, i), style=i))
+        return d
+
+    def url(self, scheme, spec="", mode=""):
+        port = {"http": self.gw.http, "https": self.gw.https, "https12": self.gw.https12}[scheme]
+        return "%s://127.0.0.1:%d%s" % ("http" if scheme == "http" else "https", port,
+                                        ka_path(spec, mode))
+
+    def flush(self, binary, scheme, spec, n, what, extra=()):
+        """flush of n spooled orders against /ka/spec: every order accepted once, the spool
+        emptied, exit 0. Returns (requests.jsonl lines, {conn: connections.jsonl entry})."""
+        prefix = self.prefix(what)
+        d = self.spool(prefix, n)
+        r = reliability.run(binary, ["flush", "--spool", d, "--url", self.url(scheme, spec),
+                                     "--ca-file", self.gw.ca] + list(extra), timeout=60)
+        lines = r.lines()
+        expect(r.rc == 0 and reliability.spool_orders(d) == [],
+               "flush: exit %d, %d orders left: %s" % (r.rc, len(reliability.spool_orders(d)),
+                                                       r.why()))
+        expect(len(lines) == n and all(x.get("outcome") == "accepted" and x.get("spool") == "removed"
+                                       for x in lines),
+               "flush's lines: %s" % [(x.get("outcome"), x.get("spool")) for x in lines])
+        acc = {}
+        for e in self.gw.jsonl("accepted.jsonl"):
+            if e["external_biz_id"].startswith(prefix):
+                acc[e["external_biz_id"]] = acc.get(e["external_biz_id"], 0) + 1
+        want = {"%s%02d" % (prefix, i): 1 for i in range(1, n + 1)}
+        expect(acc == want, "accepted other than once each: %s" %
+               {k: acc.get(k, 0) for k in want if acc.get(k, 0) != 1})
+        return self.conns_of(prefix)
+
+    def cli_cases(self, be, binary, scheme):
+        add = lambda name, fn: self.add("cli/%s/%s/%s" % (be, scheme, name), fn)  # noqa: E731
+
+        def arrivals(reqs):
+            """{number of arrivals: how many orders arrived that often}"""
+            per = {}
+            for r in reqs:
+                per[r["biz"]] = per.get(r["biz"], 0) + 1
+            out = {}
+            for v in per.values():
+                out[v] = out.get(v, 0) + 1
+            return out
+
+        def one_connection():
+            reqs, conns = self.flush(binary, scheme, "", SPOOLED, "one")
+            expect(len(conns) == 1 and [r["n"] for r in reqs] == list(range(1, SPOOLED + 1)),
+                   "%d connections (at most 2 wanted, 1 expected): %s"
+                   % (len(conns), [(r["conn"], r["n"]) for r in reqs]))
+            expect(all(r["keep"] and not r["close"] for r in reqs), "a request said close")
+        add("flush of %d orders over one connection" % SPOOLED, one_connection)
+
+        # closes after every 3 requests: 10 connections; how often an order arrives
+        for spec, how, twice in (("max3", "announced (Connection: close)", 0),
+                                 ("silent3", "silently (no Connection: close, then FIN)", 0),
+                                 ("drop3", "by dropping the 4th request unanswered", 9),
+                                 ("rst3", "by an RST when the 4th request comes", 0)):
+            def closing(spec=spec, twice=twice):
+                reqs, conns = self.flush(binary, scheme, spec, SPOOLED, spec)
+                expect(len(conns) == SPOOLED // 3,
+                       "%d connections, want %d (at most %d)" % (len(conns), SPOOLED // 3, SPOOLED // 2))
+                expect(arrivals(reqs) == ({1: SPOOLED - twice, 2: twice} if twice else {1: SPOOLED}),
+                       "arrivals: %s (orders per number of arrivals)" % arrivals(reqs))
+                per_conn = sorted({(r["conn"], r["n"]) for r in reqs if r["result"] != "dropped"})
+                expect([n for _, n in per_conn] == [1, 2, 3] * (SPOOLED // 3),
+                       "requests per connection: %s" % per_conn)
+            add("flush of %d orders, the server closing after every 3 requests %s: none lost, "
+                "none refused, %s, exit 0, %d connections" % (
+                    SPOOLED, how, "9 sent twice" if twice else "each sent once", SPOOLED // 3),
+                closing)
+
+        def framing():
+            for spec, n, want in (("chunked", 6, 1), ("cd2", 6, 3), ("cd", 4, 4), ("http10", 4, 4)):
+                reqs, conns = self.flush(binary, scheme, spec, n, spec)
+                expect(len(conns) == want and arrivals(reqs) == {1: n},
+                       "/ka/%s: %d connections for %d orders, want %d; arrivals %s"
+                       % (spec, len(conns), n, want, arrivals(reqs)))
+        add("chunked answers keep the connection; close-delimited (every one, every 2nd) and "
+            "HTTP/1.0 answers end it", framing)
+
+        def opt_out():
+            reqs, conns = self.flush(binary, scheme, "", 4, "nka", ["--no-keep-alive"])
+            expect(len(conns) == 4 and all(r["close"] and not r["keep"] for r in reqs),
+                   "flush --no-keep-alive: %d connections, requests %s"
+                   % (len(conns), [(r["conn"], r["close"]) for r in reqs]))
+            p = self.prefix("send")
+            for i in (1, 2):
+                r = reliability.run(binary, ["send", "--url", self.url(scheme), "--ca-file",
+                                             self.gw.ca, "-"],
+                                    stdin=reliability.order_text("%s%d" % (p, i)))
+                expect(r.rc == 0 and r.json()["outcome"] == "accepted", "send: %s" % r.why())
+            reqs, conns = self.conns_of(p)
+            expect(len(conns) == 2 and [(r["n"], r["close"]) for r in reqs] == [(1, True)] * 2,
+                   "send: %s" % reqs)
+        add("Connection: close: flush --no-keep-alive (a connection per order) and send "
+            "(one-shot)", opt_out)
+
+        if scheme != "http":
+            v = "TLSv1.2" if scheme == "https12" else tls_max(binary)
+
+            def resumed():
+                reqs, conns = self.flush(binary, scheme, "max2", 6, "resume")
+                got = [(c["tls"], c["resumed"]) for c in conns.values()]
+                expect(got == [(v, False), (v, True), (v, True)],
+                       "(tls, resumed) of each connection: %s" % got)
+            add("%s: the reconnects within one flush (6 orders, max2) resume the session"
+                % v, resumed)
+
     def resumption_case(self, scheme, version, no_ticket):
         def run():
             p = self.prefix("resume-" + scheme)
@@ -520,6 +646,9 @@ def main():
     results = []
     try:
         suite.gateway_cases()
+        for be, b in bins:
+            for scheme in suite.schemes:
+                suite.cli_cases(be, b, scheme)
         cases = [c for c in suite.cases if gateway_proc.selected(c[0], a.only)]
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
             list(pool.map(lambda c: gateway_proc.run_case(c[0], c[1], results), cases))
