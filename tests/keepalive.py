@@ -602,6 +602,103 @@ class Suite:
                        "(tls, resumed) of each connection: %s" % got)
             add("%s: the reconnects within one flush (6 orders, max2) resume the session"
                 % v, resumed)
+            self.cache_cases(add, binary, scheme, v)
+
+    def send(self, binary, scheme, biz, cache, expect_rc=0):
+        """send of one order with --session-cache cache; the run."""
+        r = reliability.run(binary, ["send", "--url", self.url(scheme), "--ca-file", self.gw.ca,
+                                     "--session-cache", cache, "-"],
+                            stdin=reliability.order_text(biz))
+        expect(r.rc == expect_rc, "send (want exit %d): %s" % (expect_rc, r.why()))
+        return r
+
+    def resumed_of(self, prefix):
+        """(tls, resumed) of the connections that carried prefix's orders, in order."""
+        reqs, conns = self.conns_of(prefix)
+        return [(conns[c]["tls"], conns[c]["resumed"]) for c in
+                sorted({r["conn"] for r in reqs})]
+
+    def cache_cases(self, add, binary, scheme, v):
+        def two_sends():
+            p = self.prefix("cache")
+            cache = os.path.join(self.tmp, "%s.session" % p.rstrip("-"))
+            for i in (1, 2, 3):
+                r = self.send(binary, scheme, p + str(i), cache)
+                expect(b"warning" not in r.err, "send %d warns: %s" % (i, r.why()))
+                st = os.lstat(cache)
+                expect(oct(st.st_mode & 0o777) == oct(0o600) and st.st_uid == os.geteuid(),
+                       "the cache file: mode %o, uid %d" % (st.st_mode & 0o777, st.st_uid))
+            got = self.resumed_of(p)
+            expect(got == [(v, False), (v, True), (v, True)],
+                   "(tls, resumed) of the three sends: %s" % got)
+            q = self.prefix("cache-flush")
+            d = self.spool(q, 4)
+            r = reliability.run(binary, ["flush", "--spool", d, "--url", self.url(scheme, "max2"),
+                                         "--ca-file", self.gw.ca, "--session-cache", cache])
+            expect(r.rc == 0 and reliability.spool_orders(d) == [], "flush: %s" % r.why())
+            got = self.resumed_of(q)
+            expect(got == [(v, True), (v, True)], "(tls, resumed) of the flush: %s" % got)
+        add("%s: --session-cache FILE: made 0600 by the first send, resumed by the next sends "
+            "and by a flush's first handshake" % v, two_sends)
+
+        def unsafe():
+            p = self.prefix("cache-unsafe")
+            base = os.path.join(self.tmp, p.rstrip("-"))
+            good = base + ".good"
+            self.send(binary, scheme, p + "0", good)
+            cases = []
+            for mode in (0o640, 0o604, 0o660):
+                f = "%s.%o" % (base, mode)
+                with open(good, "rb") as src, open(f, "wb") as dst:
+                    dst.write(src.read())
+                os.chmod(f, mode)
+                cases.append((f, "mode %o" % mode))
+            os.symlink(good, base + ".link")
+            cases.append((base + ".link", "a symbolic link to a good cache"))
+            os.mkdir(base + ".dir", 0o700)
+            cases.append((base + ".dir", "a directory"))
+            os.mkfifo(base + ".fifo", 0o600)
+            cases.append((base + ".fifo", "a FIFO"))
+            if os.geteuid() == 0:
+                f = base + ".nobody"
+                with open(good, "rb") as src, open(f, "wb") as dst:
+                    dst.write(src.read())
+                os.chmod(f, 0o600)
+                os.chown(f, 65534, 65534)
+                cases.append((f, "owned by another user"))
+            for i, (f, what) in enumerate(cases, 1):
+                before = os.lstat(f)
+                r = self.send(binary, scheme, "%s%d" % (p, i), f, expect_rc=74)
+                expect(r.out == b"" and b"unsafe session cache" in r.err,
+                       "%s: %s" % (what, r.why()))
+                after = os.lstat(f)
+                expect((after.st_mode, after.st_uid, after.st_mtime_ns) ==
+                       (before.st_mode, before.st_uid, before.st_mtime_ns), "%s: changed" % what)
+            expect(len(self.resumed_of(p)) == 1, "a send with an unsafe cache reached the gateway: "
+                                                 "%s" % self.gw.requests(p))
+        add("%s: --session-cache refuses (exit 74, nothing sent, the file untouched) a file "
+            "open to group or others, a link, a directory, a FIFO, another user's" % v, unsafe)
+
+        def unfit():
+            p = self.prefix("cache-unfit")
+            base = os.path.join(self.tmp, p.rstrip("-"))
+            other = "https12" if scheme == "https" else "https"
+            self.send(binary, other, p + "0", base + ".other")        # another port
+            with open(base + ".junk", "wb") as f:
+                f.write(b"not a session\n" * 4)
+            os.chmod(base + ".junk", 0o600)
+            for i, (name, what) in enumerate(((".other", "another port's session"),
+                                              (".junk", "not a session")), 1):
+                r = self.send(binary, scheme, "%s%d" % (p, i), base + name)
+                expect(b"warning: session cache" in r.err and b"ignored" in r.err,
+                       "%s: no warning: %s" % (what, r.why()))
+                r = self.send(binary, scheme, "%s%d-again" % (p, i), base + name)
+                expect(b"warning" not in r.err, "%s, rewritten: warns again: %s" % (what, r.why()))
+            got = self.resumed_of(p)[1:]
+            expect(got == [(v, False), (v, True)] * 2,
+                   "(tls, resumed): %s (want a full handshake, then a resumed one)" % got)
+        add("%s: a --session-cache FILE that does not fit (another port, not a session) is "
+            "ignored with a warning, a full handshake, and replaced" % v, unfit)
 
     def resumption_case(self, scheme, version, no_ticket):
         def run():
