@@ -146,6 +146,10 @@ int cache_load(const char *path, icbu_net *net, const icbu_url *url)
         return EXIT_SPOOL_IO;
     if (fd < 0)
         return 0;
+    if (!url->https) {            /* no TLS: checked, not read */
+        close(fd);
+        return 0;
+    }
     if ((buf = (unsigned char *)malloc(CACHE_READ_MAX)) == NULL)
         out_of_memory();
     n = cache_read(fd, buf, CACHE_READ_MAX);
@@ -153,7 +157,7 @@ int cache_load(const char *path, icbu_net *net, const icbu_url *url)
     if (n < 0)
         cache_warn(path, errno == EFBIG ? "larger than a saved session can be" : strerror(errno),
                    "; a full TLS handshake");
-    else if (url->https && icbu_net_session_load(net, url, buf, (size_t)n) != 0)
+    else if (icbu_net_session_load(net, url, buf, (size_t)n) != 0)
         cache_warn(path, net->why, "; ignored: a full TLS handshake");
     icbu_wipe(buf, CACHE_READ_MAX);
     free(buf);
