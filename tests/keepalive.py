@@ -249,7 +249,8 @@ class Suite:
             os.makedirs(os.path.join(self.tmp, "defaults"))
             g2 = gateway_proc.Gateway(os.path.join(self.tmp, "defaults"), APP_KEY,
                                       reliability.env(), ["--keep-alive", "max2-chunked",
-                                                          "--idle-timeout", "0.3", "--key-type", "ec"])
+                                                          "--idle-timeout", "0.3", "--key-type", "ec",
+                                                          "--no-resumption"])
             try:
                 p = self.prefix("defaults")
                 c = Raw(g2, "http")
@@ -273,10 +274,20 @@ class Suite:
                 spec = [r["ka"] for r in g2.requests(p)]
                 expect(spec == ["max2-chunked", "max2-chunked", "max2-chunked-length-max3"],
                        "requests.jsonl's ka: %s" % spec)
+                sess = None
+                for i in (4, 5):                   # --no-resumption
+                    c = Raw(g2, "https", session=sess)
+                    c.post(ka_path(), p + str(i), ["Connection: close"])
+                    expect(c.answer().status == 200, "https answer")
+                    sess = c.sock.session
+                    c.close()
+                conns = g2.connections()
+                got = [conns[r["conn"]]["resumed"] for r in g2.requests(p)[3:]]
+                expect(got == [False, False], "--no-resumption: resumed %s" % got)
             finally:
                 g2.stop()
         self.add("gateway/--keep-alive max2-chunked --idle-timeout 0.3 set every request's "
-                 "keep-alive; /ka/ adds to them", defaults)
+                 "keep-alive; /ka/ adds to them; --no-resumption resumes no session", defaults)
 
         for scheme, version in (("https", "TLSv1.3"), ("https12", "TLSv1.2")):
             for no_ticket in ((False, True) if scheme == "https12" else (False,)):

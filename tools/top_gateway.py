@@ -42,12 +42,14 @@ then close), http10 (answers "HTTP/1.0 200" with a length and no Connection head
 A server-side close without RST sends TLS close_notify (without waiting for the
 client's), so the TLS session stays resumable, as nginx's keep-alive timeout does; an
 RST drops the session from the session-ID cache (OpenSSL's rule). TLS sessions resume
-with session IDs and tickets (TLS 1.2) and tickets (TLS 1.3), Python's ssl defaults.
+with session IDs and tickets (TLS 1.2) and tickets (TLS 1.3), Python's ssl defaults;
+--no-resumption gives every connection a TLS context of its own, so that none resumes.
 
 Usage:
     python3 tools/top_gateway.py --http-port P --https-port Q --app-key K \
         --secret S --state-dir DIR [--badname-port R] [--tls12-port T] [--key-type rsa|ec] [--quiet]
         [--fault-seed N] [--fault-stall SECONDS] [--keep-alive SPEC] [--idle-timeout SECONDS]
+        [--no-resumption]
 
 Ports 0 pick free ones. On start it writes into DIR:
     ca.pem          the throw-away CA that signed the server certificate (trust this)
@@ -853,6 +855,8 @@ class Server:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if tls:
                 try:
+                    if callable(ctx):            # --no-resumption: a context of its own
+                        ctx = ctx()
                     sock = ctx.wrap_socket(raw, server_side=True)
                 except (ssl.SSLError, OSError) as e:
                     log("%s %s:%d TLS handshake failed: %s" % (label, peer[0], peer[1], e))
@@ -1224,6 +1228,10 @@ def main(argv=None):
                     help="how connections are kept, for every request: tokens joined by '-' "
                          "(%s); a request's /ka/SPEC path prefix adds its own"
                          % "; ".join("%s: %s" % kv for kv in KEEP_TOKENS.items()))
+    ap.add_argument("--no-resumption", action="store_true",
+                    help="no TLS session resumption: every TLS connection gets a context of its "
+                         "own (no session cache, no shared ticket key), so every handshake is "
+                         "a full one (for measuring them)")
     ap.add_argument("--idle-timeout", type=float, default=5.0,
                     help="seconds a kept connection may stay idle before it is closed (default 5)")
     a = ap.parse_args(argv)
@@ -1263,13 +1271,18 @@ def main(argv=None):
     gw = Gateway(a.app_key, a.secret, schema, state, a.max_skew, a.fault_seed, a.fault_stall)
     srv = Server(gw, keep_alive)
     http_port = srv.listen(a.http_port, None, "http")
-    https_port = srv.listen(a.https_port, tls_ctx("server"), "https")
+    def server_ctx(tls12_only=False):
+        if a.no_resumption:
+            return lambda: tls_ctx("server", tls12_only)   # made for each connection
+        return tls_ctx("server", tls12_only)
+
+    https_port = srv.listen(a.https_port, server_ctx(), "https")
     if a.badname_port >= 0:
         bad_port = srv.listen(a.badname_port, tls_ctx("badname"), "https-badname")
         write_atomic(os.path.join(state, "badname-port"), b"%d\n" % bad_port)
     ports = b"http=%d https=%d" % (http_port, https_port)
     if a.tls12_port >= 0:
-        ports += b" https12=%d" % srv.listen(a.tls12_port, tls_ctx("server", True), "https12")
+        ports += b" https12=%d" % srv.listen(a.tls12_port, server_ctx(True), "https12")
     write_atomic(os.path.join(state, "ports"), ports + b"\n")
     log("listening: %s state=%s" % (ports.decode(), state))
 
