@@ -6,9 +6,9 @@
  *
  * Build (from the repository root; cli/build.mk does it for `make examples`):
  *   cc -std=c99 -D_POSIX_C_SOURCE=200809L -I. -DCLI_TLS_MBEDTLS -DICBU_REFLOW_CRYPTO_MBEDTLS \
- *      cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c cli/cache.c \
- *      transports/icbu_net_posix.c transports/icbu_x509_ip.c transports/icbu_tls_mbedtls.c \
- *      -lmbedtls -lmbedx509 -lmbedcrypto
+ *      cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c \
+ *      cli/cache.c transports/icbu_net_posix.c transports/icbu_x509_ip.c \
+ *      transports/icbu_tls_mbedtls.c -lmbedtls -lmbedx509 -lmbedcrypto
  *   (or -DCLI_TLS_BEARSSL -DICBU_REFLOW_CRYPTO_BEARSSL with icbu_tls_bearssl.c and -lbearssl;
  *   with mbedTLS 4.x, -DICBU_REFLOW_CRYPTO_PSA and -lmbedtls -lmbedx509 -ltfpsacrypto)
  * The TLS library is whichever icbu_tls_*.c is linked; CLI_TLS_* only picks the

@@ -501,7 +501,8 @@ const unsigned char *icbu_net_session_get(icbu_net *net, size_t *len)
 {
     const struct icbu_net_session *s = net->session;
     *len = 0;
-    if (s == NULL || !net->peer_https || s->port != net->peer_port || strcmp(s->host, net->peer) != 0)
+    if (s == NULL || !net->peer_https || s->port != net->peer_port ||
+        strcmp(s->host, net->peer) != 0)
         return NULL;              /* another peer's (replaced after this handshake) */
     if (s->ca_digest != net->ca_digest || !session_fresh(s->saved)) {
         icbu_net_session_drop(net);
@@ -610,9 +611,10 @@ static const char *load_check(const unsigned char *p, size_t n, const char *host
         return bad;
     if (v[0] != port)
         return "saved for another port";
+    if (!session_fresh((int64_t)v[2]) && (int64_t)v[2] > (int64_t)time(NULL))
+        return "saved in the future (the clock?)";
     if (!session_fresh((int64_t)v[2]))
-        return (int64_t)v[2] > (int64_t)time(NULL) ? "saved in the future (the clock?)"
-                                                   : "expired (older than ICBU_NET_SESSION_MAX_AGE)";
+        return "expired (older than ICBU_NET_SESSION_MAX_AGE)";
     if (icbu_net_tls_session_check(q, (size_t)v[3]) != 0)
         return "the TLS library cannot use it";
     *data = q;

@@ -288,7 +288,7 @@ static int session_setup(struct icbu_net_tls *st, const char *host)
         return describe_mbed(st->net, "TLS setup", rc);
     /* An address: no SNI; mbedTLS would match it against DNS names only, so
      * the name check is ours (verify_cert), during the handshake. */
-    rc = mbedtls_ssl_set_hostname(&st->ssl, st->iplen != 0 ? NULL : host);   /* SNI and name check */
+    rc = mbedtls_ssl_set_hostname(&st->ssl, st->iplen != 0 ? NULL : host);  /* SNI, name check */
     if (rc != 0)
         return describe_mbed(st->net, "TLS host name", rc);
     mbedtls_ssl_set_verify(&st->ssl, verify_cert, st);
@@ -334,7 +334,8 @@ static void session_export(struct icbu_net_tls *st)
     mbedtls_ssl_session_init(&s);
     if (mbedtls_ssl_get_session(&st->ssl, &s) == 0) {
         (void)mbedtls_ssl_session_save(&s, NULL, 0, &len);
-        if (len > 0 && len <= ICBU_NET_SESSION_MAX && (buf = (unsigned char *)malloc(len)) != NULL) {
+        buf = len > 0 && len <= ICBU_NET_SESSION_MAX ? (unsigned char *)malloc(len) : NULL;
+        if (buf != NULL) {
             if (mbedtls_ssl_session_save(&s, buf, len, &len) == 0)
                 icbu_net_session_keep(st->net, buf, len);
             icbu_net_wipe(buf, len);
