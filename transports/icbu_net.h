@@ -19,9 +19,10 @@
  *     ...                                            more icbu_report calls on t
  *     icbu_net_free(&net);                           closes; wipes the saved TLS session
  *
- * icbu_report opens (TCP, then TLS for https) and closes for every attempt. With
- * icbu_exchange, which does neither, call t.open(t.ctx, &url, timeout_ms, &stage)
- * before it and t.close(t.ctx) after a successful open.
+ * icbu_report opens (TCP, then TLS for https) for every attempt and closes after
+ * it, unless keep_alive keeps the connection (below). With icbu_exchange, which
+ * does neither, call t.open(t.ctx, &url, timeout_ms, &stage) before it and
+ * t.close(t.ctx) after a successful open.
  *
  * KEEP-ALIVE. With opt.keep_alive nonzero, t.keep_alive is 1: requests say
  * Connection: keep-alive, and icbu_report leaves open a connection whose answer
@@ -42,7 +43,8 @@
  * TLS 1.3 resumes with a new (EC)DHE exchange: the PSK-with-(EC)DHE mode only).
  * TLS 1.2 keeps the session of the handshake (session ID, or ticket with
  * mbedTLS); TLS 1.3 (mbedTLS 3.6, 4.x) keeps the last NewSessionTicket, which
- * arrives after the handshake, while the answer is read. BearSSL resumes TLS
+ * arrives after the handshake, while the answer is read (a TLS 1.3 connection
+ * closed before it read anything leaves no session). BearSSL resumes TLS
  * 1.2 session IDs only. A session is never offered to another host name, port
  * or CA file content, nor after ICBU_NET_SESSION_MAX_AGE seconds: verification
  * is what it was for the handshake that made it. A resumption that fails, and
