@@ -757,6 +757,10 @@ def main():
         for be, b in bins:
             for scheme in suite.schemes:
                 suite.cli_cases(be, b, scheme)
+        if not bins:
+            def no_binaries():
+                raise Fail("none of icbu-reflow-{%s} in %s (make examples)" % (a.binaries, bindir))
+            suite.add("cli/binaries exist", no_binaries)
         cases = [c for c in suite.cases if gateway_proc.selected(c[0], a.only)]
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
             list(pool.map(lambda c: gateway_proc.run_case(c[0], c[1], results), cases))
