@@ -42,6 +42,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -230,6 +231,7 @@ def do_bench(a, bins, hs_bins):
                     r[k] = (ir / (FULL_ORDERS if k[2] == "full" else a.orders), hs)
     finally:
         net.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
     text = render(a, bins, hs_bins, r, hsk, rates)
     print(text)
     if a.write and not readme_block.sync(a.write, TAG, "\n" + text + "\n", True, "bench_net.py"):
@@ -420,7 +422,6 @@ def do_budget(a, bins):
             b.fail(what, "%.2f×: met when published (%.2f×), missed now" % (now, ph / pp))
         else:
             b.ok(what)
-    import shutil
     shutil.rmtree(tmp, ignore_errors=True)
     return b.finish("instructions per delivered order against %s (tolerance: %s)" % (a.page, NET_RULE))
 
