@@ -7,6 +7,7 @@
 #                      md5 / hmac / hmac-sha256) against the hash-only bound, the
 #                      cJSON baseline and the Python script; arena, heap, stack; response
 #                      parsing against cJSON; then the issue's targets, met or not (< 2 min);
+#                      then bench-net (below; about a minute);
 #                      `make bench BENCH_WRITE=docs/bench.md` (what `make docs` runs) also
 #                      writes the table into that page
 #   make bench-check   the benchmark's correctness checks only (fast; for `make test`):
@@ -16,6 +17,14 @@
 #                      (tools/budget.py; about 10 s; for `make test`)
 #   make bench-profile callgrind profile of the example order (mbedTLS): instructions per
 #                      signed request, function by function; files in build/bench/profile/
+#   make bench-net     what icbu-reflow costs per delivered order (flush of 100 orders, HTTP
+#                      and HTTPS, keep-alive on and off: callgrind and orders/s) and per TLS
+#                      handshake, full and resumed, TLS 1.2, and 1.3 over mbedTLS 3.6 built
+#                      from MBEDTLS36_SRC as make test-compat builds it (bench/bench_net.py,
+#                      about a minute; `make bench` runs it after the signing table, and
+#                      BENCH_WRITE writes its tables into the page too)
+#   make bench-net-budget  the keep-alive rows' instructions per order against the page
+#                      (about 10 s; for `make test`)
 #
 # Needs (Debian): libmbedtls-dev libbearssl-dev libcjson-dev libcurl4-openssl-dev libssl-dev python3, and valgrind for
 # `make bench`. mbedTLS (libmbedcrypto, also for the PSA rows: Debian's 2.28 has PSA Crypto
@@ -91,10 +100,22 @@ $(BENCH_OUT)/heap_mbedtls: bench/cg_driver.c $(BENCH_HDRS)
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -DICBU_REFLOW_CRYPTO_MBEDTLS -o $@ bench/cg_driver.c -lmbedcrypto
 
-.PHONY: bench bench-check bench-budget bench-profile
+.PHONY: bench bench-check bench-budget bench-profile bench-net bench-net-budget
 bench: $(BENCH_BINS) $(BENCH_CG)
 	@command -v valgrind >/dev/null || { echo "bench: valgrind is missing: apt-get install valgrind"; exit 1; }
 	@$(PYTHON) bench/bench_run.py bench --dir $(BENCH_OUT) --cc "$(BENCH_CC)" $(if $(BENCH_WRITE),--write $(BENCH_WRITE))
+	@$(MAKE) --no-print-directory bench-net
+
+# The CLIs of make examples (cli/build.mk); MBEDTLS36_SRC and MBEDTLS36_PATCH: the Makefile's.
+BENCH_NET_CLIS := $(BUILD)/icbu-reflow-mbedtls $(BUILD)/icbu-reflow-psa $(BUILD)/icbu-reflow-bearssl
+bench-net: $(BENCH_NET_CLIS)
+	@command -v valgrind >/dev/null || { echo "bench: valgrind is missing: apt-get install valgrind"; exit 1; }
+	@$(PYTHON) bench/bench_net.py bench --bin $(BUILD) --tls13-src "$(MBEDTLS36_SRC)" \
+	    --tls13-patch "$(MBEDTLS36_PATCH)" --tls13-cache $(BUILD)/compat $(if $(BENCH_WRITE),--write $(BENCH_WRITE))
+
+bench-net-budget: $(BENCH_NET_CLIS)
+	@command -v valgrind >/dev/null || { echo "bench: valgrind is missing: apt-get install valgrind"; exit 1; }
+	@$(PYTHON) bench/bench_net.py budget --bin $(BUILD) --page $(BENCH_PAGE)
 
 bench-budget: $(BENCH_BUDGET_CG)
 	@command -v valgrind >/dev/null || { echo "bench: valgrind is missing: apt-get install valgrind"; exit 1; }
@@ -107,7 +128,8 @@ bench-check: $(BENCH_BINS)
 	@$(PYTHON) bench/bench_run.py check --dir $(BENCH_OUT)
 
 # `make test` (bench_check, the correctness checks, is in the Makefile's SUITES).
-EXTRA_SUITES += bench-budget="$(MAKE) --no-print-directory -s bench-budget BUILD=$(BUILD)"
+EXTRA_SUITES += bench-budget="$(MAKE) --no-print-directory -s bench-budget BUILD=$(BUILD)" \
+                bench-net-budget="$(MAKE) --no-print-directory -s bench-net-budget BUILD=$(BUILD)"
 
 # Including this file does not change the default goal.
 .DEFAULT_GOAL := $(_bench_saved_default_goal)

@@ -35,7 +35,8 @@ EX_BEARSSL_LIBS ?= -lbearssl
 EX_CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 EX_CURL_LIBS   ?= $(or $(shell pkg-config --libs libcurl 2>/dev/null),-lcurl)
 
-CLI_SRC  = cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c
+CLI_SRC  = cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c \
+           cli/cache.c
 NET_SRC  = transports/icbu_net_posix.c transports/icbu_x509_ip.c
 CLI_DEPS = $(CLI_SRC) cli/cli.h transports/icbu_net.h $(NET_SRC) icbu_reflow.h cli/build.mk
 
@@ -79,7 +80,9 @@ examples-asan: $(BUILD)/asan/icbu-reflow-mbedtls $(BUILD)/asan/icbu-reflow-psa \
 
 # `make test` also runs the CLI's reliability tests (retries, spool, flush, SIGKILL):
 # tests/reliability.py against tools/top_gateway.py's seeded random faults (under 3 minutes).
+# And tests/resume_check.py: what a TLS session may be resumed with (--session-cache).
 EXTRA_SUITES += reliability="$(PYTHON) tests/reliability.py --bin $(BUILD)" \
+                resume_check="$(PYTHON) tests/resume_check.py --bin $(BUILD)" \
                 integration-asan="ASAN_OPTIONS=exitcode=86 UBSAN_OPTIONS=halt_on_error=1 $(PYTHON) tests/integration.py --bin $(BUILD)/asan"
 
 # Including this file does not change the default goal.

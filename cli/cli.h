@@ -5,6 +5,7 @@
  *   output.c    the one-line JSON outcome and its string escaping; stderr text
  *   deliver.c   one order sent: configuration, transport, retries, settings errors
  *   spool.c     the spool directory: safe opening, listing, writing, refused/, lock
+ *   cache.c     the TLS session cache file (--session-cache): safe reading, atomic writing
  *   commands.c  sign, send, parse, flush, and main (the library's implementation)
  *
  * The transport is transports/icbu_net_posix.c with one TLS file. */
@@ -23,7 +24,8 @@
 #define EXIT_SPOOLED    5     /* send: kept in the spool; flush: orders left for later */
 #define EXIT_SETTINGS   6     /* send: spooled, but the settings must be fixed first */
 #define EXIT_USAGE      64
-#define EXIT_SPOOL_IO   74    /* the spool directory is unsafe, or cannot be read or changed */
+#define EXIT_SPOOL_IO   74    /* the spool directory is unsafe, or cannot be read or changed;
+                                 the session cache file is unsafe */
 #define EXIT_LOCKED     75    /* another flush holds the spool */
 
 #define DEFAULT_URL "https://gw.api.taobao.com/router/rest"
@@ -32,9 +34,11 @@
 struct options {
     const char *cmd, *input;      /* sign|send|parse|flush; ORDER or RESPONSE */
     const char *app_key, *session, *partner_id, *url, *ca_file, *spool;
+    const char *session_cache;    /* --session-cache FILE, or NULL */
     icbu_sign_method method;
     icbu_date timestamp;
     int have_timestamp, simplify;
+    int no_keep_alive;            /* flush: a fresh connection for every order */
     uint32_t timeout_ms;
     unsigned retries;
 };
@@ -122,14 +126,27 @@ struct result {
     icbu_err e;                   /* ORDER_FAULT: why */
 };
 enum delivery { DELIVERED, ORDER_FAULT };
+/* The connection of a command: one icbu_net for all the orders it sends. With
+ * keep-alive (flush, unless --no-keep-alive) the connection stays open from one
+ * order to the next while the server allows it. */
+struct link {
+    icbu_net net;
+    icbu_transport t;
+};
+/* The link, with --session-cache's session loaded: 0, or EXIT_SPOOL_IO after a
+ * message when the file is unsafe (then nothing is open). */
+int link_open(struct link *l, const struct options *o, const icbu_url *url, int keep_alive);
+/* Closes the connection, writes --session-cache after a TLS handshake, and
+ * frees the link. */
+void link_close(struct link *l, const struct options *o);
 void make_config(const struct options *o, icbu_config *c);
 /* Signs and sends order with retries; the outcome's line in r->line.
  * Without external_biz_id, retries are unsafe (a retry after a lost answer
  * would report it twice): once_without_key sends such an order once (send),
  * else it is an ORDER_FAULT with ICBU_E_NO_BIZ_ID (flush). ORDER_FAULT: the
- * order cannot be sent (r->e). A failure of the options exits. */
+ * order cannot be sent (r->e). A failure of the options exits. Sent over l. */
 enum delivery deliver(const struct options *o, const icbu_url *url, const icbu_order *order,
-                      int once_without_key, struct result *r);
+                      int once_without_key, struct link *l, struct result *r);
 
 /* -------------------------------------------------------------- spool.c */
 #define SPOOL_ABSENT (-2)         /* spool_open, refused_open: not there (and not made) */
@@ -166,6 +183,15 @@ int spool_remove(const struct spool *sp, const char *name);
 /* Moves name to refused/, its answer (l + "}\n") written first. 0; an errno
  * value; or -1 after a message (refused/ is unsafe). */
 int spool_refuse(struct spool *sp, const char *name, const struct line *l);
+/* -------------------------------------------------------------- cache.c */
+/* --session-cache FILE read into net for url (https): 0 (a missing, unreadable
+ * or unusable file is ignored, with a warning unless missing), or EXIT_SPOOL_IO
+ * after a message when FILE is unsafe (not a regular file of ours, or open to
+ * others). */
+int cache_load(const char *path, icbu_net *net, const icbu_url *url);
+/* The session net holds written to FILE atomically (0600); a warning when it cannot be. */
+void cache_save(const char *path, const icbu_net *net);
+
 /* DIR/NAME in out (PATH_CAP bytes): 0 or ENAMETOOLONG. */
 #define PATH_CAP 4096
 int path_join(char *out, const char *dir, const char *name);

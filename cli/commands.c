@@ -7,8 +7,8 @@
  * Build (from the repository root; cli/build.mk does it for `make examples`):
  *   cc -std=c99 -D_POSIX_C_SOURCE=200809L -I. -DCLI_TLS_MBEDTLS -DICBU_REFLOW_CRYPTO_MBEDTLS \
  *      cli/commands.c cli/deliver.c cli/options.c cli/order.c cli/output.c cli/spool.c \
- *      transports/icbu_net_posix.c transports/icbu_x509_ip.c transports/icbu_tls_mbedtls.c \
- *      -lmbedtls -lmbedx509 -lmbedcrypto
+ *      cli/cache.c transports/icbu_net_posix.c transports/icbu_x509_ip.c \
+ *      transports/icbu_tls_mbedtls.c -lmbedtls -lmbedx509 -lmbedcrypto
  *   (or -DCLI_TLS_BEARSSL -DICBU_REFLOW_CRYPTO_BEARSSL with icbu_tls_bearssl.c and -lbearssl;
  *   with mbedTLS 4.x, -DICBU_REFLOW_CRYPTO_PSA and -lmbedtls -lmbedx509 -ltfpsacrypto)
  * The TLS library is whichever icbu_tls_*.c is linked; CLI_TLS_* only picks the
@@ -162,6 +162,7 @@ static int cmd_send(const struct options *o)
     char *json = NULL;
     void *order_arena = NULL;
     const icbu_order *order;
+    struct link link;
     size_t json_len = 0;
     int rc, dfd = SPOOL_ABSENT;
 
@@ -176,8 +177,18 @@ static int cmd_send(const struct options *o)
         free(json);
         return EXIT_SPOOL_IO;
     }
-    if (deliver(o, &url, order, 1, &r) == ORDER_FAULT)
+    /* One order: Connection: close. An unsafe --session-cache stops it here. */
+    if ((rc = link_open(&link, o, &url, 0)) != 0) {
+        fputs("icbu-reflow: nothing sent: the session cache must be fixed first\n", stderr);
+        if (dfd >= 0)
+            close(dfd);
+        free(order_arena);
+        free(json);
+        return rc;
+    }
+    if (deliver(o, &url, order, 1, &link, &r) == ORDER_FAULT)
         invalid_order(&r.e);      /* exits 4 */
+    link_close(&link, o);
     cli_secret_forget();
     if (r.attempts > 1)
         fprintf(stderr, "icbu-reflow: %u attempts\n", r.attempts);
@@ -201,7 +212,7 @@ enum fate { F_REMOVED, F_REFUSED, F_KEPT };
  * an "invalid_order" line, r->rc 4). 0, or the exit status when flush must
  * stop before sending it (*gone: it was taken out meanwhile). */
 static int flush_send(const struct options *o, const icbu_url *url, const struct spool *sp,
-                      const char *name, struct result *r, int *gone)
+                      struct link *l, const char *name, struct result *r, int *gone)
 {
     char path[PATH_CAP], text[400];
     char *json = NULL;
@@ -222,7 +233,7 @@ static int flush_send(const struct options *o, const icbu_url *url, const struct
         return EXIT_SPOOL_IO;
     }
     if (err != 0 || decode_order(json, len, &arena, &order, &r->e) != ICBU_OK ||
-        deliver(o, url, order, 0, r) == ORDER_FAULT) {
+        deliver(o, url, order, 0, l, r) == ORDER_FAULT) {
         icbu_err e = r->e;
         if (err != 0)
             say(text, sizeof text, "invalid order: cannot read it: %s", strerror(err));
@@ -277,12 +288,12 @@ static enum fate flush_fate(struct spool *sp, const char *name, const struct res
 /* Sends the order file name and settles it; its line on stdout. F_KEPT
  * with *stop_rc when flush must stop here. */
 static enum fate flush_one(const struct options *o, const icbu_url *url, struct spool *sp,
-                           const char *name, int *stop_rc)
+                           struct link *l, const char *name, int *stop_rc)
 {
     static const char *const fate_name[] = { "removed", "refused", "kept" };
     struct result r;
     enum fate fate;
-    int gone = 0, rc = flush_send(o, url, sp, name, &r, &gone);
+    int gone = 0, rc = flush_send(o, url, sp, l, name, &r, &gone);
     if (gone)
         return F_REMOVED;
     if (rc != 0) {
@@ -295,16 +306,27 @@ static enum fate flush_one(const struct options *o, const icbu_url *url, struct 
     return fate;
 }
 
+/* The orders go over one connection (link), kept open from one to the next
+ * while the server allows it (unless --no-keep-alive); when the server closes
+ * it, the next order connects again (icbu_report reconnects at most once per
+ * order when it finds a kept connection dead before any answer). */
 static int cmd_flush(const struct options *o)
 {
     icbu_url url;
     struct spool sp;
+    struct link link;
     int rc, first = 1;
 
     if (icbu_url_parse(o->url, &url) != ICBU_OK)
         usage_error("bad --url (want http://host[:port][/path] or https://...)");
-    if ((rc = spool_take(&sp, o->spool)) != 0)
+    if ((rc = link_open(&link, o, &url, !o->no_keep_alive)) != 0) {
+        fputs("icbu-reflow: nothing sent: the session cache must be fixed first\n", stderr);
         return rc;
+    }
+    if ((rc = spool_take(&sp, o->spool)) != 0) {
+        link_close(&link, o);
+        return rc;
+    }
     for (;;) {                    /* again while sends add orders meanwhile */
         char **names = NULL;
         long n = spool_list(&sp, &names, first), i;
@@ -315,12 +337,13 @@ static int cmd_flush(const struct options *o)
             break;
         }
         for (i = 0; i < n && rc == EXIT_ACCEPTED; i++)
-            if (flush_one(o, &url, &sp, names[i], &rc) == F_KEPT && rc == EXIT_ACCEPTED)
+            if (flush_one(o, &url, &sp, &link, names[i], &rc) == F_KEPT && rc == EXIT_ACCEPTED)
                 rc = EXIT_SPOOLED;
         spool_names_free(names, n);
         if (n == 0 || rc != EXIT_ACCEPTED)
             break;
     }
+    link_close(&link, o);
     cli_secret_forget();
     spool_release(&sp);
     return finish(rc);

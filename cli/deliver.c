@@ -1,5 +1,6 @@
 /* deliver.c - one order sent by icbu-reflow (send, and each order of flush):
- * the configuration from the options, the transport (transports/icbu_net.h),
+ * the configuration from the options, the transport (transports/icbu_net.h:
+ * one for the command, kept open between the orders of flush),
  * retries through icbu_report() with a random pause (full jitter from
  * /dev/urandom) and a fresh timestamp for every attempt, and what the failure
  * means: icbu_retryable() says whether it can pass later, icbu_fault_of()
@@ -199,15 +200,36 @@ static void outcome_of(const struct options *o, const icbu_outcome *out, const i
     line_close(&r->line);
 }
 
+/* ------------------------------------------------------------ the link */
+int link_open(struct link *l, const struct options *o, const icbu_url *url, int keep_alive)
+{
+    icbu_net_options net_opt;
+    int rc;
+    memset(&net_opt, 0, sizeof net_opt);
+    net_opt.ca_file = o->ca_file;
+    net_opt.keep_alive = keep_alive;
+    l->t = icbu_net_transport(&l->net, &net_opt);
+    if (o->session_cache != NULL && (rc = cache_load(o->session_cache, &l->net, url)) != 0) {
+        icbu_net_free(&l->net);
+        return rc;
+    }
+    return 0;
+}
+
+void link_close(struct link *l, const struct options *o)
+{
+    l->t.close(l->t.ctx);
+    if (o->session_cache != NULL && l->net.handshakes > 0)
+        cache_save(o->session_cache, &l->net);
+    icbu_net_free(&l->net);
+}
+
 enum delivery deliver(const struct options *o, const icbu_url *url, const icbu_order *order,
-                      int once_without_key, struct result *r)
+                      int once_without_key, struct link *l, struct result *r)
 {
     icbu_config cfg;
     icbu_outcome out;
-    icbu_transport t;
     icbu_retry retry;
-    icbu_net net;
-    icbu_net_options net_opt;
     struct jitter jitter;
     icbu_status st;
     icbu_err e;
@@ -225,9 +247,6 @@ enum delivery deliver(const struct options *o, const icbu_url *url, const icbu_o
     }
     if ((arena = arena_for(&cfg, order, url, &cap, r)) == NULL)
         return ORDER_FAULT;
-    memset(&net_opt, 0, sizeof net_opt);
-    net_opt.ca_file = o->ca_file;
-    t = icbu_net_transport(&net, &net_opt);
     memset(&retry, 0, sizeof retry);
     jitter.fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     jitter.x = 0;
@@ -237,14 +256,14 @@ enum delivery deliver(const struct options *o, const icbu_url *url, const icbu_o
     retry.random = random32;
     retry.unix_now = o->have_timestamp ? NULL : unix_now;   /* --timestamp: kept as given */
     memset(&e, 0, sizeof e);
-    st = icbu_report(&cfg, order, url, &t, &retry, o->timeout_ms, arena, cap, &out, &e);
+    st = icbu_report(&cfg, order, url, &l->t, &retry, o->timeout_ms, arena, cap, &out, &e);
     if (jitter.fd >= 0)
         close(jitter.fd);
     if (st != ICBU_OK && out.kind != ICBU_TRANSPORT_ERROR) {
         free(arena);
         return not_sent(st, &e, r);
     }
-    outcome_of(o, &out, &e, &net, r);
+    outcome_of(o, &out, &e, &l->net, r);
     free(arena);
     return DELIVERED;
 }

@@ -37,6 +37,15 @@ static const char usage_text[] =
 "                        that cannot be read, or an order without external_biz_id.\n"
 "                        flush: the spool to send. DIR must be owned by the user running the\n"
 "                        command and not writable by group or others; links in it are not followed)\n"
+"  --no-keep-alive      (flush: a fresh connection for every order; by default flush sends the\n"
+"                        orders over one connection, kept open while the server allows it.\n"
+"                        send always uses one connection for one order)\n"
+"  --session-cache FILE (send, flush: the TLS session kept in FILE from one run to the next, so\n"
+"                        that the first handshake resumes it. FILE holds no secret of yours but\n"
+"                        the session's: it must be a regular file owned by the user running the\n"
+"                        command, mode 0600 (else exit 74); made 0600 when missing; one that\n"
+"                        does not fit (another host, library, expired...) is ignored, with a\n"
+"                        warning)\n"
 "Output of send and parse: one JSON object on one line; fields absent from the answer are left out.\n"
 "  {\"outcome\":\"accepted\",\"insure_id\":\"...\",\"request_id\":\"...\"}\n"
 "  {\"outcome\":\"refused\",\"error_code\":\"...\",\"error_msg\":\"...\",\"request_id\":\"...\"}\n"
@@ -51,6 +60,9 @@ static const char usage_more[] =
 "  Accepted: deleted. Refused for good (business refusal, platform error that retries cannot\n"
 "  fix, invalid order): moved to DIR/refused/, with NAME.answer.json beside it (the line\n"
 "  printed for it, without \"file\" and \"spool\").\n"
+"  One connection carries the orders one after the other (Connection: keep-alive); when the\n"
+"  server closes it, the next order connects again, and an order whose request found it\n"
+"  closed is sent again once on a new connection before that counts as a failed attempt.\n"
 "  flush stops at the first order that fails otherwise and keeps it and the rest; a\n"
 "  platform error about the settings (codes 9, 11, 12, 21-34: signature, app key, timestamp...)\n"
 "  stops it with exit 2 (a host, CA file, certificate or HTTP 4xx error: 3), since it would\n"
@@ -70,7 +82,8 @@ static const char usage_more[] =
 "               (send --spool after a settings error),\n"
 "             64 usage, 74 the spool directory is unsafe (send: nothing sent) or cannot be\n"
 "             read or written (send exits with the failure, 2 or 3, when it cannot write\n"
-"             the order there), 75 another flush is running on the spool\n";
+"             the order there), or the --session-cache file is unsafe (nothing sent),\n"
+"             75 another flush is running on the spool\n";
 
 /* ------------------------------------------------------------ the secret */
 static char  *secret;             /* our copy; wiped on every way out (atexit) */
@@ -122,7 +135,8 @@ static void usage_to(FILE *f)
 
 /* ------------------------------------------------------------- options */
 enum opt_id { O_APP_KEY, O_SECRET, O_SIGN_METHOD, O_TIMESTAMP, O_SESSION, O_PARTNER_ID,
-              O_SIMPLIFY, O_URL, O_CA_FILE, O_TIMEOUT, O_RETRIES, O_SPOOL, O_HELP, O_VERSION };
+              O_SIMPLIFY, O_URL, O_CA_FILE, O_TIMEOUT, O_RETRIES, O_SPOOL, O_NO_KEEP_ALIVE,
+              O_SESSION_CACHE, O_HELP, O_VERSION };
 static const struct { const char *name; enum opt_id id; int has_value; } opt_table[] = {
     { "app-key", O_APP_KEY, 1 },       { "secret", O_SECRET, 1 },
     { "sign-method", O_SIGN_METHOD, 1 }, { "timestamp", O_TIMESTAMP, 1 },
@@ -130,6 +144,7 @@ static const struct { const char *name; enum opt_id id; int has_value; } opt_tab
     { "simplify", O_SIMPLIFY, 0 },     { "url", O_URL, 1 },
     { "ca-file", O_CA_FILE, 1 },       { "timeout", O_TIMEOUT, 1 },
     { "retries", O_RETRIES, 1 },       { "spool", O_SPOOL, 1 },
+    { "no-keep-alive", O_NO_KEEP_ALIVE, 0 }, { "session-cache", O_SESSION_CACHE, 1 },
     { "help", O_HELP, 0 },             { "version", O_VERSION, 0 }
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
@@ -239,6 +254,7 @@ static void apply_option(struct options *o, enum opt_id id, char *value)
     case O_URL:        o->url = value; break;
     case O_CA_FILE:    o->ca_file = value; break;
     case O_SIMPLIFY:   o->simplify = 1; break;
+    case O_NO_KEEP_ALIVE: o->no_keep_alive = 1; break;
     case O_SECRET:
         secret_set(value);
         icbu_wipe(value, strlen(value));   /* out of /proc/PID/cmdline, at least */
@@ -247,6 +263,11 @@ static void apply_option(struct options *o, enum opt_id id, char *value)
         if (value[0] == '\0')
             usage_error("bad --spool (a directory)");
         o->spool = value;
+        break;
+    case O_SESSION_CACHE:
+        if (value[0] == '\0')
+            usage_error("bad --session-cache (a file)");
+        o->session_cache = value;
         break;
     case O_HELP:
     case O_VERSION:
@@ -312,6 +333,10 @@ static void check_command(const struct options *o)
                     strcmp(c, "parse") == 0 ? "RESPONSE" : "ORDER");
     if (o->spool != NULL && strcmp(c, "send") != 0 && !flush)
         usage_error("--spool is for send and flush");
+    if (o->no_keep_alive && strcmp(c, "send") != 0 && !flush)
+        usage_error("--no-keep-alive is for send and flush");
+    if (o->session_cache != NULL && strcmp(c, "send") != 0 && !flush)
+        usage_error("--session-cache is for send and flush");
 }
 
 /* The app key and the secret: from the options, else from the environment. */

@@ -12,7 +12,8 @@ archive, patch and options does not build again. Against each:
              tests of the MBEDTLS, PSA and small (MBEDTLS + ICBU_REFLOW_SMALL) back ends;
              the unit tests run; the CLIs (mbedTLS and PSA hashes) go through the
              integration tests' HTTPS matrix twice: against the gateway's default listener
-             (TLS 1.3 agreed) and its TLS-1.2-only one. 3.6.6 rejects TLS 1.2 RSA-PSS
+             (TLS 1.3 agreed) and its TLS-1.2-only one; and tests/keepalive.py's CLI cases
+             (flush over kept connections, TLS 1.3 and 1.2 resumption). 3.6.6 rejects TLS 1.2 RSA-PSS
              ServerKeyExchange signatures (a regression); with --patch36 (upstream PR 10674,
              in ../shared/thirdparty) the cached build is patched, without it the TLS 1.2
              cases are skipped and the output says so.
@@ -116,17 +117,30 @@ def run_minimal(tag, out_dir):
            % tag, "rc=%d %s %s" % (rc, "; ".join(bad)[:300], body[:120]))
 
 
-def integration(tag, out_dir, binaries, schemes):
-    args = [sys.executable, os.path.join(HERE, "integration.py"), "--bin", out_dir,
-            "--schemes", schemes, "--binaries", ",".join(binaries)]
+def driver(tag, what, script, out_dir, binaries, schemes, extra=()):
+    """One of the CLI drivers (integration.py, keepalive.py) over out_dir's binaries."""
+    args = [sys.executable, os.path.join(HERE, script), "--bin", out_dir,
+            "--schemes", schemes, "--binaries", ",".join(binaries)] + list(extra)
     t0 = time.monotonic()
     rc, out = sh(args, timeout=1200)
     p, f = counted(out)
     fails = [x for x in out.splitlines() if x.startswith("not ok")]
     report(rc == 0 and p > 0 and f == 0,
-           "%s: integration, %s over %s (%d passed, %d failed, %.0f s)"
-           % (tag, "+".join(binaries), schemes, p, f, time.monotonic() - t0),
+           "%s: %s, %s over %s (%d passed, %d failed, %.0f s)"
+           % (tag, what, "+".join(binaries), schemes, p, f, time.monotonic() - t0),
            "\n    ".join(fails[:15]) or tail(out))
+
+
+def integration(tag, out_dir, binaries, schemes):
+    driver(tag, "integration", "integration.py", out_dir, binaries, schemes)
+
+
+def keepalive(tag, out_dir, binaries):
+    """tests/keepalive.py's CLI cases: flush over kept connections, closes of every kind,
+    TLS resumption, TLS 1.3 on the default listener and 1.2 on the other (the gateway's
+    keys are EC there, so 3.6.6's TLS 1.2 RSA-PSS regression does not apply)."""
+    driver(tag, "keep-alive and TLS resumption", "keepalive.py", out_dir, binaries,
+           "https,https12", ["--only", "cli/"])
 
 
 def main():
@@ -208,6 +222,8 @@ def main():
                        first or tail(out))
         schemes = "https,https12" if tls12 else "https"
         integration(name, out_dir, binaries, schemes)
+        if not removed:
+            keepalive(name, out_dir, binaries)
         if not removed:
             # CMake (its CMake package found), pkg-config, make install and the README's cc line
             for crypto in (["mbedtls", "psa"] if major == "3" else ["psa"]):

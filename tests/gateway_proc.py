@@ -2,6 +2,7 @@
 (tools/top_gateway.py) as a child process -- start it on 127.0.0.1, read its
 ports, build URLs (with a /f/<mode> fault prefix), read its logs, stop it --
 and running one test case into an 'ok - ' / 'not ok - ' line."""
+import fnmatch
 import json
 import os
 import shutil
@@ -55,6 +56,21 @@ class Gateway:
         except FileNotFoundError:
             return []
 
+    def requests(self, prefix):
+        """requests.jsonl: the requests whose order's external_biz_id starts with prefix."""
+        return [r for r in self.jsonl("requests.jsonl") if (r.get("biz") or "").startswith(prefix)]
+
+    def connections(self):
+        """connections.jsonl: connection id -> its "open" event (listener, tls, resumed),
+        with "requests" and "why" from its "close" event once it is closed."""
+        out = {}
+        for e in self.jsonl("connections.jsonl"):
+            if e.get("event") == "open":
+                out[e["conn"]] = dict(e)
+            elif e.get("event") == "close" and e["conn"] in out:
+                out[e["conn"]].update(requests=e["requests"], why=e["why"])
+        return out
+
     def stop(self):
         if self.p.poll() is None:
             self.p.terminate()
@@ -73,6 +89,15 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def selected(name, pattern):
+    """--only PATTERN: a glob when it has * ? or [, else a part of the case's name."""
+    if not pattern:
+        return True
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(name, pattern)
+    return pattern in name
 
 
 class Fail(Exception):

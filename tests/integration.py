@@ -20,7 +20,6 @@ it as a glob when it has * ? or [).
 import argparse
 import concurrent.futures
 import datetime
-import fnmatch
 import json
 import os
 import re
@@ -818,11 +817,7 @@ def main():
             suite.add("binaries exist in %s" % bindir, no_binaries)
 
         def selected(name):
-            if not a.only:
-                return True
-            if any(c in a.only for c in "*?["):
-                return fnmatch.fnmatchcase(name, a.only)
-            return a.only in name
+            return gateway_proc.selected(name, a.only)
         cases = [c for c in suite.cases if selected(c[0])]
         cases.sort(key=lambda c: not c[2])          # slow ones first, to pack the pool
         results = []

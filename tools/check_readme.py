@@ -84,7 +84,8 @@ for page in pages:
     report(not bad, '%s: every relative link leads somewhere' % os.path.relpath(page, root), '; '.join(bad))
 
 for page, tag in (('size.md', 'size-linked'), ('size.md', 'size-table'), ('stack.md', 'stack-table'), ('stack.md', 'stack-painted'),
-                  ('bench.md', 'bench-table'), ('fuzz.md', 'fuzz-report'), ('firmware.md', 'firmware-table')):
+                  ('bench.md', 'bench-table'), ('bench.md', 'bench-net'), ('fuzz.md', 'fuzz-report'),
+                  ('firmware.md', 'firmware-table')):
     block = readme_block.read(os.path.join(docs, page), tag, 'check_readme.py')
     report(bool(block and block.strip()), 'docs/%s has its %s block (make docs writes it)' % (page, tag),
            'missing or empty')

@@ -7,7 +7,8 @@
 #   make docs-stack        docs/stack.md    (tools/stack.py --write: static, and painted next
 #                                            to it)
 #   make docs-firmware     docs/firmware.md (tools/firmware.py --page: the images)
-#   make docs-bench        docs/bench.md    (`make bench`, bench/bench_run.py --write; about 2 min)
+#   make docs-bench        docs/bench.md    (`make bench`, bench/bench_run.py and bench_net.py
+#                                            --write; about 3 min)
 #   make docs-fuzz         docs/fuzz.md     (`make fuzz-report`: each harness DOCS_FUZZ_SECONDS s)
 # The linked images are measured once for the three pages that use them: tools/firmware.py
 # writes $(BUILD)/firmware-measured.json (tools/firmware.mk measures again first when a

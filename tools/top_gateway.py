@@ -18,10 +18,38 @@ client has already closed the connection (given up: "client_gone": true) when
 the answer is about to be sent; every random-mode request is logged in
 faults.jsonl ({"mode", "seq", "fault"}, "" for none).
 
+Persistent connections. An HTTP/1.1 request without "Connection: close" whose answer
+is a normal one (modes "", unicode, extra-fields, refuse, code41, isp, code7,
+badsign-always; a random mode's answers without a fault) is answered with
+"Connection: keep-alive" and the connection waits for the next request; an idle one is
+closed after --idle-timeout seconds (5). Every other answer (the fault modes, 4xx, 5xx,
+HTTP/1.0 requests, a request saying "Connection: close") says "Connection: close" and
+closes. How connections are kept is set for every request with --keep-alive SPEC, and
+for one request by a path prefix /ka/SPEC (its tokens over --keep-alive's):
+
+    http://127.0.0.1:P/ka/max3-chunked/router/rest
+    http://127.0.0.1:P/ka/drop2/f/refuse/router/rest    (with a fault mode after it)
+
+SPEC is tokens joined by "-" (see KEEP_TOKENS): off (never keep), maxN (the N-th answer
+on a connection says "Connection: close", then it closes: announced), silentN (closes
+right after the N-th answer, which said keep-alive: no Connection: close), dropN (reads
+the request after the N-th and closes without answering it: the race of a server closing
+an idle connection as a request arrives), rstN (resets the connection with an RST when
+the request after the N-th arrives), idleS (the idle timeout, seconds), chunked / length
+(the answers' framing: chunked with an extension and a trailer, or Content-Length), cd
+or cdN (every answer, or the N-th, close-delimited: no length, no Connection header,
+then close), http10 (answers "HTTP/1.0 200" with a length and no Connection header).
+A server-side close without RST sends TLS close_notify (without waiting for the
+client's), so the TLS session stays resumable, as nginx's keep-alive timeout does; an
+RST drops the session from the session-ID cache (OpenSSL's rule). TLS sessions resume
+with session IDs and tickets (TLS 1.2) and tickets (TLS 1.3), Python's ssl defaults;
+--no-resumption gives every connection a TLS context of its own, so that none resumes.
+
 Usage:
     python3 tools/top_gateway.py --http-port P --https-port Q --app-key K \
         --secret S --state-dir DIR [--badname-port R] [--tls12-port T] [--key-type rsa|ec] [--quiet]
-        [--fault-seed N] [--fault-stall SECONDS]
+        [--fault-seed N] [--fault-stall SECONDS] [--keep-alive SPEC] [--idle-timeout SECONDS]
+        [--no-resumption]
 
 Ports 0 pick free ones. On start it writes into DIR:
     ca.pem          the throw-away CA that signed the server certificate (trust this)
@@ -33,6 +61,18 @@ Ports 0 pick free ones. On start it writes into DIR:
     accepted.jsonl  one JSON line per accepted order, with "tls": the version the
                     handshake agreed on, or null (random modes add "fault", "lost", "seq")
     faults.jsonl    one JSON line per request in a random mode
+    connections.jsonl  one line when a connection is accepted (after its TLS handshake):
+                    {"event": "open", "conn": ID, "listener": "http|https|https12|...",
+                    "tls": version or null, "resumed": the handshake resumed a session};
+                    {"event": "handshake_failed", "listener"} for a failed handshake; and
+                    {"event": "close", "conn", "requests": N, "why"} once it is closed
+    requests.jsonl  one line per request read, written before its answer is sent:
+                    {"conn": ID, "n": its place on the connection (1, 2, ...), "listener",
+                    "mode", "ka": the keep-alive SPEC in force, "biz": the order's
+                    external_biz_id or null, "version": the request's HTTP version,
+                    "close": it said Connection: close, "result", "keep": the answer
+                    lets the client send another request on the connection}
+                    (accepted.jsonl's lines carry "conn" and "n" too)
 and serves until SIGTERM/SIGINT. Standard library only, plus the openssl command.
 Listens on 127.0.0.1 only. Never prints the secret.
 """
@@ -41,6 +81,7 @@ import argparse
 import datetime
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import random
@@ -111,6 +152,57 @@ RANDOM_PROFILES = {
     "random-slow": (("slow", 0.40), ("reset", 0.05), ("truncated", 0.05)),
 }
 LOST_FAULTS = ("reset", "stall", "truncated")
+
+# The modes whose answers may keep the connection (normal answers: 200, a length).
+KEEP_MODES = ("", "unicode", "extra-fields", "refuse", "code41", "isp", "code7", "badsign-always")
+KEEP_TOKENS = {
+    "off": "never keep a connection: every answer says Connection: close",
+    "maxN": "at most N requests per connection: the N-th answer says Connection: close",
+    "silentN": "close right after the N-th answer, which said keep-alive",
+    "dropN": "read the request after the N-th, then close without an answer",
+    "rstN": "reset (RST) when the request after the N-th arrives, before reading it",
+    "idleS": "close a connection idle for S seconds (default: --idle-timeout)",
+    "chunked": "answers framed with Transfer-Encoding: chunked (extension, trailer)",
+    "length": "answers framed with Content-Length (the default)",
+    "cd": "every answer close-delimited (no length, no Connection header), then close",
+    "cdN": "the N-th answer on a connection close-delimited, then close",
+    "http10": "answers as HTTP/1.0 with a length and no Connection header, then close",
+}
+
+
+class KeepAlive:
+    """How connections are kept (module docstring; KEEP_TOKENS)."""
+
+    def __init__(self, idle):
+        self.off, self.http10, self.chunked = False, False, False
+        self.max = self.silent = self.drop = self.rst = 0
+        self.cd = None                  # None: never; 0: every answer; N: the N-th
+        self.idle = idle
+        self.spec = ""
+
+    def with_spec(self, spec):
+        """A copy with SPEC's tokens applied; ValueError for an unknown token."""
+        k = KeepAlive(self.idle)
+        k.__dict__.update(self.__dict__)
+        for tok in spec.split("-") if spec else ():
+            m = re.match(r"^(max|silent|drop|rst|cd)([1-9][0-9]{0,5})$", tok)
+            if m:
+                setattr(k, m.group(1), int(m.group(2)))
+            elif re.match(r"^idle[0-9]{1,4}(\.[0-9]{1,3})?$", tok):
+                k.idle = float(tok[4:])
+            elif tok in ("off", "http10", "chunked", "length", "cd"):
+                k.off = k.off or tok == "off"
+                k.http10 = k.http10 or tok == "http10"
+                k.chunked = tok == "chunked" if tok in ("chunked", "length") else k.chunked
+                k.cd = 0 if tok == "cd" else k.cd
+            else:
+                raise ValueError("unknown keep-alive token %r (tokens: %s)"
+                                 % (tok, ", ".join(KEEP_TOKENS)))
+        k.spec = "-".join(x for x in (self.spec, spec) if x)
+        return k
+
+    def close_delimited(self, n):
+        return self.cd == 0 or self.cd == n
 
 UNICODE_SUFFIX_ESCAPED = "-\\u4e2d\\ud83d\\ude00"           # as written on the wire
 UNICODE_SUFFIX = "-\u4e2d\U0001F600"                       # decoded: "-中😀"
@@ -360,11 +452,11 @@ class Gateway:
         self.state_dir = state_dir
         self.max_skew = max_skew
         self.log_lock = threading.Lock()
-        self.accepted_path = os.path.join(state_dir, "accepted.jsonl")
 
-    def record(self, entry):
+    def record(self, entry, name="accepted.jsonl"):
+        """One JSON line into DIR/name (accepted.jsonl, connections.jsonl, requests.jsonl)."""
         with self.log_lock:
-            with open(self.accepted_path, "a", encoding="utf-8") as f:
+            with open(os.path.join(self.state_dir, name), "a", encoding="utf-8") as f:
                 f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def draw(self, mode):
@@ -509,11 +601,18 @@ class BadRequest(Exception):
 
 
 class Conn:
-    def __init__(self, sock, tls, peer):
+    def __init__(self, sock, tls, peer, cid, ka):
         self.sock = sock
         self.tls = tls
         self.peer = peer
         self.buf = b""
+        self.id = cid           # the connection's number (connections.jsonl)
+        self.n = 0              # requests read on it so far
+        self.ka = ka            # the keep-alive settings of its last request
+        self.keep = False       # its last request may leave it open (HTTP/1.1, no close)
+        self.version = None     # its last request's HTTP version
+        self.asked_close = None  # its last request said Connection: close
+        self.end = ""           # why it was closed, once it is
 
     def tls_version(self):
         """The protocol the handshake agreed on ("TLSv1.2", "TLSv1.3"), or None."""
@@ -528,7 +627,7 @@ class Conn:
     def peek_first_line(self):
         """The request line, without consuming it on plain sockets."""
         deadline = time.monotonic() + IO_TIMEOUT
-        if self.tls:
+        if self.tls or self.buf:
             while b"\r\n" not in self.buf:
                 if len(self.buf) > MAX_HEAD:
                     raise BadRequest("request line too long")
@@ -626,8 +725,8 @@ def http_date():
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
 
 
-def head_lines(status, reason, extra):
-    lines = ["HTTP/1.1 %d %s" % (status, reason), "Server: Tengine", "Date: " + http_date()]
+def head_lines(status, reason, extra, version="HTTP/1.1"):
+    lines = ["%s %d %s" % (version, status, reason), "Server: Tengine", "Date: " + http_date()]
     lines += extra
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
@@ -656,10 +755,13 @@ def rst_close(sock):
         pass
 
 
-def graceful_close(sock, tls):
+def graceful_close(sock, tls, wait=1.0):
+    """TLS close_notify, or FIN, then close. wait: how long to wait for the client's end
+    (its close_notify, or its FIN while draining what it sends); 0: not at all, the server
+    closing on its own (quiet_close)."""
     try:
         if tls:
-            sock.settimeout(1.0)
+            sock.settimeout(wait)
             try:
                 raw = sock.unwrap()
                 raw.close()
@@ -668,9 +770,9 @@ def graceful_close(sock, tls):
         else:
             sock.shutdown(socket.SHUT_WR)
             # Let the client read everything; drain until it closes (short wait).
-            sock.settimeout(1.0)
+            sock.settimeout(wait)
             try:
-                while sock.recv(65536):
+                while wait and sock.recv(65536):
                     pass
             except OSError:
                 pass
@@ -683,13 +785,48 @@ def graceful_close(sock, tls):
             pass
 
 
+def quiet_close(sock, tls):
+    """The server closing on its own, without a word at the HTTP level: TLS close_notify
+    (not waiting for the client's, so the session stays resumable), then FIN."""
+    graceful_close(sock, tls, 0.0)
+
+
 def chunk(data, ext=b""):
     return b"%x%s\r\n%s\r\n" % (len(data), ext, data)
 
 
+def chunked_body(body):
+    """body as chunks of 37 bytes: the first with a chunk extension, the second with an
+    uppercase hex size, then the last chunk and a trailer."""
+    out = b""
+    for i, p in enumerate(body[i:i + 37] for i in range(0, len(body), 37)):
+        if i == 0:
+            out += chunk(p, b";ext=1;name=\"v\"")
+        elif i == 1:
+            out += b"%X\r\n%s\r\n" % (len(p), p)  # uppercase hex size
+        else:
+            out += chunk(p)
+    return out + b"0\r\nX-Top-Checksum: %s\r\n\r\n" % hashlib.md5(body).hexdigest().encode()
+
+
+def order_id(body):
+    """The external_biz_id of the order in a form body, or None (for requests.jsonl)."""
+    try:
+        for n, v in urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True):
+            if n == ORDER_PARAM:
+                o = json.loads(v)
+                b = o.get("external_biz_id") if isinstance(o, dict) else None
+                return b if isinstance(b, str) else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        pass
+    return None
+
+
 class Server:
-    def __init__(self, gw):
+    def __init__(self, gw, ka):
         self.gw = gw
+        self.ka = ka                  # --keep-alive, --idle-timeout
+        self.ids = itertools.count(1)
         self.listeners = []
 
     def listen(self, port, ctx, label):
@@ -712,96 +849,186 @@ class Server:
     def handle(self, raw, peer, ctx, label):
         sock = raw
         tls = ctx is not None
+        conn = None
         try:
             raw.settimeout(IO_TIMEOUT)
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if tls:
                 try:
+                    if callable(ctx):            # --no-resumption: a context of its own
+                        ctx = ctx()
                     sock = ctx.wrap_socket(raw, server_side=True)
                 except (ssl.SSLError, OSError) as e:
                     log("%s %s:%d TLS handshake failed: %s" % (label, peer[0], peer[1], e))
+                    self.gw.record({"event": "handshake_failed", "listener": label},
+                                   "connections.jsonl")
                     raw.close()
                     return
-            self.serve(Conn(sock, tls, peer), label)
+            conn = Conn(sock, tls, peer, next(self.ids), self.ka)
+            self.gw.record({"event": "open", "conn": conn.id, "listener": label,
+                            "tls": conn.tls_version(),
+                            "resumed": bool(tls and sock.session_reused)}, "connections.jsonl")
+            self.serve(conn, label)
         except Exception as e:  # noqa: BLE001 -- a test server must keep going
             log("%s %s:%d connection error: %s: %s" % (label, peer[0], peer[1], type(e).__name__, e))
+            if conn is not None:
+                conn.end = conn.end or "error: %s" % type(e).__name__
             try:
                 sock.close()
             except OSError:
                 pass
+        finally:
+            if conn is not None:
+                self.gw.record({"event": "close", "conn": conn.id, "requests": conn.n,
+                                "why": conn.end or "closed"}, "connections.jsonl")
 
     def serve(self, conn, label):
-        sock = conn.sock
+        """The requests of one connection, one after another, while the answers keep it."""
+        while self.serve_one(conn, label):
+            if not self.wait_next(conn, label):
+                return
+
+    def wait_next(self, conn, label):
+        """After an answer that kept the connection open: True once the client sends
+        more (a request, or its close), False after closing it for being idle."""
+        if conn.buf or (conn.tls and conn.sock.pending()):
+            return True
         try:
-            first = conn.peek_first_line()
-        except (BadRequest, OSError) as e:
-            log("%s: no request (%s)" % (label, e))
-            sock.close()
-            return
-        parts = first.decode("latin-1").split(" ")
-        target = parts[1] if len(parts) == 3 else ""
-        path = target.split("?", 1)[0]
+            ready = select.select([conn.sock], [], [], conn.ka.idle)[0]
+        except (OSError, ValueError):
+            ready = True
+        if ready:
+            return True
+        conn.end = "idle for %g s after %d requests" % (conn.ka.idle, conn.n)
+        log("%s conn %d: %s, closed" % (label, conn.id, conn.end))
+        quiet_close(conn.sock, conn.tls)
+        return False
+
+    def request_mode(self, path):
+        """(fault mode or None for 404, keep-alive settings) of a request path."""
+        ka = self.ka
+        m = re.match(r"^/ka/([a-z0-9.-]+)(/.*)$", path)
+        if m:
+            try:
+                ka = self.ka.with_spec(m.group(1))
+            except ValueError:
+                return None, ka
+            path = m.group(2)
         mode = None
         m = re.match(r"^(?:/f/([a-z0-9-]+))?/(?:[^?]*/)?router/rest$", path)
         if m and path.endswith("/router/rest"):
             mode = m.group(1) or ""
             if path.startswith("/f/") and mode not in MODES:
                 mode = None
+        return mode, ka
+
+    def note_request(self, conn, label, mode, body, result, keep):
+        self.gw.record({"conn": conn.id, "n": conn.n, "listener": label, "mode": mode,
+                        "ka": conn.ka.spec, "biz": order_id(body) if body else None,
+                        "version": conn.version, "close": conn.asked_close,
+                        "result": result, "keep": keep}, "requests.jsonl")
+
+    def serve_one(self, conn, label):
+        """One request on conn; True when its answer left the connection open."""
+        sock = conn.sock
+        prev = conn.ka
+        if conn.n and prev.rst and conn.n >= prev.rst:
+            conn.end = "RST before request %d (rst%d)" % (conn.n + 1, prev.rst)
+            log("%s conn %d: %s" % (label, conn.id, conn.end))
+            rst_close(sock)
+            return False
+        try:
+            first = conn.peek_first_line()
+        except (BadRequest, OSError) as e:
+            conn.end = "client closed after %d request(s)" % conn.n if conn.n else "no request"
+            if not conn.n:
+                log("%s: no request (%s)" % (label, e))
+            graceful_close(sock, conn.tls)
+            return False
+        conn.n += 1
+        conn.version, conn.asked_close = None, None
+        parts = first.decode("latin-1").split(" ")
+        target = parts[1] if len(parts) == 3 else ""
+        path = target.split("?", 1)[0]
+        mode, conn.ka = self.request_mode(path)
+        conn.keep = False
         seq, fault = 0, ""
         if mode in RANDOM_PROFILES:
             seq, fault = self.gw.draw(mode)
         if mode == "reset-before" or fault == "reset-before":
             log("%s %s -> RST before reading the request" % (label, path))
+            conn.end = "RST before reading request %d (%s)" % (conn.n, mode)
             rst_close(sock)
-            return
+            return False
         try:
             method, target, version, headers = conn.read_head()
             body, hdrs = conn.read_body(headers)
+            conn.version = version
+            conn.asked_close = "close" in {t.strip().lower() for t in
+                                           hdrs.get("connection", "").split(",")}
         except BadRequest as e:
             log("%s bad request: %s" % (label, e))
+            self.note_request(conn, label, mode, b"", "400", False)
             msg = ("400 Bad Request: %s\n" % e).encode()
             sock.sendall(head_lines(400, "Bad Request", [
                 "Content-Type: text/plain", "Content-Length: %d" % len(msg),
                 "Connection: close"]) + msg)
             graceful_close(sock, conn.tls)
-            return
+            conn.end = "400"
+            return False
         if mode is None:
             msg = b"404 Not Found: POST to /router/rest or /f/<mode>/router/rest\n"
             log("%s %s %s -> 404" % (label, method, target))
+            self.note_request(conn, label, mode, body, "404", False)
             sock.sendall(head_lines(404, "Not Found", [
                 "Content-Type: text/plain", "Content-Length: %d" % len(msg),
                 "Connection: close"]) + msg)
             graceful_close(sock, conn.tls)
-            return
+            conn.end = "404"
+            return False
+        ka = conn.ka
+        if ka.drop and conn.n == ka.drop + 1:
+            log("%s conn %d: request %d dropped (drop%d), closed" % (label, conn.id, conn.n, ka.drop))
+            self.note_request(conn, label, mode, body, "dropped", False)
+            conn.end = "request %d dropped (drop%d)" % (conn.n, ka.drop)
+            quiet_close(sock, conn.tls)
+            return False
+        conn.keep = (version == "HTTP/1.1" and not conn.asked_close and not ka.off and
+                     not ka.http10 and not ka.close_delimited(conn.n) and
+                     not (ka.max and conn.n >= ka.max))
         query = target.split("?", 1)[1] if "?" in target else ""
         if mode in RANDOM_PROFILES:
-            self.serve_random(conn, label, method, target, query, body, hdrs, mode, seq, fault)
-            return
+            return self.serve_random(conn, label, method, target, query, body, hdrs, mode, seq, fault)
         answer, fmt, summary, info = self.gw.evaluate(
             method, query, body, hdrs.get("content-type"), mode)
         if mode in ("reset", "stall"):
             summary += " (not sent: %s)" % mode
         log("%s %s %s -> %s" % (label, method, target, summary))
+        self.note_request(conn, label, mode, body, summary, conn.keep and mode in KEEP_MODES)
         if mode == "reset":
+            conn.end = "RST after reading request %d (reset)" % conn.n
             rst_close(sock)
-            return
+            return False
         if mode == "stall":
+            conn.end = "stall"
             self.stall(sock)
-            return
+            return False
         if info is not None:
             self.gw.record({"external_biz_id": info["external_biz_id"],
                             "sign_method": info["sign_method"], "timestamp": info["timestamp"],
                             "mode": mode, "scheme": "https" if conn.tls else "http",
-                            "tls": conn.tls_version()})
-        self.respond(conn, mode, answer, fmt, info)
+                            "tls": conn.tls_version(), "conn": conn.id, "n": conn.n})
+        return self.respond(conn, mode, answer, fmt, info)
 
     def serve_random(self, conn, label, method, target, query, body, hdrs, mode, seq, fault):
-        """A request in a random mode, after reading it: fault picked by draw()."""
+        """A request in a random mode, after reading it: fault picked by draw(). True when
+        the answer left the connection open."""
         sock = conn.sock
         if fault == "status503":
             log("%s %s %s -> #%d 503 (%s)" % (label, method, target, seq, mode))
-            self.respond(conn, "status503", None, "json", None)
-            return
+            self.note_request(conn, label, mode, body, "503 (fault)", False)
+            conn.end = "503"
+            return self.respond(conn, "status503", None, "json", None)
         answer, fmt, summary, info = self.gw.evaluate(
             method, query, body, hdrs.get("content-type"),
             fault if fault in ("isp", "code7") else "")
@@ -809,11 +1036,16 @@ class Server:
         lost = fault in LOST_FAULTS or gone
         log("%s %s %s -> #%d %s%s" % (label, method, target, seq, summary,
                                       " (fault %s)" % fault if fault else ""))
+        self.note_request(conn, label, mode, body, summary + (" (fault %s)" % fault if fault else ""),
+                          conn.keep and fault in ("", "isp", "code7"))
         if info is not None:
             self.gw.record({"external_biz_id": info["external_biz_id"],
                             "sign_method": info["sign_method"], "timestamp": info["timestamp"],
                             "mode": mode, "scheme": "https" if conn.tls else "http",
-                            "tls": conn.tls_version(), "fault": fault, "lost": lost, "client_gone": gone, "seq": seq})
+                            "tls": conn.tls_version(), "fault": fault, "lost": lost, "client_gone": gone,
+                            "seq": seq, "conn": conn.id, "n": conn.n})
+        if fault:
+            conn.end = "fault %s" % fault
         if fault == "reset":
             rst_close(sock)
         elif fault == "stall":
@@ -821,7 +1053,8 @@ class Server:
         elif fault in ("truncated", "slow"):
             self.respond(conn, fault, answer, fmt, info, drip=(12, 0.05))
         else:
-            self.respond(conn, "", answer, fmt, info)
+            return self.respond(conn, "", answer, fmt, info)
+        return False
 
     def stall(self, sock, seconds=30.0):
         end = time.monotonic() + seconds
@@ -866,18 +1099,9 @@ class Server:
             body = json.dumps(ans, ensure_ascii=False, separators=(", ", ": "), indent=1).encode()
         try:
             if mode == "chunked":
-                pieces = [body[i:i + 37] for i in range(0, len(body), 37)]
-                out = head_lines(200, "OK", [ctype, "Transfer-Encoding: chunked",
-                                             "Trailer: X-Top-Checksum", "Connection: close"])
-                for i, p in enumerate(pieces):
-                    if i == 0:
-                        out += chunk(p, b";ext=1;name=\"v\"")
-                    elif i == 1:
-                        out += b"%X\r\n%s\r\n" % (len(p), p)  # uppercase hex size
-                    else:
-                        out += chunk(p)
-                out += b"0\r\nX-Top-Checksum: %s\r\n\r\n" % hashlib.md5(body).hexdigest().encode()
-                sock.sendall(out)
+                sock.sendall(head_lines(200, "OK", [ctype, "Transfer-Encoding: chunked",
+                                                    "Trailer: X-Top-Checksum", "Connection: close"])
+                             + chunked_body(body))
             elif mode == "slow":
                 out = head_lines(200, "OK", [ctype, "Content-Length: %d" % len(body),
                                              "Connection: close"]) + body
@@ -926,16 +1150,55 @@ class Server:
             elif mode == "close-delimited":
                 sock.sendall(head_lines(200, "OK", [ctype, "Connection: close"]) + body)
             else:
-                sock.sendall(head_lines(200, "OK", [ctype, "Content-Length: %d" % len(body),
-                                                    "Connection: close"]) + body)
+                return self.answer(conn, ctype, body)
         except (OSError, ssl.SSLError) as e:
             log("send failed (%s): %s" % (mode or "normal", e))
+            conn.end = "send failed: %s" % e
             try:
                 sock.close()
             except OSError:
                 pass
-            return
+            return False
+        conn.end = conn.end or "answered (%s), Connection: close" % (mode or "normal")
         graceful_close(sock, tls)
+        return False
+
+    def answer(self, conn, ctype, body):
+        """A normal 200 answer, framed and kept as conn.ka says (module docstring). True
+        when the connection stays open for another request."""
+        sock, ka, n = conn.sock, conn.ka, conn.n
+        if ka.close_delimited(n):
+            sock.sendall(head_lines(200, "OK", [ctype]) + body)
+            conn.end = "close-delimited answer %d" % n
+            graceful_close(sock, conn.tls)
+            return False
+        if ka.http10:
+            sock.sendall(head_lines(200, "OK", [ctype, "Content-Length: %d" % len(body)],
+                                    "HTTP/1.0") + body)
+            conn.end = "HTTP/1.0 answer %d" % n
+            graceful_close(sock, conn.tls)
+            return False
+        if conn.keep:
+            hdrs = [ctype, "Connection: keep-alive", "Keep-Alive: timeout=%d%s" % (
+                max(1, int(ka.idle)), ", max=%d" % (ka.max - n) if ka.max else "")]
+        else:
+            hdrs = [ctype, "Connection: close"]
+        if ka.chunked:
+            out = head_lines(200, "OK", hdrs + ["Transfer-Encoding: chunked",
+                                                "Trailer: X-Top-Checksum"]) + chunked_body(body)
+        else:
+            out = head_lines(200, "OK", hdrs + ["Content-Length: %d" % len(body)]) + body
+        sock.sendall(out)
+        if not conn.keep:
+            conn.end = conn.end or ("announced close after %d (max%d)" % (n, ka.max)
+                                    if ka.max and n >= ka.max else "answer %d said close" % n)
+            graceful_close(sock, conn.tls)
+            return False
+        if ka.silent and n >= ka.silent:
+            conn.end = "silent close after %d (silent%d)" % (n, ka.silent)
+            quiet_close(sock, conn.tls)
+            return False
+        return True
 
 
 def main(argv=None):
@@ -961,8 +1224,22 @@ def main(argv=None):
                     help="seed of the random modes' fault generator (default 1)")
     ap.add_argument("--fault-stall", type=float, default=3.0,
                     help="seconds a random-mode stall lasts (default 3)")
+    ap.add_argument("--keep-alive", default="", metavar="SPEC",
+                    help="how connections are kept, for every request: tokens joined by '-' "
+                         "(%s); a request's /ka/SPEC path prefix adds its own"
+                         % "; ".join("%s: %s" % kv for kv in KEEP_TOKENS.items()))
+    ap.add_argument("--no-resumption", action="store_true",
+                    help="no TLS session resumption: every TLS connection gets a context of its "
+                         "own (no session cache, no shared ticket key), so every handshake is "
+                         "a full one (for measuring them)")
+    ap.add_argument("--idle-timeout", type=float, default=5.0,
+                    help="seconds a kept connection may stay idle before it is closed (default 5)")
     a = ap.parse_args(argv)
     QUIET = a.quiet
+    try:
+        keep_alive = KeepAlive(a.idle_timeout).with_spec(a.keep_alive)
+    except ValueError as e:
+        ap.error("--keep-alive: %s" % e)
 
     def on_signal(signum, frame):
         STOP.set()
@@ -992,15 +1269,20 @@ def main(argv=None):
         return ctx
 
     gw = Gateway(a.app_key, a.secret, schema, state, a.max_skew, a.fault_seed, a.fault_stall)
-    srv = Server(gw)
+    srv = Server(gw, keep_alive)
     http_port = srv.listen(a.http_port, None, "http")
-    https_port = srv.listen(a.https_port, tls_ctx("server"), "https")
+    def server_ctx(tls12_only=False):
+        if a.no_resumption:
+            return lambda: tls_ctx("server", tls12_only)   # made for each connection
+        return tls_ctx("server", tls12_only)
+
+    https_port = srv.listen(a.https_port, server_ctx(), "https")
     if a.badname_port >= 0:
         bad_port = srv.listen(a.badname_port, tls_ctx("badname"), "https-badname")
         write_atomic(os.path.join(state, "badname-port"), b"%d\n" % bad_port)
     ports = b"http=%d https=%d" % (http_port, https_port)
     if a.tls12_port >= 0:
-        ports += b" https12=%d" % srv.listen(a.tls12_port, tls_ctx("server", True), "https12")
+        ports += b" https12=%d" % srv.listen(a.tls12_port, server_ctx(True), "https12")
     write_atomic(os.path.join(state, "ports"), ports + b"\n")
     log("listening: %s state=%s" % (ports.decode(), state))
 

@@ -16,13 +16,50 @@
  *     icbu_transport t = icbu_net_transport(&net, &opt);
  *     st = icbu_report(&cfg, &order, &url, &t, &retry, 15000, arena, sizeof arena, &out, &err);
  *     if (out.kind == ICBU_TRANSPORT_ERROR) fprintf(stderr, "%s\n", net.why);
+ *     ...                                            more icbu_report calls on t
+ *     icbu_net_free(&net);                           closes; wipes the saved TLS session
  *
- * icbu_report opens (TCP, then TLS for https) and closes for every attempt. With
- * icbu_exchange, which does neither, call t.open(t.ctx, &url, timeout_ms, &stage)
- * before it and t.close(t.ctx) after a successful open.
+ * icbu_report opens (TCP, then TLS for https) for every attempt and closes after
+ * it, unless keep_alive keeps the connection (below). With icbu_exchange, which
+ * does neither, call t.open(t.ctx, &url, timeout_ms, &stage) before it and
+ * t.close(t.ctx) after a successful open.
+ *
+ * KEEP-ALIVE. With opt.keep_alive nonzero, t.keep_alive is 1: requests say
+ * Connection: keep-alive, and icbu_report leaves open a connection whose answer
+ * allows another request. The next open to the same scheme, host and port
+ * reuses it (returns 1) when it is still open: nothing to read on the socket
+ * and no hang-up (poll with no wait), and for TLS nothing buffered in the TLS
+ * library either. Anything else (the server closed it, sent a close_notify or
+ * stray bytes, or the URL names another host or port) closes it and connects
+ * afresh (returns 0). A server that closes just after that check is icbu_report's
+ * business: it reopens and sends the request once more. t.close always closes
+ * the connection; call it (or icbu_net_free) when you are done. Without
+ * keep_alive, every open connects afresh (an open connection is closed first).
+ *
+ * TLS SESSIONS. After a handshake the net keeps the TLS session (on the heap)
+ * to resume it: the next handshake to the same host name or address and port,
+ * with a CA file of the same content, offers it, and the server may resume it
+ * (an abbreviated handshake: no certificate, no key exchange with TLS 1.2;
+ * TLS 1.3 resumes with a new (EC)DHE exchange: the PSK-with-(EC)DHE mode only).
+ * TLS 1.2 keeps the session of the handshake (session ID, or ticket with
+ * mbedTLS); TLS 1.3 (mbedTLS 3.6, 4.x) keeps the last NewSessionTicket, which
+ * arrives after the handshake, while the answer is read (a TLS 1.3 connection
+ * closed before it read anything leaves no session). BearSSL resumes TLS
+ * 1.2 session IDs only. A session is never offered to another host name, port
+ * or CA file content, nor after ICBU_NET_SESSION_MAX_AGE seconds: verification
+ * is what it was for the handshake that made it. A resumption that fails, and
+ * a TLS error on the connection, drop the session: the next handshake is full.
+ * icbu_net_session_save() writes the session as bytes to keep in a file, for
+ * another process's icbu_net_session_load(); see there for the format.
+ *
+ * Counters (since icbu_net_transport): net.connects (TCP connections made),
+ * net.reuses (opens that reused the kept connection), net.handshakes (TLS
+ * handshakes completed), net.resumptions (of which resumed a session), and
+ * net.resumed (1 when the last handshake resumed one).
  *
  * Nothing global: every byte of state is in the icbu_net you pass (the TLS
- * session on the heap while open). Two threads with two icbu_net never meet.
+ * connection and the saved session on the heap). Two threads with two icbu_net
+ * never meet.
  *
  * TLS: version 1.2 at least; the server's certificate must chain to the CA file
  * (PEM). A DNS host name is sent as SNI and must match the certificate (dNSName,
@@ -30,7 +67,8 @@
  * no SNI and must be an iPAddress entry of the certificate's subjectAltName
  * (icbu_x509_ip.c checks it: BearSSL and mbedTLS 2.28 match DNS names only).
  *
- * What the callbacks return (icbu_transport's contract): open 0, or a negative
+ * What the callbacks return (icbu_transport's contract): open 0 (connected
+ * afresh), 1 (the kept connection reused: keep_alive only), or a negative
  * value with *stage ICBU_STAGE_CONNECT or ICBU_STAGE_TLS; at most ICBU_IO_NO_RETRY
  * when another try cannot help, and then net.fault says which setting is wrong (a
  * host name that can never resolve or that the resolver does not know, the CA
@@ -54,6 +92,12 @@
 #ifndef ICBU_NET_CA_FILE_MAX
 #define ICBU_NET_CA_FILE_MAX (16L << 20)   /* larger CA files are refused */
 #endif
+#ifndef ICBU_NET_SESSION_MAX_AGE
+#define ICBU_NET_SESSION_MAX_AGE 86400     /* seconds: an older saved session is not offered */
+#endif
+#ifndef ICBU_NET_SESSION_MAX
+#define ICBU_NET_SESSION_MAX 65536         /* bytes: a larger session is not kept or loaded */
+#endif
 
 /* What an open at or below ICBU_IO_NO_RETRY was about: a setting to fix. */
 typedef enum icbu_net_fault {
@@ -65,23 +109,71 @@ typedef enum icbu_net_fault {
 
 typedef struct icbu_net_options {
     const char *ca_file;          /* PEM trust for https; NULL: ICBU_NET_DEFAULT_CA_FILE */
+    int keep_alive;               /* nonzero: keep connections between exchanges (KEEP-ALIVE) */
 } icbu_net_options;
 
-struct icbu_net_tls;              /* the TLS file's session */
+struct icbu_net_tls;              /* the TLS file's connection */
+struct icbu_net_session;          /* a TLS session kept for resumption */
 
 typedef struct icbu_net {
     icbu_net_options opt;         /* a copy of the options given */
     char why[256];                /* the last failure, for people; "" after a successful open */
     icbu_net_fault fault;         /* set with an open at or below ICBU_IO_NO_RETRY */
-    int fd;                       /* private: the socket, -1 when closed */
-    struct icbu_net_tls *tls;     /* private: the TLS session, NULL for http:// */
+    unsigned connects;            /* TCP connections made */
+    unsigned reuses;              /* opens that reused the kept connection (returned 1) */
+    unsigned handshakes;          /* TLS handshakes completed, full or resumed */
+    unsigned resumptions;         /* TLS handshakes that resumed a saved session */
+    int resumed;                  /* 1: the last handshake resumed a session; 0: full */
+    /* private */
+    int fd;                       /* the socket, -1 when closed */
+    struct icbu_net_tls *tls;     /* the TLS connection, NULL for http:// */
+    struct icbu_net_session *session;   /* the session kept for resumption, or NULL */
+    char peer[256];               /* the host fd is connected to (a C string) */
+    uint16_t peer_port;
+    int peer_https;
+    uint64_t ca_digest;           /* of the CA file's content, as last read */
 } icbu_net;
 
-/* Resets *net (closed) with a copy of *opt (NULL: the defaults) and returns the
- * transport over it: open, close, send, recv and a monotonic now_ms. */
+/* Resets *net (closed, no session) with a copy of *opt (NULL: the defaults) and
+ * returns the transport over it: open, close, send, recv, a monotonic now_ms, and
+ * keep_alive from opt. Call icbu_net_free before resetting a net used before. */
 icbu_transport icbu_net_transport(icbu_net *net, const icbu_net_options *opt);
+/* Closes the connection, and wipes and frees the saved session. net stays
+ * usable (as after icbu_net_transport, counters kept). */
+void icbu_net_free(icbu_net *net);
 /* The TLS library linked, with its version ("mbedTLS 3.6.6", "BearSSL 0.6"). */
 const char *icbu_net_tls_name(void);
+
+/* The saved TLS session, as bytes to keep for another process: its size, and
+ * the bytes in buf when cap is at least that; 0 when there is no session (no
+ * TLS handshake yet, or the server gave nothing to resume). The format, text
+ * lines then the TLS library's own bytes:
+ *     icbu-tls-session 1            the format
+ *     tls mbedTLS 3.6.6             icbu_net_tls_name(): another library or version is refused
+ *     host gw.example.com           the host name or address, and the port, it was made with
+ *     port 443
+ *     ca 0123456789abcdef           FNV-1a 64 of the CA file's content then
+ *     saved 1767225600              when it was made or last resumed (Unix seconds)
+ *     bytes 133                     the length of what follows the empty line
+ *     (empty line)
+ *     the session: mbedtls_ssl_session_save()'s bytes; for BearSSL, version (2
+ *     bytes, big-endian), cipher suite (2), session ID length (1), session ID
+ *     (32), master secret (48)
+ * The bytes hold the session's secret (TLS 1.2: its master secret; TLS 1.3: a
+ * resumption key and its ticket) but no secret of the caller's: keep them
+ * where only this user can read and write. Whoever can read them can resume
+ * the session as this client and, with TLS 1.2, decrypt what the session's
+ * connections carried if they recorded it; whoever can write them, and can
+ * also intercept the connection, can pass for the server (a resumed handshake
+ * checks no certificate). */
+size_t icbu_net_session_save(const icbu_net *net, unsigned char *buf, size_t cap);
+/* A session saved by icbu_net_session_save (by this process or another), to
+ * offer on the next handshake with u's host and port (https). 0, or -1 with
+ * why when it is not taken (nothing changes then): not that format, another
+ * TLS library or version, another host or port, older than
+ * ICBU_NET_SESSION_MAX_AGE (or saved in the future), bytes the TLS library
+ * refuses. Its CA digest is checked at the handshake. */
+int icbu_net_session_load(icbu_net *net, const icbu_url *u, const unsigned char *p, size_t n);
 
 /* ------------------------------------------------------------------------
  * Between icbu_net_posix.c and the TLS file; not for the caller. Times are
@@ -103,20 +195,38 @@ void icbu_net_describe(char *out, size_t cap, long rc);
 /* The CA file's path: opt.ca_file, or ICBU_NET_DEFAULT_CA_FILE. */
 const char *icbu_net_ca_path(const icbu_net *net);
 /* The whole CA file, NUL-terminated, in *pem (malloc'd; *len bytes before the
- * NUL). The path is checked with stat() before it is opened, so that a FIFO, a
- * device or a directory is refused at once (opening a FIFO waits for a writer,
- * past any deadline), and again with fstat() once open (non-blocking).
+ * NUL), and its digest in net->ca_digest. The path is checked with stat() before
+ * it is opened, so that a FIFO, a device or a directory is refused at once
+ * (opening a FIFO waits for a writer, past any deadline), and again with
+ * fstat() once open (non-blocking).
  * 0, or ICBU_IO_NO_RETRY with why and fault (ICBU_NET_FAULT_CA_FILE). */
 int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len);
+/* n bytes at p set to zero, in a way the compiler keeps. */
+void icbu_net_wipe(void *p, size_t n);
+/* The saved session's bytes (the TLS library's) when it may be offered to the
+ * peer net is connecting to (host, port, CA digest, age), else NULL (a session
+ * that is too old, or made with another CA file, is dropped). */
+const unsigned char *icbu_net_session_get(icbu_net *net, size_t *len);
+/* Keeps the TLS library's bytes of the session made with the peer net is
+ * connected to, in place of the one before (nothing changes when out of memory). */
+void icbu_net_session_keep(icbu_net *net, const unsigned char *p, size_t n);
+/* Wipes and frees the saved session. */
+void icbu_net_session_drop(icbu_net *net);
 
 /* In the TLS file: a TLS client on net's connected socket, for host (its name
- * or IP literal, as a C string), before deadline. 0 with net->tls set, or a
- * negative value with why (and fault at ICBU_IO_NO_RETRY); nothing left open. */
+ * or IP literal, as a C string), before deadline; net->resumed says whether it
+ * resumed the saved session. 0 with net->tls set, or a negative value with why
+ * (and fault at ICBU_IO_NO_RETRY); nothing left open. */
 int  icbu_net_tls_open(icbu_net *net, const char *host, uint32_t deadline);
 long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t deadline);
 long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadline);
-/* A best-effort close_notify (100 ms at most), then the session is freed. */
+/* 1 when nothing is buffered in the TLS connection (no data, no closure, no
+ * error seen): it may carry another request if the socket is still open. */
+int  icbu_net_tls_idle(const icbu_net *net);
+/* A best-effort close_notify (100 ms at most), then the connection is freed. */
 void icbu_net_tls_close(icbu_net *net);
+/* 0 when p (n bytes) is a session this TLS library can offer. */
+int  icbu_net_tls_session_check(const unsigned char *p, size_t n);
 
 /* 4 or 16 when host is an IPv4/IPv6 literal (the address in ip), else 0
  * (icbu_net_posix.c); 1 when the DER certificate's subjectAltName has an

@@ -1,6 +1,7 @@
 /* icbu_net_posix.c - the TCP half of the icbu_net transport (see icbu_net.h):
  * POSIX sockets, non-blocking, poll() for every deadline; the host name check;
- * reading the CA file for the TLS file; icbu_net_transport() and its callbacks.
+ * reading the CA file for the TLS file; the TLS session kept for resumption;
+ * icbu_net_transport() and its callbacks.
  * Needs: POSIX 2008 (-D_POSIX_C_SOURCE=200809L), icbu_reflow.h, and one TLS
  * file linked (icbu_tls_mbedtls.c or icbu_tls_bearssl.c). */
 #include "icbu_net.h"
@@ -403,6 +404,16 @@ static const char *ca_slurp(int fd, unsigned char **pem, size_t *len)
     return NULL;
 }
 
+/* FNV-1a, 64 bits: tells one CA file's content from another's (the file is
+ * trusted: this is no defence against someone choosing a collision). */
+static uint64_t fnv1a64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    while (n--)
+        h = (h ^ *p++) * 0x100000001b3u;
+    return h;
+}
+
 int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len)
 {
     const char *bad;
@@ -413,10 +424,233 @@ int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len)
         return fd;
     bad = ca_slurp(fd, pem, len);
     close(fd);
-    return bad != NULL ? ca_fail(net, bad) : 0;
+    if (bad != NULL)
+        return ca_fail(net, bad);
+    net->ca_digest = fnv1a64(*pem, *len);
+    return 0;
+}
+
+/* --------------------------------------------------------- TLS sessions */
+/* The session kept for resumption: the TLS library's bytes, and what it may
+ * be offered to. */
+struct icbu_net_session {
+    char host[256];               /* the host name or address it was made with */
+    uint16_t port;
+    uint64_t ca_digest;           /* of the CA file's content then */
+    int64_t saved;                /* when it was made or last resumed (Unix seconds) */
+    size_t len;
+    unsigned char data[];         /* len bytes */
+};
+
+void icbu_net_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--)
+        *v++ = 0;
+}
+
+void icbu_net_session_drop(icbu_net *net)
+{
+    struct icbu_net_session *s = net->session;
+    if (s == NULL)
+        return;
+    icbu_net_wipe(s, sizeof *s + s->len);
+    free(s);
+    net->session = NULL;
+}
+
+/* A new session record (NULL: out of memory, or sizes out of bounds). */
+static struct icbu_net_session *session_new(const char *host, uint16_t port, uint64_t ca_digest,
+                                            int64_t saved, const unsigned char *p, size_t n)
+{
+    struct icbu_net_session *s;
+    size_t hl = strlen(host);
+    if (n == 0 || n > ICBU_NET_SESSION_MAX || hl >= sizeof s->host)
+        return NULL;
+    if ((s = (struct icbu_net_session *)malloc(sizeof *s + n)) == NULL)
+        return NULL;
+    memset(s, 0, sizeof *s);
+    memcpy(s->host, host, hl + 1);
+    s->port = port;
+    s->ca_digest = ca_digest;
+    s->saved = saved;
+    s->len = n;
+    memcpy(s->data, p, n);
+    return s;
+}
+
+/* Was a session saved at this time young enough to offer? (a few minutes
+ * ahead of the clock pass: clocks step) */
+static int session_fresh(int64_t saved)
+{
+    int64_t now = (int64_t)time(NULL);
+    return now - saved <= ICBU_NET_SESSION_MAX_AGE && saved - now <= 300;
+}
+
+void icbu_net_session_keep(icbu_net *net, const unsigned char *p, size_t n)
+{
+    struct icbu_net_session *s = session_new(net->peer, net->peer_port, net->ca_digest,
+                                             (int64_t)time(NULL), p, n);
+    if (s == NULL)
+        return;
+    icbu_net_session_drop(net);
+    net->session = s;
+}
+
+const unsigned char *icbu_net_session_get(icbu_net *net, size_t *len)
+{
+    const struct icbu_net_session *s = net->session;
+    *len = 0;
+    if (s == NULL || !net->peer_https || s->port != net->peer_port ||
+        strcmp(s->host, net->peer) != 0)
+        return NULL;              /* another peer's (replaced after this handshake) */
+    if (s->ca_digest != net->ca_digest || !session_fresh(s->saved)) {
+        icbu_net_session_drop(net);
+        return NULL;
+    }
+    *len = s->len;
+    return s->data;
+}
+
+/* The saved session as bytes for another process (icbu_net.h has the format). */
+size_t icbu_net_session_save(const icbu_net *net, unsigned char *buf, size_t cap)
+{
+    const struct icbu_net_session *s = net->session;
+    char head[512];
+    int n;
+    if (s == NULL)
+        return 0;
+    n = snprintf(head, sizeof head, "icbu-tls-session 1\ntls %s\nhost %s\nport %u\nca %016llx\n"
+                 "saved %lld\nbytes %lu\n\n", icbu_net_tls_name(), s->host, (unsigned)s->port,
+                 (unsigned long long)s->ca_digest, (long long)s->saved, (unsigned long)s->len);
+    if (n <= 0 || (size_t)n >= sizeof head)
+        return 0;
+    if (buf != NULL && cap >= (size_t)n + s->len) {
+        memcpy(buf, head, (size_t)n);
+        memcpy(buf + n, s->data, s->len);
+    }
+    return (size_t)n + s->len;
+}
+
+/* The line "KEY VALUE\n" at *p (before end): VALUE in val (printable ASCII,
+ * shorter than cap), *p past the line. 0, or -1 when the line is not that. */
+static int line_field(const unsigned char **p, const unsigned char *end, const char *key,
+                      char *val, size_t cap)
+{
+    const unsigned char *q = *p;
+    size_t kl = strlen(key), i = 0;
+    if ((size_t)(end - q) <= kl || memcmp(q, key, kl) != 0 || q[kl] != ' ')
+        return -1;
+    for (q += kl + 1; q < end && *q != '\n'; q++) {
+        if (i + 1 >= cap || *q < 0x20 || *q > 0x7E)
+            return -1;
+        val[i++] = (char)*q;
+    }
+    if (q == end)
+        return -1;
+    val[i] = '\0';
+    *p = q + 1;
+    return 0;
+}
+
+/* The number in s (base 10 or 16, digits only): 0, or -1 when it is not one
+ * or exceeds max. */
+static int parse_u64(const char *s, unsigned base, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else
+            return -1;
+        if (v > (max - d) / base)
+            return -1;
+        v = v * base + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The numbers of the saved header (port, ca, saved, bytes) at *q: NULL, or what is wrong. */
+static const char *load_numbers(const unsigned char **q, const unsigned char *end, uint64_t v[4])
+{
+    static const char *const key[4] = { "port", "ca", "saved", "bytes" };
+    static const uint64_t max[4] = { 65535, UINT64_MAX, (uint64_t)1 << 62, ICBU_NET_SESSION_MAX };
+    char val[32];
+    int i;
+    for (i = 0; i < 4; i++)
+        if (line_field(q, end, key[i], val, sizeof val) != 0 ||
+            parse_u64(val, i == 1 ? 16 : 10, max[i], &v[i]) != 0)
+            return "not a saved TLS session (a line is missing or wrong)";
+    if (*q >= end || **q != '\n' || (uint64_t)(end - *q - 1) != v[3])
+        return "not a saved TLS session (its length is wrong)";
+    ++*q;
+    return NULL;
+}
+
+/* What is wrong with the saved bytes p (n) for host and port, or NULL; the
+ * numbers of the header in v, *data at the session's bytes. */
+static const char *load_check(const unsigned char *p, size_t n, const char *host, uint16_t port,
+                              uint64_t v[4], const unsigned char **data)
+{
+    const unsigned char *q = p, *end = p + n;
+    char val[300];
+    const char *bad;
+    if (line_field(&q, end, "icbu-tls-session", val, sizeof val) != 0 || strcmp(val, "1") != 0)
+        return "not a saved TLS session (format icbu-tls-session 1)";
+    if (line_field(&q, end, "tls", val, sizeof val) != 0 || strcmp(val, icbu_net_tls_name()) != 0)
+        return "saved by another TLS library or version";
+    if (line_field(&q, end, "host", val, sizeof val) != 0 || strcmp(val, host) != 0)
+        return "saved for another host";
+    if ((bad = load_numbers(&q, end, v)) != NULL)
+        return bad;
+    if (v[0] != port)
+        return "saved for another port";
+    if (!session_fresh((int64_t)v[2]) && (int64_t)v[2] > (int64_t)time(NULL))
+        return "saved in the future (the clock?)";
+    if (!session_fresh((int64_t)v[2]))
+        return "expired (older than ICBU_NET_SESSION_MAX_AGE)";
+    if (icbu_net_tls_session_check(q, (size_t)v[3]) != 0)
+        return "the TLS library cannot use it";
+    *data = q;
+    return NULL;
+}
+
+int icbu_net_session_load(icbu_net *net, const icbu_url *u, const unsigned char *p, size_t n)
+{
+    struct icbu_net_session *s = NULL;
+    const unsigned char *data = NULL;
+    const char *bad = NULL;
+    char host[256];
+    uint64_t v[4];
+    net->fault = ICBU_NET_FAULT_NONE;
+    if (!u->https) {
+        icbu_net_say(net, "no TLS session for an http:// URL");
+        return -1;
+    }
+    if (host_get(net, u, host, sizeof host) != 0) {
+        net->fault = ICBU_NET_FAULT_NONE;         /* said again by the open */
+        return -1;
+    }
+    if ((bad = load_check(p, n, host, u->port, v, &data)) == NULL &&
+        (s = session_new(host, u->port, v[1], (int64_t)v[2], data, (size_t)v[3])) == NULL)
+        bad = "out of memory";
+    if (bad != NULL) {
+        icbu_net_say(net, "%s", bad);
+        return -1;
+    }
+    icbu_net_session_drop(net);
+    net->session = s;
+    return 0;
 }
 
 /* ------------------------------------------------ the transport callbacks */
+/* Closes what is open (TLS, then the socket); why is kept. */
 static void net_close(void *ctx)
 {
     icbu_net *net = (icbu_net *)ctx;
@@ -428,7 +662,45 @@ static void net_close(void *ctx)
     if (net->fd >= 0)
         close(net->fd);
     net->fd = -1;
+    net->peer[0] = '\0';
     memcpy(net->why, keep, sizeof keep);
+}
+
+/* Is the open connection still good for a request? Nothing buffered in TLS,
+ * and poll (no wait) sees nothing to read and no hang-up: a server that closed
+ * it (FIN, RST, close_notify) or sent stray bytes makes the socket readable. A
+ * readable plain socket is peeked, so that a spurious wake-up keeps it. */
+static int still_open(const icbu_net *net)
+{
+    struct pollfd pfd;
+    unsigned char c;
+    int r;
+    if (net->tls != NULL && !icbu_net_tls_idle(net))
+        return 0;
+    pfd.fd = net->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    do
+        r = poll(&pfd, 1, 0);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return 1;
+    if (r < 0 || (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0 || net->tls != NULL)
+        return 0;
+    return recv(net->fd, &c, 1, MSG_PEEK) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* keep_alive: the connection kept open can carry this request (same scheme,
+ * host and port, and still open). Otherwise it is closed. */
+static int reusable(icbu_net *net, const icbu_url *u, const char *host)
+{
+    if (net->fd < 0)
+        return 0;
+    if (net->opt.keep_alive && net->peer_https == u->https && net->peer_port == u->port &&
+        strcmp(net->peer, host) == 0 && still_open(net))
+        return 1;
+    net_close(net);
+    return 0;
 }
 
 static int net_open(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stage *stage)
@@ -439,12 +711,20 @@ static int net_open(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stag
     int rc;
     net->why[0] = '\0';
     net->fault = ICBU_NET_FAULT_NONE;
-    net->fd = -1;
-    net->tls = NULL;
     *stage = ICBU_STAGE_CONNECT;
     rc = host_get(net, u, host, sizeof host);
+    if (rc == 0 && reusable(net, u, host)) {
+        net->reuses++;
+        return 1;
+    }
     if (rc == 0)
         rc = tcp_connect(net, host, u->port, deadline);
+    if (rc == 0) {
+        net->connects++;
+        memcpy(net->peer, host, strlen(host) + 1);
+        net->peer_port = u->port;
+        net->peer_https = u->https;
+    }
     if (rc == 0 && u->https) {
         *stage = ICBU_STAGE_TLS;
         rc = icbu_net_tls_open(net, host, deadline);
@@ -452,6 +732,10 @@ static int net_open(void *ctx, const icbu_url *u, uint32_t timeout_ms, icbu_stag
     if (rc != 0) {
         net_close(net);           /* icbu_report does not close after a failed open */
         return rc < 0 ? rc : -1;
+    }
+    if (u->https) {
+        net->handshakes++;
+        net->resumptions += net->resumed != 0;
     }
     net->why[0] = '\0';
     return 0;
@@ -493,5 +777,12 @@ icbu_transport icbu_net_transport(icbu_net *net, const icbu_net_options *opt)
     t.now_ms = net_now;
     t.open = net_open;
     t.close = net_close;
+    t.keep_alive = net->opt.keep_alive != 0;
     return t;
+}
+
+void icbu_net_free(icbu_net *net)
+{
+    net_close(net);
+    icbu_net_session_drop(net);
 }

@@ -10,8 +10,14 @@
  * given to it (and no SNI is sent) and the wrapper instead requires the
  * leaf's subjectAltName to hold that address as an iPAddress entry: the
  * chain is refused, with BR_ERR_X509_BAD_SERVER_NAME, before the handshake
- * completes. The session (with its 33 KiB I/O buffer) lives on the heap while
- * the connection is open. */
+ * completes. The connection (with its 33 KiB I/O buffer) lives on the heap
+ * while it is open.
+ *
+ * Resumption (TLS 1.2 session IDs: BearSSL has no tickets): after a handshake
+ * the session parameters (version, cipher suite, session ID, master secret)
+ * are kept in the icbu_net as SESSION_BYTES bytes, and set again before the
+ * next handshake. It resumed when they were offered and no certificate chain
+ * reached the X.509 engine (a full handshake validates the server's). */
 #include "icbu_net.h"
 
 #include <errno.h>
@@ -21,12 +27,16 @@
 #include <bearssl.h>
 
 #define LEAF_MAX (64u * 1024u)    /* larger leaf certificates are refused */
+/* br_ssl_session_parameters as kept: version (2, big-endian), cipher suite
+ * (2), session ID length (1), session ID (32), master secret (48). */
+#define SESSION_BYTES (2 + 2 + 1 + 32 + 48)
 
 /* The X.509 engine we give BearSSL: the minimal engine plus the IP check. */
 struct x509_ip_engine {
     const br_x509_class *vtable;  /* first: BearSSL passes &vtable */
     const br_x509_class **inner;  /* the minimal engine */
     unsigned ncert;               /* certificates started in this chain */
+    int chains;                   /* chains started (none in a resumed handshake) */
     unsigned char *leaf;          /* DER of the first certificate */
     size_t leaf_len, leaf_cap;
     int leaf_bad;
@@ -41,6 +51,9 @@ struct icbu_net_tls {
     br_x509_trust_anchor   *ta;
     size_t                  nta, ta_cap;
     icbu_net               *net;
+    int                     ended;    /* a send or receive failed, or the peer closed */
+    int                     broken;   /* a TLS error: the session is not to be resumed */
+    int                     offered;  /* a saved session was offered */
     unsigned char           ip[16];
     unsigned char           iobuf[BR_SSL_BUFSIZE_BIDI];
 };
@@ -59,6 +72,7 @@ static struct x509_ip_engine *xe_of(const br_x509_class **ctx)
 static void xe_start_chain(const br_x509_class **ctx, const char *server_name)
 {
     struct x509_ip_engine *xe = xe_of(ctx);
+    xe->chains++;
     xe->ncert = 0;
     xe->leaf_len = 0;
     xe->leaf_bad = 0;
@@ -428,8 +442,76 @@ static void state_free(struct icbu_net_tls *st)
 {
     free(st->xe.leaf);
     anchors_free(st->ta, st->nta);
-    memset(st, 0, sizeof *st);      /* session keys live in the context */
+    icbu_net_wipe(st, sizeof *st);  /* session keys live in the context */
     free(st);
+}
+
+/* ------------------------------------------------------------ resumption */
+static void session_encode(const br_ssl_session_parameters *pp, unsigned char *b)
+{
+    b[0] = (unsigned char)(pp->version >> 8);
+    b[1] = (unsigned char)pp->version;
+    b[2] = (unsigned char)(pp->cipher_suite >> 8);
+    b[3] = (unsigned char)pp->cipher_suite;
+    b[4] = pp->session_id_len;
+    memcpy(b + 5, pp->session_id, 32);
+    memcpy(b + 37, pp->master_secret, 48);
+}
+
+/* 0, or -1 when b is not a TLS 1.2 session with a session ID. */
+static int session_decode(const unsigned char *b, size_t n, br_ssl_session_parameters *pp)
+{
+    memset(pp, 0, sizeof *pp);
+    if (n != SESSION_BYTES || b[0] != 0x03 || b[1] != 0x03 || b[4] == 0 || b[4] > 32)
+        return -1;
+    pp->version = BR_TLS12;
+    pp->cipher_suite = (uint16_t)(b[2] << 8 | b[3]);
+    pp->session_id_len = b[4];
+    memcpy(pp->session_id, b + 5, 32);
+    memcpy(pp->master_secret, b + 37, 48);
+    return 0;
+}
+
+int icbu_net_tls_session_check(const unsigned char *p, size_t n)
+{
+    br_ssl_session_parameters pp;
+    int rc = session_decode(p, n, &pp);
+    icbu_net_wipe(&pp, sizeof pp);
+    return rc;
+}
+
+/* The session saved for this peer, if any, set in the engine to be offered
+ * (bytes BearSSL cannot take are dropped). */
+static void session_offer(struct icbu_net_tls *st)
+{
+    br_ssl_session_parameters pp;
+    size_t n = 0;
+    const unsigned char *p = icbu_net_session_get(st->net, &n);
+    if (p == NULL)
+        return;
+    if (session_decode(p, n, &pp) == 0) {
+        br_ssl_engine_set_session_parameters(&st->cc.eng, &pp);
+        st->offered = 1;
+    } else {
+        icbu_net_session_drop(st->net);
+    }
+    icbu_net_wipe(&pp, sizeof pp);
+}
+
+/* After a completed handshake: resumed or full, and the session kept when
+ * the server gave it an ID (else there is nothing to resume). */
+static void handshake_done(struct icbu_net_tls *st)
+{
+    br_ssl_session_parameters pp;
+    unsigned char b[SESSION_BYTES];
+    st->net->resumed = st->offered && st->xe.chains == 0;
+    br_ssl_engine_get_session_parameters(&st->cc.eng, &pp);
+    if (pp.session_id_len > 0 && pp.session_id_len <= 32 && pp.version == BR_TLS12) {
+        session_encode(&pp, b);
+        icbu_net_session_keep(st->net, b, sizeof b);
+        icbu_net_wipe(b, sizeof b);
+    }
+    icbu_net_wipe(&pp, sizeof pp);
 }
 
 /* The client over st's anchors, with the IP check for an IP-literal host;
@@ -445,9 +527,10 @@ static long client_setup(struct icbu_net_tls *st, const char *host)
     st->xe.iplen = iplen;
     br_ssl_engine_set_x509(&st->cc.eng, &st->xe.vtable);
     br_ssl_engine_set_buffer(&st->cc.eng, st->iobuf, sizeof st->iobuf, 1);
+    session_offer(st);
     /* A DNS name: SNI, and the minimal engine matches it. An address: neither
      * (the wrapper checks the iPAddress SAN instead). */
-    if (!br_ssl_client_reset(&st->cc, iplen != 0 ? NULL : host, 0))
+    if (!br_ssl_client_reset(&st->cc, iplen != 0 ? NULL : host, st->offered))
         return describe_bear(st->net, "TLS setup failed", br_ssl_engine_last_error(&st->cc.eng));
     return 0;
 }
@@ -492,15 +575,19 @@ int icbu_net_tls_open(icbu_net *net, const char *host, uint32_t deadline)
         return -ENOMEM;
     }
     st->net = net;
+    net->resumed = 0;
     rc = anchors_load(st);
     if (rc == 0)
         rc = client_setup(st, host);
     if (rc == 0 && (rc = pump(st, BR_SSL_SENDAPP | BR_SSL_RECVAPP, deadline)) != PUMP_OK)
         rc = handshake_failed(st, rc, host);
     if (rc != 0) {
+        if (st->offered)
+            icbu_net_session_drop(net);       /* the next handshake: a full one */
         state_free(st);
         return (int)rc;
     }
+    handshake_done(st);
     net->tls = st;
     return 0;
 }
@@ -515,6 +602,7 @@ static long io_failure(struct icbu_net_tls *st, long r, const char *what)
         icbu_net_say(st->net, "%s: connection closed by the server", what);
         return -ECONNRESET;
     }
+    st->broken = 1;
     return describe_bear(st->net, what, br_ssl_engine_last_error(&st->cc.eng));
 }
 
@@ -525,8 +613,10 @@ long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t
     unsigned char *buf;
     size_t len;
     long r = pump(st, BR_SSL_SENDAPP, deadline);
-    if (r != PUMP_OK)
+    if (r != PUMP_OK) {
+        st->ended = 1;
         return io_failure(st, r, "TLS send failed");
+    }
     buf = br_ssl_engine_sendapp_buf(eng, &len);
     if (len > n)
         len = n;
@@ -535,6 +625,8 @@ long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t
     br_ssl_engine_flush(eng, 0);
     /* The record on the wire now, so that a slow peer shows as a send timeout. */
     r = send_records(st, deadline);
+    if (r < 0)
+        st->ended = 1;
     return r < 0 ? r : (long)len;
 }
 
@@ -545,6 +637,8 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
     unsigned char *buf;
     size_t len;
     long r = pump(st, BR_SSL_RECVAPP, deadline);
+    if (r != PUMP_OK)
+        st->ended = 1;
     if (r == PUMP_EOF)
         return 0;                 /* bare TCP close: HTTP framing decides */
     if (r == PUMP_CLOSED && br_ssl_engine_last_error(eng) == BR_ERR_OK)
@@ -559,6 +653,13 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
     return (long)len;
 }
 
+int icbu_net_tls_idle(const icbu_net *net)
+{
+    const struct icbu_net_tls *st = net->tls;
+    return st != NULL && !st->ended &&
+           (br_ssl_engine_current_state(&st->cc.eng) & (BR_SSL_CLOSED | BR_SSL_RECVAPP)) == 0;
+}
+
 void icbu_net_tls_close(icbu_net *net)
 {
     struct icbu_net_tls *st = net->tls;
@@ -569,6 +670,8 @@ void icbu_net_tls_close(icbu_net *net)
         br_ssl_engine_close(&st->cc.eng);
         (void)send_records(st, icbu_net_now() + 100);
     }
+    if (st->broken)
+        icbu_net_session_drop(net);               /* a TLS error: no resumption */
     state_free(st);
     net->tls = NULL;
 }

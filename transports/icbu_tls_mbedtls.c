@@ -13,7 +13,16 @@
  *   4.x:  no CTR_DRBG, entropy or mbedtls_ssl_conf_rng in the public API:
  *         the TLS stack draws from PSA's generator, after psa_crypto_init().
  * psa_crypto_init() is called for every connection where it is needed (again
- * is a no-op); the session lives on the heap while the connection is open. */
+ * is a no-op); the connection lives on the heap while it is open.
+ *
+ * Resumption: the session is exported (mbedtls_ssl_get_session, then
+ * mbedtls_ssl_session_save's bytes kept in the icbu_net) after a TLS 1.2
+ * handshake, and for TLS 1.3 whenever a NewSessionTicket arrived (3.6 signals
+ * them once asked to, 4.x always: MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+ * from mbedtls_ssl_read). The next handshake loads those bytes and offers them
+ * (mbedtls_ssl_set_session). TLS 1.3 resumes in the PSK-with-(EC)DHE mode
+ * only. A handshake resumed when the session was offered and no certificate
+ * reached the verify callback (a full handshake verifies the server's). */
 #include "icbu_net.h"
 
 #include <errno.h>
@@ -42,12 +51,18 @@
 #endif
 
 /* Calls to make again: the I/O would block, or (TLS 1.3, 3.6 and 4.x) a
- * NewSessionTicket arrived, which 4.0 signals by default from ssl_read. */
+ * NewSessionTicket arrived (see ticket_arrived). */
 #ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
-#define TLS_AGAIN(rc) ((rc) == MBEDTLS_ERR_SSL_WANT_READ || (rc) == MBEDTLS_ERR_SSL_WANT_WRITE || \
-                       (rc) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+#define TLS_TICKET(rc) ((rc) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
 #else
-#define TLS_AGAIN(rc) ((rc) == MBEDTLS_ERR_SSL_WANT_READ || (rc) == MBEDTLS_ERR_SSL_WANT_WRITE)
+#define TLS_TICKET(rc) 0
+#endif
+#define TLS_AGAIN(rc) ((rc) == MBEDTLS_ERR_SSL_WANT_READ || (rc) == MBEDTLS_ERR_SSL_WANT_WRITE || \
+                       TLS_TICKET(rc))
+/* 3.6 tells of TLS 1.3 tickets only when asked to (4.x always does). */
+#if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED) && \
+    defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS)
+#define TLS_ASK_TICKETS 1
 #endif
 
 struct icbu_net_tls {
@@ -62,6 +77,10 @@ struct icbu_net_tls {
     uint32_t      deadline;       /* of the operation in progress */
     long          io_err;         /* socket failure seen by the bio callbacks */
     int           io_eof;         /* socket closed by the peer */
+    int           ended;          /* a send or receive failed, or the peer closed */
+    int           broken;         /* a TLS error: the session is not to be resumed */
+    int           offered;        /* a saved session was offered */
+    unsigned      verified;       /* certificates the verify callback saw */
     unsigned char ip[16];         /* the host, when it is an IP literal */
     size_t        iplen;
 };
@@ -98,11 +117,15 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
-/* For IP-literal hosts: the leaf must carry the address as an iPAddress SAN. */
-static int verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+/* Every certificate of the chain, after mbedTLS's own checks: counted (none
+ * in a resumed handshake), and for IP-literal hosts the leaf must carry the
+ * address as an iPAddress SAN. */
+static int verify_cert(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
     struct icbu_net_tls *st = (struct icbu_net_tls *)ctx;
-    if (depth == 0 && !icbu_net_cert_has_ip(crt->raw.p, crt->raw.len, st->ip, st->iplen))
+    st->verified++;
+    if (st->iplen != 0 && depth == 0 &&
+        !icbu_net_cert_has_ip(crt->raw.p, crt->raw.len, st->ip, st->iplen))
         *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
     return 0;
 }
@@ -131,6 +154,7 @@ static long failure(struct icbu_net_tls *st, const char *what, int rc)
         icbu_net_say(net, "%s: connection closed by the server", what);
         return -ECONNRESET;
     }
+    st->broken = 1;
     return describe_mbed(net, what, rc);
 }
 
@@ -251,20 +275,94 @@ static int session_setup(struct icbu_net_tls *st, const char *host)
 #else
     mbedtls_ssl_conf_min_version(&st->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 #endif
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* Resumption keeps an (EC)DHE exchange: a stolen ticket opens no traffic. */
+    mbedtls_ssl_conf_tls13_key_exchange_modes(&st->conf,
+                                              MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ALL);
+#endif
+#ifdef TLS_ASK_TICKETS
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &st->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
     if ((rc = mbedtls_ssl_setup(&st->ssl, &st->conf)) != 0)
         return describe_mbed(st->net, "TLS setup", rc);
-    if (st->iplen != 0) {
-        /* No SNI for an address; mbedTLS would match it against DNS names
-         * only, so the name check is ours (verify_ip), during the handshake. */
-        rc = mbedtls_ssl_set_hostname(&st->ssl, NULL);
-        mbedtls_ssl_set_verify(&st->ssl, verify_ip, st);
-    } else {
-        rc = mbedtls_ssl_set_hostname(&st->ssl, host);   /* SNI and name check */
-    }
+    /* An address: no SNI; mbedTLS would match it against DNS names only, so
+     * the name check is ours (verify_cert), during the handshake. */
+    rc = mbedtls_ssl_set_hostname(&st->ssl, st->iplen != 0 ? NULL : host);  /* SNI, name check */
     if (rc != 0)
         return describe_mbed(st->net, "TLS host name", rc);
+    mbedtls_ssl_set_verify(&st->ssl, verify_cert, st);
     mbedtls_ssl_set_bio(&st->ssl, st, bio_send, bio_recv, NULL);
     return 0;
+}
+
+/* ------------------------------------------------------------ resumption */
+/* The session saved for this peer, if any, offered for the handshake (a
+ * session mbedTLS cannot load is dropped). */
+static void session_offer(struct icbu_net_tls *st)
+{
+    mbedtls_ssl_session s;
+    size_t n = 0;
+    const unsigned char *p = icbu_net_session_get(st->net, &n);
+    if (p == NULL)
+        return;
+    mbedtls_ssl_session_init(&s);
+    if (mbedtls_ssl_session_load(&s, p, n) == 0 && mbedtls_ssl_set_session(&st->ssl, &s) == 0)
+        st->offered = 1;
+    else
+        icbu_net_session_drop(st->net);
+    mbedtls_ssl_session_free(&s);
+}
+
+int icbu_net_tls_session_check(const unsigned char *p, size_t n)
+{
+    mbedtls_ssl_session s;
+    int rc;
+    mbedtls_ssl_session_init(&s);
+    rc = mbedtls_ssl_session_load(&s, p, n);
+    mbedtls_ssl_session_free(&s);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The connection's session, kept in the icbu_net for the next handshake
+ * (nothing changes when mbedTLS has none to give). */
+static void session_export(struct icbu_net_tls *st)
+{
+    mbedtls_ssl_session s;
+    unsigned char *buf;
+    size_t len = 0;
+    mbedtls_ssl_session_init(&s);
+    if (mbedtls_ssl_get_session(&st->ssl, &s) == 0) {
+        (void)mbedtls_ssl_session_save(&s, NULL, 0, &len);
+        buf = len > 0 && len <= ICBU_NET_SESSION_MAX ? (unsigned char *)malloc(len) : NULL;
+        if (buf != NULL) {
+            if (mbedtls_ssl_session_save(&s, buf, len, &len) == 0)
+                icbu_net_session_keep(st->net, buf, len);
+            icbu_net_wipe(buf, len);
+            free(buf);
+        }
+    }
+    mbedtls_ssl_session_free(&s);
+}
+
+/* After a completed handshake: resumed or full, and a TLS 1.2 session kept
+ * (TLS 1.3 sessions come with the tickets, later). */
+static void handshake_done(struct icbu_net_tls *st)
+{
+    st->net->resumed = st->offered && st->verified == 0;
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000
+    if (mbedtls_ssl_get_version_number(&st->ssl) != MBEDTLS_SSL_VERSION_TLS1_2)
+        return;
+#endif
+    session_export(st);
+}
+
+/* rc, after a NewSessionTicket (TLS 1.3) was taken into the icbu_net. */
+static int ticket_arrived(struct icbu_net_tls *st, int rc)
+{
+    if (TLS_TICKET(rc))
+        session_export(st);
+    return rc;
 }
 
 /* The handshake: 0, or the value to return with why (and fault). */
@@ -275,10 +373,12 @@ static long handshake(struct icbu_net_tls *st, const char *host)
     char info[512];
     int rc;
     do
-        rc = mbedtls_ssl_handshake(&st->ssl);
+        rc = ticket_arrived(st, mbedtls_ssl_handshake(&st->ssl));
     while (TLS_AGAIN(rc));
-    if (rc == 0)
+    if (rc == 0) {
+        handshake_done(st);
         return 0;
+    }
     flags = mbedtls_ssl_get_verify_result(&st->ssl);
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags != 0) {
         verify_info(flags, info, sizeof info);
@@ -308,11 +408,16 @@ int icbu_net_tls_open(icbu_net *net, const char *host, uint32_t deadline)
     rc = rng_setup(st);
     if (rc == 0)
         rc = ca_load(st);
+    net->resumed = 0;
     if (rc == 0)
         rc = session_setup(st, host);
-    if (rc == 0)
+    if (rc == 0) {
+        session_offer(st);
         rc = handshake(st, host);
+    }
     if (rc != 0) {
+        if (st->offered)
+            icbu_net_session_drop(net);       /* the next handshake: a full one */
         state_free(st);
         return (int)rc;
     }
@@ -332,7 +437,8 @@ static int tls_io(struct icbu_net_tls *st, const unsigned char *out, unsigned ch
     st->deadline = deadline;
     st->io_err = 0;
     do
-        rc = out != NULL ? mbedtls_ssl_write(&st->ssl, out, n) : mbedtls_ssl_read(&st->ssl, in, n);
+        rc = ticket_arrived(st, out != NULL ? mbedtls_ssl_write(&st->ssl, out, n)
+                                            : mbedtls_ssl_read(&st->ssl, in, n));
     while (TLS_AGAIN(rc));
     return rc;
 }
@@ -343,6 +449,7 @@ long icbu_net_tls_send(icbu_net *net, const unsigned char *p, size_t n, uint32_t
     int rc = tls_io(st, p, NULL, n, deadline);
     if (rc > 0)
         return rc;
+    st->ended = 1;
     if (st->io_err != 0)          /* why already says it */
         return st->io_err;
     return failure(st, "TLS send failed", rc);
@@ -354,6 +461,7 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
     int rc = tls_io(st, NULL, p, n, deadline);
     if (rc > 0)
         return rc;
+    st->ended = 1;
     /* close_notify, or a bare TCP close (common: the HTTP layer's framing
      * tells a complete answer from a cut one). */
     if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
@@ -364,6 +472,13 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
     return failure(st, "TLS receive failed", rc);
 }
 
+int icbu_net_tls_idle(const icbu_net *net)
+{
+    const struct icbu_net_tls *st = net->tls;
+    return st != NULL && !st->ended && mbedtls_ssl_get_bytes_avail(&st->ssl) == 0 &&
+           !mbedtls_ssl_check_pending(&st->ssl);
+}
+
 void icbu_net_tls_close(icbu_net *net)
 {
     struct icbu_net_tls *st = net->tls;
@@ -372,6 +487,8 @@ void icbu_net_tls_close(icbu_net *net)
     st->deadline = icbu_net_now() + 100;          /* best effort close_notify */
     st->io_err = 0;
     (void)mbedtls_ssl_close_notify(&st->ssl);
+    if (st->broken)
+        icbu_net_session_drop(net);               /* a TLS error: no resumption */
     state_free(st);
     net->tls = NULL;
 }
