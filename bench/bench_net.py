@@ -327,6 +327,7 @@ def render(a, bins, hs_bins, r, hsk, rates):
                    "(--session-cache) %.2f× — %s" % (
                        fmt(https - http), fmt(full / a.orders), fmt(full), a.orders,
                        fmt(https - http - full / a.orders), cached, verdict(cached <= KA_TARGET)))
+            why += "; " + backlog_floor(http, https - http - full / a.orders, full)
         out.append("- %s: HTTPS with keep-alive ≤ %.1f× HTTP's instructions per order: %.2f× — %s%s "
                    "(a full handshake per order: %.0f×; without keep-alive, resumed: %.1f×). "
                    "HTTPS orders/s ≥ %.1f× HTTP's, with keep-alive: %.2f× — %s (without: %.2f×)." % (
@@ -342,6 +343,20 @@ def render(a, bins, hs_bins, r, hsk, rates):
                "published figures meet it (tools/budget.py). `make docs` rewrites it."
                % (a.orders, NET_RULE))
     return "\n".join(out)
+
+
+def backlog_floor(http, rest, full):
+    """The design's floor for the keep-alive target: with `rest` instructions per order
+    for TLS beyond the one handshake (records, the TLS start), the target holds from a backlog
+    of full / ((KA_TARGET - 1) * http - rest) orders on, or never when rest alone is over it."""
+    room = (KA_TARGET - 1) * http - rest
+    if room <= 0:
+        return ("the records and the rest alone are %.2f× HTTP's, so no backlog reaches %.1f×"
+                % (rest / http, KA_TARGET))
+    n = int(full / room) + 1
+    return ("the records and the rest are %.2f× HTTP's, so one full handshake fits under "
+            "%.1f× from a backlog of %s orders on (%.2f× as the backlog grows)"
+            % (rest / http, KA_TARGET, fmt(n), 1 + rest / http))
 
 
 def handshake_notes(costs):
