@@ -486,6 +486,8 @@ typedef struct icbu_url {
     uint16_t port;               /* 80 / 443 unless given */
     icbu_str path;               /* "/router/rest" (with any ?query); "/" if none */
 } icbu_url;
+/* Your I/O. Zero it before filling it in (= {0}): a field left unset, such
+ * as keep_alive, and any field a later version adds, are then off. */
 typedef struct icbu_transport {
     void *ctx;
     long (*send)(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms);

@@ -56,6 +56,7 @@ static uint32_t s_now(void *ctx) { script *s = (script *)ctx; return s->clock +=
 static void script_init(script *s, icbu_transport *t, const char *in, size_t step) {
     memset(s, 0, sizeof *s);
     s->in = in; s->n = strlen(in); s->step = step; s->send_fail_after = -1;
+    memset(t, 0, sizeof *t);                      /* keep_alive and any later field: 0 */
     t->ctx = s; t->send = s_send; t->recv = s_recv; t->now_ms = NULL;
 }
 
