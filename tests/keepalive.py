@@ -54,6 +54,31 @@ ENVELOPE = "alibaba_finance_insurance_icbu_insure_order_callback_response"
 SPOOLED = 30             # the issue's flush: 30 spooled orders
 
 
+# The function each TLS library parses a CA file's PEM with: called once per parse.
+CA_PARSER = {"mbedtls": "mbedtls_x509_crt_parse", "psa": "mbedtls_x509_crt_parse",
+             "bearssl": "br_pem_decoder_init"}
+
+
+def callgrind_calls(path):
+    """{function name: calls} from a callgrind output file (its cfn= / calls= lines)."""
+    names, calls, callee = {}, {}, None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            for key in ("fn=(", "cfn=("):
+                if line.startswith(key):
+                    ident, _, name = line[len(key):].rstrip("\n").partition(") ")
+                    ident = ident.rstrip(")")
+                    if name:
+                        names[ident] = name
+                    if key == "cfn=(":
+                        callee = ident
+            if line.startswith("calls=") and callee is not None:
+                n = names.get(callee, callee)
+                calls[n] = calls.get(n, 0) + int(line[6:].split()[0])
+                callee = None
+    return calls
+
+
 # ------------------------------------------------------------------ a raw HTTP client
 def form_body(biz, ts=None):
     """A signed request body (hmac-sha256) for the order with external_biz_id biz."""
@@ -613,7 +638,26 @@ class Suite:
                        "(tls, resumed) of each connection: %s" % got)
             add("%s: the reconnects within one flush (6 orders, max2) resume the session"
                 % v, resumed)
+            if scheme == "https":
+                add("the CA file is parsed once per flush, not per connection (6 orders, max2: "
+                    "3 connections; callgrind counts %s)" % CA_PARSER[be],
+                    lambda: self.ca_parsed_once(be, binary, scheme))
             self.cache_cases(add, binary, scheme, v)
+
+    def ca_parsed_once(self, be, binary, scheme):
+        """A flush reconnecting twice under callgrind: its TLS library's CA parser called once."""
+        prefix = self.prefix("ca-once")
+        d = self.spool(prefix, 6)
+        out = os.path.join(self.tmp, "callgrind-%s.out" % prefix)
+        r = reliability.run("valgrind", ["--tool=callgrind", "--callgrind-out-file=" + out, binary,
+                                         "flush", "--spool", d, "--url", self.url(scheme, "max2"),
+                                         "--ca-file", self.gw.ca], timeout=300)
+        expect(r.rc == 0 and reliability.spool_orders(d) == [], "flush: exit %d: %s" % (r.rc, r.why()))
+        reqs, conns = self.conns_of(prefix)
+        expect(len(conns) == 3, "%d connections, want 3" % len(conns))
+        calls = callgrind_calls(out)
+        expect(calls.get(CA_PARSER[be]) == 1, "%s called %s times over %d connections"
+               % (CA_PARSER[be], calls.get(CA_PARSER[be]), len(conns)))
 
     def send(self, binary, scheme, biz, cache, expect_rc=0):
         """send of one order with --session-cache cache; the run."""

@@ -17,7 +17,7 @@
  *     st = icbu_report(&cfg, &order, &url, &t, &retry, 15000, arena, sizeof arena, &out, &err);
  *     if (out.kind == ICBU_TRANSPORT_ERROR) fprintf(stderr, "%s\n", net.why);
  *     ...                                            more icbu_report calls on t
- *     icbu_net_free(&net);                           closes; wipes the saved TLS session
+ *     icbu_net_free(&net);                           closes; wipes the saved TLS session, frees the CA
  *
  * icbu_report opens (TCP, then TLS for https) for every attempt and closes after
  * it, unless keep_alive keeps the connection (below). With icbu_exchange, which
@@ -52,13 +52,19 @@
  * icbu_net_session_save() writes the session as bytes to keep in a file, for
  * another process's icbu_net_session_load(); see there for the format.
  *
+ * The CA file is read for every TLS connection, and parsed only when its
+ * content differs from the one parsed before: the parsed certificates stay in
+ * the icbu_net until icbu_net_free (parsing a system bundle of 140 roots costs
+ * more than a full handshake).
+ *
  * Counters (since icbu_net_transport): net.connects (TCP connections made),
  * net.reuses (opens that reused the kept connection), net.handshakes (TLS
- * handshakes completed), net.resumptions (of which resumed a session), and
- * net.resumed (1 when the last handshake resumed one).
+ * handshakes completed), net.resumptions (of which resumed a session),
+ * net.resumed (1 when the last handshake resumed one), and net.ca_loads (CA
+ * files parsed).
  *
  * Nothing global: every byte of state is in the icbu_net you pass (the TLS
- * connection and the saved session on the heap). Two threads with two icbu_net
+ * connection, the parsed CA file and the saved session on the heap). Two threads with two icbu_net
  * never meet.
  *
  * TLS: version 1.2 at least; the server's certificate must chain to the CA file
@@ -114,6 +120,7 @@ typedef struct icbu_net_options {
 
 struct icbu_net_tls;              /* the TLS file's connection */
 struct icbu_net_session;          /* a TLS session kept for resumption */
+struct icbu_net_ca;               /* the TLS file's parsed CA file */
 
 typedef struct icbu_net {
     icbu_net_options opt;         /* a copy of the options given */
@@ -124,6 +131,7 @@ typedef struct icbu_net {
     unsigned handshakes;          /* TLS handshakes completed, full or resumed */
     unsigned resumptions;         /* TLS handshakes that resumed a saved session */
     int resumed;                  /* 1: the last handshake resumed a session; 0: full */
+    unsigned ca_loads;            /* CA files parsed (again only when the content changed) */
     /* private */
     int fd;                       /* the socket, -1 when closed */
     struct icbu_net_tls *tls;     /* the TLS connection, NULL for http:// */
@@ -132,6 +140,7 @@ typedef struct icbu_net {
     uint16_t peer_port;
     int peer_https;
     uint64_t ca_digest;           /* of the CA file's content, as last read */
+    struct icbu_net_ca *ca;       /* the CA file as last parsed, or NULL */
 } icbu_net;
 
 /* Resets *net (closed, no session) with a copy of *opt (NULL: the defaults) and
@@ -225,6 +234,8 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
 int  icbu_net_tls_idle(const icbu_net *net);
 /* A best-effort close_notify (100 ms at most), then the connection is freed. */
 void icbu_net_tls_close(icbu_net *net);
+/* Frees the parsed CA file kept in net (none: nothing happens). */
+void icbu_net_tls_ca_free(icbu_net *net);
 /* 0 when p (n bytes) is a session this TLS library can offer. */
 int  icbu_net_tls_session_check(const unsigned char *p, size_t n);
 

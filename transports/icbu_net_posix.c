@@ -785,4 +785,5 @@ void icbu_net_free(icbu_net *net)
 {
     net_close(net);
     icbu_net_session_drop(net);
+    icbu_net_tls_ca_free(net);
 }

@@ -48,8 +48,6 @@ struct icbu_net_tls {
     br_ssl_client_context   cc;
     br_x509_minimal_context xc;
     struct x509_ip_engine   xe;
-    br_x509_trust_anchor   *ta;
-    size_t                  nta, ta_cap;
     icbu_net               *net;
     int                     ended;    /* a send or receive failed, or the peer closed */
     int                     broken;   /* a TLS error: the session is not to be resumed */
@@ -178,6 +176,15 @@ static unsigned char *dup_bytes(const unsigned char *p, size_t n)
     return q;
 }
 
+/* The parsed CA file, kept in the icbu_net from one connection to the next
+ * while the file's content stays the same (decoding a system bundle costs
+ * about as much as a full handshake). */
+struct icbu_net_ca {
+    br_x509_trust_anchor *ta;
+    size_t n, cap;
+    uint64_t digest;              /* of the file's content it was decoded from */
+};
+
 static void anchors_free(br_x509_trust_anchor *ta, size_t n)
 {
     size_t i;
@@ -210,24 +217,33 @@ static int anchor_key(br_x509_trust_anchor *ta, const br_x509_pkey *pk)
     return ta->pkey.key.ec.q != NULL ? 0 : -1;
 }
 
-/* Room for one more anchor: 0, or -1 out of memory. */
-static int anchors_grow(struct icbu_net_tls *st)
+void icbu_net_tls_ca_free(icbu_net *net)
 {
-    size_t ncap = st->ta_cap ? st->ta_cap * 2 : 64;
+    if (net->ca == NULL)
+        return;
+    anchors_free(net->ca->ta, net->ca->n);
+    free(net->ca);
+    net->ca = NULL;
+}
+
+/* Room for one more anchor: 0, or -1 out of memory. */
+static int anchors_grow(struct icbu_net_ca *ca)
+{
+    size_t ncap = ca->cap ? ca->cap * 2 : 64;
     br_x509_trust_anchor *p;
-    if (st->nta < st->ta_cap)
+    if (ca->n < ca->cap)
         return 0;
-    p = (br_x509_trust_anchor *)realloc(st->ta, ncap * sizeof *p);
+    p = (br_x509_trust_anchor *)realloc(ca->ta, ncap * sizeof *p);
     if (p == NULL)
         return -1;
-    st->ta = p;
-    st->ta_cap = ncap;
+    ca->ta = p;
+    ca->cap = ncap;
     return 0;
 }
 
 /* Decodes one DER certificate into a trust anchor. 1 added, 0 skipped
  * (unsupported or undecodable), -1 out of memory. */
-static int anchor_add(struct icbu_net_tls *st, const unsigned char *der, size_t len)
+static int anchor_add(struct icbu_net_ca *ca, const unsigned char *der, size_t len)
 {
     br_x509_decoder_context dc;
     struct bytes dn;
@@ -243,11 +259,11 @@ static int anchor_add(struct icbu_net_tls *st, const unsigned char *der, size_t 
         free(dn.p);
         return dn.oom ? -1 : 0;
     }
-    if (anchors_grow(st) != 0) {
+    if (anchors_grow(ca) != 0) {
         free(dn.p);
         return -1;
     }
-    ta = &st->ta[st->nta++];      /* counted now: anchors_free frees what it holds */
+    ta = &ca->ta[ca->n++];        /* counted now: anchors_free frees what it holds */
     memset(ta, 0, sizeof *ta);
     ta->dn.data = dn.p != NULL ? dn.p : dup_bytes(NULL, 0);
     ta->dn.len = dn.n;
@@ -288,7 +304,7 @@ static int pem_push(struct icbu_net_tls *st, struct pem_load *pl, const unsigned
             br_pem_decoder_setdest(&pl->pc, pl->in_cert ? bytes_add : NULL, &pl->der);
             break;
         case BR_PEM_END_OBJ:
-            if (pl->in_cert && !pl->der.oom && anchor_add(st, pl->der.p, pl->der.n) < 0)
+            if (pl->in_cert && !pl->der.oom && anchor_add(st->net->ca, pl->der.p, pl->der.n) < 0)
                 pl->der.oom = 1;
             if (pl->der.oom)
                 return ca_bad(st, "out of memory");
@@ -303,15 +319,31 @@ static int pem_push(struct icbu_net_tls *st, struct pem_load *pl, const unsigned
     return 0;
 }
 
-/* Every certificate of the CA file into st->ta. 0, or ICBU_IO_NO_RETRY with why. */
+/* Every certificate of the CA file into net->ca's anchors, read for every
+ * connection and decoded only when its content differs from the one kept.
+ * 0 with net->ca set, or a negative value (ICBU_IO_NO_RETRY) with why. */
 static int anchors_load(struct icbu_net_tls *st)
 {
+    icbu_net *net = st->net;
     struct pem_load pl;
     unsigned char *file;
     size_t n;
-    int rc = icbu_net_ca_read(st->net, &file, &n);
+    int rc = icbu_net_ca_read(net, &file, &n);
     if (rc != 0)
         return rc;
+    if (net->ca != NULL && net->ca->digest == net->ca_digest) {
+        free(file);
+        return 0;
+    }
+    icbu_net_tls_ca_free(net);
+    net->ca = (struct icbu_net_ca *)calloc(1, sizeof *net->ca);
+    if (net->ca == NULL) {
+        free(file);
+        icbu_net_say(net, "out of memory");
+        return -ENOMEM;
+    }
+    net->ca->digest = net->ca_digest;
+    net->ca_loads++;
     memset(&pl, 0, sizeof pl);
     br_pem_decoder_init(&pl.pc);
     rc = pem_push(st, &pl, file, n);
@@ -319,8 +351,10 @@ static int anchors_load(struct icbu_net_tls *st)
         rc = pem_push(st, &pl, (const unsigned char *)"\n", 1);
     free(file);
     free(pl.der.p);
-    if (rc == 0 && st->nta == 0)
+    if (rc == 0 && net->ca->n == 0)
         rc = ca_bad(st, "no usable certificate");
+    if (rc != 0)
+        icbu_net_tls_ca_free(net);
     return rc;
 }
 
@@ -441,7 +475,6 @@ static long pump(struct icbu_net_tls *st, unsigned want, uint32_t deadline)
 static void state_free(struct icbu_net_tls *st)
 {
     free(st->xe.leaf);
-    anchors_free(st->ta, st->nta);
     icbu_net_wipe(st, sizeof *st);  /* session keys live in the context */
     free(st);
 }
@@ -514,12 +547,12 @@ static void handshake_done(struct icbu_net_tls *st)
     icbu_net_wipe(&pp, sizeof pp);
 }
 
-/* The client over st's anchors, with the IP check for an IP-literal host;
+/* The client over the CA file's anchors, with the IP check for an IP-literal host;
  * reset for host. 0, or -EPROTO with why. */
 static long client_setup(struct icbu_net_tls *st, const char *host)
 {
     size_t iplen = icbu_net_ip_literal(host, st->ip);
-    br_ssl_client_init_full(&st->cc, &st->xc, st->ta, st->nta);
+    br_ssl_client_init_full(&st->cc, &st->xc, st->net->ca->ta, st->net->ca->n);
     br_ssl_engine_set_versions(&st->cc.eng, BR_TLS12, BR_TLS12);
     st->xe.vtable = &x509_ip_vtable;
     st->xe.inner = &st->xc.vtable;

@@ -70,7 +70,6 @@ struct icbu_net_tls {
     mbedtls_entropy_context  entropy;
     mbedtls_ctr_drbg_context drbg;
 #endif
-    mbedtls_x509_crt         ca;
     mbedtls_ssl_config       conf;
     mbedtls_ssl_context      ssl;
     icbu_net     *net;
@@ -179,7 +178,6 @@ static void state_free(struct icbu_net_tls *st)
 {
     mbedtls_ssl_free(&st->ssl);
     mbedtls_ssl_config_free(&st->conf);
-    mbedtls_x509_crt_free(&st->ca);
 #ifndef TLS_PSA_RNG
     mbedtls_ctr_drbg_free(&st->drbg);
     mbedtls_entropy_free(&st->entropy);
@@ -198,7 +196,6 @@ static struct icbu_net_tls *state_new(icbu_net *net, const char *host)
     mbedtls_entropy_init(&st->entropy);
     mbedtls_ctr_drbg_init(&st->drbg);
 #endif
-    mbedtls_x509_crt_init(&st->ca);
     mbedtls_ssl_config_init(&st->conf);
     mbedtls_ssl_init(&st->ssl);
     return st;
@@ -226,12 +223,30 @@ static int rng_setup(struct icbu_net_tls *st)
     return 0;
 }
 
-/* The CA file, read once (icbu_net_ca_read: checked before it is opened, so
- * no FIFO or device) and parsed from memory: mbedtls_x509_crt_parse_file would
- * open the path again. Like that function, a PEM buffer is given with its
- * final NUL. A positive value counts certificates that failed to parse
- * (bundles hold some mbedTLS does not support); what matters is that one was
- * loaded. 0, or ICBU_IO_NO_RETRY. */
+/* The parsed CA file, kept in the icbu_net from one connection to the next
+ * while the file's content stays the same (parsing a system bundle costs more
+ * than a full handshake). */
+struct icbu_net_ca {
+    mbedtls_x509_crt crt;
+    uint64_t digest;              /* of the file's content it was parsed from */
+};
+
+void icbu_net_tls_ca_free(icbu_net *net)
+{
+    if (net->ca == NULL)
+        return;
+    mbedtls_x509_crt_free(&net->ca->crt);
+    free(net->ca);
+    net->ca = NULL;
+}
+
+/* The CA file, read for every connection (icbu_net_ca_read: checked before it
+ * is opened, so no FIFO or device) and parsed from memory when its content
+ * differs from the one kept: mbedtls_x509_crt_parse_file would open the path
+ * again. Like that function, a PEM buffer is given with its final NUL. A
+ * positive value counts certificates that failed to parse (bundles hold some
+ * mbedTLS does not support); what matters is that one was loaded. 0 with
+ * net->ca set, or ICBU_IO_NO_RETRY. */
 static int ca_load(struct icbu_net_tls *st)
 {
     icbu_net *net = st->net;
@@ -241,12 +256,27 @@ static int ca_load(struct icbu_net_tls *st)
     int rc = icbu_net_ca_read(net, &pem, &pem_len);
     if (rc != 0)
         return rc;
+    if (net->ca != NULL && net->ca->digest == net->ca_digest) {
+        free(pem);
+        return 0;
+    }
+    icbu_net_tls_ca_free(net);
+    net->ca = (struct icbu_net_ca *)calloc(1, sizeof *net->ca);
+    if (net->ca == NULL) {
+        free(pem);
+        icbu_net_say(net, "out of memory");
+        return -ENOMEM;
+    }
+    mbedtls_x509_crt_init(&net->ca->crt);
+    net->ca->digest = net->ca_digest;
+    net->ca_loads++;
     if (strstr((const char *)pem, "-----BEGIN ") != NULL)
         pem_len++;
-    rc = mbedtls_x509_crt_parse(&st->ca, pem, pem_len);
+    rc = mbedtls_x509_crt_parse(&net->ca->crt, pem, pem_len);
     free(pem);
-    if (rc >= 0 && st->ca.raw.p != NULL)
+    if (rc >= 0 && net->ca->crt.raw.p != NULL)
         return 0;
+    icbu_net_tls_ca_free(net);
     if (rc < 0) {
         mbedtls_strerror(rc, text, sizeof text);
         icbu_net_say(net, "cannot load CA file %s: %s (-0x%04X)", icbu_net_ca_path(net), text,
@@ -266,7 +296,7 @@ static int session_setup(struct icbu_net_tls *st, const char *host)
     if (rc != 0)
         return describe_mbed(st->net, "TLS configuration", rc);
     mbedtls_ssl_conf_authmode(&st->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-    mbedtls_ssl_conf_ca_chain(&st->conf, &st->ca, NULL);
+    mbedtls_ssl_conf_ca_chain(&st->conf, &st->net->ca->crt, NULL);
 #ifndef TLS_PSA_RNG
     mbedtls_ssl_conf_rng(&st->conf, mbedtls_ctr_drbg_random, &st->drbg);
 #endif
