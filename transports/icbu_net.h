@@ -141,6 +141,7 @@ typedef struct icbu_net {
     int peer_https;
     uint64_t ca_digest;           /* of the CA file's content, as last read */
     struct icbu_net_ca *ca;       /* the CA file as last parsed, or NULL */
+    uint64_t ca_parsed;           /* the digest of the content ca was parsed from */
 } icbu_net;
 
 /* Resets *net (closed, no session) with a copy of *opt (NULL: the defaults) and
@@ -234,7 +235,12 @@ long icbu_net_tls_recv(icbu_net *net, unsigned char *p, size_t n, uint32_t deadl
 int  icbu_net_tls_idle(const icbu_net *net);
 /* A best-effort close_notify (100 ms at most), then the connection is freed. */
 void icbu_net_tls_close(icbu_net *net);
-/* Frees the parsed CA file kept in net (none: nothing happens). */
+/* The CA file for a connection: 1 when net->ca was parsed from the same content
+ * (nothing to do), 0 with its bytes in *pem (free() them) when it must be parsed
+ * into a new net->ca (the one before is freed), or a negative value as
+ * icbu_net_ca_read's. */
+int icbu_net_ca_fetch(icbu_net *net, unsigned char **pem, size_t *len);
+/* In the TLS file: frees the parsed CA file kept in net (none: nothing happens). */
 void icbu_net_tls_ca_free(icbu_net *net);
 /* 0 when p (n bytes) is a session this TLS library can offer. */
 int  icbu_net_tls_session_check(const unsigned char *p, size_t n);

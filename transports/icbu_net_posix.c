@@ -430,6 +430,22 @@ int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len)
     return 0;
 }
 
+int icbu_net_ca_fetch(icbu_net *net, unsigned char **pem, size_t *len)
+{
+    int rc = icbu_net_ca_read(net, pem, len);
+    if (rc != 0)
+        return rc;
+    if (net->ca != NULL && net->ca_parsed == net->ca_digest) {
+        free(*pem);
+        *pem = NULL;
+        return 1;
+    }
+    icbu_net_tls_ca_free(net);
+    net->ca_parsed = net->ca_digest;
+    net->ca_loads++;
+    return 0;
+}
+
 /* --------------------------------------------------------- TLS sessions */
 /* The session kept for resumption: the TLS library's bytes, and what it may
  * be offered to. */

@@ -182,7 +182,6 @@ static unsigned char *dup_bytes(const unsigned char *p, size_t n)
 struct icbu_net_ca {
     br_x509_trust_anchor *ta;
     size_t n, cap;
-    uint64_t digest;              /* of the file's content it was decoded from */
 };
 
 static void anchors_free(br_x509_trust_anchor *ta, size_t n)
@@ -328,22 +327,15 @@ static int anchors_load(struct icbu_net_tls *st)
     struct pem_load pl;
     unsigned char *file;
     size_t n;
-    int rc = icbu_net_ca_read(net, &file, &n);
+    int rc = icbu_net_ca_fetch(net, &file, &n);
     if (rc != 0)
-        return rc;
-    if (net->ca != NULL && net->ca->digest == net->ca_digest) {
-        free(file);
-        return 0;
-    }
-    icbu_net_tls_ca_free(net);
+        return rc > 0 ? 0 : rc;
     net->ca = (struct icbu_net_ca *)calloc(1, sizeof *net->ca);
     if (net->ca == NULL) {
         free(file);
         icbu_net_say(net, "out of memory");
         return -ENOMEM;
     }
-    net->ca->digest = net->ca_digest;
-    net->ca_loads++;
     memset(&pl, 0, sizeof pl);
     br_pem_decoder_init(&pl.pc);
     rc = pem_push(st, &pl, file, n);

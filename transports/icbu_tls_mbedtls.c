@@ -228,7 +228,6 @@ static int rng_setup(struct icbu_net_tls *st)
  * than a full handshake). */
 struct icbu_net_ca {
     mbedtls_x509_crt crt;
-    uint64_t digest;              /* of the file's content it was parsed from */
 };
 
 void icbu_net_tls_ca_free(icbu_net *net)
@@ -240,8 +239,8 @@ void icbu_net_tls_ca_free(icbu_net *net)
     net->ca = NULL;
 }
 
-/* The CA file, read for every connection (icbu_net_ca_read: checked before it
- * is opened, so no FIFO or device) and parsed from memory when its content
+/* The CA file, read for every connection (icbu_net_ca_fetch: checked before
+ * it is opened, so no FIFO or device) and parsed from memory when its content
  * differs from the one kept: mbedtls_x509_crt_parse_file would open the path
  * again. Like that function, a PEM buffer is given with its final NUL. A
  * positive value counts certificates that failed to parse (bundles hold some
@@ -253,14 +252,9 @@ static int ca_load(struct icbu_net_tls *st)
     unsigned char *pem = NULL;
     size_t pem_len = 0;
     char text[160];
-    int rc = icbu_net_ca_read(net, &pem, &pem_len);
+    int rc = icbu_net_ca_fetch(net, &pem, &pem_len);
     if (rc != 0)
-        return rc;
-    if (net->ca != NULL && net->ca->digest == net->ca_digest) {
-        free(pem);
-        return 0;
-    }
-    icbu_net_tls_ca_free(net);
+        return rc > 0 ? 0 : rc;
     net->ca = (struct icbu_net_ca *)calloc(1, sizeof *net->ca);
     if (net->ca == NULL) {
         free(pem);
@@ -268,8 +262,6 @@ static int ca_load(struct icbu_net_tls *st)
         return -ENOMEM;
     }
     mbedtls_x509_crt_init(&net->ca->crt);
-    net->ca->digest = net->ca_digest;
-    net->ca_loads++;
     if (strstr((const char *)pem, "-----BEGIN ") != NULL)
         pem_len++;
     rc = mbedtls_x509_crt_parse(&net->ca->crt, pem, pem_len);
