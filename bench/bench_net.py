@@ -374,8 +374,9 @@ def handshake_notes(costs):
                              fmt(full12 - res12)))
     for (label, version), (full, res) in sorted(costs.items()):
         if version == "TLSv1.2" and not any(l == label and v == "TLSv1.3" for l, v in costs):
-            notes.append("- %s, TLS 1.2: resuming saves %s instructions (ECDHE, the chain and "
-                         "the ServerKeyExchange signature); %s remain per reconnect." % (
+            notes.append("- %s, TLS 1.2 (this version has no TLS 1.3): resuming saves %s "
+                         "instructions (ECDHE, the chain and the ServerKeyExchange signature); %s "
+                         "remain per reconnect." % (
                              label, fmt(full - res), fmt(res)))
     return notes
 
