@@ -395,10 +395,9 @@ def version_of(exe):
 # ------------------------------------------------------------------ budget
 def do_budget(a, bins):
     b = budget.Budget("bench_net.py budget", unit="Ir")
-    pub = budget.published_table(a.page, TAG, "bench_net.py")
+    pub = budget.published_or_fail(b, a.page, TAG)
     published = {}
     if pub is None:
-        b.fail(a.page, "no delivery table to check against (`make docs` writes it)")
         return b.finish()
     heads, rows = pub
     for row in rows:

@@ -400,9 +400,8 @@ def do_bench(d, cc, samples, jobs, write=None):
 def do_budget(d, page, jobs):
     """Callgrind Ir of the example order against the published table (tools/budget.py)."""
     b = budget.Budget("bench_run.py budget", unit="Ir")
-    pub = budget.published_table(page, "bench-table", "bench_run.py")
+    pub = budget.published_or_fail(b, page, "bench-table")
     if pub is None:
-        b.fail(page, "no benchmark table to check against (`make docs` writes it)")
         return b.finish()
     heads, rows = pub
     col = {h.split(" — ")[0]: i for i, h in enumerate(heads)}

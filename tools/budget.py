@@ -161,13 +161,21 @@ def cells(table, value, who, path):
     return out, bad
 
 
+def published_or_fail(b, page, tag, make="make docs"):
+    """published_table(page, tag), or None after a failure in b naming the
+    command that writes it."""
+    pub = published_table(page, tag, b.who)
+    if pub is None:
+        b.fail(page, "no %s table to check against (`%s` writes it)" % (tag, make))
+    return pub
+
+
 def page_and_measured(b, page, tag, measured_md, value):
     """The figures of page's tag block and of the measured Markdown (its first
     table), both read with value(cell): (published, mine), or None after a
     failure in b when the page has no table. Unreadable published cells fail."""
-    pub = published_table(page, tag, b.who)
+    pub = published_or_fail(b, page, tag)
     if pub is None:
-        b.fail(page, "no %s to check against (`make docs` writes it)" % tag.replace("-", " "))
         return None
     published, bad = cells(pub, value, b.who, page)
     for msg in bad:

@@ -645,9 +645,8 @@ def check_linked(b, page, m, why):
     if m is None:
         b.fail("linked images", why)
         return 0
-    pub = budget.published_table(page, "size-linked", b.who)
+    pub = budget.published_or_fail(b, page, "size-linked", "make docs-size")
     if pub is None:
-        b.fail(page, "no size-linked table to check against (`make docs-size` writes it)")
         return 0
     published, bad = linked_figures(pub)
     for msg in bad:

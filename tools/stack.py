@@ -773,9 +773,8 @@ def check_painted(b, page, out, m, why):
     if m is None:
         b.fail("painted stack", why)
         return 0
-    pub = budget.published_table(page, "stack-painted", b.who)
+    pub = budget.published_or_fail(b, page, "stack-painted", "make docs-stack")
     if pub is None:
-        b.fail(page, "no stack-painted table to check against (`make docs-stack` writes it)")
         return 0
     published, bad = budget.cells(pub, lambda c: 0 if c == "—" else cell_bytes(c), b.who, page)
     for msg in bad:
