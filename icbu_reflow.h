@@ -985,15 +985,33 @@ ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d) {
 /* ------------------------------------------------- model: schema tables */
 /* Schema tables, generated from the ICBU_FIELDS_* lists and ICBU_METHODS:
  * the request types (the order's and yours) always, the answers' with the
- * exchange. */
+ * exchange. Each part is one object of its own (the answers' is reached from
+ * the reader alone, so an image that only signs leaves it out): its field
+ * names, then its field tables. */
 enum { ICBU__K_STR, ICBU__K_NUM, ICBU__K_BOOL, ICBU__K_DATE, ICBU__K_OBJ, ICBU__K_OBJS, ICBU__K_STRS };
 #define ICBU__TYID(t) ICBU__TY_##t,
 #define ICBU__MTYID(id, name, param, req, key, env, res) ICBU__TY_##id##_envelope, ICBU__TY_##id##_answer,
 enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_EXTRA_TYPES(ICBU__TYID) ICBU_RESPONSE_TYPES(ICBU__TYID)
        ICBU_ALL_METHODS(ICBU__MTYID) ICBU__TY_none };
-/* Every field name, in one object: a field holds its name's offset in it,
- * and the writer copies names of up to 32 bytes as 32, reading at most 31
- * bytes past a name's end (pad_ covers the last; see the fast paths). */
+
+/* A field's descriptor. Its name is in the same part object, name bytes
+ * before it: found with no base address to load (ICBU__FNAME). */
+typedef struct icbu__field {
+    unsigned short name;          /* how far before this descriptor its name is */
+    unsigned char kind, sub;
+    unsigned short len, off;      /* len: not a char, which invites an inline rep movs copy */
+} icbu__field;
+#define ICBU__FNAME(f) ((const char *)(f) - (f)->name)
+typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned short size; } icbu__type;
+
+/* Per type: its fields' indices, and their count ICBU__N_<type>. */
+#define ICBU__FIDX(st, kind, name, sub) ICBU__FI_##st##__##name,
+#define ICBU__FIDXS(t) enum { ICBU_FIELDS_##t(ICBU__FIDX) ICBU__N_##t };
+#define ICBU__MFIDXS(id, name, param, req, key, env, res) \
+    enum { ICBU__ENVELOPE_FIELDS(ICBU__FIDX, id, res) ICBU__N_##id##_envelope }; \
+    enum { ICBU__ANSWER_FIELDS(ICBU__FIDX, id, env, res) ICBU__N_##id##_answer };
+/* A part's members: the names (char <type>__<name>[]), then a table per
+ * type (icbu__field f_<type>[]); and their values. */
 #define ICBU__NAME(st, kind, name, sub) char st##__##name[sizeof #name];
 #define ICBU__NAMES(t) ICBU_FIELDS_##t(ICBU__NAME)
 #define ICBU__MNAMES(id, name, param, req, key, env, res) \
@@ -1002,59 +1020,81 @@ enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_EXTRA_TYPES(ICBU__TYID) ICBU_RESPONSE_T
 #define ICBU__NAMEVS(t) ICBU_FIELDS_##t(ICBU__NAMEV)
 #define ICBU__MNAMEVS(id, name, param, req, key, env, res) \
     ICBU__ENVELOPE_FIELDS(ICBU__NAMEV, id, res) ICBU__ANSWER_FIELDS(ICBU__NAMEV, id, env, res)
-struct icbu__names {
+#define ICBU__FTAB(t) icbu__field f_##t[ICBU__N_##t];
+#define ICBU__MFTAB(id, name, param, req, key, env, res) \
+    icbu__field f_##id##_envelope[ICBU__N_##id##_envelope]; icbu__field f_##id##_answer[ICBU__N_##id##_answer];
+#define ICBU__DESCIN(part, st, kind, name, sub) \
+    { (unsigned short)(offsetof(struct part, f_##st) + ICBU__FI_##st##__##name * sizeof(icbu__field) - \
+                       offsetof(struct part, st##__##name)), \
+      ICBU__K_##kind, ICBU__TY_##sub, \
+      (unsigned short)(sizeof #name - 1), (unsigned short)offsetof(struct icbu_##st, name) },
+#define ICBU__TTAB1(part, t) { part.f_##t, ICBU__N_##t, (unsigned short)sizeof(struct icbu_##t) },
+
+/* The requests' part. The writer copies names of up to 32 bytes as 32,
+ * reading at most 31 bytes past a name's end (pad_ covers the last; see the
+ * fast paths). */
+ICBU_ORDER_TYPES(ICBU__FIDXS)
+ICBU_EXTRA_TYPES(ICBU__FIDXS)
+struct icbu__requests {
     ICBU_ORDER_TYPES(ICBU__NAMES)
     ICBU_EXTRA_TYPES(ICBU__NAMES)
-#ifndef ICBU_REFLOW_NO_EXCHANGE
-    ICBU_RESPONSE_TYPES(ICBU__NAMES)
-    ICBU_ALL_METHODS(ICBU__MNAMES)
-#endif
     char pad_[1 + 31 * ICBU__FAST_KEYS];       /* the fast keys read up to 31 bytes past a name */
+    ICBU_ORDER_TYPES(ICBU__FTAB)
+    ICBU_EXTRA_TYPES(ICBU__FTAB)
 };
-static const struct icbu__names icbu__name_text = {
+#define ICBU__DESC(st, kind, name, sub) ICBU__DESCIN(icbu__requests, st, kind, name, sub)
+#define ICBU__FTABV(t) { ICBU_FIELDS_##t(ICBU__DESC) },
+static const struct icbu__requests icbu__request_schema = {
     ICBU_ORDER_TYPES(ICBU__NAMEVS)
     ICBU_EXTRA_TYPES(ICBU__NAMEVS)
-#ifndef ICBU_REFLOW_NO_EXCHANGE
-    ICBU_RESPONSE_TYPES(ICBU__NAMEVS)
-    ICBU_ALL_METHODS(ICBU__MNAMEVS)
-#endif
-    ""
+    "",
+    ICBU_ORDER_TYPES(ICBU__FTABV)
+    ICBU_EXTRA_TYPES(ICBU__FTABV)
 };
-#define ICBU__FNAME(f) ((const char *)&icbu__name_text + (f)->name)
-
-typedef struct icbu__field {
-    unsigned short name;          /* offset in icbu__name_text */
-    unsigned char kind, sub;
-    unsigned short len, off;      /* len: not a char, which invites an inline rep movs copy */
-} icbu__field;
-typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned short size; } icbu__type;
-#define ICBU__DESC(st, kind, name, sub) \
-    { (unsigned short)offsetof(struct icbu__names, st##__##name), ICBU__K_##kind, ICBU__TY_##sub, \
-      (unsigned short)(sizeof #name - 1), (unsigned short)offsetof(struct icbu_##st, name) },
-#define ICBU__FTAB(t) static const icbu__field icbu__f_##t[] = { ICBU_FIELDS_##t(ICBU__DESC) };
-#define ICBU__MFTAB(id, name, param, req, key, env, res) \
-    static const icbu__field icbu__f_##id##_envelope[] = { ICBU__ENVELOPE_FIELDS(ICBU__DESC, id, res) }; \
-    static const icbu__field icbu__f_##id##_answer[] = { ICBU__ANSWER_FIELDS(ICBU__DESC, id, env, res) };
-#define ICBU__TTAB1(t, fs) { fs, (unsigned char)(sizeof fs / sizeof fs[0]), (unsigned short)sizeof(struct icbu_##t) },
-#define ICBU__TTAB(t) ICBU__TTAB1(t, icbu__f_##t)
-#define ICBU__MTTAB(id, name, param, req, key, env, res) \
-    ICBU__TTAB1(id##_envelope, icbu__f_##id##_envelope) ICBU__TTAB1(id##_answer, icbu__f_##id##_answer)
-ICBU_ORDER_TYPES(ICBU__FTAB)
-ICBU_EXTRA_TYPES(ICBU__FTAB)
-#ifndef ICBU_REFLOW_NO_EXCHANGE
-ICBU_RESPONSE_TYPES(ICBU__FTAB)
-ICBU_ALL_METHODS(ICBU__MFTAB)
-#endif
+#define ICBU__TTAB(t) ICBU__TTAB1(icbu__request_schema, t)
 static const icbu__type icbu__types[] = {
     ICBU_ORDER_TYPES(ICBU__TTAB)
     ICBU_EXTRA_TYPES(ICBU__TTAB)
-#ifndef ICBU_REFLOW_NO_EXCHANGE
-    ICBU_RESPONSE_TYPES(ICBU__TTAB)
-    ICBU_ALL_METHODS(ICBU__MTTAB)
-#endif
 };
+#define ICBU__NREQ (sizeof icbu__types / sizeof icbu__types[0])
+
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+/* The answers' part: types ICBU__NREQ and on. */
+ICBU_RESPONSE_TYPES(ICBU__FIDXS)
+ICBU_ALL_METHODS(ICBU__MFIDXS)
+struct icbu__answers {
+    ICBU_RESPONSE_TYPES(ICBU__NAMES)
+    ICBU_ALL_METHODS(ICBU__MNAMES)
+    ICBU_RESPONSE_TYPES(ICBU__FTAB)
+    ICBU_ALL_METHODS(ICBU__MFTAB)
+};
+#define ICBU__ADESC(st, kind, name, sub) ICBU__DESCIN(icbu__answers, st, kind, name, sub)
+#define ICBU__AFTABV(t) { ICBU_FIELDS_##t(ICBU__ADESC) },
+#define ICBU__MFTABV(id, name, param, req, key, env, res) \
+    { ICBU__ENVELOPE_FIELDS(ICBU__ADESC, id, res) }, { ICBU__ANSWER_FIELDS(ICBU__ADESC, id, env, res) },
+static const struct icbu__answers icbu__answer_schema = {
+    ICBU_RESPONSE_TYPES(ICBU__NAMEVS)
+    ICBU_ALL_METHODS(ICBU__MNAMEVS)
+    ICBU_RESPONSE_TYPES(ICBU__AFTABV)
+    ICBU_ALL_METHODS(ICBU__MFTABV)
+};
+#define ICBU__ATTAB(t) ICBU__TTAB1(icbu__answer_schema, t)
+#define ICBU__MTTAB(id, name, param, req, key, env, res) \
+    ICBU__ATTAB(id##_envelope) ICBU__ATTAB(id##_answer)
+static const icbu__type icbu__answer_types[] = {
+    ICBU_RESPONSE_TYPES(ICBU__ATTAB)
+    ICBU_ALL_METHODS(ICBU__MTTAB)
+};
+/* Type ty, of either part (for the reader). */
+ICBU__NOINLINE static const icbu__type *icbu__type_of(unsigned ty) {
+    return ty < ICBU__NREQ ? &icbu__types[ty] : &icbu__answer_types[ty - ICBU__NREQ];
+}
+#define ICBU__TYPE(ty) icbu__type_of(ty)
+#else
+#define ICBU__TYPE(ty) (&icbu__types[ty])
+#endif
 /* The reader marks the fields it has seen in 32 bits. */
-#define ICBU__MAX32(t) typedef char icbu__max32_##t[sizeof icbu__f_##t / sizeof icbu__f_##t[0] <= 32 ? 1 : -1];
+#define ICBU__MAX32(t) typedef char icbu__max32_##t[ICBU__N_##t <= 32 ? 1 : -1];
 ICBU_ORDER_TYPES(ICBU__MAX32)
 ICBU_EXTRA_TYPES(ICBU__MAX32)
 
@@ -1376,9 +1416,9 @@ static ICBU__HOT int icbu__fast_cjk(const unsigned char **pp, const unsigned cha
 }
 
 /* The names are read as two 16-byte words: from any name's first byte, 32
- * bytes stay inside icbu__name_text, since pad_[32] is its last member. */
+ * bytes stay inside icbu__request_schema, since pad_[32] follows the names. */
 typedef char icbu__names_read_in_bounds[!ICBU__FAST_KEYS ||
-                                        offsetof(struct icbu__names, pad_) + 32 <= sizeof(struct icbu__names) ? 1 : -1];
+                                        offsetof(struct icbu__requests, pad_) + 32 <= sizeof(struct icbu__requests) ? 1 : -1];
 
 /* A member's start, [pending quote] {" or ," then name": and, for a string,
  * its opening quote, straight into the stage's slack (at most 38 bytes) and
@@ -2676,7 +2716,7 @@ static icbu_status icbu__jelement(icbu__jr *r, const icbu__field *f, unsigned ch
 /* An array field (on its '['): counted, laid out in the arena, then read
  * element by element; p gets the {p, n} (NULL: measuring only). */
 static icbu_status icbu__jarray(icbu__jr *r, const icbu__field *f, unsigned char *p) {
-    size_t count, k, size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size;
+    size_t count, k, size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : ICBU__TYPE(f->sub)->size;
     unsigned char *arr;
     icbu_status st;
     int c;
@@ -2745,7 +2785,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
     case ICBU__K_OBJ: {
         unsigned char *o;
         if (c != '{') return icbu__jtype(r);
-        o = icbu__alloc(r, icbu__types[f->sub].size);
+        o = icbu__alloc(r, ICBU__TYPE(f->sub)->size);
         if ((st = icbu__jobj(r, f->sub, o)) != ICBU_OK) return st;
         if (p) *(const unsigned char **)(void *)p = o;
         return ICBU_OK;
@@ -2758,7 +2798,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
 
 /* An object of schema type ty into base (NULL: measuring only). */
 static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
-    const icbu__type *t = &icbu__types[ty];
+    const icbu__type *t = ICBU__TYPE(ty);
     uint32_t seen = 0;
     icbu_status st;
     if (++r->depth > ICBU_JSON_MAX_DEPTH) return icbu__jfail(r, ICBU_E_DEPTH);
@@ -2813,7 +2853,7 @@ static icbu_status icbu__jroot(icbu__jr *r, unsigned ty, unsigned char **out) {
     *out = NULL;
     icbu__jws(r);
     if (icbu__jpeek(r) != '{') return icbu__jtype(r);
-    *out = icbu__alloc(r, icbu__types[ty].size);
+    *out = icbu__alloc(r, ICBU__TYPE(ty)->size);
     if ((st = icbu__jobj(r, ty, *out)) != ICBU_OK) return st;
     icbu__jws(r);
     if (r->i < r->n) return icbu__jfail(r, ICBU_E_TRAILING);
@@ -2859,7 +2899,7 @@ static icbu_status icbu__insure_outcome(const unsigned char *res, icbu_outcome *
  * fields are, in order: envelope, error_response, result, request_id. */
 static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t len, void *arena,
                                       size_t cap, const void **result, icbu_outcome *out, icbu_err *e) {
-    const icbu__field *f = icbu__types[m->answer].f, *g = icbu__types[f[0].sub].f;
+    const icbu__field *f = ICBU__TYPE(m->answer)->f, *g = ICBU__TYPE(f[0].sub)->f;
     icbu__jr r;
     unsigned char *root;
     const unsigned char *env, *res;
