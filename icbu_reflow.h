@@ -987,7 +987,8 @@ ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d) {
  * the request types (the order's and yours) always, the answers' with the
  * exchange. Each part is one object of its own (the answers' is reached from
  * the reader alone, so an image that only signs leaves it out): its field
- * names, then its field tables. */
+ * names, then one table of all its fields, type after type, in the same
+ * order. */
 enum { ICBU__K_STR, ICBU__K_NUM, ICBU__K_BOOL, ICBU__K_DATE, ICBU__K_OBJ, ICBU__K_OBJS, ICBU__K_STRS };
 #define ICBU__TYID(t) ICBU__TY_##t,
 #define ICBU__MTYID(id, name, param, req, key, env, res) ICBU__TY_##id##_envelope, ICBU__TY_##id##_answer,
@@ -999,19 +1000,30 @@ enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_EXTRA_TYPES(ICBU__TYID) ICBU_RESPONSE_T
 typedef struct icbu__field {
     unsigned short name;          /* how far before this descriptor its name is */
     unsigned char kind, sub;
-    unsigned short len, off;      /* len: not a char, which invites an inline rep movs copy */
+    unsigned short off;
 } icbu__field;
 #define ICBU__FNAME(f) ((const char *)(f) - (f)->name)
+/* Its name's length, from where the next one starts: right after this one's
+ * NUL (a part's table ends with a descriptor whose name is past them all). */
+#define ICBU__FLEN(f) ((size_t)(sizeof(icbu__field) - 1 + (f)->name - (f)[1].name))
 typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned short size; } icbu__type;
 
-/* Per type: its fields' indices, and their count ICBU__N_<type>. */
+/* A part's field indices: ICBU__FI_<type>__<name> in its table, and
+ * ICBU__F0_<type> where a type's fields start; a type's field count,
+ * ICBU__N_<type>. */
 #define ICBU__FIDX(st, kind, name, sub) ICBU__FI_##st##__##name,
-#define ICBU__FIDXS(t) enum { ICBU_FIELDS_##t(ICBU__FIDX) ICBU__N_##t };
+#define ICBU__FIDXS(t) ICBU__F0_##t, ICBU__F0B_##t = ICBU__F0_##t - 1, ICBU_FIELDS_##t(ICBU__FIDX)
 #define ICBU__MFIDXS(id, name, param, req, key, env, res) \
-    enum { ICBU__ENVELOPE_FIELDS(ICBU__FIDX, id, res) ICBU__N_##id##_envelope }; \
-    enum { ICBU__ANSWER_FIELDS(ICBU__FIDX, id, env, res) ICBU__N_##id##_answer };
-/* A part's members: the names (char <type>__<name>[]), then a table per
- * type (icbu__field f_<type>[]); and their values. */
+    ICBU__F0_##id##_envelope, ICBU__F0B_##id##_envelope = ICBU__F0_##id##_envelope - 1, \
+    ICBU__ENVELOPE_FIELDS(ICBU__FIDX, id, res) \
+    ICBU__F0_##id##_answer, ICBU__F0B_##id##_answer = ICBU__F0_##id##_answer - 1, \
+    ICBU__ANSWER_FIELDS(ICBU__FIDX, id, env, res)
+#define ICBU__COUNT1(st, kind, name, sub) + 1
+#define ICBU__COUNT(t) enum { ICBU__N_##t = 0 ICBU_FIELDS_##t(ICBU__COUNT1) };
+#define ICBU__MCOUNT(id, name, param, req, key, env, res) \
+    enum { ICBU__N_##id##_envelope = 0 ICBU__ENVELOPE_FIELDS(ICBU__COUNT1, id, res) }; \
+    enum { ICBU__N_##id##_answer = 0 ICBU__ANSWER_FIELDS(ICBU__COUNT1, id, env, res) };
+/* A part's names (char <type>__<name>[]), their values, and its fields'. */
 #define ICBU__NAME(st, kind, name, sub) char st##__##name[sizeof #name];
 #define ICBU__NAMES(t) ICBU_FIELDS_##t(ICBU__NAME)
 #define ICBU__MNAMES(id, name, param, req, key, env, res) \
@@ -1020,36 +1032,33 @@ typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned shor
 #define ICBU__NAMEVS(t) ICBU_FIELDS_##t(ICBU__NAMEV)
 #define ICBU__MNAMEVS(id, name, param, req, key, env, res) \
     ICBU__ENVELOPE_FIELDS(ICBU__NAMEV, id, res) ICBU__ANSWER_FIELDS(ICBU__NAMEV, id, env, res)
-#define ICBU__FTAB(t) icbu__field f_##t[ICBU__N_##t];
-#define ICBU__MFTAB(id, name, param, req, key, env, res) \
-    icbu__field f_##id##_envelope[ICBU__N_##id##_envelope]; icbu__field f_##id##_answer[ICBU__N_##id##_answer];
 #define ICBU__DESCIN(part, st, kind, name, sub) \
-    { (unsigned short)(offsetof(struct part, f_##st) + ICBU__FI_##st##__##name * sizeof(icbu__field) - \
+    { (unsigned short)(offsetof(struct part, f) + ICBU__FI_##st##__##name * sizeof(icbu__field) - \
                        offsetof(struct part, st##__##name)), \
-      ICBU__K_##kind, ICBU__TY_##sub, \
-      (unsigned short)(sizeof #name - 1), (unsigned short)offsetof(struct icbu_##st, name) },
-#define ICBU__TTAB1(part, t) { part.f_##t, ICBU__N_##t, (unsigned short)sizeof(struct icbu_##t) },
+      ICBU__K_##kind, ICBU__TY_##sub, (unsigned short)offsetof(struct icbu_##st, name) },
+#define ICBU__ENDV(part, nf) \
+    { (unsigned short)(offsetof(struct part, f) + nf * sizeof(icbu__field) - offsetof(struct part, names_end_)), 0, 0, 0 }
+#define ICBU__TTAB1(part, t) { part.f + ICBU__F0_##t, ICBU__N_##t, (unsigned short)sizeof(struct icbu_##t) },
 
 /* The requests' part. The writer copies names of up to 32 bytes as 32,
- * reading at most 31 bytes past a name's end (pad_ covers the last; see the
- * fast paths). */
-ICBU_ORDER_TYPES(ICBU__FIDXS)
-ICBU_EXTRA_TYPES(ICBU__FIDXS)
+ * reading at most 31 bytes past a name's end (names_end_ covers the last;
+ * see the fast paths). */
+enum { ICBU_ORDER_TYPES(ICBU__FIDXS) ICBU_EXTRA_TYPES(ICBU__FIDXS) ICBU__NF_requests };
+ICBU_ORDER_TYPES(ICBU__COUNT)
+ICBU_EXTRA_TYPES(ICBU__COUNT)
 struct icbu__requests {
     ICBU_ORDER_TYPES(ICBU__NAMES)
     ICBU_EXTRA_TYPES(ICBU__NAMES)
-    char pad_[1 + 31 * ICBU__FAST_KEYS];       /* the fast keys read up to 31 bytes past a name */
-    ICBU_ORDER_TYPES(ICBU__FTAB)
-    ICBU_EXTRA_TYPES(ICBU__FTAB)
+    char names_end_[1 + 31 * ICBU__FAST_KEYS]; /* the fast keys read up to 31 bytes past a name */
+    icbu__field f[ICBU__NF_requests + 1];
 };
 #define ICBU__DESC(st, kind, name, sub) ICBU__DESCIN(icbu__requests, st, kind, name, sub)
-#define ICBU__FTABV(t) { ICBU_FIELDS_##t(ICBU__DESC) },
+#define ICBU__DESCS(t) ICBU_FIELDS_##t(ICBU__DESC)
 static const struct icbu__requests icbu__request_schema = {
     ICBU_ORDER_TYPES(ICBU__NAMEVS)
     ICBU_EXTRA_TYPES(ICBU__NAMEVS)
     "",
-    ICBU_ORDER_TYPES(ICBU__FTABV)
-    ICBU_EXTRA_TYPES(ICBU__FTABV)
+    { ICBU_ORDER_TYPES(ICBU__DESCS) ICBU_EXTRA_TYPES(ICBU__DESCS) ICBU__ENDV(icbu__requests, ICBU__NF_requests) }
 };
 #define ICBU__TTAB(t) ICBU__TTAB1(icbu__request_schema, t)
 static const icbu__type icbu__types[] = {
@@ -1060,23 +1069,24 @@ static const icbu__type icbu__types[] = {
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
 /* The answers' part: types ICBU__NREQ and on. */
-ICBU_RESPONSE_TYPES(ICBU__FIDXS)
-ICBU_ALL_METHODS(ICBU__MFIDXS)
+enum { ICBU_RESPONSE_TYPES(ICBU__FIDXS) ICBU_ALL_METHODS(ICBU__MFIDXS) ICBU__NF_answers };
+ICBU_RESPONSE_TYPES(ICBU__COUNT)
+ICBU_ALL_METHODS(ICBU__MCOUNT)
 struct icbu__answers {
     ICBU_RESPONSE_TYPES(ICBU__NAMES)
     ICBU_ALL_METHODS(ICBU__MNAMES)
-    ICBU_RESPONSE_TYPES(ICBU__FTAB)
-    ICBU_ALL_METHODS(ICBU__MFTAB)
+    char names_end_[1];
+    icbu__field f[ICBU__NF_answers + 1];
 };
 #define ICBU__ADESC(st, kind, name, sub) ICBU__DESCIN(icbu__answers, st, kind, name, sub)
-#define ICBU__AFTABV(t) { ICBU_FIELDS_##t(ICBU__ADESC) },
-#define ICBU__MFTABV(id, name, param, req, key, env, res) \
-    { ICBU__ENVELOPE_FIELDS(ICBU__ADESC, id, res) }, { ICBU__ANSWER_FIELDS(ICBU__ADESC, id, env, res) },
+#define ICBU__ADESCS(t) ICBU_FIELDS_##t(ICBU__ADESC)
+#define ICBU__MADESCS(id, name, param, req, key, env, res) \
+    ICBU__ENVELOPE_FIELDS(ICBU__ADESC, id, res) ICBU__ANSWER_FIELDS(ICBU__ADESC, id, env, res)
 static const struct icbu__answers icbu__answer_schema = {
     ICBU_RESPONSE_TYPES(ICBU__NAMEVS)
     ICBU_ALL_METHODS(ICBU__MNAMEVS)
-    ICBU_RESPONSE_TYPES(ICBU__AFTABV)
-    ICBU_ALL_METHODS(ICBU__MFTABV)
+    "",
+    { ICBU_RESPONSE_TYPES(ICBU__ADESCS) ICBU_ALL_METHODS(ICBU__MADESCS) ICBU__ENDV(icbu__answers, ICBU__NF_answers) }
 };
 #define ICBU__ATTAB(t) ICBU__TTAB1(icbu__answer_schema, t)
 #define ICBU__MTTAB(id, name, param, req, key, env, res) \
@@ -1416,9 +1426,9 @@ static ICBU__HOT int icbu__fast_cjk(const unsigned char **pp, const unsigned cha
 }
 
 /* The names are read as two 16-byte words: from any name's first byte, 32
- * bytes stay inside icbu__request_schema, since pad_[32] follows the names. */
+ * bytes stay inside icbu__request_schema, since names_end_[32] follows them. */
 typedef char icbu__names_read_in_bounds[!ICBU__FAST_KEYS ||
-                                        offsetof(struct icbu__requests, pad_) + 32 <= sizeof(struct icbu__requests) ? 1 : -1];
+                                        offsetof(struct icbu__requests, names_end_) + 32 <= sizeof(struct icbu__requests) ? 1 : -1];
 
 /* A member's start, [pending quote] {" or ," then name": and, for a string,
  * its opening quote, straight into the stage's slack (at most 38 bytes) and
@@ -1427,7 +1437,7 @@ typedef char icbu__names_read_in_bounds[!ICBU__FAST_KEYS ||
 static int icbu__fast_key(icbu__w *w, int first, const icbu__field *f) {
     icbu__out *o = w->o;
     const char *name = ICBU__FNAME(f);
-    size_t n = f->len, q = (size_t)w->q, str = f->kind == ICBU__K_STR;
+    size_t n = ICBU__FLEN(f), q = (size_t)w->q, str = f->kind == ICBU__K_STR;
     unsigned char *r;
     char *d, *start;
     if (!o->sg || n > 32 || o->len > o->cap || 50 > o->cap - o->len) return 0;
@@ -1592,7 +1602,7 @@ ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
 ICBU__OWNFRAME static void icbu__key(icbu__w *w, int first, const icbu__field *f) {
     icbu__out *o = w->o;
     const char *name = ICBU__FNAME(f);
-    size_t n = f->len, str = f->kind == ICBU__K_STR;
+    size_t n = ICBU__FLEN(f), str = f->kind == ICBU__K_STR;
     if (ICBU__FAST_KEYS && icbu__fast_key(w, first, f)) return;
     if (first) ICBU__WTOK(w, "{\"", "%7B%22");
     else ICBU__WTOK(w, ",\"", "%2C%22");
@@ -1667,7 +1677,7 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             break;
         }
         if (st != ICBU_OK) {
-            icbu__path_prepend(w->e, ICBU__FNAME(f), f->len, k);
+            icbu__path_prepend(w->e, ICBU__FNAME(f), ICBU__FLEN(f), k);
             return st;
         }
     }
@@ -1997,7 +2007,7 @@ static icbu_str icbu__key_of(const icbu_method *m, const void *req) {
     size_t n = ICBU_STRLEN(m->key);
     unsigned i;
     for (i = 0; req && n && i < t->n; i++)
-        if (t->f[i].kind == ICBU__K_STR && t->f[i].len == n && ICBU_MEMCMP(ICBU__FNAME(&t->f[i]), m->key, n) == 0)
+        if (t->f[i].kind == ICBU__K_STR && ICBU__FLEN(&t->f[i]) == n && ICBU_MEMCMP(ICBU__FNAME(&t->f[i]), m->key, n) == 0)
             return *(const icbu_str *)(const void *)((const unsigned char *)req + t->f[i].off);
     return icbu_sn(NULL, 0);
 }
@@ -2814,7 +2824,7 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
         at = r->i;
         if ((st = icbu__jstr(r, r->key, sizeof r->key, &kl)) != ICBU_OK) return st;
         for (j = 0; j < t->n && kl <= sizeof r->key; j++)
-            if (t->f[j].len == kl && ICBU_MEMCMP(ICBU__FNAME(&t->f[j]), r->key, kl) == 0) { f = &t->f[j]; break; }
+            if (ICBU__FLEN(&t->f[j]) == kl && ICBU_MEMCMP(ICBU__FNAME(&t->f[j]), r->key, kl) == 0) { f = &t->f[j]; break; }
         icbu__jws(r);
         if (icbu__jpeek(r) != ':') return icbu__jfail(r, ICBU_E_JSON);
         r->i++;
@@ -2829,7 +2839,7 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
             }
         } else {
             seen |= (uint32_t)1 << j;
-            icbu__path_push(&r->path, ICBU__FNAME(f), f->len, ICBU__NOIDX);
+            icbu__path_push(&r->path, ICBU__FNAME(f), ICBU__FLEN(f), ICBU__NOIDX);
             if ((st = icbu__jval(r, f, base ? base + f->off : NULL)) != ICBU_OK) return st;
             r->path.depth--;
         }
