@@ -1096,22 +1096,21 @@ static void icbu__path_set(icbu_err *e, const char *name) {
     e->path[icbu__path_seg(e->path, sizeof e->path - 1, name, ICBU_STRLEN(name), ICBU__NOIDX, &cut)] = 0;
 }
 ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, size_t len, size_t idx) {
-    char seg[ICBU_PATH_MAX];
-    size_t cap = sizeof e->path - 1, old = ICBU_STRLEN(e->path), j;
+    char seg[ICBU_PATH_MAX];          /* this level, '.', what e->path holds: built here, */
+    const char *p = e->path;          /* not moved in place (no memmove without the exchange) */
     int cut;
-    size_t k = icbu__path_seg(seg, cap, name, len, idx, &cut);
-    if (old && !cut && k + 1 < cap) seg[k++] = '.';
-    else old = 0;                                     /* no room for any of it */
-    if (old > cap - k) {                              /* the inner part, cut: */
-        old = cap - k;
-        for (j = old; j && e->path[j - 1] != ']'; j--)       /* not inside [idx] */
-            if (e->path[j - 1] == '[') { old = j - 1; break; }
-        while (old && e->path[old - 1] == '.') old--;        /* not after a '.' */
-        if (!old) k--;                                        /* nor this level's '.' */
+    size_t k = icbu__path_seg(seg, sizeof seg - 1, name, len, idx, &cut), j;
+    if (*p && !cut) {
+        seg[k++] = '.';                           /* seg[sizeof seg - 1] at most */
+        while (*p && k < sizeof seg - 1) seg[k++] = *p++;
+        if (*p) {                                 /* the inner part, cut: */
+            for (j = k; j && seg[j - 1] != ']'; j--)        /* not inside [idx] */
+                if (seg[j - 1] == '[') { k = j - 1; break; }
+            while (k && seg[k - 1] == '.') k--;             /* not after a '.' */
+        }
     }
-    ICBU_MEMCPY(seg + k, e->path, old);              /* built in seg: no memmove in */
-    ICBU_MEMCPY(e->path, seg, k + old);               /* a build without the exchange */
-    e->path[k + old] = 0;
+    ICBU_MEMCPY(e->path, seg, k);
+    e->path[k] = 0;
 }
 #if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
 /* The reader keeps the path as it descends. */
