@@ -1091,10 +1091,6 @@ static size_t icbu__path_seg(char *out, size_t cap, const char *name, size_t len
 }
 /* The writer keeps no path: as an error unwinds, each level puts its
  * segment in front of what e->path holds (the innermost part is cut first). */
-static void icbu__path_set(icbu_err *e, const char *name) {
-    int cut;
-    e->path[icbu__path_seg(e->path, sizeof e->path - 1, name, ICBU_STRLEN(name), ICBU__NOIDX, &cut)] = 0;
-}
 ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, size_t len, size_t idx) {
     char seg[ICBU_PATH_MAX];          /* this level, '.', what e->path holds: built here, */
     const char *p = e->path;          /* not moved in place (no memmove without the exchange) */
@@ -1111,6 +1107,10 @@ ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, siz
     }
     ICBU_MEMCPY(e->path, seg, k);
     e->path[k] = 0;
+}
+/* A new error's path: one name (e->path is still empty). */
+static void icbu__path_set(icbu_err *e, const char *name) {
+    icbu__path_prepend(e, name, ICBU_STRLEN(name), ICBU__NOIDX);
 }
 #if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
 /* The reader keeps the path as it descends. */
