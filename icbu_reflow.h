@@ -1832,41 +1832,44 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
  * the method's own parameter (its JSON request) goes in its sorted place
  * among them. Each value is hashed raw and written percent-encoded in the
  * same pass; sign comes last. */
-enum { ICBU__V_CONFIG, ICBU__V_CONST, ICBU__V_METHOD, ICBU__V_SIGN, ICBU__V_FLAG, ICBU__V_TIME };
-typedef struct icbu__sysparam {
-    const char *name;
-    unsigned char from;           /* ICBU__V_* */
-    unsigned char off;            /* CONFIG, FLAG: offset of the icbu_config member */
-    const char *value;            /* CONST: the value; FLAG: the value when set */
-} icbu__sysparam;
-#define ICBU__CFG(member) (unsigned char)offsetof(icbu_config, member)
-static const icbu__sysparam icbu__sysparams[] = {
-    { "app_key",        ICBU__V_CONFIG, ICBU__CFG(app_key), NULL },
-    { "format",         ICBU__V_CONST,  0, "json" },
-    { "method",         ICBU__V_METHOD, 0, NULL },
-    { "partner_id",     ICBU__V_CONFIG, ICBU__CFG(partner_id), NULL },
-    { "session",        ICBU__V_CONFIG, ICBU__CFG(session), NULL },
-    { "sign_method",    ICBU__V_SIGN,   0, NULL },
-    { "simplify",       ICBU__V_FLAG,   ICBU__CFG(simplify), "true" },
-    { "target_app_key", ICBU__V_CONFIG, ICBU__CFG(target_app_key), NULL },
-    { "timestamp",      ICBU__V_TIME,   0, NULL },
-    { "v",              ICBU__V_CONST,  0, "2.0" }
-};
-#define ICBU__NSYS (sizeof icbu__sysparams / sizeof icbu__sysparams[0])
-typedef char icbu__cfg_offsets_fit[sizeof(icbu_config) <= 255 ? 1 : -1];
+#define ICBU__SYSPARAMS(X)                                        \
+    X(app_key,        1, c->app_key)                              \
+    X(format,         0, "json")                                  \
+    X(method,         0, m->name)                                 \
+    X(partner_id,     1, c->partner_id)                           \
+    X(session,        1, c->session)                              \
+    X(sign_method,    0, icbu__sm_names[c->sign_method])          \
+    X(simplify,       0, c->simplify ? "true" : NULL)             \
+    X(target_app_key, 1, c->target_app_key)                       \
+    X(timestamp,      0, ts)                                      \
+    X(v,              0, "2.0")
+/* Per parameter: its name, whether the value is the caller's text (checked
+ * as UTF-8), and the value (NULL: not set), read with c, m and ts in scope.
+ * The names are one struct of char arrays, each found by its offset: a table
+ * of pointers to them would cost 4 bytes a name. */
+#define ICBU__SYSID(name, user, value) ICBU__S_##name,
+enum { ICBU__SYSPARAMS(ICBU__SYSID) ICBU__NSYS };
+#define ICBU__SYSTEXT(name, user, value) char name[sizeof #name];
+typedef struct icbu__systext { ICBU__SYSPARAMS(ICBU__SYSTEXT) } icbu__systext;
+#define ICBU__SYSINIT(name, user, value) #name,
+static const icbu__systext icbu__sysparams = { ICBU__SYSPARAMS(ICBU__SYSINIT) };
+#define ICBU__SYSOFF(name, user, value) (unsigned char)offsetof(icbu__systext, name),
+static const unsigned char icbu__sysoff[] = { ICBU__SYSPARAMS(ICBU__SYSOFF) };
+typedef char icbu__systext_fits[sizeof(icbu__systext) <= 255 ? 1 : -1];
+#define ICBU__SYSUSER(name, user, value) | (user << ICBU__S_##name)
+#define ICBU__SYSVALUE(name, user, value) case ICBU__S_##name: return value;
 
-/* A system parameter's value (NULL: not set); *user: it is the caller's text. */
-static const char *icbu__sysvalue(const icbu__sysparam *p, const icbu_config *c, const icbu_method *m,
-                                  const char *ts, int *user) {
-    const char *cfg = (const char *)c + p->off;
-    *user = p->from == ICBU__V_CONFIG;
-    switch (p->from) {
-    case ICBU__V_CONFIG: return *(const char *const *)(const void *)cfg;
-    case ICBU__V_METHOD: return m->name;
-    case ICBU__V_SIGN:   return icbu__sm_names[c->sign_method];
-    case ICBU__V_FLAG:   return *(const int *)(const void *)cfg ? p->value : NULL;
-    case ICBU__V_TIME:   return ts;
-    default:             return p->value;
+/* The name of system parameter i. */
+static const char *icbu__sysname(size_t i) {
+    return (const char *)&icbu__sysparams + icbu__sysoff[i];
+}
+/* The value of system parameter i (NULL: not set). Its own function: inlined,
+ * GCC -Os copies the code after the switch into its cases. */
+ICBU__NOINLINE static const char *icbu__sysvalue(size_t i, const icbu_config *c, const icbu_method *m,
+                                                 const char *ts) {
+    switch (i) {
+    ICBU__SYSPARAMS(ICBU__SYSVALUE)
+    default: return NULL;
     }
 }
 
@@ -1885,19 +1888,19 @@ static void icbu__value_start(icbu__out *o, int first, const char *name) {
 /* A system parameter, name=value ('&' first unless *first), unless its value
  * is blank; the caller's text must be UTF-8 (else ICBU_E_UTF8, path = its name).
  * Its own frame: not on top of the request's. */
-ICBU__NOINLINE static icbu_status icbu__sysparam_put(icbu__out *o, int *first, const icbu__sysparam *p,
+ICBU__NOINLINE static icbu_status icbu__sysparam_put(icbu__out *o, int *first, size_t i,
                                                      const icbu_config *c, const icbu_method *m,
                                                      const char *ts, icbu_err *e) {
-    int user;
-    const char *v = icbu__sysvalue(p, c, m, ts, &user);
+    int user = (0 ICBU__SYSPARAMS(ICBU__SYSUSER)) >> i & 1;
+    const char *v = icbu__sysvalue(i, c, m, ts), *name = icbu__sysname(i);
     size_t vn = icbu__strlen(v);
     if (icbu__blank(v, vn)) return ICBU_OK;
     if (user && !icbu__utf8_ok(v, vn)) {
-        icbu__path_set(e, p->name);
+        icbu__path_set(e, name);
         return icbu__fail(e, ICBU_E_UTF8);
     }
-    icbu__value_start(o, *first, p->name);
-    if (p->from == ICBU__V_TIME) icbu__tdate(o, v);
+    icbu__value_start(o, *first, name);
+    if (i == ICBU__S_timestamp) icbu__tdate(o, v);
     else if (user) icbu__put(o, v, vn);
     else icbu__tok(o, v, vn, v, vn);
     icbu__value_end(o);
@@ -1918,19 +1921,19 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, c
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
         return icbu__fail(e, ICBU_E_ARG);
     if (icbu_date_format(&c->timestamp, ts) != ICBU_OK) {
-        icbu__path_set(e, "timestamp");
+        icbu__path_set(e, icbu__sysparams.timestamp);
         return icbu__fail(e, ICBU_E_DATE);
     }
     icbu__out_init(&o, buf, cap);
     if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method, o.stage); o.sg = &sg; }   /* the stage is empty */
     for (i = 0; st == ICBU_OK && (i < ICBU__NSYS || pending);) {
-        if (pending && (i == ICBU__NSYS || icbu__cmp(m->param, icbu__sysparams[i].name) < 0)) {
+        if (pending && (i == ICBU__NSYS || icbu__cmp(m->param, icbu__sysname(i)) < 0)) {
             icbu__value_start(&o, first, m->param);                  /* the request, in its place */
             st = icbu__write(&o, m->request, req, e);
             icbu__value_end(&o);
             first = pending = 0;
         } else {
-            st = icbu__sysparam_put(&o, &first, &icbu__sysparams[i++], c, m, ts, e);
+            st = icbu__sysparam_put(&o, &first, i++, c, m, ts, e);
         }
     }
     icbu__flush(&o);
@@ -3047,7 +3050,7 @@ ICBUDEF int icbu_retryable(const icbu_outcome *o) {
 static int icbu__is_sysparam(const char *path) {
     size_t i;
     for (i = 0; i < ICBU__NSYS; i++)
-        if (icbu__cmp(path, icbu__sysparams[i].name) == 0) return 1;
+        if (icbu__cmp(path, icbu__sysname(i)) == 0) return 1;
     return 0;
 }
 
