@@ -1729,20 +1729,26 @@ static void icbu__sg_pad(icbu__signer *sg, unsigned char *pad, unsigned x) {
     for (i = 0; i < 64; i++) pad[i] = (unsigned char)(pad[i] ^ x);
 }
 
+/* Starts a hash of the signature: md5's with the secret, hmac's with the
+ * key block key ^ x (made in scratch, 64 bytes, and wiped there). */
+static void icbu__sg_start(icbu__signer *sg, unsigned char *scratch, unsigned x) {
+    if (sg->m != ICBU_SIGN_MD5) icbu__sg_pad(sg, scratch, x);
+    icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
+    if (sg->m == ICBU_SIGN_MD5) {
+        icbu__sg_update(sg, sg->secret, sg->secret_len);
+        return;
+    }
+    icbu__sg_update(sg, scratch, 64);
+    icbu_wipe(scratch, 64);
+}
+
 /* Starts the signature: md5 hashes the secret first; hmac and hmac-sha256
  * the inner key block, made in scratch (64 bytes) and wiped there. */
 static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m,
                            unsigned char *scratch) {
     sg->secret = secret; sg->secret_len = ICBU_STRLEN(secret); sg->m = m; sg->rc = 0;
     sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
-    if (m != ICBU_SIGN_MD5) icbu__sg_pad(sg, scratch, 0x36);
-    icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
-    if (m == ICBU_SIGN_MD5) {
-        icbu__sg_update(sg, secret, sg->secret_len);
-        return;
-    }
-    icbu__sg_update(sg, scratch, 64);
-    icbu_wipe(scratch, 64);
+    icbu__sg_start(sg, scratch, 0x36);
 }
 
 /* Finishes the digest into hex (uppercase, 32 or 64 digits, no NUL) and
@@ -1757,12 +1763,9 @@ static int icbu__sg_end(icbu__signer *sg, unsigned char *scratch, char *hex, siz
     if (sg->m == ICBU_SIGN_MD5) icbu__sg_update(sg, sg->secret, sg->secret_len);
     icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
     if (sg->m != ICBU_SIGN_MD5 && !sg->rc) {          /* no outer hash of a failed inner one */
-        icbu__sg_pad(sg, scratch, 0x5c);
-        icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
-        icbu__sg_update(sg, scratch, 64);
+        icbu__sg_start(sg, scratch, 0x5c);
         icbu__sg_update(sg, d, dl);
         icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
-        icbu_wipe(scratch, 64);
     }
     rc = sg->rc;
     for (i = 0; i < dl && !rc; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
