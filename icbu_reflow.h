@@ -1919,6 +1919,7 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, c
     size_t i, hl;
     int first = 1, rc, pending = req != NULL;
     icbu_status st = ICBU_OK;
+    ICBU_MEMSET(e, 0, sizeof *e);         /* a clean error: the caller's, or a local one */
     if (len) *len = 0;
     if (!c || !m || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
@@ -1980,24 +1981,19 @@ ICBU__NOINLINE static icbu_status icbu__sign_body_local(const icbu_config *c, co
                                                         const void *req, char *buf, size_t cap,
                                                         size_t *len) {
     icbu_err local;
-    ICBU_MEMSET(&local, 0, sizeof local);
     return icbu__sign_body(c, m, req, buf, cap, len, &local);
 }
-static icbu_status icbu__sign_entry(const icbu_config *c, const icbu_method *m, const void *req,
-                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
-    if (!e) return icbu__sign_body_local(c, m, req, buf, cap, len);
-    ICBU_MEMSET(e, 0, sizeof *e);
-    return icbu__sign_body(c, m, req, buf, cap, len, e);
-}
 
+/* Two tail calls: no frame of its own under icbu__sign_body's. */
 ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
                                       char *buf, size_t cap, size_t *len, icbu_err *e) {
-    return icbu__sign_entry(c, m, req, buf, cap, len, e);
+    if (!e) return icbu__sign_body_local(c, m, req, buf, cap, len);
+    return icbu__sign_body(c, m, req, buf, cap, len, e);
 }
 
 ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
-    return icbu__sign_entry(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
+    return icbu_sign_request(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
 }
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
