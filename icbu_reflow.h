@@ -1904,8 +1904,7 @@ ICBU__NOINLINE static icbu_status icbu__sysparam_put(icbu__out *o, int *first, s
     }
     icbu__value_start(o, *first, name);
     if (i == ICBU__S_timestamp) icbu__tdate(o, v);
-    else if (user) icbu__put(o, v, vn);
-    else icbu__tok(o, v, vn, v, vn);
+    else icbu__put(o, v, vn);
     icbu__value_end(o);
     *first = 0;
     return ICBU_OK;
