@@ -1141,27 +1141,26 @@ static size_t icbu__path_seg(char *out, size_t cap, const char *name, size_t len
 }
 /* The writer keeps no path: as an error unwinds, each level puts its
  * segment in front of what e->path holds (the innermost part is cut first). */
-static void icbu__path_set(icbu_err *e, const char *name) {
-    int cut;
-    e->path[icbu__path_seg(e->path, sizeof e->path - 1, name, ICBU_STRLEN(name), ICBU__NOIDX, &cut)] = 0;
-}
 ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, size_t len, size_t idx) {
-    char seg[ICBU_PATH_MAX];
-    size_t cap = sizeof e->path - 1, old = ICBU_STRLEN(e->path), j;
+    char seg[ICBU_PATH_MAX];          /* this level, '.', what e->path holds: built here, */
+    const char *p = e->path;          /* not moved in place (no memmove without the exchange) */
     int cut;
-    size_t k = icbu__path_seg(seg, cap, name, len, idx, &cut);
-    if (old && !cut && k + 1 < cap) seg[k++] = '.';
-    else old = 0;                                     /* no room for any of it */
-    if (old > cap - k) {                              /* the inner part, cut: */
-        old = cap - k;
-        for (j = old; j && e->path[j - 1] != ']'; j--)       /* not inside [idx] */
-            if (e->path[j - 1] == '[') { old = j - 1; break; }
-        while (old && e->path[old - 1] == '.') old--;        /* not after a '.' */
-        if (!old) k--;                                        /* nor this level's '.' */
+    size_t k = icbu__path_seg(seg, sizeof seg - 1, name, len, idx, &cut), j;
+    if (*p && !cut) {
+        seg[k++] = '.';                           /* seg[sizeof seg - 1] at most */
+        while (*p && k < sizeof seg - 1) seg[k++] = *p++;
+        if (*p) {                                 /* the inner part, cut: */
+            for (j = k; j && seg[j - 1] != ']'; j--)        /* not inside [idx] */
+                if (seg[j - 1] == '[') { k = j - 1; break; }
+            while (k && seg[k - 1] == '.') k--;             /* not after a '.' */
+        }
     }
-    ICBU_MEMCPY(seg + k, e->path, old);              /* built in seg: no memmove in */
-    ICBU_MEMCPY(e->path, seg, k + old);               /* a build without the exchange */
-    e->path[k + old] = 0;
+    ICBU_MEMCPY(e->path, seg, k);
+    e->path[k] = 0;
+}
+/* A new error's path: one name (e->path is still empty). */
+static void icbu__path_set(icbu_err *e, const char *name) {
+    icbu__path_prepend(e, name, ICBU_STRLEN(name), ICBU__NOIDX);
 }
 #if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
 /* The reader keeps the path as it descends. */
@@ -1780,20 +1779,26 @@ static void icbu__sg_pad(icbu__signer *sg, unsigned char *pad, unsigned x) {
     for (i = 0; i < 64; i++) pad[i] = (unsigned char)(pad[i] ^ x);
 }
 
+/* Starts a hash of the signature: md5's with the secret, hmac's with the
+ * key block key ^ x (made in scratch, 64 bytes, and wiped there). */
+static void icbu__sg_start(icbu__signer *sg, unsigned char *scratch, unsigned x) {
+    if (sg->m != ICBU_SIGN_MD5) icbu__sg_pad(sg, scratch, x);
+    icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
+    if (sg->m == ICBU_SIGN_MD5) {
+        icbu__sg_update(sg, sg->secret, sg->secret_len);
+        return;
+    }
+    icbu__sg_update(sg, scratch, 64);
+    icbu_wipe(scratch, 64);
+}
+
 /* Starts the signature: md5 hashes the secret first; hmac and hmac-sha256
  * the inner key block, made in scratch (64 bytes) and wiped there. */
 static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m,
                            unsigned char *scratch) {
     sg->secret = secret; sg->secret_len = ICBU_STRLEN(secret); sg->m = m; sg->rc = 0;
     sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
-    if (m != ICBU_SIGN_MD5) icbu__sg_pad(sg, scratch, 0x36);
-    icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
-    if (m == ICBU_SIGN_MD5) {
-        icbu__sg_update(sg, secret, sg->secret_len);
-        return;
-    }
-    icbu__sg_update(sg, scratch, 64);
-    icbu_wipe(scratch, 64);
+    icbu__sg_start(sg, scratch, 0x36);
 }
 
 /* Finishes the digest into hex (uppercase, 32 or 64 digits, no NUL) and
@@ -1808,12 +1813,9 @@ static int icbu__sg_end(icbu__signer *sg, unsigned char *scratch, char *hex, siz
     if (sg->m == ICBU_SIGN_MD5) icbu__sg_update(sg, sg->secret, sg->secret_len);
     icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
     if (sg->m != ICBU_SIGN_MD5 && !sg->rc) {          /* no outer hash of a failed inner one */
-        icbu__sg_pad(sg, scratch, 0x5c);
-        icbu__sg_check(sg, icbu__hinit(&sg->h, sg->alg));
-        icbu__sg_update(sg, scratch, 64);
+        icbu__sg_start(sg, scratch, 0x5c);
         icbu__sg_update(sg, d, dl);
         icbu__sg_check(sg, icbu__hfinal(&sg->h, sg->alg, d));
-        icbu_wipe(scratch, 64);
     }
     rc = sg->rc;
     for (i = 0; i < dl && !rc; i++) { hex[2 * i] = icbu__hexd[d[i] >> 4]; hex[2 * i + 1] = icbu__hexd[d[i] & 15]; }
@@ -1883,41 +1885,44 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
  * the method's own parameter (its JSON request) goes in its sorted place
  * among them. Each value is hashed raw and written percent-encoded in the
  * same pass; sign comes last. */
-enum { ICBU__V_CONFIG, ICBU__V_CONST, ICBU__V_METHOD, ICBU__V_SIGN, ICBU__V_FLAG, ICBU__V_TIME };
-typedef struct icbu__sysparam {
-    const char *name;
-    unsigned char from;           /* ICBU__V_* */
-    unsigned char off;            /* CONFIG, FLAG: offset of the icbu_config member */
-    const char *value;            /* CONST: the value; FLAG: the value when set */
-} icbu__sysparam;
-#define ICBU__CFG(member) (unsigned char)offsetof(icbu_config, member)
-static const icbu__sysparam icbu__sysparams[] = {
-    { "app_key",        ICBU__V_CONFIG, ICBU__CFG(app_key), NULL },
-    { "format",         ICBU__V_CONST,  0, "json" },
-    { "method",         ICBU__V_METHOD, 0, NULL },
-    { "partner_id",     ICBU__V_CONFIG, ICBU__CFG(partner_id), NULL },
-    { "session",        ICBU__V_CONFIG, ICBU__CFG(session), NULL },
-    { "sign_method",    ICBU__V_SIGN,   0, NULL },
-    { "simplify",       ICBU__V_FLAG,   ICBU__CFG(simplify), "true" },
-    { "target_app_key", ICBU__V_CONFIG, ICBU__CFG(target_app_key), NULL },
-    { "timestamp",      ICBU__V_TIME,   0, NULL },
-    { "v",              ICBU__V_CONST,  0, "2.0" }
-};
-#define ICBU__NSYS (sizeof icbu__sysparams / sizeof icbu__sysparams[0])
-typedef char icbu__cfg_offsets_fit[sizeof(icbu_config) <= 255 ? 1 : -1];
+#define ICBU__SYSPARAMS(X)                                        \
+    X(app_key,        1, c->app_key)                              \
+    X(format,         0, "json")                                  \
+    X(method,         0, m->name)                                 \
+    X(partner_id,     1, c->partner_id)                           \
+    X(session,        1, c->session)                              \
+    X(sign_method,    0, icbu__sm_names[c->sign_method])          \
+    X(simplify,       0, c->simplify ? "true" : NULL)             \
+    X(target_app_key, 1, c->target_app_key)                       \
+    X(timestamp,      0, ts)                                      \
+    X(v,              0, "2.0")
+/* Per parameter: its name, whether the value is the caller's text (checked
+ * as UTF-8), and the value (NULL: not set), read with c, m and ts in scope.
+ * The names are one struct of char arrays, each found by its offset: a table
+ * of pointers to them would cost 4 bytes a name. */
+#define ICBU__SYSID(name, user, value) ICBU__S_##name,
+enum { ICBU__SYSPARAMS(ICBU__SYSID) ICBU__NSYS };
+#define ICBU__SYSTEXT(name, user, value) char name[sizeof #name];
+typedef struct icbu__systext { ICBU__SYSPARAMS(ICBU__SYSTEXT) } icbu__systext;
+#define ICBU__SYSINIT(name, user, value) #name,
+static const icbu__systext icbu__sysparams = { ICBU__SYSPARAMS(ICBU__SYSINIT) };
+#define ICBU__SYSOFF(name, user, value) (unsigned char)offsetof(icbu__systext, name),
+static const unsigned char icbu__sysoff[] = { ICBU__SYSPARAMS(ICBU__SYSOFF) };
+typedef char icbu__systext_fits[sizeof(icbu__systext) <= 255 ? 1 : -1];
+#define ICBU__SYSUSER(name, user, value) | (user << ICBU__S_##name)
+#define ICBU__SYSVALUE(name, user, value) case ICBU__S_##name: return value;
 
-/* A system parameter's value (NULL: not set); *user: it is the caller's text. */
-static const char *icbu__sysvalue(const icbu__sysparam *p, const icbu_config *c, const icbu_method *m,
-                                  const char *ts, int *user) {
-    const char *cfg = (const char *)c + p->off;
-    *user = p->from == ICBU__V_CONFIG;
-    switch (p->from) {
-    case ICBU__V_CONFIG: return *(const char *const *)(const void *)cfg;
-    case ICBU__V_METHOD: return m->name;
-    case ICBU__V_SIGN:   return icbu__sm_names[c->sign_method];
-    case ICBU__V_FLAG:   return *(const int *)(const void *)cfg ? p->value : NULL;
-    case ICBU__V_TIME:   return ts;
-    default:             return p->value;
+/* The name of system parameter i. */
+static const char *icbu__sysname(size_t i) {
+    return (const char *)&icbu__sysparams + icbu__sysoff[i];
+}
+/* The value of system parameter i (NULL: not set). Its own function: inlined,
+ * GCC -Os copies the code after the switch into its cases. */
+ICBU__NOINLINE static const char *icbu__sysvalue(size_t i, const icbu_config *c, const icbu_method *m,
+                                                 const char *ts) {
+    switch (i) {
+    ICBU__SYSPARAMS(ICBU__SYSVALUE)
+    default: return NULL;
     }
 }
 
@@ -1936,21 +1941,20 @@ static void icbu__value_start(icbu__out *o, int first, const char *name) {
 /* A system parameter, name=value ('&' first unless *first), unless its value
  * is blank; the caller's text must be UTF-8 (else ICBU_E_UTF8, path = its name).
  * Its own frame: not on top of the request's. */
-ICBU__NOINLINE static icbu_status icbu__sysparam_put(icbu__out *o, int *first, const icbu__sysparam *p,
+ICBU__NOINLINE static icbu_status icbu__sysparam_put(icbu__out *o, int *first, size_t i,
                                                      const icbu_config *c, const icbu_method *m,
                                                      const char *ts, icbu_err *e) {
-    int user;
-    const char *v = icbu__sysvalue(p, c, m, ts, &user);
+    int user = (0 ICBU__SYSPARAMS(ICBU__SYSUSER)) >> i & 1;
+    const char *v = icbu__sysvalue(i, c, m, ts), *name = icbu__sysname(i);
     size_t vn = icbu__strlen(v);
     if (icbu__blank(v, vn)) return ICBU_OK;
     if (user && !icbu__utf8_ok(v, vn)) {
-        icbu__path_set(e, p->name);
+        icbu__path_set(e, name);
         return icbu__fail(e, ICBU_E_UTF8);
     }
-    icbu__value_start(o, *first, p->name);
-    if (p->from == ICBU__V_TIME) icbu__tdate(o, v);
-    else if (user) icbu__put(o, v, vn);
-    else icbu__tok(o, v, vn, v, vn);
+    icbu__value_start(o, *first, name);
+    if (i == ICBU__S_timestamp) icbu__tdate(o, v);
+    else icbu__put(o, v, vn);
     icbu__value_end(o);
     *first = 0;
     return ICBU_OK;
@@ -1964,24 +1968,25 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, c
     size_t i, hl;
     int first = 1, rc, pending = req != NULL;
     icbu_status st = ICBU_OK;
+    ICBU_MEMSET(e, 0, sizeof *e);         /* a clean error: the caller's, or a local one */
     if (len) *len = 0;
     if (!c || !m || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
         return icbu__fail(e, ICBU_E_ARG);
     if (icbu_date_format(&c->timestamp, ts) != ICBU_OK) {
-        icbu__path_set(e, "timestamp");
+        icbu__path_set(e, icbu__sysparams.timestamp);
         return icbu__fail(e, ICBU_E_DATE);
     }
     icbu__out_init(&o, buf, cap);
     if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method, o.stage); o.sg = &sg; }   /* the stage is empty */
     for (i = 0; st == ICBU_OK && (i < ICBU__NSYS || pending);) {
-        if (pending && (i == ICBU__NSYS || icbu__cmp(m->param, icbu__sysparams[i].name) < 0)) {
+        if (pending && (i == ICBU__NSYS || icbu__cmp(m->param, icbu__sysname(i)) < 0)) {
             icbu__value_start(&o, first, m->param);                  /* the request, in its place */
             st = icbu__write(&o, m->request, req, e);
             icbu__value_end(&o);
             first = pending = 0;
         } else {
-            st = icbu__sysparam_put(&o, &first, &icbu__sysparams[i++], c, m, ts, e);
+            st = icbu__sysparam_put(&o, &first, i++, c, m, ts, e);
         }
     }
     icbu__flush(&o);
@@ -2025,24 +2030,19 @@ ICBU__NOINLINE static icbu_status icbu__sign_body_local(const icbu_config *c, co
                                                         const void *req, char *buf, size_t cap,
                                                         size_t *len) {
     icbu_err local;
-    ICBU_MEMSET(&local, 0, sizeof local);
     return icbu__sign_body(c, m, req, buf, cap, len, &local);
 }
-static icbu_status icbu__sign_entry(const icbu_config *c, const icbu_method *m, const void *req,
-                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
-    if (!e) return icbu__sign_body_local(c, m, req, buf, cap, len);
-    ICBU_MEMSET(e, 0, sizeof *e);
-    return icbu__sign_body(c, m, req, buf, cap, len, e);
-}
 
+/* Two tail calls: no frame of its own under icbu__sign_body's. */
 ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
                                       char *buf, size_t cap, size_t *len, icbu_err *e) {
-    return icbu__sign_entry(c, m, req, buf, cap, len, e);
+    if (!e) return icbu__sign_body_local(c, m, req, buf, cap, len);
+    return icbu__sign_body(c, m, req, buf, cap, len, e);
 }
 
 ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *ord,
                                    char *buf, size_t cap, size_t *len, icbu_err *e) {
-    return icbu__sign_entry(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
+    return icbu_sign_request(c, ICBU__ORDER_METHOD, ord, buf, cap, len, e);
 }
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
@@ -3098,7 +3098,7 @@ ICBUDEF int icbu_retryable(const icbu_outcome *o) {
 static int icbu__is_sysparam(const char *path) {
     size_t i;
     for (i = 0; i < ICBU__NSYS; i++)
-        if (icbu__cmp(path, icbu__sysparams[i].name) == 0) return 1;
+        if (icbu__cmp(path, icbu__sysname(i)) == 0) return 1;
     return 0;
 }
 
