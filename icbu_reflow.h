@@ -1309,13 +1309,32 @@ static void icbu__put(icbu__out *o, const char *p, size_t n) {
 }
 
 /* A token whose encoded form is known (JSON punctuation, keys, numbers):
- * raw into the hash, enc into buf, with no per-byte encoding. */
+ * raw into the hash, enc (raw's form encoding) into buf. A fast build writes
+ * enc as it is, with no per-byte encoding; a small build encodes raw, which
+ * gives the same bytes, and so keeps no encoded twin of a literal token.
+ * ICBU__TOKEN(raw, enc) is a literal token's arguments for icbu__token. */
 static ICBU__HOT void icbu__tok(icbu__out *o, const char *raw, size_t rn, const char *enc, size_t en) {
+#if ICBU__FAST
     if (!o->form) { icbu__bytes(o, raw, rn); return; }
     icbu__hash(o, raw, rn);
     icbu__bytes(o, enc, en);
+#else
+    (void)enc; (void)en;
+    icbu__put(o, raw, rn);
+#endif
 }
-#define ICBU__TOK(o, raw, enc) icbu__tok(o, raw, sizeof(raw) - 1, enc, sizeof(enc) - 1)
+#if ICBU__FAST
+#define ICBU__TOKEN(raw, enc) raw, sizeof(raw) - 1, enc, sizeof(enc) - 1
+#define ICBU__TOKEN_PARAMS const char *raw, size_t rn, const char *enc, size_t en
+#define ICBU__TOKEN_ARGS raw, rn, enc, en
+#define icbu__token icbu__tok
+#else
+#define ICBU__TOKEN(raw, enc) raw, sizeof(raw) - 1
+#define ICBU__TOKEN_PARAMS const char *raw, size_t rn
+#define ICBU__TOKEN_ARGS raw, rn
+#define icbu__token icbu__put
+#endif
+#define ICBU__TOK(o, raw, enc) icbu__token(o, ICBU__TOKEN(raw, enc))
 
 /* ----------------------------------------------------------- JSON writer */
 typedef struct icbu__w {
@@ -1325,11 +1344,11 @@ typedef struct icbu__w {
 } icbu__w;
 
 /* Punctuation, after a pending closing quote. */
-ICBU__COLD static void icbu__wtok(icbu__w *w, const char *raw, size_t rn, const char *enc, size_t en) {
+ICBU__COLD static void icbu__wtok(icbu__w *w, ICBU__TOKEN_PARAMS) {
     if (w->q) { ICBU__TOK(w->o, "\"", "%22"); w->q = 0; }
-    icbu__tok(w->o, raw, rn, enc, en);
+    icbu__token(w->o, ICBU__TOKEN_ARGS);
 }
-#define ICBU__WTOK(w, raw, enc) icbu__wtok(w, raw, sizeof(raw) - 1, enc, sizeof(enc) - 1)
+#define ICBU__WTOK(w, raw, enc) icbu__wtok(w, ICBU__TOKEN(raw, enc))
 
 /* ======================================================== fast paths
  * The one place where speed buys code. Each fast path gives exactly the
