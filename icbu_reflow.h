@@ -1359,18 +1359,18 @@ ICBU__COLD static void icbu__wtok(icbu__w *w, ICBU__TOKEN_PARAMS) {
  * (docs/bench.md, "Fast paths").
  *   ICBU__FAST_BLOCKS  the hash stage: 256-byte blocks (and 48 bytes of slack)
  *                      instead of 64, for fewer back-end calls
- *   ICBU__FAST_RUNS    plain text four bytes at a time
- *                      (reference: the byte loop after it, in icbu__esc)
+ *   ICBU__FAST_RUNS    a run of plain text, four bytes at a time
+ *                      (reference: icbu__esc's character loop)
  *   ICBU__FAST_CJK     a 3-byte UTF-8 sequence whose lead byte needs no more
  *                      checks, encoded at once
- *                      (reference: icbu__utf8, then icbu__pct per byte)
+ *                      (reference: icbu__utf8, then icbu__form1 per byte)
  *   ICBU__FAST_KEYS    a member's start written in one go into the stage's
  *                      slack and the arena, the name as two 16-byte words
  *                      (reference: icbu__key's tokens)
  * HOT/COLD (always inline the few tiny writers, keep their rare paths out of
  * line) go with them: they are on in exactly the same builds. */
 
-/* Four plain bytes at a time while there are four. */
+/* A run of plain bytes: four at a time while there are four, then one by one. */
 static ICBU__HOT void icbu__fast_run(const unsigned char **pp, const unsigned char *end, char **dd) {
     const unsigned char *p = *pp;
     char *d = *dd;
@@ -1378,6 +1378,7 @@ static ICBU__HOT void icbu__fast_run(const unsigned char **pp, const unsigned ch
            ICBU__PLAIN(p[3])) {
         ICBU_MEMCPY(d, p, 4); d += 4; p += 4;
     }
+    while (p < end && ICBU__PLAIN(*p)) *d++ = (char)*p++;
     *pp = p; *dd = d;
 }
 
@@ -1464,23 +1465,21 @@ static ICBU__HOT size_t icbu__esc(icbu__out *o, const unsigned char *p, size_t n
     int form = o->form;               /* a local: stores through d may alias *o */
     for (;;) {
         unsigned c;
-        size_t k;
+        size_t k = 1;
         if (ICBU__FAST_RUNS) icbu__fast_run(&p, end, &d);
-        while (p < end && ICBU__PLAIN(*p)) *d++ = (char)*p++;      /* a run of plain bytes */
         if (p == end) break;
         c = *p;
         if (c >= 0x80) {                          /* UTF-8: checked, then copied or encoded */
             if (ICBU__FAST_CJK && form && icbu__fast_cjk(&p, end, &d)) continue;
             if (!(k = icbu__utf8(p, (size_t)(end - p)))) return (size_t)-1;
-            if (!form) { ICBU_MEMCPY(d, p, k); d += k; p += k; continue; }
-            for (; k; k--, p++) d = icbu__pct(d, *p);
         } else if (c < 0x20 || c == '"' || c == '\\') {
             d = icbu__jesc(o, run, p, d, form);
             run = ++p;
-        } else {                                  /* the rest of ASCII: space, @, :, ... */
-            if (form) d = icbu__form1(d, c);
-            else *d++ = (char)c;
-            p++;
+            continue;
+        }
+        for (; k; k--, p++) {                     /* a character, as it is or encoded */
+            if (form) d = icbu__form1(d, *p);
+            else *d++ = (char)*p;
         }
     }
     icbu__hash(o, (const char *)run, (size_t)(p - run));
