@@ -1220,8 +1220,11 @@ static ICBU__HOT void icbu__bytes(icbu__out *o, const char *p, size_t n) {
 }
 #define ICBU__LIT(o, lit) icbu__bytes(o, lit, sizeof(lit) - 1)
 
-/* Bytes into the hash in whole blocks: the stage gathers short
- * pieces, and runs of whole blocks go to the back end from where they are. */
+/* Bytes into the hash in whole blocks: the stage gathers them, and a full
+ * block goes to the back end. A fast build copies a piece that fits in the
+ * stage and its slack at once, and hashes a longer one's whole blocks from
+ * where they are (icbu__hash_fill); a small build fills the stage a block at
+ * a time, which is all it keeps. */
 static void icbu__flush(icbu__out *o) {
     if (o->sg && o->staged) icbu__sg_update(o->sg, o->stage, o->staged);
     o->staged = 0;
@@ -1243,14 +1246,22 @@ ICBU__COLD static void icbu__spill(icbu__out *o) {
     o->staged -= ICBU__BLOCK;
 }
 static ICBU__HOT void icbu__hash(icbu__out *o, const char *p, size_t n) {
+    size_t k;
     if (!o->sg) return;
-    if (n <= sizeof o->stage - o->staged) {
+    if (ICBU__FAST_BLOCKS) {
+        if (n > sizeof o->stage - o->staged) { icbu__hash_fill(o, p, n); return; }
         ICBU_MEMCPY(o->stage + o->staged, p, n);
         o->staged += n;
         if (o->staged >= ICBU__BLOCK) icbu__spill(o);
-    } else {
-        icbu__hash_fill(o, p, n);
+        return;
     }
+    while (n >= (k = ICBU__BLOCK - o->staged)) {
+        ICBU_MEMCPY(o->stage + o->staged, p, k);
+        icbu__sg_update(o->sg, o->stage, ICBU__BLOCK);
+        o->staged = 0; p += k; n -= k;
+    }
+    ICBU_MEMCPY(o->stage + o->staged, p, n);
+    o->staged += n;
 }
 
 /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are, space
@@ -1354,7 +1365,10 @@ ICBU__COLD static void icbu__wtok(icbu__w *w, ICBU__TOKEN_PARAMS) {
  * because it pays: make bench turns each off alone and measures what it saves
  * (docs/bench.md, "Fast paths").
  *   ICBU__FAST_BLOCKS  the hash stage: 256-byte blocks (and 48 bytes of slack)
- *                      instead of 64, for fewer back-end calls
+ *                      instead of 64, for fewer back-end calls; a piece that
+ *                      fits copied in at once, a longer one's whole blocks
+ *                      hashed from where they are
+ *                      (reference: icbu__hash's block loop)
  *   ICBU__FAST_RUNS    a run of plain text, four bytes at a time
  *                      (reference: icbu__esc's character loop)
  *   ICBU__FAST_CJK     a 3-byte UTF-8 sequence whose lead byte needs no more
