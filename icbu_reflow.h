@@ -1269,8 +1269,11 @@ static ICBU__HOT void icbu__bytes(icbu__out *o, const char *p, size_t n) {
 }
 #define ICBU__LIT(o, lit) icbu__bytes(o, lit, sizeof(lit) - 1)
 
-/* Bytes into the hash in whole blocks: the stage gathers short
- * pieces, and runs of whole blocks go to the back end from where they are. */
+/* Bytes into the hash in whole blocks: the stage gathers them, and a full
+ * block goes to the back end. A fast build copies a piece that fits in the
+ * stage and its slack at once, and hashes a longer one's whole blocks from
+ * where they are (icbu__hash_fill); a small build fills the stage a block at
+ * a time, which is all it keeps. */
 static void icbu__flush(icbu__out *o) {
     if (o->sg && o->staged) icbu__sg_update(o->sg, o->stage, o->staged);
     o->staged = 0;
@@ -1292,14 +1295,22 @@ ICBU__COLD static void icbu__spill(icbu__out *o) {
     o->staged -= ICBU__BLOCK;
 }
 static ICBU__HOT void icbu__hash(icbu__out *o, const char *p, size_t n) {
+    size_t k;
     if (!o->sg) return;
-    if (n <= sizeof o->stage - o->staged) {
+    if (ICBU__FAST_BLOCKS) {
+        if (n > sizeof o->stage - o->staged) { icbu__hash_fill(o, p, n); return; }
         ICBU_MEMCPY(o->stage + o->staged, p, n);
         o->staged += n;
         if (o->staged >= ICBU__BLOCK) icbu__spill(o);
-    } else {
-        icbu__hash_fill(o, p, n);
+        return;
     }
+    while (n >= (k = ICBU__BLOCK - o->staged)) {
+        ICBU_MEMCPY(o->stage + o->staged, p, k);
+        icbu__sg_update(o->sg, o->stage, ICBU__BLOCK);
+        o->staged = 0; p += k; n -= k;
+    }
+    ICBU_MEMCPY(o->stage + o->staged, p, n);
+    o->staged += n;
 }
 
 /* application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . * as they are, space
@@ -1343,28 +1354,43 @@ static size_t icbu__form(char *d, const unsigned char *p, size_t n) {
     return (size_t)(d - start);
 }
 
-/* Text: in a form value, hashed raw and written percent-encoded; else as is. */
+/* Text: in a form value, hashed raw and written percent-encoded a byte at a
+ * time (short texts only: tokens and system parameters); else as is. */
 static void icbu__put(icbu__out *o, const char *p, size_t n) {
     size_t i;
     char t[3];
     if (!o->form) { icbu__bytes(o, p, n); return; }
     icbu__hash(o, p, n);
-    if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / 3) {    /* room for the worst case */
-        o->len += icbu__form(o->buf + o->len, (const unsigned char *)p, n);
-        return;
-    }
-    for (i = 0; i < n; i++)                        /* near the end, or measuring: byte by byte */
-        icbu__bytes(o, t, icbu__form(t, (const unsigned char *)p + i, 1));
+    for (i = 0; i < n; i++) icbu__bytes(o, t, (size_t)(icbu__form1(t, (unsigned char)p[i]) - t));
 }
 
 /* A token whose encoded form is known (JSON punctuation, keys, numbers):
- * raw into the hash, enc into buf, with no per-byte encoding. */
+ * raw into the hash, enc (raw's form encoding) into buf. A fast build writes
+ * enc as it is, with no per-byte encoding; a small build encodes raw, which
+ * gives the same bytes, and so keeps no encoded twin of a literal token.
+ * ICBU__TOKEN(raw, enc) is a literal token's arguments for icbu__token. */
 static ICBU__HOT void icbu__tok(icbu__out *o, const char *raw, size_t rn, const char *enc, size_t en) {
+#if ICBU__FAST
     if (!o->form) { icbu__bytes(o, raw, rn); return; }
     icbu__hash(o, raw, rn);
     icbu__bytes(o, enc, en);
+#else
+    (void)enc; (void)en;
+    icbu__put(o, raw, rn);
+#endif
 }
-#define ICBU__TOK(o, raw, enc) icbu__tok(o, raw, sizeof(raw) - 1, enc, sizeof(enc) - 1)
+#if ICBU__FAST
+#define ICBU__TOKEN(raw, enc) raw, sizeof(raw) - 1, enc, sizeof(enc) - 1
+#define ICBU__TOKEN_PARAMS const char *raw, size_t rn, const char *enc, size_t en
+#define ICBU__TOKEN_ARGS raw, rn, enc, en
+#define icbu__token icbu__tok
+#else
+#define ICBU__TOKEN(raw, enc) raw, sizeof(raw) - 1
+#define ICBU__TOKEN_PARAMS const char *raw, size_t rn
+#define ICBU__TOKEN_ARGS raw, rn
+#define icbu__token icbu__put
+#endif
+#define ICBU__TOK(o, raw, enc) icbu__token(o, ICBU__TOKEN(raw, enc))
 
 /* ----------------------------------------------------------- JSON writer */
 typedef struct icbu__w {
@@ -1374,11 +1400,11 @@ typedef struct icbu__w {
 } icbu__w;
 
 /* Punctuation, after a pending closing quote. */
-ICBU__COLD static void icbu__wtok(icbu__w *w, const char *raw, size_t rn, const char *enc, size_t en) {
+ICBU__COLD static void icbu__wtok(icbu__w *w, ICBU__TOKEN_PARAMS) {
     if (w->q) { ICBU__TOK(w->o, "\"", "%22"); w->q = 0; }
-    icbu__tok(w->o, raw, rn, enc, en);
+    icbu__token(w->o, ICBU__TOKEN_ARGS);
 }
-#define ICBU__WTOK(w, raw, enc) icbu__wtok(w, raw, sizeof(raw) - 1, enc, sizeof(enc) - 1)
+#define ICBU__WTOK(w, raw, enc) icbu__wtok(w, ICBU__TOKEN(raw, enc))
 
 /* ======================================================== fast paths
  * The one place where speed buys code. Each fast path gives exactly the
@@ -1388,19 +1414,22 @@ ICBU__COLD static void icbu__wtok(icbu__w *w, const char *raw, size_t rn, const 
  * because it pays: make bench turns each off alone and measures what it saves
  * (docs/bench.md, "Fast paths").
  *   ICBU__FAST_BLOCKS  the hash stage: 256-byte blocks (and 48 bytes of slack)
- *                      instead of 64, for fewer back-end calls
- *   ICBU__FAST_RUNS    plain text four bytes at a time
- *                      (reference: the byte loop after it, in icbu__esc)
+ *                      instead of 64, for fewer back-end calls; a piece that
+ *                      fits copied in at once, a longer one's whole blocks
+ *                      hashed from where they are
+ *                      (reference: icbu__hash's block loop)
+ *   ICBU__FAST_RUNS    a run of plain text, four bytes at a time
+ *                      (reference: icbu__esc's character loop)
  *   ICBU__FAST_CJK     a 3-byte UTF-8 sequence whose lead byte needs no more
  *                      checks, encoded at once
- *                      (reference: icbu__utf8, then icbu__pct per byte)
+ *                      (reference: icbu__utf8, then icbu__form1 per byte)
  *   ICBU__FAST_KEYS    a member's start written in one go into the stage's
  *                      slack and the arena, the name as two 16-byte words
  *                      (reference: icbu__key's tokens)
  * HOT/COLD (always inline the few tiny writers, keep their rare paths out of
  * line) go with them: they are on in exactly the same builds. */
 
-/* Four plain bytes at a time while there are four. */
+/* A run of plain bytes: four at a time while there are four, then one by one. */
 static ICBU__HOT void icbu__fast_run(const unsigned char **pp, const unsigned char *end, char **dd) {
     const unsigned char *p = *pp;
     char *d = *dd;
@@ -1408,6 +1437,7 @@ static ICBU__HOT void icbu__fast_run(const unsigned char **pp, const unsigned ch
            ICBU__PLAIN(p[3])) {
         ICBU_MEMCPY(d, p, 4); d += 4; p += 4;
     }
+    while (p < end && ICBU__PLAIN(*p)) *d++ = (char)*p++;
     *pp = p; *dd = d;
 }
 
@@ -1494,23 +1524,21 @@ static ICBU__HOT size_t icbu__esc(icbu__out *o, const unsigned char *p, size_t n
     int form = o->form;               /* a local: stores through d may alias *o */
     for (;;) {
         unsigned c;
-        size_t k;
+        size_t k = 1;
         if (ICBU__FAST_RUNS) icbu__fast_run(&p, end, &d);
-        while (p < end && ICBU__PLAIN(*p)) *d++ = (char)*p++;      /* a run of plain bytes */
         if (p == end) break;
         c = *p;
         if (c >= 0x80) {                          /* UTF-8: checked, then copied or encoded */
             if (ICBU__FAST_CJK && form && icbu__fast_cjk(&p, end, &d)) continue;
             if (!(k = icbu__utf8(p, (size_t)(end - p)))) return (size_t)-1;
-            if (!form) { ICBU_MEMCPY(d, p, k); d += k; p += k; continue; }
-            for (; k; k--, p++) d = icbu__pct(d, *p);
         } else if (c < 0x20 || c == '"' || c == '\\') {
             d = icbu__jesc(o, run, p, d, form);
             run = ++p;
-        } else {                                  /* the rest of ASCII: space, @, :, ... */
-            if (form) d = icbu__form1(d, c);
-            else *d++ = (char)c;
-            p++;
+            continue;
+        }
+        for (; k; k--, p++) {                     /* a character, as it is or encoded */
+            if (form) d = icbu__form1(d, *p);
+            else *d++ = (char)*p;
         }
     }
     icbu__hash(o, (const char *)run, (size_t)(p - run));
