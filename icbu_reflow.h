@@ -1354,14 +1354,18 @@ static size_t icbu__form(char *d, const unsigned char *p, size_t n) {
     return (size_t)(d - start);
 }
 
-/* Text: in a form value, hashed raw and written percent-encoded a byte at a
- * time (short texts only: tokens and system parameters); else as is. */
+/* Text: in a form value, hashed raw and written percent-encoded; else as is. */
 static void icbu__put(icbu__out *o, const char *p, size_t n) {
     size_t i;
     char t[3];
     if (!o->form) { icbu__bytes(o, p, n); return; }
     icbu__hash(o, p, n);
-    for (i = 0; i < n; i++) icbu__bytes(o, t, (size_t)(icbu__form1(t, (unsigned char)p[i]) - t));
+    if (o->buf && o->len <= o->cap && n <= (o->cap - o->len) / 3) {    /* room for the worst case */
+        o->len += icbu__form(o->buf + o->len, (const unsigned char *)p, n);
+        return;
+    }
+    for (i = 0; i < n; i++)                        /* near the end, or measuring: byte by byte */
+        icbu__bytes(o, t, icbu__form(t, (const unsigned char *)p + i, 1));
 }
 
 /* A token whose encoded form is known (JSON punctuation, keys, numbers):
