@@ -1496,30 +1496,22 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
     return ICBU_OK;
 }
 
-/* Decimal digits of u, after a '-' when neg, into t (at most 21 bytes);
- * returns their length. The digits from 10^19 down to 10^9 by subtracting
- * powers of ten, the rest in 32 bits: a 64-bit division is a library call on
- * a 32-bit MCU. */
-static size_t icbu__digits(char *t, uint64_t u, int neg) {
-    static const uint64_t p10[11] = {
-        10000000000000000000u, 1000000000000000000u, 100000000000000000u, 10000000000000000u,
-        1000000000000000u, 100000000000000u, 10000000000000u, 1000000000000u, 100000000000u,
-        10000000000u, 1000000000u };
-    size_t n = 0, k = 0;
-    uint32_t v;
-    char tmp[9];
-    if (neg) t[n++] = '-';
-    while (k < 11 && u < p10[k]) k++;                  /* no leading zeros */
-    for (; k < 11; k++) {
-        char c = '0';
-        while (u >= p10[k]) { u -= p10[k]; c++; }
-        t[n++] = c;
-    }
-    v = (uint32_t)u;                                   /* below 10^9 now */
-    k = 9;
-    do { tmp[--k] = (char)('0' + v % 10u); v /= 10u; } while (v || (n > (size_t)neg && k));
-    ICBU_MEMCPY(t + n, tmp + k, 9 - k);
-    return n + 9 - k;
+/* Decimal digits of u, after a '-' when neg, at the end of t[21]; returns
+ * where they start. A 64-bit division is a library call on a 32-bit MCU, so
+ * u is divided by 10 in 32-bit steps: the high word, then the low word's two
+ * halves, each after the remainder before it ((r << 16 | half) / 10 fits). */
+static char *icbu__digits(char *t, uint64_t u, int neg) {
+    uint32_t hi = (uint32_t)(u >> 32), lo = (uint32_t)u, x, y;
+    char *p = t + 21;
+    do {
+        x = (hi % 10u) << 16 | lo >> 16;
+        y = (x % 10u) << 16 | (lo & 0xFFFFu);
+        hi /= 10u;
+        lo = (x / 10u) << 16 | y / 10u;
+        *--p = (char)('0' + y % 10u);
+    } while (hi | lo);
+    if (neg) *--p = '-';
+    return p;
 }
 
 /* "yyyy-MM-dd HH:mm:ss" (d[0..19)), which encodes as yyyy-MM-dd+HH%3Amm%3Ass. */
@@ -1535,8 +1527,8 @@ static void icbu__tdate(icbu__out *o, const char *d) {
 /* These two have their own frames, not one in every level of the object recursion. */
 ICBU__NOINLINE static void icbu__wnum(icbu__out *o, int64_t v) {
     char t[21];
-    size_t n = icbu__digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
-    icbu__tok(o, t, n, t, n);                               /* digits encode as themselves */
+    const char *p = icbu__digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+    icbu__tok(o, p, (size_t)(t + 21 - p), p, (size_t)(t + 21 - p));   /* digits encode as themselves */
 }
 ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
     char d[20];
@@ -2052,7 +2044,8 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
 
 static void icbu__putd(icbu__out *o, uint64_t u) {
     char t[21];
-    icbu__bytes(o, t, icbu__digits(t, u, 0));
+    const char *p = icbu__digits(t, u, 0);
+    icbu__bytes(o, p, (size_t)(t + 21 - p));
 }
 
 static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, int keep, char *buf,
