@@ -892,13 +892,13 @@ ICBUDEF icbu_bool icbu_b(int v) { icbu_bool x; x.v = (unsigned char)(v != 0); x.
 /* ------------------------------------------------------------ model: dates
  * Proleptic Gregorian, GMT+8, years 0..9999. */
 static unsigned icbu__mdays(unsigned y, unsigned m) {
-    static const unsigned char d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28u + (unsigned)leap : d[m - 1];
+    /* a year divisible by 100 is a leap year when divisible by 400, so by 16 */
+    unsigned leap = m == 2 && !(y & (y % 100u ? 3u : 15u));
+    return 28u + (0x3BBEECCu >> (2u * m) & 3u) + leap;   /* 2 bits a month: its days - 28 */
 }
 static int icbu__date_ok(const icbu_date *d) {
-    return d->set && d->year <= 9999 && d->month >= 1 && d->month <= 12 && d->day >= 1 &&
-           d->day <= icbu__mdays(d->year, d->month) && d->hour < 24 && d->min < 60 && d->sec < 60;
+    return d->set && d->year <= 9999 && d->month - 1u < 12u &&
+           d->day - 1u < icbu__mdays(d->year, d->month) && d->hour < 24 && d->min < 60 && d->sec < 60;
 }
 ICBUDEF icbu_date icbu_d(unsigned year, unsigned month, unsigned day, unsigned hour,
                          unsigned min, unsigned sec) {
