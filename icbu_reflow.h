@@ -937,21 +937,30 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
                   doy - (153u * mp + 2u) / 5u + 1u, secs / 3600u, secs / 60u % 60u, secs % 60u);
 }
 /* Two digits of v < 100, without a division (none in hardware on Cortex-M0+):
- * v * 205 >> 11 is v / 10 for every v up to 1028. */
-static void icbu__dec2(char *p, uint32_t v) {
+ * v * 205 >> 11 is v / 10 for every v up to 1028. Returns the end; one copy,
+ * called seven times (inlined, each copy costs more than the call). */
+ICBU__NOINLINE static char *icbu__dec2(char *p, uint32_t v) {
     uint32_t t = (v * 205u) >> 11;
     p[0] = (char)('0' + t);
     p[1] = (char)('0' + (v - 10u * t));
+    return p + 2;
 }
 ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]) {
+    /* after the year: each separator, then where its field is in *d */
+    static const unsigned char f[11] = {
+        '-', offsetof(icbu_date, month), '-', offsetof(icbu_date, day),
+        ' ', offsetof(icbu_date, hour), ':', offsetof(icbu_date, min), ':', offsetof(icbu_date, sec), 0 };
+    const unsigned char *q;
     uint32_t hi;
     if (!d || !out) return ICBU_E_ARG;
     if (!icbu__date_ok(d)) { out[0] = 0; return ICBU_E_DATE; }
     hi = ((uint32_t)d->year * 5243u) >> 19;                 /* year / 100, for years up to 43698 */
-    icbu__dec2(out, hi); icbu__dec2(out + 2, d->year - 100u * hi); out[4] = '-';
-    icbu__dec2(out + 5, d->month); out[7] = '-'; icbu__dec2(out + 8, d->day); out[10] = ' ';
-    icbu__dec2(out + 11, d->hour); out[13] = ':'; icbu__dec2(out + 14, d->min); out[16] = ':';
-    icbu__dec2(out + 17, d->sec); out[19] = 0;
+    out = icbu__dec2(icbu__dec2(out, hi), d->year - 100u * hi);
+    for (q = f; *q; q += 2) {
+        *out++ = (char)q[0];
+        out = icbu__dec2(out, ((const unsigned char *)d)[q[1]]);
+    }
+    *out = 0;
     return ICBU_OK;
 }
 
