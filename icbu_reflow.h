@@ -936,6 +936,11 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
     return icbu_d(yoe + era * 400u - 400u + (mp >= 10u), mp < 10u ? mp + 3u : mp - 9u,
                   doy - (153u * mp + 2u) / 5u + 1u, secs / 3600u, secs / 60u % 60u, secs % 60u);
 }
+/* "yyyy-MM-dd HH:mm:ss" after the year: each separator, then where its field
+ * is in an icbu_date; 0 at the end. */
+static const unsigned char icbu__date_fields[11] = {
+    '-', offsetof(icbu_date, month), '-', offsetof(icbu_date, day), ' ', offsetof(icbu_date, hour),
+    ':', offsetof(icbu_date, min), ':', offsetof(icbu_date, sec), 0 };
 /* Two digits of v < 100, without a division (none in hardware on Cortex-M0+):
  * v * 205 >> 11 is v / 10 for every v up to 1028. Returns the end; one copy,
  * called seven times (inlined, each copy costs more than the call). */
@@ -946,17 +951,13 @@ ICBU__NOINLINE static char *icbu__dec2(char *p, uint32_t v) {
     return p + 2;
 }
 ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]) {
-    /* after the year: each separator, then where its field is in *d */
-    static const unsigned char f[11] = {
-        '-', offsetof(icbu_date, month), '-', offsetof(icbu_date, day),
-        ' ', offsetof(icbu_date, hour), ':', offsetof(icbu_date, min), ':', offsetof(icbu_date, sec), 0 };
     const unsigned char *q;
     uint32_t hi;
     if (!d || !out) return ICBU_E_ARG;
     if (!icbu__date_ok(d)) { out[0] = 0; return ICBU_E_DATE; }
     hi = ((uint32_t)d->year * 5243u) >> 19;                 /* year / 100, for years up to 43698 */
     out = icbu__dec2(icbu__dec2(out, hi), d->year - 100u * hi);
-    for (q = f; *q; q += 2) {
+    for (q = icbu__date_fields; *q; q += 2) {
         *out++ = (char)q[0];
         out = icbu__dec2(out, ((const unsigned char *)d)[q[1]]);
     }
@@ -974,18 +975,17 @@ static long icbu__decimal(const char *s, size_t n) {
     return v;
 }
 ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d) {
-    long y, mo, dd, h, mi, se;
+    const unsigned char *q;
+    long v;
     if (!s || !d) return ICBU_E_ARG;
     d->set = 0;
-    if (n != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':')
-        return ICBU_E_DATE;
-    y = icbu__decimal(s, 4); mo = icbu__decimal(s + 5, 2); dd = icbu__decimal(s + 8, 2);
-    h = icbu__decimal(s + 11, 2); mi = icbu__decimal(s + 14, 2); se = icbu__decimal(s + 17, 2);
-    if ((y | mo | dd | h | mi | se) < 0) return ICBU_E_DATE;
-    /* field by field, 4 and 2 digits need no clamping; *d = icbu_d(...) is a
-     * copy, which arm-none-eabi-gcc makes a plain memcpy call at -O0 */
-    d->year = (uint16_t)y; d->month = (uint8_t)mo; d->day = (uint8_t)dd;
-    d->hour = (uint8_t)h; d->min = (uint8_t)mi; d->sec = (uint8_t)se; d->set = 1;
+    if (n != 19 || (v = icbu__decimal(s, 4)) < 0) return ICBU_E_DATE;
+    d->year = (uint16_t)v;                          /* 4 and 2 digits need no clamping */
+    for (q = icbu__date_fields, s += 4; *q; q += 2, s += 3) {
+        if (*s != (char)q[0] || (v = icbu__decimal(s + 1, 2)) < 0) return ICBU_E_DATE;
+        ((unsigned char *)d)[q[1]] = (unsigned char)v;
+    }
+    d->set = 1;
     if (icbu__date_ok(d)) return ICBU_OK;
     d->set = 0;
     return ICBU_E_DATE;
