@@ -1534,10 +1534,10 @@ ICBU__NOINLINE static void icbu__wnum(icbu__out *o, int64_t v) {
     icbu__tok(o, p, (size_t)(t + 21 - p), p, (size_t)(t + 21 - p));   /* digits encode as themselves */
 }
 ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
-    char d[20];
-    if (icbu_date_format(v, d) != ICBU_OK) return icbu__fail(w->e, ICBU_E_DATE);
-    ICBU__TOK(w->o, "\"", "%22");
-    icbu__tdate(w->o, d);
+    char d[21];                                   /* the opening quote, then the date */
+    if (icbu_date_format(v, d + 1) != ICBU_OK) return icbu__fail(w->e, ICBU_E_DATE);
+    d[0] = '"';
+    icbu__put(w->o, d, 20);                       /* the form encodes the quote as %22 too */
     w->q = 1;
     return ICBU_OK;
 }
