@@ -892,13 +892,13 @@ ICBUDEF icbu_bool icbu_b(int v) { icbu_bool x; x.v = (unsigned char)(v != 0); x.
 /* ------------------------------------------------------------ model: dates
  * Proleptic Gregorian, GMT+8, years 0..9999. */
 static unsigned icbu__mdays(unsigned y, unsigned m) {
-    static const unsigned char d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28u + (unsigned)leap : d[m - 1];
+    /* a year divisible by 100 is a leap year when divisible by 400, so by 16 */
+    unsigned leap = m == 2 && !(y & (y % 100u ? 3u : 15u));
+    return 28u + (0x3BBEECCu >> (2u * m) & 3u) + leap;   /* 2 bits a month: its days - 28 */
 }
 static int icbu__date_ok(const icbu_date *d) {
-    return d->set && d->year <= 9999 && d->month >= 1 && d->month <= 12 && d->day >= 1 &&
-           d->day <= icbu__mdays(d->year, d->month) && d->hour < 24 && d->min < 60 && d->sec < 60;
+    return d->set && d->year <= 9999 && d->month - 1u < 12u &&
+           d->day - 1u < icbu__mdays(d->year, d->month) && d->hour < 24 && d->min < 60 && d->sec < 60;
 }
 ICBUDEF icbu_date icbu_d(unsigned year, unsigned month, unsigned day, unsigned hour,
                          unsigned min, unsigned sec) {
@@ -936,22 +936,32 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
     return icbu_d(yoe + era * 400u - 400u + (mp >= 10u), mp < 10u ? mp + 3u : mp - 9u,
                   doy - (153u * mp + 2u) / 5u + 1u, secs / 3600u, secs / 60u % 60u, secs % 60u);
 }
+/* "yyyy-MM-dd HH:mm:ss" after the year: each separator, then where its field
+ * is in an icbu_date; 0 at the end. */
+static const unsigned char icbu__date_fields[11] = {
+    '-', offsetof(icbu_date, month), '-', offsetof(icbu_date, day), ' ', offsetof(icbu_date, hour),
+    ':', offsetof(icbu_date, min), ':', offsetof(icbu_date, sec), 0 };
 /* Two digits of v < 100, without a division (none in hardware on Cortex-M0+):
- * v * 205 >> 11 is v / 10 for every v up to 1028. */
-static void icbu__dec2(char *p, uint32_t v) {
+ * v * 205 >> 11 is v / 10 for every v up to 1028. Returns the end; one copy,
+ * called seven times (inlined, each copy costs more than the call). */
+ICBU__NOINLINE static char *icbu__dec2(char *p, uint32_t v) {
     uint32_t t = (v * 205u) >> 11;
     p[0] = (char)('0' + t);
     p[1] = (char)('0' + (v - 10u * t));
+    return p + 2;
 }
 ICBUDEF icbu_status icbu_date_format(const icbu_date *d, char out[20]) {
+    const unsigned char *q;
     uint32_t hi;
     if (!d || !out) return ICBU_E_ARG;
     if (!icbu__date_ok(d)) { out[0] = 0; return ICBU_E_DATE; }
     hi = ((uint32_t)d->year * 5243u) >> 19;                 /* year / 100, for years up to 43698 */
-    icbu__dec2(out, hi); icbu__dec2(out + 2, d->year - 100u * hi); out[4] = '-';
-    icbu__dec2(out + 5, d->month); out[7] = '-'; icbu__dec2(out + 8, d->day); out[10] = ' ';
-    icbu__dec2(out + 11, d->hour); out[13] = ':'; icbu__dec2(out + 14, d->min); out[16] = ':';
-    icbu__dec2(out + 17, d->sec); out[19] = 0;
+    out = icbu__dec2(icbu__dec2(out, hi), d->year - 100u * hi);
+    for (q = icbu__date_fields; *q; q += 2) {
+        *out++ = (char)q[0];
+        out = icbu__dec2(out, ((const unsigned char *)d)[q[1]]);
+    }
+    *out = 0;
     return ICBU_OK;
 }
 
@@ -965,18 +975,17 @@ static long icbu__decimal(const char *s, size_t n) {
     return v;
 }
 ICBUDEF icbu_status icbu_date_parse(const char *s, size_t n, icbu_date *d) {
-    long y, mo, dd, h, mi, se;
+    const unsigned char *q;
+    long v;
     if (!s || !d) return ICBU_E_ARG;
     d->set = 0;
-    if (n != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':')
-        return ICBU_E_DATE;
-    y = icbu__decimal(s, 4); mo = icbu__decimal(s + 5, 2); dd = icbu__decimal(s + 8, 2);
-    h = icbu__decimal(s + 11, 2); mi = icbu__decimal(s + 14, 2); se = icbu__decimal(s + 17, 2);
-    if ((y | mo | dd | h | mi | se) < 0) return ICBU_E_DATE;
-    /* field by field, 4 and 2 digits need no clamping; *d = icbu_d(...) is a
-     * copy, which arm-none-eabi-gcc makes a plain memcpy call at -O0 */
-    d->year = (uint16_t)y; d->month = (uint8_t)mo; d->day = (uint8_t)dd;
-    d->hour = (uint8_t)h; d->min = (uint8_t)mi; d->sec = (uint8_t)se; d->set = 1;
+    if (n != 19 || (v = icbu__decimal(s, 4)) < 0) return ICBU_E_DATE;
+    d->year = (uint16_t)v;                          /* 4 and 2 digits need no clamping */
+    for (q = icbu__date_fields, s += 4; *q; q += 2, s += 3) {
+        if (*s != (char)q[0] || (v = icbu__decimal(s + 1, 2)) < 0) return ICBU_E_DATE;
+        ((unsigned char *)d)[q[1]] = (unsigned char)v;
+    }
+    d->set = 1;
     if (icbu__date_ok(d)) return ICBU_OK;
     d->set = 0;
     return ICBU_E_DATE;
@@ -1577,35 +1586,31 @@ static icbu_status icbu__wstr(icbu__w *w, const icbu_str *s) {
     return ICBU_OK;
 }
 
-/* Decimal digits of u, after a '-' when neg, into t (at most 21 bytes);
- * returns their length. The digits from 10^19 down to 10^9 by subtracting
- * powers of ten, the rest in 32 bits: a 64-bit division is a library call on
- * a 32-bit MCU. */
-static size_t icbu__digits(char *t, uint64_t u, int neg) {
-    static const uint64_t p10[11] = {
-        10000000000000000000u, 1000000000000000000u, 100000000000000000u, 10000000000000000u,
-        1000000000000000u, 100000000000000u, 10000000000000u, 1000000000000u, 100000000000u,
-        10000000000u, 1000000000u };
-    size_t n = 0, k = 0;
-    uint32_t v;
-    char tmp[9];
-    if (neg) t[n++] = '-';
-    while (k < 11 && u < p10[k]) k++;                  /* no leading zeros */
-    for (; k < 11; k++) {
-        char c = '0';
-        while (u >= p10[k]) { u -= p10[k]; c++; }
-        t[n++] = c;
-    }
-    v = (uint32_t)u;                                   /* below 10^9 now */
-    k = 9;
-    do { tmp[--k] = (char)('0' + v % 10u); v /= 10u; } while (v || (n > (size_t)neg && k));
-    ICBU_MEMCPY(t + n, tmp + k, 9 - k);
-    return n + 9 - k;
+/* Decimal digits of u, after a '-' when neg, at the end of t[21]; returns
+ * where they start. A 64-bit division is a library call on a 32-bit MCU, so
+ * u is divided by 10 in 32-bit steps: the high word, then the low word's two
+ * halves, each after the remainder before it ((r << 16 | half) / 10 fits). */
+static char *icbu__digits(char *t, uint64_t u, int neg) {
+    uint32_t hi = (uint32_t)(u >> 32), lo = (uint32_t)u, x, y;
+    char *p = t + 21;
+    do {
+        x = (hi % 10u) << 16 | lo >> 16;
+        y = (x % 10u) << 16 | (lo & 0xFFFFu);
+        hi /= 10u;
+        lo = (x / 10u) << 16 | y / 10u;
+        *--p = (char)('0' + y % 10u);
+    } while (hi | lo);
+    if (neg) *--p = '-';
+    return p;
 }
 
-/* "yyyy-MM-dd HH:mm:ss" (d[0..19)), which encodes as yyyy-MM-dd+HH%3Amm%3Ass. */
+/* "yyyy-MM-dd HH:mm:ss" (d[0..19)), which the form encodes as
+ * yyyy-MM-dd+HH%3Amm%3Ass and JSON has as it is. A fast build puts the
+ * encoded form together with copies, a few instructions instead of a loop
+ * over 19 bytes; everything else has icbu__put, which gives the same bytes. */
 static void icbu__tdate(icbu__out *o, const char *d) {
     char enc[23];
+    if (!ICBU__FAST) { icbu__put(o, d, 19); return; }
     ICBU_MEMCPY(enc, d, 10); enc[10] = '+';
     ICBU_MEMCPY(enc + 11, d + 11, 2); ICBU_MEMCPY(enc + 13, "%3A", 3);
     ICBU_MEMCPY(enc + 16, d + 14, 2); ICBU_MEMCPY(enc + 18, "%3A", 3);
@@ -1616,8 +1621,8 @@ static void icbu__tdate(icbu__out *o, const char *d) {
 /* These two have their own frames, not one in every level of the object recursion. */
 ICBU__NOINLINE static void icbu__wnum(icbu__out *o, int64_t v) {
     char t[21];
-    size_t n = icbu__digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
-    icbu__tok(o, t, n, t, n);                               /* digits encode as themselves */
+    const char *p = icbu__digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+    icbu__tok(o, p, (size_t)(t + 21 - p), p, (size_t)(t + 21 - p));   /* digits encode as themselves */
 }
 ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
     char d[20];
@@ -2134,7 +2139,8 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
 
 static void icbu__putd(icbu__out *o, uint64_t u) {
     char t[21];
-    icbu__bytes(o, t, icbu__digits(t, u, 0));
+    const char *p = icbu__digits(t, u, 0);
+    icbu__bytes(o, p, (size_t)(t + 21 - p));
 }
 
 static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, int keep, char *buf,

@@ -522,7 +522,7 @@ static void test_date_validation(void **state) {
 /* ----------------------------------------------------- numbers, absence */
 /* Every Number is written exactly (printf is the reference): both ends of
  * int64, and each side of every power of ten and of two, where the writer's
- * 64-bit digits (by subtraction) meet its 32-bit ones. */
+ * digits carry from the high word into the low one. */
 static void test_numbers_exact(void **state) {
     icbu_order o;
     char buf[64], want[64];
@@ -557,6 +557,35 @@ static void test_numbers_exact(void **state) {
     assert_int_equal(icbu_order_json(&o, buf, sizeof buf - 1, &n, NULL), ICBU_OK);
     buf[n] = 0;
     assert_string_equal(buf, "{\"amount\":-9223372036854775808}");
+}
+
+/* The digits helper over the whole uint64 range (Content-Length takes a
+ * size_t, wider than int64's magnitude): each end, both sides of 2^32, where
+ * the high word runs out, and of the largest powers of ten. */
+static void test_digits_uint64(void **state) {
+    static const struct { uint64_t u; int neg; const char *s; } v[] = {
+        { 0, 0, "0" },
+        { 9, 0, "9" },
+        { 1, 1, "-1" },
+        { UINT64_C(4294967295), 0, "4294967295" },
+        { UINT64_C(4294967296), 0, "4294967296" },
+        { UINT64_C(42949672960), 0, "42949672960" },
+        { UINT64_C(999999999999999999), 0, "999999999999999999" },
+        { UINT64_C(1000000000000000000), 0, "1000000000000000000" },
+        { UINT64_C(9223372036854775807), 0, "9223372036854775807" },
+        { UINT64_C(9223372036854775808), 1, "-9223372036854775808" },
+        { UINT64_C(9999999999999999999), 0, "9999999999999999999" },
+        { UINT64_C(10000000000000000000), 0, "10000000000000000000" },
+        { UINT64_C(18446744073709551615), 0, "18446744073709551615" },
+    };
+    char t[21];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+        const char *p = icbu__digits(t, v[i].u, v[i].neg);
+        assert_int_equal((size_t)(t + 21 - p), strlen(v[i].s));
+        assert_memory_equal(p, v[i].s, strlen(v[i].s));
+    }
 }
 
 /* Year 0 (a leap year, proleptic Gregorian): its first days and its leap day,
@@ -706,6 +735,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_date_digits),
         cmocka_unit_test(test_date_validation),
         cmocka_unit_test(test_numbers_exact),
+        cmocka_unit_test(test_digits_uint64),
         cmocka_unit_test(test_year_zero),
         cmocka_unit_test(test_int64_extremes_and_absence),
         cmocka_unit_test(test_exports),
