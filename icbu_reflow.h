@@ -2156,9 +2156,11 @@ static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, int keep,
     if (u->path.p[0] != '/') ICBU__LIT(&o, "/");
     icbu__bytes(&o, u->path.p, u->path.n);
     ICBU__LIT(&o, " HTTP/1.1\r\nHost: ");
-    if (v6) ICBU__LIT(&o, "[");
+    /* "[]", not "[" and "]": the JSON writer has those two, and a literal that
+     * two functions share would keep this one's texts in an image that only signs */
+    if (v6) icbu__bytes(&o, "[]", 1);
     icbu__bytes(&o, u->host.p, u->host.n);
-    if (v6) ICBU__LIT(&o, "]");
+    if (v6) icbu__bytes(&o, &"[]"[1], 1);
     if (u->port != (u->https ? 443 : 80)) { ICBU__LIT(&o, ":"); icbu__putd(&o, u->port); }
     ICBU__LIT(&o, "\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
                    "Content-Length: ");
