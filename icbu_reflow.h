@@ -874,13 +874,16 @@ static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
 #else
 #define ICBU__TEXT(name, text, field) text "\0"
 #endif
+/* The text number i of t, texts ended by NULs, the last one's for every i
+ * from count on (texts in one array keep their own section: see above). */
+static const char *icbu__nth(const char *t, unsigned i, unsigned count) {
+    for (i = i < count ? i : count; i; i--)
+        while (*t++ != '\0') {}
+    return t;
+}
 ICBUDEF const char *icbu_strerror(icbu_status s) {
     static const char t[] = ICBU_STATUS_LIST(ICBU__TEXT) "unknown status";
-    const char *p = t;
-    unsigned i = (unsigned)s < (unsigned)ICBU_STATUS_COUNT ? (unsigned)s : (unsigned)ICBU_STATUS_COUNT;
-    for (; i; i--)
-        while (*p++ != '\0') {}
-    return p;
+    return icbu__nth(t, (unsigned)s, (unsigned)ICBU_STATUS_COUNT);
 }
 #undef ICBU__TEXT
 
@@ -2919,8 +2922,8 @@ static void icbu__jinit(icbu__jr *r, const char *s, size_t n, icbu_err *e) {
 #ifndef ICBU_REFLOW_NO_EXCHANGE
 /* -------------------------------------------------------------- outcome */
 ICBUDEF const char *icbu_stage_name(icbu_stage s) {
-    static const char *const n[] = { "none", "connect", "tls", "send", "receive", "http", "parse" };
-    return (unsigned)s <= (unsigned)ICBU_STAGE_PARSE ? n[s] : "unknown";
+    static const char t[] = "none\0connect\0tls\0send\0receive\0http\0parse\0unknown";
+    return icbu__nth(t, (unsigned)s, (unsigned)ICBU_STAGE_PARSE + 1u);
 }
 
 /* The most a method's answer takes when its result is flat (Strings, Numbers,
