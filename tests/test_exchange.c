@@ -488,6 +488,13 @@ static void test_exchange(void **state) {
     assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_TIMEOUT);
     assert_int_equal(o.stage, ICBU_STAGE_SEND);
     assert_string_equal(icbu_stage_name(o.stage), "send");
+    {   /* every stage's name, and one for a value that is none */
+        static const char *const names[] = { "none", "connect", "tls", "send", "receive", "http", "parse" };
+        int k;
+        for (k = 0; k <= (int)ICBU_STAGE_PARSE; k++) assert_string_equal(icbu_stage_name((icbu_stage)k), names[k]);
+        assert_string_equal(icbu_stage_name((icbu_stage)(ICBU_STAGE_PARSE + 1)), "unknown");
+        assert_string_equal(icbu_stage_name((icbu_stage)-1), "unknown");
+    }
     script_init(&s, &t, "HTTP/1.1 200 OK\r\n\r\n" OKBODY, 64);
     s.send_step = 100;
     t.now_ms = s_now; s.tick = 400;                        /* the deadline passes mid-send */
