@@ -1994,7 +1994,8 @@ ICBU__NOINLINE static icbu_status icbu__sysparam_put(icbu__out *o, int *first, s
     }
     icbu__value_start(o, *first, name);
     if (i == ICBU__S_timestamp) icbu__tdate(o, v);
-    else icbu__put(o, v, vn);
+    else if (user) icbu__put(o, v, vn);
+    else icbu__tok(o, v, vn, v, vn);
     icbu__value_end(o);
     *first = 0;
     return ICBU_OK;
