@@ -78,6 +78,7 @@ of each cross toolchain are its gcc's name with gcc replaced (ARM_NM, RISCV_NM,
 ... override). Python 3 standard library only.
 """
 import argparse
+import bisect
 import concurrent.futures
 import hashlib
 import json
@@ -385,7 +386,8 @@ FLASH_SECTIONS = {".text", ".rodata", ".ARM.extab", ".ARM.exidx", ".data"}
 
 
 def parse_map(path):
-    """Input sections of the memory map: [(output section, input section, size, file)]."""
+    """Input sections of the memory map: [(output section, input section, size, file)],
+    each size the bytes that section adds at its address (see own_bytes)."""
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().splitlines()
     try:
@@ -403,19 +405,43 @@ def parse_map(path):
             continue
         if pending is not None:
             if len(f) >= 2 and HEX.match(f[0]) and HEX.match(f[1]):
-                out.append((outsec, pending, int(f[1], 16), " ".join(f[2:])))
+                out.append((outsec, pending, int(f[0], 16), int(f[1], 16), " ".join(f[2:])))
             pending = None
             continue
         if f[0] == "*fill*":
             if len(f) >= 3 and HEX.match(f[2]):
-                out.append((outsec, "*fill*", int(f[2], 16), ""))
+                out.append((outsec, "*fill*", int(f[1], 16), int(f[2], 16), ""))
             continue
         if line.startswith(" ") and not line.startswith("  ") and (f[0].startswith(".") or f[0] == "COMMON"):
             if len(f) == 1:
                 pending = f[0]
             elif len(f) >= 3 and HEX.match(f[1]) and HEX.match(f[2]):
-                out.append((outsec, f[0], int(f[2], 16), " ".join(f[3:])))
-    return out
+                out.append((outsec, f[0], int(f[1], 16), int(f[2], 16), " ".join(f[3:])))
+    return own_bytes(out)
+
+
+def own_bytes(entries):
+    """[(output section, input section, size, file)] from [(..., address, size, file)]:
+    each size cut to the bytes that section alone holds. Merged string sections
+    (.rodata.*.str1.1) overlap in the map: ld may list one with the size of what it
+    merged into, running over the sections after it, or two at one address, so the
+    map's sizes add up to more than the image holds. A section here ends where the
+    next one at a higher address starts, and a byte already counted (the first
+    section at an address, in map order) is not counted again."""
+    starts = {}
+    for outsec, insec, addr, size, fname in entries:
+        starts.setdefault(outsec, set()).add(addr)
+    nxt = {o: sorted(a) for o, a in starts.items()}
+    order = sorted(range(len(entries)), key=lambda i: (entries[i][2], i))
+    own, reach = [0] * len(entries), {}
+    for i in order:
+        outsec, insec, addr, size, fname = entries[i]
+        later = [a for a in nxt[outsec][bisect.bisect_right(nxt[outsec], addr):][:1]]
+        end = min([addr + size] + later)
+        start = max(addr, reach.get(outsec, addr))
+        own[i] = max(0, end - start)
+        reach[outsec] = max(reach.get(outsec, addr), end)
+    return [(e[0], e[1], own[i], e[4]) for i, e in enumerate(entries)]
 
 
 _archive_cache = {}
