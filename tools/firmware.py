@@ -12,9 +12,12 @@ them on QEMU, checks what they print, and measures them. Targets:
 
 and, for each, the library compiled in the configurations of docs/size.md:
 
-  sign    build and sign (ICBU_REFLOW_NO_EXCHANGE + ICBU_REFLOW_NO_DECODER): the
-          program signs the API document's example order (tests/example_order.h)
-          with md5, hmac and hmac-sha256, writes its JSON and a few dates
+  signonly  sign only (ICBU_REFLOW_NO_EXCHANGE + ICBU_REFLOW_NO_DECODER, the
+          program built with FW_SIGN_ONLY): the program signs the API document's
+          example order (tests/example_order.h) with md5, hmac and hmac-sha256, and
+          does nothing else: the image the issue's check links
+  sign    build and sign (the same configuration): the same, then writes the
+          order's JSON and a few dates
   client  full client (ICBU_REFLOW_NO_DECODER): the same, then icbu_url_parse,
           icbu_exchange over an in-memory transport (tests/firmware/fw_transport.c)
           against the gateway's canned answers (tests/firmware/fw_answers.h:
@@ -78,6 +81,7 @@ of each cross toolchain are its gcc's name with gcc replaced (ARM_NM, RISCV_NM,
 ... override). Python 3 standard library only.
 """
 import argparse
+import bisect
 import concurrent.futures
 import hashlib
 import json
@@ -124,7 +128,10 @@ SIGN_ENTRIES = ["icbu_sign_body/md5", "icbu_sign_body/hmac", "icbu_sign_body/hma
                 "icbu_order_json", "icbu_date_from_unix", "icbu_date_format"]
 CLIENT_ENTRIES = ["icbu_url_parse", "exchange/accepted", "exchange/refused", "exchange/platform",
                   "icbu_exchange", "icbu_report"]
+# "program": defines of the program alone (tests/firmware/fw_main.c), not of the library.
 CONFIGS = {
+    "signonly": {"label": "sign only", "defines": ["ICBU_REFLOW_NO_EXCHANGE", "ICBU_REFLOW_NO_DECODER"],
+                 "program": ["FW_SIGN_ONLY"], "harness": [], "entries": SIGN_ENTRIES[:3]},
     "sign": {"label": "build and sign", "defines": ["ICBU_REFLOW_NO_EXCHANGE", "ICBU_REFLOW_NO_DECODER"],
              "harness": [], "entries": SIGN_ENTRIES},
     "client": {"label": "full client", "defines": ["ICBU_REFLOW_NO_DECODER"],
@@ -189,6 +196,7 @@ ARCHES = {
 # the custom hash (docs/size.md); mbedTLS where docs/stack.md needs it (Cortex-M4F,
 # build and sign and everything) and for build and sign on RV32.
 IMAGES = [("%s-%s-%s" % (a, c, h), a, c, h) for a, c, h in (
+    ("m0p", "signonly", "custom"), ("m4f", "signonly", "custom"), ("rv32", "signonly", "custom"),
     ("m0p", "sign", "custom"), ("m0p", "client", "custom"), ("m0p", "full", "custom"),
     ("m4f", "sign", "custom"), ("m4f", "sign", "mbedtls"), ("m4f", "client", "custom"),
     ("m4f", "full", "custom"), ("m4f", "full", "mbedtls"),
@@ -311,6 +319,20 @@ def config_defs(config):
     return ["-D" + d for d in CONFIGS[config]["defines"]]
 
 
+def program_defs(config):
+    return ["-D" + d for d in CONFIGS[config].get("program", [])]
+
+
+def exchanges(config):
+    """Does the configuration's program run the exchange (the full client's cases)?"""
+    return "ICBU_REFLOW_NO_EXCHANGE" not in CONFIGS[config]["defines"]
+
+
+def writes_json(config):
+    """Does its program write the order's JSON and the dates (all but sign only)?"""
+    return "FW_SIGN_ONLY" not in CONFIGS[config].get("program", [])
+
+
 def image_jobs(name, arch, config, hsh):
     """The compile commands of one image: [(cmd, object)], and its object roles."""
     a, h = ARCHES[arch], hash_spec(hsh)
@@ -329,7 +351,7 @@ def image_jobs(name, arch, config, hsh):
     lib = h["defs"] + config_defs(config) + h["inc"] + ["-I" + SRC]
     harness = lib + ["-I" + os.path.join(ROOT, "tests"), "-I" + FW]
     obj(os.path.join(SRC, "icbu_reflow.c"), "library", lib)
-    obj(os.path.join(FW, "fw_main.c"), "harness", harness + ['-DFW_NAME="%s"' % name])
+    obj(os.path.join(FW, "fw_main.c"), "harness", harness + program_defs(config) + ['-DFW_NAME="%s"' % name])
     for s in CONFIGS[config]["harness"]:
         obj(os.path.join(FW, s), "harness", harness)
     for s in h["sources"]:
@@ -355,7 +377,8 @@ def twin_name(config, hsh):
 def twin_cmd(config, hsh):
     h = hash_spec(hsh)
     exe = os.path.join(OUT, twin_name(config, hsh))
-    return [HOST_CC, "-std=gnu99", "-O1", "-Wall", "-Wextra"] + h["defs"] + config_defs(config) + h["inc"] + \
+    return [HOST_CC, "-std=gnu99", "-O1", "-Wall", "-Wextra"] + h["defs"] + config_defs(config) + \
+        program_defs(config) + h["inc"] + \
         ["-I" + SRC, "-I" + os.path.join(ROOT, "tests"), "-I" + FW, "-o", exe,
          os.path.join(FW, "fw_main.c"), os.path.join(FW, "host.c"), os.path.join(SRC, "icbu_reflow.c")] + \
         [os.path.join(FW, s) for s in CONFIGS[config]["harness"]] + h["sources"], exe
@@ -385,7 +408,8 @@ FLASH_SECTIONS = {".text", ".rodata", ".ARM.extab", ".ARM.exidx", ".data"}
 
 
 def parse_map(path):
-    """Input sections of the memory map: [(output section, input section, size, file)]."""
+    """Input sections of the memory map: [(output section, input section, size, file)],
+    each size the bytes that section adds at its address (see own_bytes)."""
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().splitlines()
     try:
@@ -403,19 +427,43 @@ def parse_map(path):
             continue
         if pending is not None:
             if len(f) >= 2 and HEX.match(f[0]) and HEX.match(f[1]):
-                out.append((outsec, pending, int(f[1], 16), " ".join(f[2:])))
+                out.append((outsec, pending, int(f[0], 16), int(f[1], 16), " ".join(f[2:])))
             pending = None
             continue
         if f[0] == "*fill*":
             if len(f) >= 3 and HEX.match(f[2]):
-                out.append((outsec, "*fill*", int(f[2], 16), ""))
+                out.append((outsec, "*fill*", int(f[1], 16), int(f[2], 16), ""))
             continue
         if line.startswith(" ") and not line.startswith("  ") and (f[0].startswith(".") or f[0] == "COMMON"):
             if len(f) == 1:
                 pending = f[0]
             elif len(f) >= 3 and HEX.match(f[1]) and HEX.match(f[2]):
-                out.append((outsec, f[0], int(f[2], 16), " ".join(f[3:])))
-    return out
+                out.append((outsec, f[0], int(f[1], 16), int(f[2], 16), " ".join(f[3:])))
+    return own_bytes(out)
+
+
+def own_bytes(entries):
+    """[(output section, input section, size, file)] from [(..., address, size, file)]:
+    each size cut to the bytes that section alone holds. Merged string sections
+    (.rodata.*.str1.1) overlap in the map: ld may list one with the size of what it
+    merged into, running over the sections after it, or two at one address, so the
+    map's sizes add up to more than the image holds. A section here ends where the
+    next one at a higher address starts, and a byte already counted (the first
+    section at an address, in map order) is not counted again."""
+    starts = {}
+    for outsec, insec, addr, size, fname in entries:
+        starts.setdefault(outsec, set()).add(addr)
+    nxt = {o: sorted(a) for o, a in starts.items()}
+    order = sorted(range(len(entries)), key=lambda i: (entries[i][2], i))
+    own, reach = [0] * len(entries), {}
+    for i in order:
+        outsec, insec, addr, size, fname = entries[i]
+        later = [a for a in nxt[outsec][bisect.bisect_right(nxt[outsec], addr):][:1]]
+        end = min([addr + size] + later)
+        start = max(addr, reach.get(outsec, addr))
+        own[i] = max(0, end - start)
+        reach[outsec] = max(reach.get(outsec, addr), end)
+    return [(e[0], e[1], own[i], e[4]) for i, e in enumerate(entries)]
 
 
 _archive_cache = {}
@@ -740,7 +788,7 @@ def check_twins(rep, failed_units, outputs):
             continue
         rc, out, err = outputs[unit]
         r = parse_output(text(out))
-        cases = {c for c, _, _ in CASES} if config != "sign" else set()
+        cases = {c for c, _, _ in CASES} if exchanges(config) else set()
         if rep.ok(rc == 0 and r["end"] == "ok" and not r["fails"] and set(r["bodies"]) == set(METHODS) and
                   set(r["outcomes"]) == cases and set(r["requests"]) == cases,
                   "%s: host twin ran to its end" % unit, "exit %d, %s %s" % (rc, r["fails"], tail(out + err))):
@@ -778,15 +826,18 @@ def check_image(rep, name, arch, config, hsh, im, out, twin, want_json):
             bad.append(("timestamp", repr(params.get("timestamp"))))
         rep.ok(not bad, "%s %s: tests/check_body.py verifies signature, parameters and order (%d checks)"
                % (name, m, len(res) + 2), "; ".join("%s: %s" % b for b in bad))
-    rep.ok(r["json"] == want_json and (twin is None or r["json"] == twin["json"]),
-           "%s: icbu_order_json is tests/data/example_order.json, byte for byte, and the twin's" % name,
-           repr((r["json"] or "")[:80]))
-    dates = [s for _, s in r["dates"]]
-    rep.ok(bool(dates) and dates == expected_dates([t for t, _ in r["dates"]]) and
-           (twin is None or r["dates"] == twin["dates"]),
-           "%s: icbu_date_from_unix and icbu_date_format give %d dates as Python and the twin do"
-           % (name, len(dates)), repr(r["dates"]))
-    if config != "sign":
+    if writes_json(config):
+        rep.ok(r["json"] == want_json and (twin is None or r["json"] == twin["json"]),
+               "%s: icbu_order_json is tests/data/example_order.json, byte for byte, and the twin's" % name,
+               repr((r["json"] or "")[:80]))
+        dates = [s for _, s in r["dates"]]
+        rep.ok(bool(dates) and dates == expected_dates([t for t, _ in r["dates"]]) and
+               (twin is None or r["dates"] == twin["dates"]),
+               "%s: icbu_date_from_unix and icbu_date_format give %d dates as Python and the twin do"
+               % (name, len(dates)), repr(r["dates"]))
+    else:
+        rep.ok(r["json"] is None and not r["dates"], "%s: signs only (no JSON, no dates printed)" % name)
+    if exchanges(config):
         for case, method, want in CASES:
             req = r["requests"].get(case)
             bad = request_problems(req, r["bodies"].get(method)) if req else ["nothing printed"]

@@ -5,6 +5,9 @@
  *     document's example order (tests/example_order.h) with md5, hmac and
  *     hmac-sha256 as tests/example_order.h's example_config does, writes the
  *     order JSON and a few dates;
+ *   sign only (the same, built with FW_SIGN_ONLY): the three bodies alone,
+ *     no JSON and no dates: the image the issue's check links, a firmware
+ *     that only signs the order;
  *   full client (NO_DECODER): the same, then icbu_url_parse, icbu_exchange
  *     over the in-memory transport of fw_transport.c against three canned
  *     answers of the gateway (accepted, refused, platform error: fw_answers.h)
@@ -52,12 +55,14 @@ static void out_u32(uint32_t v) {
     do { d[n++] = (char)('0' + v % 10u); v /= 10u; } while (v);
     while (n) fw_write(&d[--n], 1);
 }
+#ifndef FW_SIGN_ONLY
 static void out_hex64(uint64_t v) {            /* shifts only: no 64-bit division in the harness */
     char d[16];
     int i;
     for (i = 15; i >= 0; i--, v >>= 4) d[i] = "0123456789abcdef"[v & 15u];
     fw_write(d, 16);
 }
+#endif
 
 static int failures;
 static void fail(const char *what, icbu_status s) {
@@ -112,16 +117,9 @@ static void report(const char *entry) { (void)entry; }
 static example_order x;
 static char buf[8192];
 
-/* Unix seconds for icbu_date_from_unix: the first is the config's timestamp
- * (2026-11-28 12:00:00 GMT+8); then the epoch, a leap day, the ends of the
- * range and just past them, and the ends of int64. */
-static const int64_t dates[] = {
-    INT64_C(1795838400), 0, -1, INT64_C(951753600), INT64_C(-62167248000), INT64_C(253402271999),
-    INT64_C(-62167248001), INT64_C(253402272000), INT64_MIN, INT64_MAX,
-};
 
-/* Build and sign: the three bodies, the order's JSON, the dates. */
-static void sign_and_write(void) {
+/* Build and sign: the three bodies. */
+static void sign_bodies(void) {
     static const struct { icbu_sign_method m; const char *name, *entry; } methods[] = {
         { ICBU_SIGN_MD5, "md5", "icbu_sign_body/md5" },
         { ICBU_SIGN_HMAC, "hmac", "icbu_sign_body/hmac" },
@@ -130,8 +128,6 @@ static void sign_and_write(void) {
     icbu_config c;
     icbu_err e;
     icbu_status st = ICBU_OK;
-    icbu_date d;
-    char text[20];
     size_t n = 0, need = 0;
     unsigned i;
 
@@ -145,6 +141,26 @@ static void sign_and_write(void) {
         out("body "); out(methods[i].name); out(" "); fw_write(buf, n); out("\n");
         report(methods[i].entry);
     }
+}
+
+#ifndef FW_SIGN_ONLY
+/* Unix seconds for icbu_date_from_unix: the first is the config's timestamp
+ * (2026-11-28 12:00:00 GMT+8); then the epoch, a leap day, the ends of the
+ * range and just past them, and the ends of int64. */
+static const int64_t dates[] = {
+    INT64_C(1795838400), 0, -1, INT64_C(951753600), INT64_C(-62167248000), INT64_C(253402271999),
+    INT64_C(-62167248001), INT64_C(253402272000), INT64_MIN, INT64_MAX,
+};
+
+/* The order's JSON and the dates (not in the sign-only image). */
+static void write_json_and_dates(void) {
+    icbu_config c;
+    icbu_err e;
+    icbu_status st = ICBU_OK;
+    icbu_date d;
+    char text[20];
+    size_t n = 0;
+    unsigned i;
 
     MEASURE(st = icbu_order_json(&x.o, buf, sizeof buf, &n, &e));
     if (st != ICBU_OK) fail("icbu_order_json", st);
@@ -165,6 +181,7 @@ static void sign_and_write(void) {
     if (st != ICBU_OK) fail("icbu_date_format", st);
     report("icbu_date_format");
 }
+#endif
 
 #ifndef ICBU_REFLOW_NO_EXCHANGE
 static char arena[6144];               /* the request, then the answer */
@@ -310,7 +327,10 @@ static void decode(void) {
 int main(void) {
     out("fw begin " FW_NAME "\n");
     example_order_build(&x);
-    sign_and_write();
+    sign_bodies();
+#ifndef FW_SIGN_ONLY
+    write_json_and_dates();
+#endif
 #ifndef ICBU_REFLOW_NO_EXCHANGE
     client();
 #endif
