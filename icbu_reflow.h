@@ -2141,12 +2141,6 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
     return ICBU_OK;
 }
 
-static void icbu__putd(icbu__out *o, uint64_t u) {
-    char t[21];
-    const char *p = icbu__digits(t, u, 0);
-    icbu__bytes(o, p, (size_t)(t + 21 - p));
-}
-
 static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, int keep, char *buf,
                                    size_t cap, size_t *len, icbu_err *e) {
     icbu__out o;
@@ -2165,10 +2159,10 @@ static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, int keep,
     if (v6) icbu__bytes(&o, "[]", 1);
     icbu__bytes(&o, u->host.p, u->host.n);
     if (v6) icbu__bytes(&o, &"[]"[1], 1);
-    if (u->port != (u->https ? 443 : 80)) { ICBU__LIT(&o, ":"); icbu__putd(&o, u->port); }
+    if (u->port != (u->https ? 443 : 80)) { ICBU__LIT(&o, ":"); icbu__wnum(&o, u->port); }
     ICBU__LIT(&o, "\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n"
                    "Content-Length: ");
-    icbu__putd(&o, body_len);
+    icbu__wnum(&o, (int64_t)body_len);     /* outside a form value: the digits as they are */
     ICBU__LIT(&o, "\r\nUser-Agent: icbu_reflow/" ICBU_REFLOW_VERSION "\r\nConnection: ");
     icbu__bytes(&o, keep ? "keep-alive\r\n\r\n" : "close\r\n\r\n", keep ? 14 : 9);
     return icbu__finish_len(&o, len, e);
