@@ -919,7 +919,7 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
     /* 0000-01-01 00:00:00 and 9999-12-31 23:59:59 GMT+8, in Unix seconds */
     const int64_t lo = -62167219200 - 8 * 3600, hi = 253402300799 - 8 * 3600;
     uint64_t u;
-    uint32_t days, secs, era, doe, yoe, doy, mp;
+    uint32_t days, secs, y, m, n;
     icbu_date d;
     d.year = 0; d.month = d.day = d.hour = d.min = d.sec = 0; d.set = 0;
     if (t < lo || t > hi) return d;
@@ -927,17 +927,17 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
      * 32 bits, with no 64-bit division (86400 = 128 * 675). */
     u = (uint64_t)(t - lo);
     days = (uint32_t)(u >> 7) / 675u;
-    secs = (uint32_t)(u - (uint64_t)days * 86400u);
-    /* days since 0000-01-01 -> civil date, counted in 400-year eras from
-     * 0000-03-01 (60 days later), one era early so that it stays unsigned */
-    days += 146097u - 60u;
-    era = days / 146097u;
-    doe = days - era * 146097u;                                     /* [0, 146096] */
-    yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u; /* [0, 399] */
-    doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);               /* [0, 365], from March */
-    mp = (5u * doy + 2u) / 153u;                                    /* [0, 11], March = 0 */
-    return icbu_d(yoe + era * 400u - 400u + (mp >= 10u), mp < 10u ? mp + 3u : mp - 9u,
-                  doy - (153u * mp + 2u) / 5u + 1u, secs / 3600u, secs / 60u % 60u, secs % 60u);
+    secs = (uint32_t)u - days * 86400u;
+    /* whole 400-year eras (146097 days each, the first from 0000-01-01),
+     * then a year and a month at a time: at most 399 and 11 steps */
+    y = days / 146097u * 400u;
+    days %= 146097u;
+    for (; days >= (n = 337u + icbu__mdays(y, 2)); y++) days -= n;   /* 365 or 366 */
+    for (m = 1; days >= (n = icbu__mdays(y, m)); m++) days -= n;
+    d.year = (uint16_t)y; d.month = (uint8_t)m; d.day = (uint8_t)(days + 1u);
+    d.hour = (uint8_t)(secs / 3600u); d.min = (uint8_t)(secs / 60u % 60u); d.sec = (uint8_t)(secs % 60u);
+    d.set = 1;
+    return d;
 }
 /* "yyyy-MM-dd HH:mm:ss" after the year: each separator, then where its field
  * is in an icbu_date; 0 at the end. */
