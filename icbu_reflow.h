@@ -308,7 +308,10 @@ typedef struct icbu_str_list { const icbu_str *p; size_t n; } icbu_str_list;
  * answer's types (icbu_<id>_envelope, icbu_<id>_answer), a descriptor
  * (icbu_method_get(ICBU_METHOD_<id>)) and the parameter the signer sends.
  * Another method is its ICBU_FIELDS_* lists, its types in ICBU_EXTRA_TYPES(X)
- * and its line in ICBU_EXTRA_METHODS(X), all defined before this header. */
+ * and its line in ICBU_EXTRA_METHODS(X), all defined before this header.
+ * Limits, checked as it compiles: 32 fields a type; 64 types in all (the
+ * order's, yours, and two for each method's answer); 8 KB of a part's field
+ * names and descriptors (the requests', or the answers'). */
 #define ICBU_METHODS(X) \
     X(order_callback, "alibaba.finance.insurance.icbu.insure.order.callback", \
       insured_order_reflow_request, order, external_biz_id, \
@@ -1007,17 +1010,24 @@ enum { ICBU__K_STR, ICBU__K_NUM, ICBU__K_BOOL, ICBU__K_DATE, ICBU__K_OBJ, ICBU__
 enum { ICBU_ORDER_TYPES(ICBU__TYID) ICBU_EXTRA_TYPES(ICBU__TYID) ICBU_RESPONSE_TYPES(ICBU__TYID)
        ICBU_ALL_METHODS(ICBU__MTYID) ICBU__TY_none };
 
-/* A field's descriptor. Its name is in the same part object, name bytes
- * before it: found with no base address to load (ICBU__FNAME). */
+/* A field's descriptor, two halves of 16 bits: how far before it its name
+ * is (in the same part object: found with no base address to load) and its
+ * kind; its member's offset in the struct and its subtype (a type id, for
+ * OBJ and OBJS). ICBU__FIT refuses to compile a schema that does not fit. */
 typedef struct icbu__field {
-    unsigned short name;          /* how far before this descriptor its name is */
-    unsigned char kind, sub;
-    unsigned short off;
+    unsigned short nk;            /* bits 0-12: the name's distance back; 13-15: kind */
+    unsigned short os;            /* bits 0-9: offsetof the member; 10-15: subtype */
 } icbu__field;
-#define ICBU__FNAME(f) ((const char *)(f) - (f)->name)
+#define ICBU__FIT(v, bits, hi) ((unsigned short)((size_t)(v) | (size_t)(hi) << (bits) | \
+    0 * sizeof(char[(size_t)(v) < (1u << (bits)) && (size_t)(hi) < (1u << (16 - (bits))) ? 1 : -1])))
+#define ICBU__FKIND(f) ((unsigned)(f)->nk >> 13)
+#define ICBU__FSUB(f) ((unsigned)(f)->os >> 10)
+#define ICBU__FOFF(f) ((size_t)((f)->os & 0x3FFu))
+#define ICBU__FDIST(f) ((size_t)((f)->nk & 0x1FFFu))
+#define ICBU__FNAME(f) ((const char *)(f) - ICBU__FDIST(f))
 /* Its name's length, from where the next one starts: right after this one's
  * NUL (a part's table ends with a descriptor whose name is past them all). */
-#define ICBU__FLEN(f) ((size_t)(sizeof(icbu__field) - 1 + (f)->name - (f)[1].name))
+#define ICBU__FLEN(f) (sizeof(icbu__field) - 1 + ICBU__FDIST(f) - ICBU__FDIST((f) + 1))
 typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned short size; } icbu__type;
 
 /* A part's field indices: ICBU__FI_<type>__<name> in its table, and
@@ -1045,11 +1055,11 @@ typedef struct icbu__type { const icbu__field *f; unsigned char n; unsigned shor
 #define ICBU__MNAMEVS(id, name, param, req, key, env, res) \
     ICBU__ENVELOPE_FIELDS(ICBU__NAMEV, id, res) ICBU__ANSWER_FIELDS(ICBU__NAMEV, id, env, res)
 #define ICBU__DESCIN(part, st, kind, name, sub) \
-    { (unsigned short)(offsetof(struct part, f) + ICBU__FI_##st##__##name * sizeof(icbu__field) - \
-                       offsetof(struct part, st##__##name)), \
-      ICBU__K_##kind, ICBU__TY_##sub, (unsigned short)offsetof(struct icbu_##st, name) },
+    { ICBU__FIT(offsetof(struct part, f) + ICBU__FI_##st##__##name * sizeof(icbu__field) - \
+                offsetof(struct part, st##__##name), 13, ICBU__K_##kind), \
+      ICBU__FIT(offsetof(struct icbu_##st, name), 10, ICBU__TY_##sub) },
 #define ICBU__ENDV(part, nf) \
-    { (unsigned short)(offsetof(struct part, f) + nf * sizeof(icbu__field) - offsetof(struct part, names_end_)), 0, 0, 0 }
+    { ICBU__FIT(offsetof(struct part, f) + nf * sizeof(icbu__field) - offsetof(struct part, names_end_), 13, 0), 0 }
 #define ICBU__TTAB1(part, t) { part.f + ICBU__F0_##t, ICBU__N_##t, (unsigned short)sizeof(struct icbu_##t) },
 
 /* The requests' part. The writer copies names of up to 32 bytes as 32,
@@ -1482,7 +1492,7 @@ typedef char icbu__names_read_in_bounds[!ICBU__FAST_KEYS ||
 static int icbu__fast_key(icbu__w *w, int first, const icbu__field *f) {
     icbu__out *o = w->o;
     const char *name = ICBU__FNAME(f);
-    size_t n = ICBU__FLEN(f), q = (size_t)w->q, str = f->kind == ICBU__K_STR;
+    size_t n = ICBU__FLEN(f), q = (size_t)w->q, str = ICBU__FKIND(f) == ICBU__K_STR;
     unsigned char *r;
     char *d, *start;
     if (!o->sg || n > 32 || o->len > o->cap || 50 > o->cap - o->len) return 0;
@@ -1641,7 +1651,7 @@ ICBU__NOINLINE static icbu_status icbu__wdate(icbu__w *w, const icbu_date *v) {
 ICBU__OWNFRAME static void icbu__key(icbu__w *w, int first, const icbu__field *f) {
     icbu__out *o = w->o;
     const char *name = ICBU__FNAME(f);
-    size_t n = ICBU__FLEN(f), str = f->kind == ICBU__K_STR;
+    size_t n = ICBU__FLEN(f), str = ICBU__FKIND(f) == ICBU__K_STR;
     if (ICBU__FAST_KEYS && icbu__fast_key(w, first, f)) return;
     if (first) ICBU__WTOK(w, "{\"", "%7B%22");
     else ICBU__WTOK(w, ",\"", "%2C%22");
@@ -1651,7 +1661,7 @@ ICBU__OWNFRAME static void icbu__key(icbu__w *w, int first, const icbu__field *f
 }
 
 static int icbu__absent(const icbu__field *f, const unsigned char *p) {
-    switch (f->kind) {
+    switch (ICBU__FKIND(f)) {
     case ICBU__K_STR:  return ((const icbu_str *)(const void *)p)->p == NULL;
     case ICBU__K_NUM:  return !((const icbu_num *)(const void *)p)->set;
     case ICBU__K_BOOL: return !((const icbu_bool *)(const void *)p)->set;
@@ -1666,15 +1676,15 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
 /* An OBJS or STRS field's {p, n} as a JSON array. Returns ICBU__NOIDX, or
  * the element that failed (its status is in w->e), for the path. */
 static size_t icbu__warray(icbu__w *w, const icbu__field *f, const icbu_str_list *l) {
-    size_t size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[f->sub].size, k;
+    size_t size = ICBU__FKIND(f) == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[ICBU__FSUB(f)].size, k;
     ICBU__WTOK(w, "[", "%5B");
     for (k = 0; k < l->n; k++) {
         const unsigned char *el = (const unsigned char *)l->p + k * size;
         const icbu_str *s = (const icbu_str *)(const void *)el;
         icbu_status st = ICBU_OK;
         if (k) ICBU__WTOK(w, ",", "%2C");
-        if (f->kind != ICBU__K_STRS) {
-            st = icbu__wobj(w, f->sub, el);
+        if (ICBU__FKIND(f) != ICBU__K_STRS) {
+            st = icbu__wobj(w, ICBU__FSUB(f), el);
         } else if (s->p) {
             ICBU__TOK(w->o, "\"", "%22");
             st = icbu__wstr(w, s);
@@ -1693,13 +1703,13 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
     int first = 1;
     for (i = 0; i < t->n; i++) {
         const icbu__field *f = &t->f[i];
-        const unsigned char *p = base + f->off;
+        const unsigned char *p = base + ICBU__FOFF(f);
         icbu_status st = ICBU_OK;
         size_t k = ICBU__NOIDX;       /* an array's element, for the path */
         if (icbu__absent(f, p)) continue;
         icbu__key(w, first, f);
         first = 0;
-        switch (f->kind) {
+        switch (ICBU__FKIND(f)) {
         case ICBU__K_STR: st = icbu__wstr(w, (const icbu_str *)(const void *)p); break;
         case ICBU__K_NUM: icbu__wnum(w->o, ((const icbu_num *)(const void *)p)->v); break;
         case ICBU__K_BOOL:
@@ -1708,7 +1718,7 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             break;
         case ICBU__K_DATE: st = icbu__wdate(w, (const icbu_date *)(const void *)p); break;
         case ICBU__K_OBJ:
-            st = icbu__wobj(w, f->sub, *(const unsigned char *const *)(const void *)p);
+            st = icbu__wobj(w, ICBU__FSUB(f), *(const unsigned char *const *)(const void *)p);
             break;
         default:
             k = icbu__warray(w, f, (const icbu_str_list *)(const void *)p);
@@ -2053,8 +2063,8 @@ static icbu_str icbu__key_of(const icbu_method *m, const void *req) {
     size_t n = ICBU_STRLEN(m->key);
     unsigned i;
     for (i = 0; req && n && i < t->n; i++)
-        if (t->f[i].kind == ICBU__K_STR && ICBU__FLEN(&t->f[i]) == n && ICBU_MEMCMP(ICBU__FNAME(&t->f[i]), m->key, n) == 0)
-            return *(const icbu_str *)(const void *)((const unsigned char *)req + t->f[i].off);
+        if (ICBU__FKIND(&t->f[i]) == ICBU__K_STR && ICBU__FLEN(&t->f[i]) == n && ICBU_MEMCMP(ICBU__FNAME(&t->f[i]), m->key, n) == 0)
+            return *(const icbu_str *)(const void *)((const unsigned char *)req + ICBU__FOFF(&t->f[i]));
     return icbu_sn(NULL, 0);
 }
 ICBUDEF int icbu_has_key(const icbu_method *m, const void *req) {
@@ -2752,19 +2762,19 @@ static size_t icbu__jcount(icbu__jr *r) {
 /* One element of an OBJS or STRS array into el (NULL: measuring only). */
 static icbu_status icbu__jelement(icbu__jr *r, const icbu__field *f, unsigned char *el) {
     int c = icbu__jpeek(r);
-    if (f->kind == ICBU__K_STRS) {
+    if (ICBU__FKIND(f) == ICBU__K_STRS) {
         if (c == 'n' && icbu__jlit(r, "null", 4)) return ICBU_OK;
         if (c != '"') return icbu__jtype(r);
         return icbu__jstrval(r, (icbu_str *)(void *)el);
     }
     if (c != '{') return icbu__jtype(r);
-    return icbu__jobj(r, f->sub, el);
+    return icbu__jobj(r, ICBU__FSUB(f), el);
 }
 
 /* An array field (on its '['): counted, laid out in the arena, then read
  * element by element; p gets the {p, n} (NULL: measuring only). */
 static icbu_status icbu__jarray(icbu__jr *r, const icbu__field *f, unsigned char *p) {
-    size_t count, k, size = f->kind == ICBU__K_STRS ? sizeof(icbu_str) : ICBU__TYPE(f->sub)->size;
+    size_t count, k, size = ICBU__FKIND(f) == ICBU__K_STRS ? sizeof(icbu_str) : ICBU__TYPE(ICBU__FSUB(f))->size;
     unsigned char *arr;
     icbu_status st;
     int c;
@@ -2801,7 +2811,7 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
     int64_t v = 0;
     icbu_status st;
     if (c == 'n' && icbu__jlit(r, "null", 4)) return ICBU_OK;        /* null: absent */
-    switch (f->kind) {
+    switch (ICBU__FKIND(f)) {
     case ICBU__K_STR:
         if (c != '"') return icbu__jtype(r);
         return icbu__jstrval(r, (icbu_str *)(void *)p);
@@ -2833,8 +2843,8 @@ static icbu_status icbu__jval(icbu__jr *r, const icbu__field *f, unsigned char *
     case ICBU__K_OBJ: {
         unsigned char *o;
         if (c != '{') return icbu__jtype(r);
-        o = icbu__alloc(r, ICBU__TYPE(f->sub)->size);
-        if ((st = icbu__jobj(r, f->sub, o)) != ICBU_OK) return st;
+        o = icbu__alloc(r, ICBU__TYPE(ICBU__FSUB(f))->size);
+        if ((st = icbu__jobj(r, ICBU__FSUB(f), o)) != ICBU_OK) return st;
         if (p) *(const unsigned char **)(void *)p = o;
         return ICBU_OK;
     }
@@ -2878,7 +2888,7 @@ static icbu_status icbu__jobj(icbu__jr *r, unsigned ty, unsigned char *base) {
         } else {
             seen |= (uint32_t)1 << j;
             icbu__path_push(&r->path, ICBU__FNAME(f), ICBU__FLEN(f), ICBU__NOIDX);
-            if ((st = icbu__jval(r, f, base ? base + f->off : NULL)) != ICBU_OK) return st;
+            if ((st = icbu__jval(r, f, base ? base + ICBU__FOFF(f) : NULL)) != ICBU_OK) return st;
             r->path.depth--;
         }
         icbu__jws(r);
@@ -2947,7 +2957,7 @@ static icbu_status icbu__insure_outcome(const unsigned char *res, icbu_outcome *
  * fields are, in order: envelope, error_response, result, request_id. */
 static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t len, void *arena,
                                       size_t cap, const void **result, icbu_outcome *out, icbu_err *e) {
-    const icbu__field *f = ICBU__TYPE(m->answer)->f, *g = ICBU__TYPE(f[0].sub)->f;
+    const icbu__field *f = ICBU__TYPE(m->answer)->f, *g = ICBU__TYPE(ICBU__FSUB(&f[0]))->f;
     icbu__jr r;
     unsigned char *root;
     const unsigned char *env, *res;
@@ -2961,8 +2971,8 @@ static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t l
     r.cap = cap;
     if ((st = icbu__jroot(&r, m->answer, &root)) != ICBU_OK) return st;
     if (r.nospace) { e->need = r.used; return icbu__fail(e, ICBU_E_NOSPACE); }
-    env = *(const unsigned char *const *)(const void *)(root + f[0].off);
-    er = *(const icbu_error_response *const *)(const void *)(root + f[1].off);
+    env = *(const unsigned char *const *)(const void *)(root + ICBU__FOFF(&f[0]));
+    er = *(const icbu_error_response *const *)(const void *)(root + ICBU__FOFF(&f[1]));
     if (er) {
         out->kind = ICBU_PLATFORM_ERROR;
         /* through ICBU_MEMCPY: these members are 8-byte aligned on both sides,
@@ -2980,8 +2990,8 @@ static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t l
         env = root;
         g = f + 2;
     }
-    res = *(const unsigned char *const *)(const void *)(env + g[0].off);
-    out->request_id = *(const icbu_str *)(const void *)(env + g[1].off);
+    res = *(const unsigned char *const *)(const void *)(env + ICBU__FOFF(&g[0]));
+    out->request_id = *(const icbu_str *)(const void *)(env + ICBU__FOFF(&g[1]));
     if (!res) return icbu__fail(e, ICBU_E_RESPONSE);
     if (result) *result = res;
     if (m->result == ICBU__TY_insure_result) return icbu__insure_outcome(res, out, e);

@@ -304,6 +304,45 @@ while [ "$i" -lt "$njobs" ]; do
     esac
 done
 
+# --- the schema's limits: what a field descriptor (4 bytes) and a type (32
+# fields at most) can hold. Your own types (ICBU_EXTRA_TYPES) at the limit
+# compile cleanly; one field or too many types past it stop the build, at the
+# check that says which (icbu__max32, or ICBU__FIT in a descriptor).
+schema_src() {   # schema_src FILE TYPES FIELDS: TYPES types x{n} of FIELDS String fields, 40-byte names
+    awk -v types="$2" -v fields="$3" 'BEGIN {
+        for (t = 0; t < types; t++) {
+            printf "#define ICBU_FIELDS_x%d(X) \\\n", t
+            for (i = 0; i < fields; i++)
+                printf "    X(x%d, STR, f%02d_%s, none) \\\n", t, i, "abcdefghijklmnopqrstuvwxyz0123456789a"
+            printf "\n"
+        }
+        printf "#define ICBU_EXTRA_TYPES(X)"
+        for (t = 0; t < types; t++) printf " X(x%d)", t
+        printf "\n#define ICBU_REFLOW_IMPLEMENTATION\n#define ICBU_REFLOW_CRYPTO_CUSTOM\n"
+        printf "#include \"icbu_reflow.h\"\n"
+        printf "int icbu_custom_hash_init(void *c, icbu_hash_alg a) { (void)c; (void)a; return 0; }\n"
+        printf "int icbu_custom_hash_update(void *c, const void *p, size_t n) { (void)c; (void)p; (void)n; return 0; }\n"
+        printf "int icbu_custom_hash_final(void *c, unsigned char *o) { (void)c; (void)o; return 0; }\n"
+    }' > "$1"
+}
+schema_case() {   # schema_case LABEL TYPES FIELDS WANT(ok|MARK): compiles, or fails naming MARK
+    f="$OUT/schema-$2x$3.c"
+    schema_src "$f" "$2" "$3"
+    if "${GCC:-gcc}" $CFLAGS_STRICT -I"$HDR_DIR" -c "$f" -o "$OUT/schema.o" > "$f.log" 2>&1; then
+        if [ "$4" = ok ]; then ok "schema: $1 compiles"; else bad "schema: $1 compiles, but must stop at $4"; fi
+    elif [ "$4" = ok ]; then
+        bad "schema: $1 does not compile: $(grep -m 2 'error' "$f.log" | tr '\n' ' ')"
+    elif grep -q "$4" "$f.log"; then
+        ok "schema: $1 stops the build at $4"
+    else
+        bad "schema: $1 fails, but not at $4: $(grep -m 2 'error' "$f.log" | tr '\n' ' ')"
+    fi
+}
+schema_case "4 types of 32 fields, 40-byte names" 4 32 ok
+schema_case "a type of 33 fields" 1 33 icbu__max32
+schema_case "58 types of your own (64 type ids in all)" 58 1 ICBU__FIT
+schema_case "10 types of 32 fields, 40-byte names (13,000 bytes of names)" 10 32 ICBU__FIT
+
 # --- not counted: ICBU_REFLOW_STATIC in a file that uses only some of the API
 src="$OUT/static_partial.c"
 { echo "#define ICBU_REFLOW_STATIC"; echo "#define ICBU_REFLOW_CRYPTO_CUSTOM"
