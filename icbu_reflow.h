@@ -624,7 +624,8 @@ ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e);
 /* icbu_exchange and icbu_report for any method: the answer's structs are laid
- * out in what the arena has left after the answer; *result at the result. */
+ * out in what the arena has left after the answer; *result at the result
+ * (result may be NULL for the order's method alone, whose outcome says it all). */
 ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *m, const void *req,
                                        const void **result, const icbu_url *u,
                                        const icbu_transport *t, uint32_t timeout_ms, char *arena,
@@ -3042,31 +3043,44 @@ static icbu_status icbu__outcome_fail(icbu_outcome *out, icbu_stage stage, icbu_
     return st;
 }
 
-/* What one call sends, and where its result goes. */
+/* One call of the four (icbu_exchange, icbu_report and their icbu_call_
+ * twins), its arguments in one place: what it sends, where its result goes,
+ * the way there, and whether it retries. */
 typedef struct icbu__call {
     const icbu_method *m;
     const void *req;
     const void **result;          /* NULL: parse in a stack arena (a flat result) */
+    const icbu_url *u;
+    const icbu_transport *t;
+    const icbu_retry *r;          /* icbu_report's (may be NULL) */
+    int report;                   /* icbu_report: open, exchange, close, and retry */
+    uint32_t timeout_ms;
+    char *arena;
+    size_t cap;
+    icbu_outcome *out;
 } icbu__call;
 
 /* The answer in body, read into arena: parsed where the call says (in its
  * own frame, beside the request's rather than on top of it). */
-ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, char *arena, size_t cap,
-                                    icbu_outcome *out, icbu_err *e) {
+ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, icbu_err *e) {
     char *b = (char *)(uintptr_t)body.p;
-    size_t end = (size_t)(b - arena) + body.n;
+    size_t end = (size_t)(b - k->arena) + body.n;
     icbu__answer_mem mem;
-    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &mem, sizeof mem, NULL, out, e);
-    return icbu__parse_answer(k->m, b, body.n, arena + end, cap - end, k->result, out, e);
+    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &mem, sizeof mem, NULL, k->out, e);
+    return icbu__parse_answer(k->m, b, body.n, k->arena + end, k->cap - end, k->result, k->out, e);
 }
 
 /* One exchange on a connected transport: the request (body, then head after
  * it) in the arena, sent; the answer read over it and parsed. *dead (when
  * dead is not NULL): the connection was gone before any byte of an answer
  * (the send failed, or the peer closed or reset it with nothing read). */
-static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, const icbu_url *u,
-                                  const icbu_transport *t, uint32_t timeout_ms, char *arena,
-                                  size_t cap, icbu_outcome *out, icbu_err *e, int *dead) {
+static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, uint32_t timeout_ms,
+                                  icbu_err *e, int *dead) {
+    const icbu_url *u = k->u;
+    const icbu_transport *t = k->t;
+    char *arena = k->arena;
+    size_t cap = k->cap;
+    icbu_outcome *out = k->out;
     icbu__reply rp;
     size_t blen, hlen;
     uint32_t deadline;
@@ -3092,32 +3106,10 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, con
     }
     st = icbu__http_read(t, deadline, arena, cap, &rp, e);
     if (dead) *dead = rp.got == 0 && (st == ICBU_E_HTTP_TRUNCATED || st == ICBU_E_RECV);
-    if (st == ICBU_OK) st = icbu__parse_call(k, rp.body, arena, cap, out, e);   /* clears out */
+    if (st == ICBU_OK) st = icbu__parse_call(k, rp.body, e);   /* clears out */
     out->reusable = t->keep_alive && rp.reusable;
     if (st != ICBU_OK) return icbu__outcome_fail(out, icbu__stage_of(st), st, e->detail);
     return ICBU_OK;
-}
-
-ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *m, const void *req,
-                                       const void **result, const icbu_url *u,
-                                       const icbu_transport *t, uint32_t timeout_ms, char *arena,
-                                       size_t cap, icbu_outcome *out, icbu_err *e) {
-    icbu_err local;
-    icbu__call k;
-    ICBU__ERR_INIT(e, local);
-    if (!m || !result) return icbu__fail(e, ICBU_E_ARG);
-    k.m = m; k.req = req; k.result = result;
-    return icbu__exchange(c, &k, u, t, timeout_ms, arena, cap, out, e, NULL);
-}
-
-ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
-                                  const icbu_transport *t, uint32_t timeout_ms, char *arena,
-                                  size_t cap, icbu_outcome *out, icbu_err *e) {
-    icbu_err local;
-    icbu__call k;
-    ICBU__ERR_INIT(e, local);
-    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL;
-    return icbu__exchange(c, &k, u, t, timeout_ms, arena, cap, out, e, NULL);
 }
 
 /* ---------------------------------------------------------------- retries */
@@ -3196,17 +3188,17 @@ static int icbu__backoff(const icbu_transport *t, const icbu_retry *r, uint32_t 
  * opened afresh, and the request sent once more (counted in *reconnects, not
  * as an attempt); only a request with its idempotency key is sent twice.
  * *over: the open took all the time there was. */
-static icbu_status icbu__attempt(const icbu_config *cfg, const icbu__call *k, const icbu_url *u,
-                                 const icbu_transport *t, uint32_t deadline, uint32_t left,
-                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e,
-                                 unsigned *reconnects, int *over) {
+static icbu_status icbu__attempt(const icbu_config *cfg, const icbu__call *k, uint32_t deadline,
+                                 uint32_t left, icbu_err *e, unsigned *reconnects, int *over) {
+    const icbu_transport *t = k->t;
+    icbu_outcome *out = k->out;
     icbu_status st = ICBU_OK;
     int tries, again = 1;
     for (tries = 0; again && tries < 2; tries++) {
         icbu_stage stage = ICBU_STAGE_CONNECT;
         int dead = 0, rc;
         ICBU_MEMSET(e, 0, sizeof *e);
-        rc = t->open(t->ctx, u, left, &stage);
+        rc = t->open(t->ctx, k->u, left, &stage);
         if (rc < 0) {
             e->detail = rc;
             return icbu__outcome_fail(out, stage == ICBU_STAGE_TLS ? ICBU_STAGE_TLS : ICBU_STAGE_CONNECT,
@@ -3217,7 +3209,7 @@ static icbu_status icbu__attempt(const icbu_config *cfg, const icbu__call *k, co
             *over = 1;
             return icbu__outcome_fail(out, ICBU_STAGE_SEND, icbu__fail(e, ICBU_E_TIMEOUT), 0);
         }
-        st = icbu__exchange(cfg, k, u, t, left, arena, cap, out, e, &dead);
+        st = icbu__exchange(cfg, k, left, e, &dead);
         again = !tries && rc == 1 && dead && icbu_has_key(k->m, k->req);
         /* kept: a connection that can carry another request, or one nothing was sent on */
         if (again || !(out->reusable || (t->keep_alive && out->kind == ICBU_NONE))) t->close(t->ctx);
@@ -3232,18 +3224,16 @@ static icbu_status icbu__attempt(const icbu_config *cfg, const icbu__call *k, co
 /* Tries until one succeeds, fails in a way another try cannot mend, or the
  * tries or the time run out: each opens the transport (or reuses its kept
  * connection), signs afresh, sends, and closes unless it keeps the connection. */
-static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const icbu_url *u,
-                                const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
-                                char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
-    icbu_err local;               /* here, not in the wrappers: one frame holds it */
+ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, icbu_err *e) {
+    const icbu_retry *r = k->r;
+    const icbu_transport *t = k->t;
+    icbu_outcome *out = k->out;
     icbu_config cfg;
     unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, n, reconnects = 0;
     uint32_t deadline, left;
     icbu_status st = ICBU_OK;
     int over = 0;
-    ICBU__ERR_INIT(e, local);
-    if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD) ||
-        !c || !out || !u || !t || !t->open || !t->close || icbu__deadline(t, timeout_ms, &deadline))
+    if (!c || !out || !k->u || !t || !t->open || !t->close || icbu__deadline(t, k->timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     if (attempts > 1 && !icbu_has_key(k->m, k->req)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
@@ -3259,7 +3249,7 @@ static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const
             ICBU_MEMCPY(&cfg.timestamp, &now, sizeof now);
         }
         out->attempts = n + 1;
-        st = icbu__attempt(&cfg, k, u, t, deadline, left, arena, cap, out, e, &reconnects, &over);
+        st = icbu__attempt(&cfg, k, deadline, left, e, &reconnects, &over);
         out->attempts = n + 1;
         out->reconnects = reconnects;
         if (st != ICBU_OK && out->kind != ICBU_TRANSPORT_ERROR) return st;   /* the request itself */
@@ -3268,23 +3258,64 @@ static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, const
     return st;
 }
 
-ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m, const void *req,
-                                     const void **result, const icbu_url *u,
-                                     const icbu_transport *t, const icbu_retry *r,
-                                     uint32_t timeout_ms, char *arena, size_t cap,
-                                     icbu_outcome *out, icbu_err *e) {
+/* The four calls' one way in, with an error to fill: an exchange, or a
+ * report with its retries. A result may be left out (NULL) for the order's
+ * method alone, whose outcome says it all. */
+ICBU__NOINLINE static icbu_status icbu__run(const icbu_config *c, const icbu__call *k, icbu_err *e) {
+    ICBU_MEMSET(e, 0, sizeof *e);
+    if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD)) return icbu__fail(e, ICBU_E_ARG);
+    if (k->report) return icbu__report(c, k, e);
+    return icbu__exchange(c, k, k->timeout_ms, e, NULL);
+}
+
+/* A call without the caller's icbu_err runs here, with a local one in a
+ * frame of its own (as a signature does): a call that passes one does not
+ * carry 112 unused bytes under the signature's and the reader's frames. */
+ICBU__NOINLINE static icbu_status icbu__run_local(const icbu_config *c, const icbu__call *k) {
+    icbu_err local;
+    return icbu__run(c, k, &local);
+}
+
+/* Each of the four puts its arguments in its call k and runs it: with the
+ * caller's error, or in icbu__run_local's frame with one of its own. */
+#define ICBU__RUN(k) ((k).u = u, (k).t = t, (k).timeout_ms = timeout_ms, (k).arena = arena, \
+                      (k).cap = cap, (k).out = out, e ? icbu__run(c, &(k), e) : icbu__run_local(c, &(k)))
+
+ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
+                                  const icbu_transport *t, uint32_t timeout_ms, char *arena,
+                                  size_t cap, icbu_outcome *out, icbu_err *e) {
     icbu__call k;
-    k.m = m; k.req = req; k.result = result;
-    return icbu__report(c, &k, u, t, r, timeout_ms, arena, cap, out, e);
+    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL; k.r = NULL; k.report = 0;
+    return ICBU__RUN(k);
+}
+
+ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *m, const void *req,
+                                       const void **result, const icbu_url *u,
+                                       const icbu_transport *t, uint32_t timeout_ms, char *arena,
+                                       size_t cap, icbu_outcome *out, icbu_err *e) {
+    icbu__call k;
+    k.m = m; k.req = req; k.result = result; k.r = NULL; k.report = 0;
+    return ICBU__RUN(k);
 }
 
 ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
     icbu__call k;
-    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL;
-    return icbu__report(c, &k, u, t, r, timeout_ms, arena, cap, out, e);
+    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL; k.r = r; k.report = 1;
+    return ICBU__RUN(k);
 }
+
+ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m, const void *req,
+                                     const void **result, const icbu_url *u,
+                                     const icbu_transport *t, const icbu_retry *r,
+                                     uint32_t timeout_ms, char *arena, size_t cap,
+                                     icbu_outcome *out, icbu_err *e) {
+    icbu__call k;
+    k.m = m; k.req = req; k.result = result; k.r = r; k.report = 1;
+    return ICBU__RUN(k);
+}
+#undef ICBU__RUN
 #endif /* ICBU_REFLOW_NO_EXCHANGE */
 
 #ifndef ICBU_REFLOW_NO_DECODER

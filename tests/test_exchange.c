@@ -733,6 +733,62 @@ static void multi_init(multi *m, icbu_transport *t, icbu_retry *r) {
 
 #define HTTP200(body) "HTTP/1.1 200 OK\r\n\r\n" body
 
+/* The four calls without an icbu_err (e == NULL): each runs with one of its
+ * own and says the same; and what they take as a call. */
+static void test_calls_without_err(void **state) {
+    example_order x;
+    icbu_config c;
+    icbu_url u;
+    icbu_transport t;
+    icbu_retry r;
+    icbu_outcome o;
+    icbu_err e;
+    static multi m;
+    static script s;
+    static char arena[8192];
+    const icbu_method *om = icbu_method_get(ICBU_METHOD_order_callback);
+    const void *res = NULL;
+    (void)state;
+    example_order_build(&x);
+    exchange_config(&c);
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:1/router/rest", &u), ICBU_OK);
+    script_init(&s, &t, HTTP200(OKBODY), 64);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, NULL), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
+    SEQ(o.insure_id, "111111");
+    script_init(&s, &t, HTTP200(OKBODY), 64);
+    assert_int_equal(icbu_call_exchange(&c, om, &x.o, &res, &u, &t, 5000, arena, sizeof arena, &o, NULL), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
+    assert_non_null(res);
+    /* the order's method may leave its result out: the outcome says it all */
+    script_init(&s, &t, HTTP200(OKBODY), 64);
+    assert_int_equal(icbu_call_exchange(&c, om, &x.o, NULL, &u, &t, 5000, arena, sizeof arena, &o, NULL), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
+    /* failures: the status alone, nothing sent, nothing written past the arena */
+    script_init(&s, &t, "", 64);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, 100, &o, NULL), ICBU_E_NOSPACE);
+    assert_int_equal(s.sent_n, 0);
+    assert_int_equal(icbu_call_exchange(&c, NULL, &x.o, &res, &u, &t, 5000, arena, sizeof arena, &o, NULL), ICBU_E_ARG);
+    assert_int_equal(icbu_exchange(&c, &x.o, NULL, &t, 5000, arena, sizeof arena, &o, NULL), ICBU_E_ARG);
+    assert_int_equal(icbu_call_exchange(&c, NULL, &x.o, &res, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_ARG);
+    assert_int_equal(e.status, ICBU_E_ARG);
+    multi_init(&m, &t, &r);
+    m.answers[0] = "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n";
+    m.answers[1] = HTTP200(OKBODY);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, NULL), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
+    assert_int_equal(o.attempts, 2);
+    multi_init(&m, &t, &r);
+    m.answers[0] = HTTP200(OKBODY);
+    assert_int_equal(icbu_call_report(&c, om, &x.o, &res, &u, &t, &r, 60000, arena, sizeof arena, &o, NULL), ICBU_OK);
+    assert_int_equal(o.kind, ICBU_ACCEPTED);
+    x.o.external_biz_id = icbu_s(NULL);                  /* retries need the idempotency key */
+    multi_init(&m, &t, &r);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, NULL), ICBU_E_NO_BIZ_ID);
+    assert_int_equal(m.opens, 0);
+    assert_int_equal(icbu_call_report(&c, NULL, &x.o, &res, &u, &t, &r, 60000, arena, sizeof arena, &o, NULL), ICBU_E_ARG);
+}
+
 static void test_report_retries(void **state) {
     example_order x;
     icbu_config c;
@@ -1111,6 +1167,7 @@ int main(void) {
         cmocka_unit_test(test_exchange),
         cmocka_unit_test(test_fault_of),
         cmocka_unit_test(test_report_retries),
+        cmocka_unit_test(test_calls_without_err),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_decode_example_roundtrip),
         cmocka_unit_test(test_decode_values),
