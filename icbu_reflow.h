@@ -567,7 +567,9 @@ ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t l
 
 /* The whole exchange on a connected transport: sign, POST, read, parse.
  * The arena holds the request and then the response; out's strings point
- * into it. Returns ICBU_OK with out->kind ACCEPTED/REFUSED/PLATFORM_ERROR, or
+ * into it. It keeps a reserve at its end (a few hundred bytes, most of it the
+ * hash context): the signature's state, then the answer's structs; err.need
+ * counts it. Returns ICBU_OK with out->kind ACCEPTED/REFUSED/PLATFORM_ERROR, or
  * the failure: with out->kind ICBU_TRANSPORT_ERROR and out->stage set once
  * sending began; before that (bad arguments, an order or config that does
  * not sign, an arena too small) out->kind is ICBU_NONE. */
@@ -2012,11 +2014,19 @@ ICBU__NOINLINE static icbu_status icbu__sysparam_put(icbu__out *o, int *first, s
     return ICBU_OK;
 }
 
-static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, const void *req,
-                                   char *buf, size_t cap, size_t *len, icbu_err *e) {
-    icbu__signer sg;
-    icbu__out o;
+/* A signature's working state: the signer, the sink with its hash stage,
+ * and the timestamp's text. In the frame of a call that signs; an exchange
+ * keeps it in its arena's reserve instead (see icbu__reserve). */
+typedef struct icbu__signing {
+    icbu__out o;                  /* first: its fields at short offsets */
     char ts[20];
+    icbu__signer sg;
+} icbu__signing;
+
+static icbu_status icbu__sign_in(icbu__signing *w, const icbu_config *c, const icbu_method *m,
+                                 const void *req, char *buf, size_t cap, size_t *len, icbu_err *e) {
+    icbu__signer *sg = &w->sg;
+    icbu__out *o = &w->o;
     size_t i, hl;
     int first = 1, rc, pending = req != NULL;
     icbu_status st = ICBU_OK;
@@ -2025,37 +2035,45 @@ static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, c
     if (!c || !m || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
         return icbu__fail(e, ICBU_E_ARG);
-    if (icbu_date_format(&c->timestamp, ts) != ICBU_OK) {
+    if (icbu_date_format(&c->timestamp, w->ts) != ICBU_OK) {
         icbu__path_set(e, icbu__sysparams.timestamp);
         return icbu__fail(e, ICBU_E_DATE);
     }
-    icbu__out_init(&o, buf, cap);
-    if (buf) { icbu__sg_begin(&sg, c->app_secret, c->sign_method, o.stage); o.sg = &sg; }   /* the stage is empty */
+    icbu__out_init(o, buf, cap);
+    if (buf) { icbu__sg_begin(sg, c->app_secret, c->sign_method, o->stage); o->sg = sg; }   /* the stage is empty */
     for (i = 0; st == ICBU_OK && (i < ICBU__NSYS || pending);) {
         if (pending && (i == ICBU__NSYS || icbu__cmp(m->param, icbu__sysname(i)) < 0)) {
-            icbu__value_start(&o, first, m->param);                  /* the request, in its place */
-            st = icbu__write(&o, m->request, req, e);
-            icbu__value_end(&o);
+            icbu__value_start(o, first, m->param);                   /* the request, in its place */
+            st = icbu__write(o, m->request, req, e);
+            icbu__value_end(o);
             first = pending = 0;
         } else {
-            st = icbu__sysparam_put(&o, &first, i++, c, m, ts, e);
+            st = icbu__sysparam_put(o, &first, i++, c, m, w->ts, e);
         }
     }
-    icbu__flush(&o);
-    o.sg = NULL;
+    icbu__flush(o);
+    o->sg = NULL;
     /* the stage is free now: it takes the hex digest */
     if (!buf) {
         hl = c->sign_method == ICBU_SIGN_HMAC_SHA256 ? 64 : 32;
     } else {
-        rc = icbu__sg_end(&sg, o.stage, (char *)o.stage, &hl);
+        rc = icbu__sg_end(sg, o->stage, (char *)o->stage, &hl);
         if (rc && st == ICBU_OK) st = icbu__crypto_fail(e, rc);
     }
     if (st == ICBU_OK) {
-        ICBU__LIT(&o, "&sign=");
-        icbu__bytes(&o, (const char *)o.stage, hl);
+        ICBU__LIT(o, "&sign=");
+        icbu__bytes(o, (const char *)o->stage, hl);
     }
-    icbu_wipe(o.stage, sizeof o.stage);
-    return st != ICBU_OK ? st : icbu__finish_len(&o, len, e);
+    icbu_wipe(o->stage, sizeof o->stage);
+    return st != ICBU_OK ? st : icbu__finish_len(o, len, e);
+}
+
+/* A signature with its state in this frame (the one caller of icbu__sign_in
+ * but the exchange: where that is left out, the two are one function). */
+ICBU__NOINLINE static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, const void *req,
+                                   char *buf, size_t cap, size_t *len, icbu_err *e) {
+    icbu__signing w;
+    return icbu__sign_in(&w, c, m, req, buf, cap, len, e);
 }
 
 /* The request's idempotency key (m->key, a String field), or an absent one. */
@@ -3060,13 +3078,31 @@ typedef struct icbu__call {
     icbu_outcome *out;
 } icbu__call;
 
-/* The answer in body, read into arena: parsed where the call says (in its
- * own frame, beside the request's rather than on top of it). */
-ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, icbu_err *e) {
+/* What an exchange keeps at its arena's end (the reserve, past the request
+ * and the response): the signature's state while it signs, then a flat
+ * answer's structs while it parses. So neither is on the stack under the
+ * frames of the writer, the hash and the reader. */
+typedef union icbu__reserve { icbu__signing s; icbu__answer_mem a; } icbu__reserve;
+#define ICBU__RESERVE (sizeof(icbu__reserve) + ICBU__ALIGN - 1)   /* with its alignment */
+
+/* The reserve, aligned, at the end of the call's arena, or NULL when the
+ * arena is smaller; *room: the bytes before it. */
+static icbu__reserve *icbu__reserve_of(const icbu__call *k, size_t *room) {
+    uintptr_t end;
+    *room = 0;
+    if (k->cap < ICBU__RESERVE) return NULL;
+    end = ((uintptr_t)(k->arena + k->cap) - sizeof(icbu__reserve)) & ~(uintptr_t)(ICBU__ALIGN - 1);
+    *room = (size_t)(end - (uintptr_t)k->arena);
+    return (icbu__reserve *)end;
+}
+
+/* The answer in body, read into arena: parsed where the call says (a flat
+ * answer in the reserve, a result after the answer). */
+ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, icbu__reserve *res,
+                                                   icbu_err *e) {
     char *b = (char *)(uintptr_t)body.p;
     size_t end = (size_t)(b - k->arena) + body.n;
-    icbu__answer_mem mem;
-    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &mem, sizeof mem, NULL, k->out, e);
+    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &res->a, sizeof res->a, NULL, k->out, e);
     return icbu__parse_answer(k->m, b, body.n, k->arena + end, k->cap - end, k->result, k->out, e);
 }
 
@@ -3079,26 +3115,25 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, uin
     const icbu_url *u = k->u;
     const icbu_transport *t = k->t;
     char *arena = k->arena;
-    size_t cap = k->cap;
     icbu_outcome *out = k->out;
+    icbu__reserve *res;
     icbu__reply rp;
-    size_t blen, hlen;
+    size_t blen, hlen, cap;
     uint32_t deadline;
     icbu_status st;
     if (!out || !u || !t || !t->send || !t->recv || !arena || icbu__deadline(t, timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
-    if ((st = icbu__sign_body(c, k->m, k->req, arena, cap, &blen, e)) != ICBU_OK) {
-        if (st == ICBU_E_NOSPACE) {
-            icbu__http_head(u, blen, t->keep_alive, NULL, 0, &hlen, e);
-            e->need = blen + hlen;
-        }
-        return st;
+    res = icbu__reserve_of(k, &cap);
+    st = res ? icbu__sign_in(&res->s, c, k->m, k->req, arena, cap, &blen, e)
+             : icbu__sign_body(c, k->m, k->req, NULL, 0, &blen, e);        /* sized only */
+    if (st == ICBU_OK && !res) st = icbu__fail(e, ICBU_E_NOSPACE);
+    if (st == ICBU_OK) st = icbu__http_head(u, blen, t->keep_alive, arena + blen, cap - blen, &hlen, e);
+    if (st == ICBU_E_NOSPACE) {
+        icbu__http_head(u, blen, t->keep_alive, NULL, 0, &hlen, e);
+        e->need = blen + hlen + ICBU__RESERVE;
     }
-    if ((st = icbu__http_head(u, blen, t->keep_alive, arena + blen, cap - blen, &hlen, e)) != ICBU_OK) {
-        if (st == ICBU_E_NOSPACE) e->need = blen + hlen;
-        return st;
-    }
+    if (st != ICBU_OK) return st;
     if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) != ICBU_OK ||
         (st = icbu__send_all(t, deadline, arena, blen, e)) != ICBU_OK) {
         if (dead) *dead = st == ICBU_E_SEND;
@@ -3106,7 +3141,7 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, uin
     }
     st = icbu__http_read(t, deadline, arena, cap, &rp, e);
     if (dead) *dead = rp.got == 0 && (st == ICBU_E_HTTP_TRUNCATED || st == ICBU_E_RECV);
-    if (st == ICBU_OK) st = icbu__parse_call(k, rp.body, e);   /* clears out */
+    if (st == ICBU_OK) st = icbu__parse_call(k, rp.body, res, e);   /* clears out */
     out->reusable = t->keep_alive && rp.reusable;
     if (st != ICBU_OK) return icbu__outcome_fail(out, icbu__stage_of(st), st, e->detail);
     return ICBU_OK;

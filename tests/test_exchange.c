@@ -472,6 +472,29 @@ static void test_exchange(void **state) {
     assert_memory_equal(s.sent, "POST /router/rest HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n", 50);
     assert_memory_equal(s.sent + s.sent_n - blen, body, blen);
     assert_false(contains(s.sent, s.sent_n, "helloworld"));          /* never the secret */
+    {   /* nor in the arena, where the signature's state was kept: not the secret, not its key blocks */
+        char pad[2][11] = { "", "" };
+        int j;
+        for (j = 0; j < 10; j++) {                            /* no byte of either is 0 */
+            pad[0][j] = (char)("helloworld"[j] ^ 0x36);
+            pad[1][j] = (char)("helloworld"[j] ^ 0x5c);
+        }
+        icbu__call k;
+        const icbu__reserve *res;
+        const unsigned char *sg;
+        size_t room, i, nz = 0;
+        assert_false(contains(arena, sizeof arena, "helloworld"));
+        assert_false(contains(arena, sizeof arena, pad[0]));
+        assert_false(contains(arena, sizeof arena, pad[1]));
+        /* the signer (its hash context had the key block in it) is wiped where it was kept */
+        k.arena = arena; k.cap = sizeof arena;
+        res = icbu__reserve_of(&k, &room);
+        assert_non_null(res);
+        assert_true(room + sizeof *res <= sizeof arena && room + ICBU__RESERVE >= sizeof arena);
+        sg = (const unsigned char *)&res->s.sg;
+        for (i = 0; i < sizeof res->s.sg; i++) nz += sg[i] != 0;
+        assert_int_equal(nz, 0);
+    }
     /* failures name their stage */
     script_init(&s, &t, "HTTP/1.1 500 Oops\r\n\r\n", 64);
     assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_HTTP_STATUS);

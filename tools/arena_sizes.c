@@ -30,8 +30,11 @@ int main(void) {
         icbu_sign_body(&c, &x.o, NULL, 0, &body, NULL);
         icbu_http_head(&u, body, NULL, 0, &head, NULL);
         printf("| signed body, %s (icbu_sign_body) | %lu |\n", names[m], (unsigned long)body);
-        printf("| body + HTTP head, %s (icbu_exchange's request) | %lu |\n", names[m], (unsigned long)(body + head));
+        printf("| body + HTTP head + the exchange's reserve, %s (icbu_exchange's request) | %lu |\n", names[m],
+               (unsigned long)(body + head + ICBU__RESERVE));
     }
+    printf("| the exchange's reserve, of the above (its state: the signature's, then the answer's structs) | %lu |\n",
+           (unsigned long)ICBU__RESERVE);
     printf("| decoded order structs + strings (icbu_decode_order) | %lu |\n", (unsigned long)dec);
     return 0;
 }
