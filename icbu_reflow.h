@@ -829,9 +829,11 @@ ICBUDEF void icbu_wipe(void *p, size_t n) {
  * constant sizes then compile to plain moves, COLD keeps their rare paths
  * out of line, and FAST turns on the writer's unrolled paths (each has a
  * general path that gives the same bytes, which is all a small build keeps).
- * OWNFRAME: out of line only in a small build, where stack counts more. */
+ * OWNFRAME: out of line only in a small build, where stack counts more.
+ * ALWAYS: inlined wherever it is called (one body, two ways to call it). */
 #if defined(__GNUC__) || defined(__clang__)
 #define ICBU__NOINLINE __attribute__((noinline))
+#define ICBU__ALWAYS __attribute__((always_inline)) inline
 #if !defined(__OPTIMIZE_SIZE__) && !defined(ICBU_REFLOW_SMALL)
 #define ICBU__HOT __attribute__((always_inline)) inline
 #define ICBU__COLD __attribute__((noinline))
@@ -840,6 +842,7 @@ ICBUDEF void icbu_wipe(void *p, size_t n) {
 #endif
 #else
 #define ICBU__NOINLINE
+#define ICBU__ALWAYS
 #endif
 #ifndef ICBU__HOT
 #define ICBU__HOT
@@ -1184,7 +1187,7 @@ ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, siz
     e->path[k] = 0;
 }
 /* A new error's path: one name (e->path is still empty). */
-static void icbu__path_set(icbu_err *e, const char *name) {
+static ICBU__ALWAYS void icbu__path_set(icbu_err *e, const char *name) {
     icbu__path_prepend(e, name, ICBU_STRLEN(name), ICBU__NOIDX);
 }
 #if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
@@ -1299,7 +1302,7 @@ static ICBU__HOT void icbu__bytes(icbu__out *o, const char *p, size_t n) {
  * stage and its slack at once, and hashes a longer one's whole blocks from
  * where they are (icbu__hash_fill); a small build fills the stage a block at
  * a time, which is all it keeps. */
-static void icbu__flush(icbu__out *o) {
+static ICBU__ALWAYS void icbu__flush(icbu__out *o) {
     if (o->sg && o->staged) icbu__sg_update(o->sg, o->stage, o->staged);
     o->staged = 0;
 }
@@ -1847,7 +1850,7 @@ static void icbu__sg_start(icbu__signer *sg, unsigned char *scratch, unsigned x)
 
 /* Starts the signature: md5 hashes the secret first; hmac and hmac-sha256
  * the inner key block, made in scratch (64 bytes) and wiped there. */
-static void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m,
+static ICBU__ALWAYS void icbu__sg_begin(icbu__signer *sg, const char *secret, icbu_sign_method m,
                            unsigned char *scratch) {
     sg->secret = secret; sg->secret_len = ICBU_STRLEN(secret); sg->m = m; sg->rc = 0;
     sg->alg = m == ICBU_SIGN_HMAC_SHA256 ? ICBU_HASH_SHA256 : ICBU_HASH_MD5;
@@ -2023,8 +2026,10 @@ typedef struct icbu__signing {
     icbu__signer sg;
 } icbu__signing;
 
-static icbu_status icbu__sign_in(icbu__signing *w, const icbu_config *c, const icbu_method *m,
-                                 const void *req, char *buf, size_t cap, size_t *len, icbu_err *e) {
+/* The signature, its state at w: the body of both ways to sign below. */
+static ICBU__ALWAYS icbu_status icbu__sign_with(icbu__signing *w, const icbu_config *c,
+                                                const icbu_method *m, const void *req, char *buf,
+                                                size_t cap, size_t *len, icbu_err *e) {
     icbu__signer *sg = &w->sg;
     icbu__out *o = &w->o;
     size_t i, hl;
@@ -2068,13 +2073,23 @@ static icbu_status icbu__sign_in(icbu__signing *w, const icbu_config *c, const i
     return st != ICBU_OK ? st : icbu__finish_len(o, len, e);
 }
 
-/* A signature with its state in this frame (the one caller of icbu__sign_in
- * but the exchange: where that is left out, the two are one function). */
+/* A signature with its state in this frame: one frame with the signature's
+ * own locals, as deep as one that keeps no state apart. */
 ICBU__NOINLINE static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, const void *req,
-                                   char *buf, size_t cap, size_t *len, icbu_err *e) {
+                                                 char *buf, size_t cap, size_t *len, icbu_err *e) {
     icbu__signing w;
-    return icbu__sign_in(&w, c, m, req, buf, cap, len, e);
+    return icbu__sign_with(&w, c, m, req, buf, cap, len, e);
 }
+#ifndef ICBU_REFLOW_NO_EXCHANGE
+/* A signature with its state at w (an exchange's reserve): a second copy of
+ * the code (about 500 bytes, in the images that exchange), so that neither
+ * way to sign pays for the other with a frame more. */
+ICBU__NOINLINE static icbu_status icbu__sign_in(icbu__signing *w, const icbu_config *c, const icbu_method *m,
+                                               const void *req, char *buf, size_t cap, size_t *len,
+                                               icbu_err *e) {
+    return icbu__sign_with(w, c, m, req, buf, cap, len, e);
+}
+#endif
 
 /* The request's idempotency key (m->key, a String field), or an absent one. */
 static icbu_str icbu__key_of(const icbu_method *m, const void *req) {
