@@ -569,7 +569,8 @@ ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t l
  * The arena holds the request and then the response; out's strings point
  * into it. It keeps a reserve at its end (a few hundred bytes, most of it the
  * hash context): the signature's state, then the answer's structs; err.need
- * counts it. Returns ICBU_OK with out->kind ACCEPTED/REFUSED/PLATFORM_ERROR, or
+ * counts it (an arena smaller than the reserve: err.need is the reserve, at
+ * least what is needed). Returns ICBU_OK with out->kind ACCEPTED/REFUSED/PLATFORM_ERROR, or
  * the failure: with out->kind ICBU_TRANSPORT_ERROR and out->stage set once
  * sending began; before that (bad arguments, an order or config that does
  * not sign, an arena too small) out->kind is ICBU_NONE. */
@@ -3078,7 +3079,7 @@ static icbu_status icbu__outcome_fail(icbu_outcome *out, icbu_stage stage, icbu_
 
 /* One call of the four (icbu_exchange, icbu_report and their icbu_call_
  * twins), its arguments in one place: what it sends, where its result goes,
- * the way there, and whether it retries. */
+ * the way there, and (a report) its retries. */
 typedef struct icbu__call {
     const icbu_method *m;
     const void *req;
@@ -3086,7 +3087,6 @@ typedef struct icbu__call {
     const icbu_url *u;
     const icbu_transport *t;
     const icbu_retry *r;          /* icbu_report's (may be NULL) */
-    int report;                   /* icbu_report: open, exchange, close, and retry */
     uint32_t timeout_ms;
     char *arena;
     size_t cap;
@@ -3139,10 +3139,11 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, uin
     if (!out || !u || !t || !t->send || !t->recv || !arena || icbu__deadline(t, timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
-    res = icbu__reserve_of(k, &cap);
-    st = res ? icbu__sign_in(&res->s, c, k->m, k->req, arena, cap, &blen, e)
-             : icbu__sign_body(c, k->m, k->req, NULL, 0, &blen, e);        /* sized only */
-    if (st == ICBU_OK && !res) st = icbu__fail(e, ICBU_E_NOSPACE);
+    if ((res = icbu__reserve_of(k, &cap)) == NULL) {      /* not even the reserve: at least that */
+        e->need = ICBU__RESERVE;
+        return icbu__fail(e, ICBU_E_NOSPACE);
+    }
+    st = icbu__sign_in(&res->s, c, k->m, k->req, arena, cap, &blen, e);
     if (st == ICBU_OK) st = icbu__http_head(u, blen, t->keep_alive, arena + blen, cap - blen, &hlen, e);
     if (st == ICBU_E_NOSPACE) {
         icbu__http_head(u, blen, t->keep_alive, NULL, 0, &hlen, e);
@@ -3308,35 +3309,47 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, const icbu_
     return st;
 }
 
-/* The four calls' one way in, with an error to fill: an exchange, or a
- * report with its retries. A result may be left out (NULL) for the order's
- * method alone, whose outcome says it all. */
-ICBU__NOINLINE static icbu_status icbu__run(const icbu_config *c, const icbu__call *k, icbu_err *e) {
+/* A call's start: a clean error, and a method and result it can take (a
+ * result may be left out, NULL, for the order's method alone, whose outcome
+ * says it all). */
+static icbu_status icbu__call_ok(const icbu__call *k, icbu_err *e) {
     ICBU_MEMSET(e, 0, sizeof *e);
     if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD)) return icbu__fail(e, ICBU_E_ARG);
-    if (k->report) return icbu__report(c, k, e);
-    return icbu__exchange(c, k, k->timeout_ms, e, NULL);
+    return ICBU_OK;
 }
-
-/* A call without the caller's icbu_err runs here, with a local one in a
- * frame of its own (as a signature does): a call that passes one does not
- * carry 112 unused bytes under the signature's and the reader's frames. */
-ICBU__NOINLINE static icbu_status icbu__run_local(const icbu_config *c, const icbu__call *k) {
+/* The two kinds of call, with an error to fill; and each without the
+ * caller's, with a local one in a frame of its own (as a signature does): a
+ * call that passes one does not carry 112 unused bytes under the deepest
+ * frames. Apart, so that an exchange's stack is not a report's. */
+static icbu_status icbu__run_exchange(const icbu_config *c, const icbu__call *k, icbu_err *e) {
+    icbu_status st = icbu__call_ok(k, e);
+    return st != ICBU_OK ? st : icbu__exchange(c, k, k->timeout_ms, e, NULL);
+}
+static icbu_status icbu__run_report(const icbu_config *c, const icbu__call *k, icbu_err *e) {
+    icbu_status st = icbu__call_ok(k, e);
+    return st != ICBU_OK ? st : icbu__report(c, k, e);
+}
+ICBU__NOINLINE static icbu_status icbu__local_exchange(const icbu_config *c, const icbu__call *k) {
     icbu_err local;
-    return icbu__run(c, k, &local);
+    return icbu__run_exchange(c, k, &local);
+}
+ICBU__NOINLINE static icbu_status icbu__local_report(const icbu_config *c, const icbu__call *k) {
+    icbu_err local;
+    return icbu__run_report(c, k, &local);
 }
 
-/* Each of the four puts its arguments in its call k and runs it: with the
- * caller's error, or in icbu__run_local's frame with one of its own. */
-#define ICBU__RUN(k) ((k).u = u, (k).t = t, (k).timeout_ms = timeout_ms, (k).arena = arena, \
-                      (k).cap = cap, (k).out = out, e ? icbu__run(c, &(k), e) : icbu__run_local(c, &(k)))
+/* Each of the four puts its arguments in its call k and runs it as its kind
+ * (exchange or report): with the caller's error, or with one of its own. */
+#define ICBU__RUN(k, kind) ((k).u = u, (k).t = t, (k).timeout_ms = timeout_ms, (k).arena = arena, \
+                            (k).cap = cap, (k).out = out, \
+                            e ? icbu__run_##kind(c, &(k), e) : icbu__local_##kind(c, &(k)))
 
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
                                   const icbu_transport *t, uint32_t timeout_ms, char *arena,
                                   size_t cap, icbu_outcome *out, icbu_err *e) {
     icbu__call k;
-    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL; k.r = NULL; k.report = 0;
-    return ICBU__RUN(k);
+    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL; k.r = NULL;
+    return ICBU__RUN(k, exchange);
 }
 
 ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *m, const void *req,
@@ -3344,16 +3357,16 @@ ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *
                                        const icbu_transport *t, uint32_t timeout_ms, char *arena,
                                        size_t cap, icbu_outcome *out, icbu_err *e) {
     icbu__call k;
-    k.m = m; k.req = req; k.result = result; k.r = NULL; k.report = 0;
-    return ICBU__RUN(k);
+    k.m = m; k.req = req; k.result = result; k.r = NULL;
+    return ICBU__RUN(k, exchange);
 }
 
 ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e) {
     icbu__call k;
-    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL; k.r = r; k.report = 1;
-    return ICBU__RUN(k);
+    k.m = ICBU__ORDER_METHOD; k.req = o; k.result = NULL; k.r = r;
+    return ICBU__RUN(k, report);
 }
 
 ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m, const void *req,
@@ -3362,8 +3375,8 @@ ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m,
                                      uint32_t timeout_ms, char *arena, size_t cap,
                                      icbu_outcome *out, icbu_err *e) {
     icbu__call k;
-    k.m = m; k.req = req; k.result = result; k.r = r; k.report = 1;
-    return ICBU__RUN(k);
+    k.m = m; k.req = req; k.result = result; k.r = r;
+    return ICBU__RUN(k, report);
 }
 #undef ICBU__RUN
 #endif /* ICBU_REFLOW_NO_EXCHANGE */

@@ -548,12 +548,24 @@ static void test_exchange(void **state) {
     script_init(&s, &t, "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{", 64);
     assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_HTTP_TRUNCATED);
     assert_int_equal(o.stage, ICBU_STAGE_RECEIVE);
-    /* an arena too small for the request: the size needed */
+    /* an arena too small for the request: the size needed, the request's and the reserve's */
     script_init(&s, &t, "", 64);
-    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, 100, &o, &e), ICBU_E_NOSPACE);
-    assert_true(e.need > blen);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, 1000, &o, &e), ICBU_E_NOSPACE);
+    assert_true(e.need > blen + ICBU__RESERVE);
     assert_int_equal(s.sent_n, 0);
-    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, e.need, &o, &e), ICBU_E_HTTP_TRUNCATED);
+    {
+        size_t need = e.need;
+        assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, need, &o, &e), ICBU_E_HTTP_TRUNCATED);
+        script_init(&s, &t, "", 64);                 /* one byte less: at most the reserve's alignment fits */
+        assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, need - ICBU__ALIGN, &o, &e), ICBU_E_NOSPACE);
+        assert_int_equal(e.need, need);
+    }
+    /* one that cannot hold even the reserve: at least that, then the rest, as above */
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, 100, &o, &e), ICBU_E_NOSPACE);
+    assert_int_equal(e.need, ICBU__RESERVE);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, e.need, &o, &e), ICBU_E_NOSPACE);
+    assert_true(e.need > blen + ICBU__RESERVE);
+    assert_int_equal(s.sent_n, 0);
 }
 
 /* ----------------------------------------------------------- order decoder */
