@@ -866,7 +866,10 @@ ICBUDEF void icbu_wipe(void *p, size_t n) {
 #define ICBU__FAST_KEYS ICBU__FAST        /* a member's start in one go */
 #endif
 
+/* The status, kept in e unless e has one already (or is NULL: a signature
+ * without the caller's error keeps nothing of it). */
 static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
+    if (!e) return s;
     if (e->status == ICBU_OK) e->status = s;
     return e->status;
 }
@@ -1172,9 +1175,12 @@ static size_t icbu__path_seg(char *out, size_t cap, const char *name, size_t len
  * segment in front of what e->path holds (the innermost part is cut first). */
 ICBU__NOINLINE static void icbu__path_prepend(icbu_err *e, const char *name, size_t len, size_t idx) {
     char seg[ICBU_PATH_MAX];          /* this level, '.', what e->path holds: built here, */
-    const char *p = e->path;          /* not moved in place (no memmove without the exchange) */
+    const char *p;                    /* not moved in place (no memmove without the exchange) */
     int cut;
-    size_t k = icbu__path_seg(seg, sizeof seg - 1, name, len, idx, &cut), j;
+    size_t k, j;
+    if (!e) return;
+    p = e->path;
+    k = icbu__path_seg(seg, sizeof seg - 1, name, len, idx, &cut);
     if (*p && !cut) {
         seg[k++] = '.';                           /* seg[sizeof seg - 1] at most */
         while (*p && k < sizeof seg - 1) seg[k++] = *p++;
@@ -1680,16 +1686,16 @@ static int icbu__absent(const icbu__field *f, const unsigned char *p) {
 
 static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base);
 
-/* An OBJS or STRS field's {p, n} as a JSON array. Returns ICBU__NOIDX, or
- * the element that failed (its status is in w->e), for the path. */
-static size_t icbu__warray(icbu__w *w, const icbu__field *f, const icbu_str_list *l) {
-    size_t size = ICBU__FKIND(f) == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[ICBU__FSUB(f)].size, k;
+/* An OBJS or STRS field's {p, n} as a JSON array; *k: the element that
+ * failed (for the path), or ICBU__NOIDX. */
+static icbu_status icbu__warray(icbu__w *w, const icbu__field *f, const icbu_str_list *l, size_t *k) {
+    size_t size = ICBU__FKIND(f) == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[ICBU__FSUB(f)].size;
     ICBU__WTOK(w, "[", "%5B");
-    for (k = 0; k < l->n; k++) {
-        const unsigned char *el = (const unsigned char *)l->p + k * size;
+    for (*k = 0; *k < l->n; ++*k) {
+        const unsigned char *el = (const unsigned char *)l->p + *k * size;
         const icbu_str *s = (const icbu_str *)(const void *)el;
         icbu_status st = ICBU_OK;
-        if (k) ICBU__WTOK(w, ",", "%2C");
+        if (*k) ICBU__WTOK(w, ",", "%2C");
         if (ICBU__FKIND(f) != ICBU__K_STRS) {
             st = icbu__wobj(w, ICBU__FSUB(f), el);
         } else if (s->p) {
@@ -1698,10 +1704,11 @@ static size_t icbu__warray(icbu__w *w, const icbu__field *f, const icbu_str_list
         } else {
             ICBU__TOK(w->o, "null", "null");
         }
-        if (st != ICBU_OK) return k;
+        if (st != ICBU_OK) return st;
     }
+    *k = ICBU__NOIDX;
     ICBU__WTOK(w, "]", "%5D");
-    return ICBU__NOIDX;
+    return ICBU_OK;
 }
 
 static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base) {
@@ -1728,8 +1735,7 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             st = icbu__wobj(w, ICBU__FSUB(f), *(const unsigned char *const *)(const void *)p);
             break;
         default:
-            k = icbu__warray(w, f, (const icbu_str_list *)(const void *)p);
-            if (k != ICBU__NOIDX) st = w->e->status;
+            st = icbu__warray(w, f, (const icbu_str_list *)(const void *)p, &k);
             break;
         }
         if (st != ICBU_OK) {
@@ -1751,7 +1757,10 @@ static icbu_status icbu__write(icbu__out *o, unsigned ty, const void *req, icbu_
 
 static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
     if (len) *len = o->len;
-    if (o->buf && o->len > o->cap) { e->need = o->len; return icbu__fail(e, ICBU_E_NOSPACE); }
+    if (o->buf && o->len > o->cap) {
+        if (e) e->need = o->len;
+        return icbu__fail(e, ICBU_E_NOSPACE);
+    }
     return ICBU_OK;
 }
 
@@ -1884,7 +1893,7 @@ static int icbu__sg_end(icbu__signer *sg, unsigned char *scratch, char *hex, siz
 
 /* ICBU_E_CRYPTO, with the back end's code in e->detail. */
 static icbu_status icbu__crypto_fail(icbu_err *e, int rc) {
-    e->detail = rc;
+    if (e) e->detail = rc;
     return icbu__fail(e, ICBU_E_CRYPTO);
 }
 
@@ -2036,7 +2045,7 @@ static ICBU__ALWAYS icbu_status icbu__sign_with(icbu__signing *w, const icbu_con
     size_t i, hl;
     int first = 1, rc, pending = req != NULL;
     icbu_status st = ICBU_OK;
-    ICBU_MEMSET(e, 0, sizeof *e);         /* a clean error: the caller's, or a local one */
+    if (e) ICBU_MEMSET(e, 0, sizeof *e);  /* a clean error; or none: NULL is passed down */
     if (len) *len = 0;
     if (!c || !m || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
@@ -2109,20 +2118,10 @@ ICBUDEF int icbu_has_key(const icbu_method *m, const void *req) {
     return !icbu__blank(k.p, k.n);
 }
 
-/* A signature without the caller's icbu_err runs here, with a local one in a
- * frame of its own: a call that passes one does not carry 112 unused bytes
- * of stack under the deepest frames of the library. */
-ICBU__NOINLINE static icbu_status icbu__sign_body_local(const icbu_config *c, const icbu_method *m,
-                                                        const void *req, char *buf, size_t cap,
-                                                        size_t *len) {
-    icbu_err local;
-    return icbu__sign_body(c, m, req, buf, cap, len, &local);
-}
-
-/* Two tail calls: no frame of its own under icbu__sign_body's. */
+/* One tail call: no frame of its own under icbu__sign_body's, and no local
+ * icbu_err for a call without one (the signature keeps no error then). */
 ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
                                       char *buf, size_t cap, size_t *len, icbu_err *e) {
-    if (!e) return icbu__sign_body_local(c, m, req, buf, cap, len);
     return icbu__sign_body(c, m, req, buf, cap, len, e);
 }
 

@@ -406,6 +406,13 @@ static void test_utf8_error_path(void **state) {
     example_config(&c, ICBU_SIGN_HMAC_SHA256);
     assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "subject_matter_info.goods_item_list[2].item_url_list[0]");
+    /* without an icbu_err: the same status, from an array's element as from a field */
+    assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, NULL), ICBU_E_UTF8);
+    c.app_key = "k\xff";
+    assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, NULL), ICBU_E_UTF8);
+    assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "app_key");
+    example_config(&c, ICBU_SIGN_HMAC_SHA256);
     urls[0] = icbu_s("ok");
     g[1].item_desc = icbu_s("\xed\xa0\x80");
     assert_int_equal(icbu_order_json(&o, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
@@ -420,6 +427,11 @@ static void test_utf8_error_path(void **state) {
     s.order_time = icbu_d(2023, 1, 1, 24, 0, 0);                  /* 24:00 */
     assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, &e), ICBU_E_DATE);
     assert_string_equal(e.path, "subject_matter_info.order_time");
+    assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, NULL), ICBU_E_DATE);
+    c.timestamp.set = 0;
+    assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, NULL), ICBU_E_DATE);
+    c.app_key = NULL;
+    assert_int_equal(icbu_sign_body(&c, &o, buf, sizeof buf, &n, NULL), ICBU_E_ARG);
 }
 
 /* ---------------------------------------------------------- arena limits */
@@ -446,6 +458,9 @@ static void exhaust(icbu_status (*f)(const build *, char *, size_t, size_t *, ic
         assert_int_equal(f(b, (char *)mem, cap, &n, &e), ICBU_E_NOSPACE);
         assert_int_equal(e.status, ICBU_E_NOSPACE);
         assert_int_equal(e.need, need);
+        for (k = cap; k < need + GUARD; k++) assert_int_equal(mem[k], 0xA5);
+        assert_int_equal(f(b, (char *)mem, cap, &n, NULL), ICBU_E_NOSPACE);    /* without an icbu_err too */
+        assert_int_equal(n, need);
         for (k = cap; k < need + GUARD; k++) assert_int_equal(mem[k], 0xA5);
     }
     assert_int_equal(f(b, (char *)mem, need, &n, NULL), ICBU_OK);

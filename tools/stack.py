@@ -666,7 +666,7 @@ def paint_target(entry, hsh):
 def painted(m):
     """{(entry point, hash): [bytes, {image: its figure}, every image passed]}: the
     deepest painted peak of each entry point over the Cortex-M4F images of that
-    hash (for icbu_sign_body, over its three sign methods)."""
+    hash (for icbu_sign_body, over its three sign methods and hmac-sha256 without an icbu_err)."""
     out = {}
     for name, im in sorted(m["images"].items()):
         if im["arch"] != "m4f":
@@ -750,7 +750,7 @@ def render_painted(out, m, header):
              "`tests/firmware/fw_hash.c`, mbedTLS its own `md5.c` and `sha256.c`), on their inputs: the example order; for `icbu_exchange` the deepest of three "
              "answers (accepted, refused, platform error), for `icbu_report` a 503 and then an acceptance; "
              "the transport's callbacks (the images' in-memory transport, a few bytes) included. "
-             "`icbu_sign_body` is the deepest of its three sign methods (%s). Static: this script's worst "
+             "`icbu_sign_body` is the deepest of its three sign methods and of hmac-sha256 with `NULL` for the `icbu_err` (no-err) (%s). Static: this script's worst "
              "case over every path, as in the table above (`+cb`: plus your callbacks); for the custom hash "
              "the same analysis over `tests/firmware/fw_hash.c`. The two differ in two ways: the painted run "
              "takes one path, the static figure the deepest of all; and the images compile each "
