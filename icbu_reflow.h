@@ -3317,9 +3317,10 @@ static icbu_status icbu__call_ok(const icbu__call *k, icbu_err *e) {
     return ICBU_OK;
 }
 /* The two kinds of call, with an error to fill; and each without the
- * caller's, with a local one in a frame of its own (as a signature does): a
- * call that passes one does not carry 112 unused bytes under the deepest
- * frames. Apart, so that an exchange's stack is not a report's. */
+ * caller's, with a local one in a frame of its own (an exchange reads back
+ * what it keeps there, where a signature keeps nothing): a call that passes
+ * one does not carry 112 unused bytes under the deepest frames. Apart, so
+ * that an exchange's stack is not a report's. */
 static icbu_status icbu__run_exchange(const icbu_config *c, const icbu__call *k, icbu_err *e) {
     icbu_status st = icbu__call_ok(k, e);
     return st != ICBU_OK ? st : icbu__exchange(c, k, k->timeout_ms, e, NULL);
