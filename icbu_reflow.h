@@ -570,10 +570,10 @@ ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t l
  * into it. It keeps a reserve at its end (a few hundred bytes, most of it the
  * hash context): the signature's state, then the answer's structs; err.need
  * counts it (an arena smaller than the reserve: err.need is the reserve, at
- * least what is needed). Returns ICBU_OK with out->kind ACCEPTED/REFUSED/PLATFORM_ERROR, or
- * the failure: with out->kind ICBU_TRANSPORT_ERROR and out->stage set once
- * sending began; before that (bad arguments, an order or config that does
- * not sign, an arena too small) out->kind is ICBU_NONE. */
+ * least what is needed). Returns ICBU_OK with out->kind ACCEPTED, REFUSED or
+ * PLATFORM_ERROR, or the failure: with out->kind ICBU_TRANSPORT_ERROR and
+ * out->stage set once sending began; before that (bad arguments, an order or
+ * config that does not sign, an arena too small) out->kind is ICBU_NONE. */
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
                                   const icbu_url *u, const icbu_transport *t,
                                   uint32_t timeout_ms, char *arena, size_t cap,
