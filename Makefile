@@ -14,7 +14,8 @@ include tools/mbedtls.mk
 TFLAGS  := -std=c99 -g -O1 -Wall -Wextra -I. -I$(BUILD) -Itests $(MBEDTLS_CFLAGS)
 # Unit tests run once per back end. "small": the mbedTLS back end with ICBU_REFLOW_SMALL,
 # the writer's compact paths (what -Os builds get). On mbedTLS 4.x (MBEDTLS_PREFIX), which
-# has only PSA, there is no "mbedtls" and "small" is over PSA.
+# has only PSA, there is no "mbedtls" and "small" is over PSA. "custom": the custom hash hook,
+# with ICBU_REFLOW_NO_LIBC (the library's own five string.h loops).
 MBEDTLS_BACKENDS := $(if $(filter PSA,$(MBEDTLS_HASH)),psa small,mbedtls psa small)
 BACKENDS := $(MBEDTLS_BACKENDS) bearssl custom
 LIBS_mbedtls := $(MBEDTLS_LDFLAGS) $(MBEDTLS_CRYPTO)
@@ -25,7 +26,7 @@ LIBS_custom  := -lbearssl
 DEF_mbedtls  := -DICBU_REFLOW_CRYPTO_MBEDTLS
 DEF_psa      := -DICBU_REFLOW_CRYPTO_PSA
 DEF_bearssl  := -DICBU_REFLOW_CRYPTO_BEARSSL
-DEF_custom   := -DICBU_REFLOW_CRYPTO_CUSTOM
+DEF_custom   := -DICBU_REFLOW_CRYPTO_CUSTOM -DICBU_REFLOW_NO_LIBC
 DEF_small    := -DICBU_REFLOW_CRYPTO_$(MBEDTLS_HASH) -DICBU_REFLOW_SMALL
 SRC_custom   := tests/custom_hash.c
 PSA_WRAP     := -Wl,--wrap=psa_hash_setup,--wrap=psa_hash_update,--wrap=psa_hash_finish,--wrap=psa_hash_abort

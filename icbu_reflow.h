@@ -106,6 +106,9 @@
  *                                 rather than a sentence (implementation file only)
  *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err
  *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts
+ *   ICBU_REFLOW_NO_LIBC          the library's own byte loops for the five below
+ *                                 that you leave undefined: no C library at all
+ *                                 (implementation file only)
  *   ICBU_MEMCPY, ICBU_MEMMOVE, ICBU_MEMSET, ICBU_MEMCMP, ICBU_STRLEN
  *                                the only libc calls (string.h by default)
  *
@@ -675,28 +678,78 @@ ICBUDEF icbu_status icbu_decode_request(const icbu_method *m, const char *json, 
 #define ICBU_REFLOW_BEARSSL_HEADER <bearssl.h>
 #endif
 
+/* The five libc calls: the caller's, else the C library's, else (with
+ * ICBU_REFLOW_NO_LIBC) the library's own byte loops further down. */
+#ifdef ICBU_REFLOW_NO_LIBC
+#define ICBU__OWN(libc, own) own
+#else
+#define ICBU__OWN(libc, own) libc
 #if !defined(ICBU_MEMCPY) || !defined(ICBU_MEMMOVE) || !defined(ICBU_MEMSET) || \
     !defined(ICBU_MEMCMP) || !defined(ICBU_STRLEN)
 #include <string.h>
 #endif
+#endif
 #ifndef ICBU_MEMCPY
-#define ICBU_MEMCPY(d, s, n) memcpy(d, s, n)
+#define ICBU_MEMCPY(d, s, n) ICBU__OWN(memcpy, icbu__own_cpy)(d, s, n)
 #endif
 #ifndef ICBU_MEMMOVE
-#define ICBU_MEMMOVE(d, s, n) memmove(d, s, n)
+#define ICBU_MEMMOVE(d, s, n) ICBU__OWN(memmove, icbu__own_move)(d, s, n)
 #endif
 #ifndef ICBU_MEMSET
-#define ICBU_MEMSET(d, c, n) memset(d, c, n)
+#define ICBU_MEMSET(d, c, n) ICBU__OWN(memset, icbu__own_set)(d, c, n)
 #endif
 #ifndef ICBU_MEMCMP
-#define ICBU_MEMCMP(a, b, n) memcmp(a, b, n)
+#define ICBU_MEMCMP(a, b, n) ICBU__OWN(memcmp, icbu__own_cmp)(a, b, n)
 #endif
 #ifndef ICBU_STRLEN
-#define ICBU_STRLEN(p) strlen(p)
+#define ICBU_STRLEN(p) ICBU__OWN(strlen, icbu__own_len)(p)
 #endif
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+#ifdef ICBU_REFLOW_NO_LIBC
+/* ICBU_REFLOW_NO_LIBC: the five as byte loops, a few bytes of code each in
+ * place of the C library's word-at-a-time ones (newlib-nano's take 0.7 KB on
+ * Cortex-M4F), for a firmware with no C library or one that would link them
+ * for this library alone. Slower per byte; the library moves a few KB per
+ * request. The stores (and strlen's loads) are volatile so that no compiler
+ * turns a loop back into a call of the function it stands for. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ICBU__MAYBE_UNUSED __attribute__((unused))   /* not every build calls all five */
+#else
+#define ICBU__MAYBE_UNUSED
+#endif
+ICBU__MAYBE_UNUSED static void icbu__own_cpy(void *d, const void *s, size_t n) {
+    volatile unsigned char *to = (volatile unsigned char *)d;
+    const unsigned char *from = (const unsigned char *)s;
+    while (n--) *to++ = *from++;
+}
+ICBU__MAYBE_UNUSED static void icbu__own_move(void *d, const void *s, size_t n) {
+    volatile unsigned char *to = (volatile unsigned char *)d;
+    const unsigned char *from = (const unsigned char *)s;
+    if ((uintptr_t)to <= (uintptr_t)from) {
+        while (n--) *to++ = *from++;
+    } else {
+        while (n--) to[n] = from[n];
+    }
+}
+ICBU__MAYBE_UNUSED static void icbu__own_set(void *d, int c, size_t n) {
+    volatile unsigned char *to = (volatile unsigned char *)d;
+    while (n--) *to++ = (unsigned char)c;
+}
+ICBU__MAYBE_UNUSED static int icbu__own_cmp(const void *a, const void *b, size_t n) {
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    for (; n; n--, x++, y++)
+        if (*x != *y) return *x - *y;
+    return 0;
+}
+ICBU__MAYBE_UNUSED static size_t icbu__own_len(const char *p) {
+    const volatile char *q = p;
+    while (*q) q++;
+    return (size_t)(q - p);
+}
 #endif
 
 /* ------------------------------------------------------- hash back ends

@@ -720,6 +720,38 @@ static void test_exports(void **state) {
     assert_int_equal(icbu_utf8_len("a", 0), 0);
 }
 
+/* ICBU_REFLOW_NO_LIBC (the custom back end's builds): the library's own five
+ * against the C library's, on the cases a byte loop gets wrong: nothing to
+ * do, overlap either way, the sign of a difference, bytes above 0x7f. */
+#ifdef ICBU_REFLOW_NO_LIBC
+static void test_own_libc(void **state) {
+    (void)state;
+    {
+        unsigned char a[16], b[16];
+        size_t i;
+        for (i = 0; i < sizeof a; i++) a[i] = b[i] = (unsigned char)(i * 17u);
+        icbu__own_move(a + 3, a, 10); memmove(b + 3, b, 10);        /* forward overlap */
+        assert_memory_equal(a, b, sizeof a);
+        icbu__own_move(a, a + 5, 11); memmove(b, b + 5, 11);        /* backward overlap */
+        assert_memory_equal(a, b, sizeof a);
+        icbu__own_move(a, a, 16);
+        assert_memory_equal(a, b, sizeof a);
+        icbu__own_cpy(a + 1, "xyz", 3); memcpy(b + 1, "xyz", 3);
+        icbu__own_cpy(a, "q", 0);
+        assert_memory_equal(a, b, sizeof a);
+        icbu__own_set(a + 2, 0x1A5, 7); memset(b + 2, 0x1A5, 7);     /* the low byte, 0xA5 */
+        icbu__own_set(a, 0, 0);
+        assert_memory_equal(a, b, sizeof a);
+        assert_int_equal(icbu__own_cmp("abc", "abd", 3), 'c' - 'd');
+        assert_int_equal(icbu__own_cmp("\xff", "\x01", 1), 0xff - 0x01);   /* unsigned bytes */
+        assert_int_equal(icbu__own_cmp("abc", "abd", 2), 0);
+        assert_int_equal(icbu__own_cmp("x", "y", 0), 0);
+        assert_int_equal(icbu__own_len(""), 0);
+        assert_int_equal(icbu__own_len("timestamp"), 9);
+    }
+}
+#endif
+
 static void test_misc_api(void **state) {
     int s;
     icbu_str x = icbu_s(NULL);
@@ -755,6 +787,9 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_int64_extremes_and_absence),
         cmocka_unit_test(test_exports),
         cmocka_unit_test(test_misc_api),
+#ifdef ICBU_REFLOW_NO_LIBC
+        cmocka_unit_test(test_own_libc),
+#endif
     };
     if (argc > 1) out_dir = argv[1];
 #ifdef ICBU_REFLOW_CRYPTO_PSA

@@ -21,7 +21,10 @@
 #   - with ICBU_REFLOW_STATIC (every function static, so inlined as the
 #     optimizer likes): gcc at every level, clang at -O0
 #   - as C++11 (g++, clang++), extern and static, at -O0
-# Also: the writer's small build (ICBU_REFLOW_SMALL, which -Os turns on) at
+# Also: ICBU_REFLOW_NO_LIBC (the library's own five loops) for every back end,
+# with nothing and with both left out, at every level with gcc, clang and
+# arm-none-eabi-gcc, static with gcc at -O0, and as C++ at -O2;
+# the writer's small build (ICBU_REFLOW_SMALL, which -Os turns on) at
 # -O2 with gcc, clang and arm-none-eabi-gcc for every back end, and C++ at
 # -O2, -O3 and -O2 with ICBU_REFLOW_SMALL; the declarations alone (no
 # IMPLEMENTATION) in C99 and C++98/11/20;
@@ -175,6 +178,30 @@ for cxx in $CXX_COMPILERS; do
     for opt in -O2 -O3 "-O2 -DICBU_REFLOW_SMALL"; do
         build "$cxx" "-x c++ -std=c++11 $CXXFLAGS_STRICT $opt" "$OUT/m_MBEDTLS-none-extern.c" \
             "$cxx C++11 $opt MBEDTLS-none-extern"
+    done
+done
+
+# --- the library's own five (ICBU_REFLOW_NO_LIBC, in place of string.h): every
+# back end, with nothing and with both left out, at every level (gcc, clang,
+# arm-none-eabi-gcc); static at -O0 (an unused loop must not warn); C++ at -O2
+for be in MBEDTLS PSA BEARSSL CUSTOM; do
+    for feat in none both; do
+        for opt in $LEVELS; do
+            for cc in $C_COMPILERS; do
+                build "$cc" "$CFLAGS_STRICT $opt -DICBU_REFLOW_NO_LIBC" "$OUT/m_$be-$feat-extern.c" \
+                    "$cc C99 $opt -DICBU_REFLOW_NO_LIBC $be-$feat-extern"
+            done
+            build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS $opt -DICBU_REFLOW_NO_LIBC" "$OUT/m_$be-$feat-extern.c" \
+                "$ARM_CC C99 Cortex-M4F $opt -DICBU_REFLOW_NO_LIBC $be-$feat-extern"
+        done
+        build "${GCC:-gcc}" "$CFLAGS_STRICT -O0 -DICBU_REFLOW_NO_LIBC" "$OUT/m_$be-$feat-static.c" \
+            "${GCC:-gcc} C99 -O0 -DICBU_REFLOW_NO_LIBC $be-$feat-static"
+    done
+done
+for cxx in $CXX_COMPILERS; do
+    for src in MBEDTLS-none-extern CUSTOM-both-static; do
+        build "$cxx" "-x c++ -std=c++11 $CXXFLAGS_STRICT -O2 -DICBU_REFLOW_NO_LIBC" "$OUT/m_$src.c" \
+            "$cxx C++11 -O2 -DICBU_REFLOW_NO_LIBC $src"
     done
 done
 

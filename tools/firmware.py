@@ -16,6 +16,8 @@ and, for each, the library compiled in the configurations of docs/size.md:
           program built with FW_SIGN_ONLY): the program signs the API document's
           example order (tests/example_order.h) with md5, hmac and hmac-sha256, and
           does nothing else: the image the issue's check links
+  nolibc  sign only without a C library (the same, with ICBU_REFLOW_NO_LIBC: the
+          library's own five string.h loops)
   sign    build and sign (the same configuration): the same, then writes the
           order's JSON and a few dates
   client  full client (ICBU_REFLOW_NO_DECODER): the same, then icbu_url_parse,
@@ -132,6 +134,9 @@ CLIENT_ENTRIES = ["icbu_url_parse", "exchange/accepted", "exchange/refused", "ex
 CONFIGS = {
     "signonly": {"label": "sign only", "defines": ["ICBU_REFLOW_NO_EXCHANGE", "ICBU_REFLOW_NO_DECODER"],
                  "program": ["FW_SIGN_ONLY"], "harness": [], "entries": SIGN_ENTRIES[:4]},
+    "nolibc": {"label": "sign only, no libc",
+               "defines": ["ICBU_REFLOW_NO_EXCHANGE", "ICBU_REFLOW_NO_DECODER", "ICBU_REFLOW_NO_LIBC"],
+               "program": ["FW_SIGN_ONLY"], "harness": [], "entries": SIGN_ENTRIES[:4]},
     "sign": {"label": "build and sign", "defines": ["ICBU_REFLOW_NO_EXCHANGE", "ICBU_REFLOW_NO_DECODER"],
              "harness": [], "entries": SIGN_ENTRIES},
     "client": {"label": "full client", "defines": ["ICBU_REFLOW_NO_DECODER"],
@@ -197,6 +202,7 @@ ARCHES = {
 # build and sign and everything) and for build and sign on RV32.
 IMAGES = [("%s-%s-%s" % (a, c, h), a, c, h) for a, c, h in (
     ("m0p", "signonly", "custom"), ("m4f", "signonly", "custom"), ("rv32", "signonly", "custom"),
+    ("m0p", "nolibc", "custom"), ("m4f", "nolibc", "custom"), ("rv32", "nolibc", "custom"),
     ("m0p", "sign", "custom"), ("m0p", "client", "custom"), ("m0p", "full", "custom"),
     ("m4f", "sign", "custom"), ("m4f", "sign", "mbedtls"), ("m4f", "client", "custom"),
     ("m4f", "full", "custom"), ("m4f", "full", "mbedtls"),

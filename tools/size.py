@@ -87,11 +87,12 @@ PSA_CONFIG_FILE = "icbu_psa_user_config.h"
 GCC_TOTAL = "library + libgcc"
 TOTAL = "library + helpers"
 TARGETS = (("sign only", 5 * 1024, GCC_TOTAL, "build and sign"),
+           ("sign only, no libc", 5 * 1024, TOTAL, "build and sign with every helper"),
            ("full client", 11 * 1024, TOTAL, "full client"))
 TARGET_COLUMN = "Cortex-M4F -Os"
 # The linked table: its configurations and targets (tools/firmware.py's images with
 # the custom hash), and the image whose largest input sections are listed
-LINKED_CONFIGS = ("signonly", "sign", "client", "full")
+LINKED_CONFIGS = ("signonly", "nolibc", "sign", "client", "full")
 LINKED_ARCHES = ("m0p", "m4f", "rv32")
 LINKED_HASH = "custom"
 SECTIONS_OF = "m4f-sign-custom"
@@ -509,12 +510,12 @@ def render_helpers(m):
         for (archive, member), f in sorted(found.items(), key=lambda kv: (-kv[1]["bytes"], kv[0][1])):
             L.append("| %s | %s | %s(%s) | %d | %s | %s |" % (
                 f["target"], ", ".join("`%s`" % w for w in sorted(f["wants"])), archive, member, f["bytes"],
-                "all three" if f["configs"] == labels else ", ".join(f["configs"]),
+                "all" if f["configs"] == labels else ", ".join(f["configs"]),
                 ", ".join(r for r in ("hash", "harness", "startup") if r in f["others"]) or "—"))
     return L
 
 
-CONFIG_LABEL = {"signonly": "sign only", "sign": "build and sign", "client": "full client",
+CONFIG_LABEL = {"signonly": "sign only", "nolibc": "sign only, no libc", "sign": "build and sign", "client": "full client",
                 "full": "full client + decoder"}
 
 
@@ -535,7 +536,9 @@ def render_linked(m, header):
              "to its end under QEMU (what it calls: [firmware.md](firmware.md)). Configurations: sign only "
              "and build and sign are `ICBU_REFLOW_NO_EXCHANGE` + `ICBU_REFLOW_NO_DECODER` (sign only: a "
              "program that signs the example order and does nothing else, the image the issue's check "
-             "links; build and sign also writes the order's JSON and dates), full client "
+             "links; sign only, no libc: the same with `ICBU_REFLOW_NO_LIBC`, the library's own "
+             "byte loops for the five `string.h` calls, so that it needs no C library; build and sign "
+             "also writes the order's JSON and dates), full client "
              "`ICBU_REFLOW_NO_DECODER`, full client + decoder nothing left out. %s: the library and the "
              "libgcc members it needs, as the issue's check counts; %s: and the C library's too." % (
                  GCC_TOTAL, TOTAL))
