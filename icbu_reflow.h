@@ -981,14 +981,16 @@ ICBUDEF icbu_date icbu_d(unsigned year, unsigned month, unsigned day, unsigned h
     d.set = 1;
     return d;
 }
-ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
+/* Unix time t as a date at *d (the value icbu_date_from_unix returns, kept
+ * where a caller wants it: a struct assigned from a call is a memcpy call
+ * at -O0 on Cortex-M0+). */
+static void icbu__date_from_unix(int64_t t, icbu_date *d) {
     /* 0000-01-01 00:00:00 and 9999-12-31 23:59:59 GMT+8, in Unix seconds */
     const int64_t lo = -62167219200 - 8 * 3600, hi = 253402300799 - 8 * 3600;
     uint64_t u;
     uint32_t days, secs, y, m, n;
-    icbu_date d;
-    d.year = 0; d.month = d.day = d.hour = d.min = d.sec = 0; d.set = 0;
-    if (t < lo || t > hi) return d;
+    d->year = 0; d->month = d->day = d->hour = d->min = d->sec = 0; d->set = 0;
+    if (t < lo || t > hi) return;
     /* Seconds since 0000-01-01 00:00 local, below 2^39: days and seconds in
      * 32 bits, with no 64-bit division (86400 = 128 * 675). */
     u = (uint64_t)(t - lo);
@@ -1000,9 +1002,13 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
     days %= 146097u;
     for (; days >= (n = 337u + icbu__mdays(y, 2)); y++) days -= n;   /* 365 or 366 */
     for (m = 1; days >= (n = icbu__mdays(y, m)); m++) days -= n;
-    d.year = (uint16_t)y; d.month = (uint8_t)m; d.day = (uint8_t)(days + 1u);
-    d.hour = (uint8_t)(secs / 3600u); d.min = (uint8_t)(secs / 60u % 60u); d.sec = (uint8_t)(secs % 60u);
-    d.set = 1;
+    d->year = (uint16_t)y; d->month = (uint8_t)m; d->day = (uint8_t)(days + 1u);
+    d->hour = (uint8_t)(secs / 3600u); d->min = (uint8_t)(secs / 60u % 60u); d->sec = (uint8_t)(secs % 60u);
+    d->set = 1;
+}
+ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
+    icbu_date d;
+    icbu__date_from_unix(t, &d);
     return d;
 }
 /* "yyyy-MM-dd HH:mm:ss" after the year: each separator, then where its field
@@ -2089,8 +2095,10 @@ typedef struct icbu__signing {
     icbu__signer sg;
 } icbu__signing;
 
-/* The signature, its state at w: the body of both ways to sign below. */
-static ICBU__ALWAYS icbu_status icbu__sign_with(icbu__signing *w, const icbu_config *c,
+/* The signature, its state at w, with the timestamp when (NULL: the
+ * config's): the body of both ways to sign (icbu__sign_body below, and an
+ * exchange's icbu__sign_in). */
+static ICBU__ALWAYS icbu_status icbu__sign_with(icbu__signing *w, const icbu_config *c, const icbu_date *when,
                                                 const icbu_method *m, const void *req, char *buf,
                                                 size_t cap, size_t *len, icbu_err *e) {
     icbu__signer *sg = &w->sg;
@@ -2103,7 +2111,7 @@ static ICBU__ALWAYS icbu_status icbu__sign_with(icbu__signing *w, const icbu_con
     if (!c || !m || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
         icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
         return icbu__fail(e, ICBU_E_ARG);
-    if (icbu_date_format(&c->timestamp, w->ts) != ICBU_OK) {
+    if (icbu_date_format(when ? when : &c->timestamp, w->ts) != ICBU_OK) {
         icbu__path_set(e, icbu__sysparams.timestamp);
         return icbu__fail(e, ICBU_E_DATE);
     }
@@ -2141,18 +2149,8 @@ static ICBU__ALWAYS icbu_status icbu__sign_with(icbu__signing *w, const icbu_con
 ICBU__NOINLINE static icbu_status icbu__sign_body(const icbu_config *c, const icbu_method *m, const void *req,
                                                  char *buf, size_t cap, size_t *len, icbu_err *e) {
     icbu__signing w;
-    return icbu__sign_with(&w, c, m, req, buf, cap, len, e);
+    return icbu__sign_with(&w, c, NULL, m, req, buf, cap, len, e);
 }
-#ifndef ICBU_REFLOW_NO_EXCHANGE
-/* A signature with its state at w (an exchange's reserve): a second copy of
- * the code (about 500 bytes, in the images that exchange), so that neither
- * way to sign pays for the other with a frame more. */
-ICBU__NOINLINE static icbu_status icbu__sign_in(icbu__signing *w, const icbu_config *c, const icbu_method *m,
-                                               const void *req, char *buf, size_t cap, size_t *len,
-                                               icbu_err *e) {
-    return icbu__sign_with(w, c, m, req, buf, cap, len, e);
-}
-#endif
 
 /* The request's idempotency key (m->key, a String field), or an absent one. */
 static icbu_str icbu__key_of(const icbu_method *m, const void *req) {
@@ -3139,10 +3137,11 @@ typedef struct icbu__call {
     const icbu_url *u;
     const icbu_transport *t;
     const icbu_retry *r;          /* icbu_report's (may be NULL) */
-    uint32_t timeout_ms;
+    uint32_t timeout_ms;          /* an exchange's: the call's, or what a report's try has left */
     char *arena;
     size_t cap;
     icbu_outcome *out;
+    const icbu_date *when;        /* icbu_report's timestamp of this attempt; NULL: c's */
 } icbu__call;
 
 /* What an exchange keeps at its arena's end (the reserve, past the request
@@ -3163,6 +3162,15 @@ static icbu__reserve *icbu__reserve_of(const icbu__call *k, size_t *room) {
     return (icbu__reserve *)end;
 }
 
+/* The call's request signed into its arena's first cap bytes, the state at
+ * w (its reserve): a second copy of the signature's code (about 500 bytes, in
+ * the images that exchange), so that neither way to sign pays for the other
+ * with a frame more. */
+ICBU__NOINLINE static icbu_status icbu__sign_in(icbu__signing *w, const icbu_config *c, const icbu__call *k,
+                                               size_t cap, size_t *len, icbu_err *e) {
+    return icbu__sign_with(w, c, k->when, k->m, k->req, k->arena, cap, len, e);
+}
+
 /* The answer in body, read into arena: parsed where the call says (a flat
  * answer in the reserve, a result after the answer). */
 ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, icbu__reserve *res,
@@ -3177,8 +3185,7 @@ ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str
  * it) in the arena, sent; the answer read over it and parsed. *dead (when
  * dead is not NULL): the connection was gone before any byte of an answer
  * (the send failed, or the peer closed or reset it with nothing read). */
-static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, uint32_t timeout_ms,
-                                  icbu_err *e, int *dead) {
+static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, icbu_err *e, int *dead) {
     const icbu_url *u = k->u;
     const icbu_transport *t = k->t;
     char *arena = k->arena;
@@ -3188,14 +3195,14 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, uin
     size_t blen, hlen, cap;
     uint32_t deadline;
     icbu_status st;
-    if (!out || !u || !t || !t->send || !t->recv || !arena || icbu__deadline(t, timeout_ms, &deadline))
+    if (!out || !u || !t || !t->send || !t->recv || !arena || icbu__deadline(t, k->timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     if ((res = icbu__reserve_of(k, &cap)) == NULL) {      /* not even the reserve: at least that */
         e->need = ICBU__RESERVE;
         return icbu__fail(e, ICBU_E_NOSPACE);
     }
-    st = icbu__sign_in(&res->s, c, k->m, k->req, arena, cap, &blen, e);
+    st = icbu__sign_in(&res->s, c, k, cap, &blen, e);
     if (st == ICBU_OK) st = icbu__http_head(u, blen, t->keep_alive, arena + blen, cap - blen, &hlen, e);
     if (st == ICBU_E_NOSPACE) {
         icbu__http_head(u, blen, t->keep_alive, NULL, 0, &hlen, e);
@@ -3291,7 +3298,7 @@ static int icbu__backoff(const icbu_transport *t, const icbu_retry *r, uint32_t 
  * opened afresh, and the request sent once more (counted in *reconnects, not
  * as an attempt); only a request with its idempotency key is sent twice.
  * *over: the open took all the time there was. */
-static icbu_status icbu__attempt(const icbu_config *cfg, const icbu__call *k, uint32_t deadline,
+static icbu_status icbu__attempt(const icbu_config *cfg, icbu__call *k, uint32_t deadline,
                                  uint32_t left, icbu_err *e, unsigned *reconnects, int *over) {
     const icbu_transport *t = k->t;
     icbu_outcome *out = k->out;
@@ -3312,7 +3319,8 @@ static icbu_status icbu__attempt(const icbu_config *cfg, const icbu__call *k, ui
             *over = 1;
             return icbu__outcome_fail(out, ICBU_STAGE_SEND, icbu__fail(e, ICBU_E_TIMEOUT), 0);
         }
-        st = icbu__exchange(cfg, k, left, e, &dead);
+        k->timeout_ms = left;
+        st = icbu__exchange(cfg, k, e, &dead);
         again = !tries && rc == 1 && dead && icbu_has_key(k->m, k->req);
         /* kept: a connection that can carry another request, or one nothing was sent on */
         if (again || !(out->reusable || (t->keep_alive && out->kind == ICBU_NONE))) t->close(t->ctx);
@@ -3327,11 +3335,11 @@ static icbu_status icbu__attempt(const icbu_config *cfg, const icbu__call *k, ui
 /* Tries until one succeeds, fails in a way another try cannot mend, or the
  * tries or the time run out: each opens the transport (or reuses its kept
  * connection), signs afresh, sends, and closes unless it keeps the connection. */
-ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, const icbu__call *k, icbu_err *e) {
+ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, icbu__call *k, icbu_err *e) {
     const icbu_retry *r = k->r;
     const icbu_transport *t = k->t;
     icbu_outcome *out = k->out;
-    icbu_config cfg;
+    icbu_date now;
     unsigned attempts = r && r->attempts > 1 ? r->attempts : 1, n, reconnects = 0;
     uint32_t deadline, left;
     icbu_status st = ICBU_OK;
@@ -3340,19 +3348,18 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, const icbu_
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
     if (attempts > 1 && !icbu_has_key(k->m, k->req)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
-    ICBU_MEMCPY(&cfg, c, sizeof cfg);      /* cfg = *c is a plain memcpy call on RV32 at -Os */
     for (n = 0; n < attempts && !over; n++) {
         if (n && icbu__backoff(t, r, deadline, n)) break;
         if (icbu__left(t, deadline, &left) != ICBU_OK) {
             if (!n) st = icbu__outcome_fail(out, ICBU_STAGE_CONNECT, icbu__fail(e, ICBU_E_TIMEOUT), 0);
             break;
         }
-        if (r && r->unix_now) {   /* assigned from the call, the date is copied at -O0: memcpy on M0+ */
-            icbu_date now = icbu_date_from_unix(r->unix_now(r->ctx));
-            ICBU_MEMCPY(&cfg.timestamp, &now, sizeof now);
+        if (r && r->unix_now) {               /* signed with, in place of c's */
+            icbu__date_from_unix(r->unix_now(r->ctx), &now);
+            k->when = &now;
         }
         out->attempts = n + 1;
-        st = icbu__attempt(&cfg, k, deadline, left, e, &reconnects, &over);
+        st = icbu__attempt(c, k, deadline, left, e, &reconnects, &over);
         out->attempts = n + 1;
         out->reconnects = reconnects;
         if (st != ICBU_OK && out->kind != ICBU_TRANSPORT_ERROR) return st;   /* the request itself */
@@ -3376,9 +3383,9 @@ static icbu_status icbu__call_ok(const icbu__call *k, icbu_err *e) {
  * that an exchange's stack is not a report's. */
 static icbu_status icbu__run_exchange(const icbu_config *c, const icbu__call *k, icbu_err *e) {
     icbu_status st = icbu__call_ok(k, e);
-    return st != ICBU_OK ? st : icbu__exchange(c, k, k->timeout_ms, e, NULL);
+    return st != ICBU_OK ? st : icbu__exchange(c, k, e, NULL);
 }
-static icbu_status icbu__run_report(const icbu_config *c, const icbu__call *k, icbu_err *e) {
+static icbu_status icbu__run_report(const icbu_config *c, icbu__call *k, icbu_err *e) {
     icbu_status st = icbu__call_ok(k, e);
     return st != ICBU_OK ? st : icbu__report(c, k, e);
 }
@@ -3386,7 +3393,7 @@ ICBU__NOINLINE static icbu_status icbu__local_exchange(const icbu_config *c, con
     icbu_err local;
     return icbu__run_exchange(c, k, &local);
 }
-ICBU__NOINLINE static icbu_status icbu__local_report(const icbu_config *c, const icbu__call *k) {
+ICBU__NOINLINE static icbu_status icbu__local_report(const icbu_config *c, icbu__call *k) {
     icbu_err local;
     return icbu__run_report(c, k, &local);
 }
@@ -3394,7 +3401,7 @@ ICBU__NOINLINE static icbu_status icbu__local_report(const icbu_config *c, const
 /* Each of the four puts its arguments in its call k and runs it as its kind
  * (exchange or report): with the caller's error, or with one of its own. */
 #define ICBU__RUN(k, kind) ((k).u = u, (k).t = t, (k).timeout_ms = timeout_ms, (k).arena = arena, \
-                            (k).cap = cap, (k).out = out, \
+                            (k).cap = cap, (k).out = out, (k).when = NULL, \
                             e ? icbu__run_##kind(c, &(k), e) : icbu__local_##kind(c, &(k)))
 
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o, const icbu_url *u,
