@@ -1732,15 +1732,15 @@ ICBU__OWNFRAME static void icbu__key(icbu__w *w, int first, const icbu__field *f
     else ICBU__TOK(o, "\":", "%22%3A");
 }
 
+/* Where each kind keeps its "set" byte (NUM, BOOL, DATE); 0: a pointer at
+ * the member's start, NULL when absent (STR, OBJ and the lists). */
+static const unsigned char icbu__set_at[] = {
+    0, offsetof(icbu_num, set), offsetof(icbu_bool, set), offsetof(icbu_date, set), 0, 0, 0 };
+typedef char icbu__set_at_kinds[sizeof icbu__set_at == ICBU__K_STRS + 1 &&
+                                offsetof(icbu_str, p) == 0 && offsetof(icbu_str_list, p) == 0 ? 1 : -1];
 static int icbu__absent(const icbu__field *f, const unsigned char *p) {
-    switch (ICBU__FKIND(f)) {
-    case ICBU__K_STR:  return ((const icbu_str *)(const void *)p)->p == NULL;
-    case ICBU__K_NUM:  return !((const icbu_num *)(const void *)p)->set;
-    case ICBU__K_BOOL: return !((const icbu_bool *)(const void *)p)->set;
-    case ICBU__K_DATE: return !((const icbu_date *)(const void *)p)->set;
-    case ICBU__K_OBJ:  return *(const void *const *)(const void *)p == NULL;
-    default:           return ((const icbu_str_list *)(const void *)p)->p == NULL;
-    }
+    unsigned at = icbu__set_at[ICBU__FKIND(f)];
+    return at ? !p[at] : *(const void *const *)(const void *)p == NULL;
 }
 
 static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base);
