@@ -314,7 +314,8 @@ typedef struct icbu_str_list { const icbu_str *p; size_t n; } icbu_str_list;
  * and its line in ICBU_EXTRA_METHODS(X), all defined before this header.
  * Limits, checked as it compiles: 32 fields a type; 64 types in all (the
  * order's, yours, and two for each method's answer); 8 KB of a part's field
- * names and descriptors (the requests', or the answers'). */
+ * names and descriptors (the requests', or the answers'); objects nested 8
+ * deep in a request, and no type that holds itself. */
 #define ICBU_METHODS(X) \
     X(order_callback, "alibaba.finance.insurance.icbu.insure.order.callback", \
       insured_order_reflow_request, order, external_biz_id, \
@@ -1198,6 +1199,21 @@ ICBU__NOINLINE static const icbu__type *icbu__type_of(unsigned ty) {
 #define ICBU__MAX32(t) typedef char icbu__max32_##t[ICBU__N_##t <= 32 ? 1 : -1];
 ICBU_ORDER_TYPES(ICBU__MAX32)
 ICBU_EXTRA_TYPES(ICBU__MAX32)
+/* How deep each request type nests objects (the order 3: order >
+ * subject_matter_info > goods_item_list[]), as (1 << depth) - 1, so that OR
+ * takes the deepest: icbu__wd_<type>, from its OBJ and OBJS fields' types,
+ * which come before it (a type cannot hold itself). The writer keeps one level
+ * per object in one frame, ICBU__WDEPTH of them, the deepest type's depth (8
+ * at most). */
+#define ICBU__WD1(st, kind, name, sub) | icbu__wd_##sub
+#define ICBU__WD(t) icbu__wd_##t = (0 ICBU_FIELDS_##t(ICBU__WD1)) << 1 | 1,
+#define ICBU__WDALL(t) | icbu__wd_##t
+enum { icbu__wd_none = 0, ICBU_ORDER_TYPES(ICBU__WD) ICBU_EXTRA_TYPES(ICBU__WD)
+       ICBU__WDMASK = 0 ICBU_ORDER_TYPES(ICBU__WDALL) ICBU_EXTRA_TYPES(ICBU__WDALL) };
+#define ICBU__WDBIT(n) (ICBU__WDMASK >> (n) & 1)
+enum { ICBU__WDEPTH = ICBU__WDBIT(0) + ICBU__WDBIT(1) + ICBU__WDBIT(2) + ICBU__WDBIT(3) +
+                      ICBU__WDBIT(4) + ICBU__WDBIT(5) + ICBU__WDBIT(6) + ICBU__WDBIT(7) };
+typedef char icbu__wdepth_at_most_8[ICBU__WDMASK < 256 ? 1 : -1];
 
 /* The methods' descriptors. */
 #define ICBU__MDESC(id, name, param, req, key, env, res) \
@@ -1479,11 +1495,13 @@ static ICBU__HOT void icbu__tok(icbu__out *o, const char *raw, size_t rn, const 
 }
 #if ICBU__FAST
 #define ICBU__TOKEN(raw, enc) raw, sizeof(raw) - 1, enc, sizeof(enc) - 1
+#define ICBU__TOKEN_END(raw, enc, rk, ek) (raw) + (rk), sizeof(raw) - 1 - (rk), (enc) + (ek), sizeof(enc) - 1 - (ek)
 #define ICBU__TOKEN_PARAMS const char *raw, size_t rn, const char *enc, size_t en
 #define ICBU__TOKEN_ARGS raw, rn, enc, en
 #define icbu__token icbu__tok
 #else
 #define ICBU__TOKEN(raw, enc) raw, sizeof(raw) - 1
+#define ICBU__TOKEN_END(raw, enc, rk, ek) (raw) + (rk), sizeof(raw) - 1 - (rk)
 #define ICBU__TOKEN_PARAMS const char *raw, size_t rn
 #define ICBU__TOKEN_ARGS raw, rn
 #define icbu__token icbu__put
@@ -1503,6 +1521,9 @@ ICBU__COLD static void icbu__wtok(icbu__w *w, ICBU__TOKEN_PARAMS) {
     icbu__token(w->o, ICBU__TOKEN_ARGS);
 }
 #define ICBU__WTOK(w, raw, enc) icbu__wtok(w, ICBU__TOKEN(raw, enc))
+/* A literal token's end: raw past its first rk bytes, enc past its first ek
+ * ("}" of "{}", "%7D" of "%7B%7D"). */
+#define ICBU__WTOK_END(w, raw, enc, rk, ek) icbu__wtok(w, ICBU__TOKEN_END(raw, enc, rk, ek))
 
 /* ======================================================== fast paths
  * The one place where speed buys code. Each fast path gives exactly the
@@ -1743,45 +1764,108 @@ static int icbu__absent(const icbu__field *f, const unsigned char *p) {
     return at ? !p[at] : *(const void *const *)(const void *)p == NULL;
 }
 
-static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base);
-
-/* An OBJS or STRS field's {p, n} as a JSON array; *k: the element that
- * failed (for the path), or ICBU__NOIDX. */
-static icbu_status icbu__warray(icbu__w *w, const icbu__field *f, const icbu_str_list *l, size_t *k) {
-    size_t size = ICBU__FKIND(f) == ICBU__K_STRS ? sizeof(icbu_str) : icbu__types[ICBU__FSUB(f)].size;
+/* A STRS field's strings as a JSON array (null for an absent one); *k: the
+ * element that failed (for the path), or ICBU__NOIDX. */
+static icbu_status icbu__wstrs(icbu__w *w, const icbu_str_list *l, size_t *k) {
     ICBU__WTOK(w, "[", "%5B");
     for (*k = 0; *k < l->n; ++*k) {
-        const unsigned char *el = (const unsigned char *)l->p + *k * size;
-        const icbu_str *s = (const icbu_str *)(const void *)el;
-        icbu_status st = ICBU_OK;
+        const icbu_str *s = &l->p[*k];
         if (*k) ICBU__WTOK(w, ",", "%2C");
-        if (ICBU__FKIND(f) != ICBU__K_STRS) {
-            st = icbu__wobj(w, ICBU__FSUB(f), el);
-        } else if (s->p) {
-            ICBU__TOK(w->o, "\"", "%22");
-            st = icbu__wstr(w, s);
-        } else {
+        if (!s->p) {
             ICBU__TOK(w->o, "null", "null");
+            continue;
         }
-        if (st != ICBU_OK) return st;
+        ICBU__TOK(w->o, "\"", "%22");
+        if (icbu__wstr(w, s) != ICBU_OK) return ICBU_E_UTF8;
     }
     *k = ICBU__NOIDX;
     ICBU__WTOK(w, "]", "%5D");
     return ICBU_OK;
 }
 
+/* The writer's place in one object of the request: the object, its type,
+ * the field it is at and whether it has written one yet; in an OBJS field's
+ * list, which element of how many (else ICBU__NOIDX and 0). */
+typedef struct icbu__wlevel {
+    const unsigned char *base;
+    size_t k, n;
+    unsigned char ty, i, first;
+} icbu__wlevel;
+
+/* Level l starts an object: at base, of type ty. */
+static void icbu__wstart(icbu__wlevel *l, unsigned ty, const unsigned char *base) {
+    l->base = base;
+    l->ty = (unsigned char)ty;
+    l->i = 0;
+    l->first = 1;
+}
+
+/* Level l's object has all its fields: its closing brace, then the next
+ * element of its list, or back up a level, to the field that holds it.
+ * The level to go on at, or NULL after the top level's object (lv). Out of
+ * line in a fast build (COLD), where icbu__wobj's loop then keeps more in
+ * registers; inlined in a small one, where that is smaller. */
+ICBU__COLD static icbu__wlevel *icbu__wclose(icbu__w *w, icbu__wlevel *l, const icbu__wlevel *lv) {
+    ICBU__WTOK_END(w, "{}", "%7B%7D", 1u - l->first, 3u - 3u * l->first);   /* {} or } */
+    if (++l->k < l->n) {
+        ICBU__WTOK(w, ",", "%2C");
+        icbu__wstart(l, l->ty, l->base + icbu__types[l->ty].size);
+        return l;
+    }
+    if (l->n) ICBU__WTOK(w, "]", "%5D");
+    if (l == lv) return NULL;
+    (--l)->i++;
+    return l;
+}
+
+/* The path of level l's field, which failed (k: its STRS element, or
+ * ICBU__NOIDX): each level's field, from l up to the top one, lv. (COLD:
+ * as icbu__wclose.) */
+ICBU__COLD static void icbu__wpath(icbu_err *e, const icbu__wlevel *lv, const icbu__wlevel *l, size_t k) {
+    for (;;) {
+        const icbu__field *f = &icbu__types[l->ty].f[l->i];
+        icbu__path_prepend(e, ICBU__FNAME(f), ICBU__FLEN(f), k);
+        if (l == lv) return;
+        k = l->k;                                  /* this object's element in the level above */
+        l--;
+    }
+}
+
+/* The request's object at base, of type ty: each present field as a member.
+ * An OBJ or OBJS field's objects are written a level down, in this frame
+ * (lv: no recursion, so the deepest hash call is under one writer frame, not
+ * one per object). On failure, the path of the field from the top. */
 static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base) {
-    const icbu__type *t = &icbu__types[ty];
-    unsigned i;
-    int first = 1;
-    for (i = 0; i < t->n; i++) {
-        const icbu__field *f = &t->f[i];
-        const unsigned char *p = base + ICBU__FOFF(f);
-        icbu_status st = ICBU_OK;
-        size_t k = ICBU__NOIDX;       /* an array's element, for the path */
-        if (icbu__absent(f, p)) continue;
-        icbu__key(w, first, f);
-        first = 0;
+    icbu__wlevel lv[ICBU__WDEPTH], *l = lv;
+    const unsigned char *sub = base;  /* an object to start at l: of type ty, n in a list */
+    size_t k = ICBU__NOIDX, n = 0;    /* k: a STRS field's element that failed */
+    icbu_status st = ICBU_OK;
+    for (;;) {
+        const icbu__type *t;
+        const icbu__field *f;
+        const unsigned char *p;
+        const icbu_str_list *a;
+        if (sub) {
+            l->k = n ? 0 : ICBU__NOIDX;
+            l->n = n;
+            icbu__wstart(l, ty, sub);
+            sub = NULL;
+        }
+        t = &icbu__types[l->ty];
+        if (l->i == t->n) {                        /* the object's end */
+            if ((l = icbu__wclose(w, l, lv)) == NULL) return ICBU_OK;
+            continue;
+        }
+        f = &t->f[l->i];
+        p = l->base + ICBU__FOFF(f);
+        a = (const icbu_str_list *)(const void *)p;
+        if (icbu__absent(f, p)) {
+            l->i++;
+            continue;
+        }
+        icbu__key(w, l->first, f);
+        l->first = 0;
+        n = 0;
         switch (ICBU__FKIND(f)) {
         case ICBU__K_STR: st = icbu__wstr(w, (const icbu_str *)(const void *)p); break;
         case ICBU__K_NUM: icbu__wnum(w->o, ((const icbu_num *)(const void *)p)->v); break;
@@ -1790,21 +1874,25 @@ static icbu_status icbu__wobj(icbu__w *w, unsigned ty, const unsigned char *base
             else ICBU__TOK(w->o, "false", "false");
             break;
         case ICBU__K_DATE: st = icbu__wdate(w, (const icbu_date *)(const void *)p); break;
-        case ICBU__K_OBJ:
-            st = icbu__wobj(w, ICBU__FSUB(f), *(const unsigned char *const *)(const void *)p);
-            break;
-        default:
-            st = icbu__warray(w, f, (const icbu_str_list *)(const void *)p, &k);
+        case ICBU__K_STRS: st = icbu__wstrs(w, a, &k); break;
+        case ICBU__K_OBJ: sub = *(const unsigned char *const *)(const void *)p; break;
+        default:                                   /* OBJS: its elements, a level down */
+            ICBU__WTOK(w, "[", "%5B");
+            if ((n = a->n) != 0) sub = (const unsigned char *)(const void *)a->p;
+            else ICBU__WTOK(w, "]", "%5D");
             break;
         }
         if (st != ICBU_OK) {
-            icbu__path_prepend(w->e, ICBU__FNAME(f), ICBU__FLEN(f), k);
+            icbu__wpath(w->e, lv, l, k);
             return st;
         }
+        if (!sub) {
+            l->i++;
+            continue;
+        }
+        ty = ICBU__FSUB(f);                        /* its object, a level down */
+        l++;
     }
-    if (first) ICBU__WTOK(w, "{}", "%7B%7D");
-    else ICBU__WTOK(w, "}", "%7D");
-    return ICBU_OK;
 }
 
 /* A request of schema type ty, as JSON, into o. */

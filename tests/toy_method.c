@@ -25,10 +25,26 @@
     X(toy_res,  BOOL, ok,     none) \
     X(toy_res,  STR,  code,   none) \
     X(toy_res,  OBJ,  echo,   toy_item)
-#define ICBU_EXTRA_TYPES(X) X(toy_item) X(toy_req) X(toy_res)
+/* A third method's request nests objects four deep, one more than the order:
+ * toy_top > deep > mids[] > leaf / leaves[]. */
+#define ICBU_FIELDS_toy_leaf(X) \
+    X(toy_leaf, STR,  v,      none) \
+    X(toy_leaf, STRS, w,      none)
+#define ICBU_FIELDS_toy_mid(X) \
+    X(toy_mid,  OBJ,  leaf,   toy_leaf) \
+    X(toy_mid,  OBJS, leaves, toy_leaf)
+#define ICBU_FIELDS_toy_deep(X) \
+    X(toy_deep, NUM,  n,      none) \
+    X(toy_deep, OBJS, mids,   toy_mid) \
+    X(toy_deep, OBJ,  empty,  toy_leaf)
+#define ICBU_FIELDS_toy_top(X) \
+    X(toy_top,  OBJ,  deep,   toy_deep) \
+    X(toy_top,  STR,  id,     none)
+#define ICBU_EXTRA_TYPES(X) X(toy_item) X(toy_req) X(toy_res) X(toy_leaf) X(toy_mid) X(toy_deep) X(toy_top)
 /* "a_toy_request" sorts before every system parameter, where the order's sorts third. */
 #define ICBU_EXTRA_METHODS(X) \
-    X(toy_ping, "taobao.toy.ping", a_toy_request, toy_req, ticket, taobao_toy_ping_response, toy_res)
+    X(toy_ping, "taobao.toy.ping", a_toy_request, toy_req, ticket, taobao_toy_ping_response, toy_res) \
+    X(toy_deep, "taobao.toy.deep", deep_request, toy_top, id, taobao_toy_deep_response, toy_res)
 
 #define ICBU_REFLOW_IMPLEMENTATION
 #include "icbu_reflow.h"
@@ -61,7 +77,7 @@ static void test_descriptor(void **state) {
     assert_string_equal(m->key, "ticket");
     assert_string_equal(o->name, "alibaba.finance.insurance.icbu.insure.order.callback");
     assert_string_equal(o->param, "insured_order_reflow_request");
-    assert_int_equal(ICBU_METHOD_COUNT, 2);
+    assert_int_equal(ICBU_METHOD_COUNT, 3);
     assert_null(icbu_method_get(ICBU_METHOD_COUNT));
 }
 
@@ -96,6 +112,59 @@ static void test_json_and_decode(void **state) {
     items[1].sku = icbu_s("\xFF");
     assert_int_equal(icbu_request_json(m, &q, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "items[1].sku");
+}
+
+/* Four levels of objects, in lists and not, empty ones included: written in
+ * the writer's one frame, read back, and an error's path from the deepest. */
+#define TOY_DEEP_JSON "{\"deep\":{\"n\":7,\"mids\":[{\"leaf\":{\"v\":\"a\",\"w\":[\"x\",null]},\"leaves\":[]}," \
+                      "{\"leaves\":[{\"v\":\"b\"},{\"w\":[\"y\",\"z\"]}]},{}],\"empty\":{}},\"id\":\"D-1\"}"
+static void test_deep_request(void **state) {
+    const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_deep);
+    icbu_toy_top top;
+    icbu_toy_deep deep;
+    icbu_toy_mid mids[3];
+    icbu_toy_leaf leaf, leaves[2], empty;
+    icbu_str w0[2], w1[2];
+    char buf[512], again[512];
+    union { unsigned char b[2048]; int64_t i; void *p; } arena;
+    const void *dec = NULL;
+    size_t n, n2, need, used;
+    icbu_err e;
+    (void)state;
+    memset(&top, 0, sizeof top); memset(&deep, 0, sizeof deep); memset(mids, 0, sizeof mids);
+    memset(&leaf, 0, sizeof leaf); memset(leaves, 0, sizeof leaves); memset(&empty, 0, sizeof empty);
+    w0[0] = icbu_s("x"); w0[1] = icbu_sn(NULL, 0);
+    w1[0] = icbu_s("y"); w1[1] = icbu_s("z");
+    leaf.v = icbu_s("a"); leaf.w.p = w0; leaf.w.n = 2;
+    leaves[0].v = icbu_s("b"); leaves[1].w.p = w1; leaves[1].w.n = 2;
+    mids[0].leaf = &leaf; mids[0].leaves.p = leaves; mids[0].leaves.n = 0;   /* [] */
+    mids[1].leaves.p = leaves; mids[1].leaves.n = 2;                          /* mids[2]: {} */
+    deep.n = icbu_n(7); deep.mids.p = mids; deep.mids.n = 3; deep.empty = &empty;
+    top.deep = &deep; top.id = icbu_s("D-1");
+    assert_int_equal(icbu_request_json(m, &top, NULL, 0, &need, &e), ICBU_OK);
+    assert_int_equal(icbu_request_json(m, &top, buf, sizeof buf, &n, &e), ICBU_OK);
+    assert_int_equal(n, need);
+    assert_int_equal(n, strlen(TOY_DEEP_JSON));
+    assert_memory_equal(buf, TOY_DEEP_JSON, n);
+    assert_int_equal(icbu_decode_request(m, buf, n, arena.b, sizeof arena.b, &dec, &used, &e), ICBU_OK);
+    assert_int_equal(((const icbu_toy_top *)dec)->deep->mids.p[1].leaves.p[1].w.n, 2);
+    assert_int_equal(icbu_request_json(m, dec, again, sizeof again, &n2, &e), ICBU_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(again, buf, n);
+    /* a bad string at each depth: its path from the top */
+    w1[1] = icbu_s("\xC3");
+    assert_int_equal(icbu_request_json(m, &top, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "deep.mids[1].leaves[1].w[1]");
+    leaves[0].v = icbu_s("\xFF");
+    assert_int_equal(icbu_request_json(m, &top, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "deep.mids[1].leaves[0].v");
+    leaf.v = icbu_s("\xED\xA0\x80");                   /* a surrogate */
+    assert_int_equal(icbu_request_json(m, &top, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "deep.mids[0].leaf.v");
+    top.id = icbu_s("\xFF");                           /* after the deep part, at the top */
+    leaf.v = icbu_s("a"); leaves[0].v = icbu_s("b"); w1[1] = icbu_s("z");
+    assert_int_equal(icbu_request_json(m, &top, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, "id");
 }
 
 static void test_sign_request(void **state) {
@@ -267,6 +336,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test(test_json_and_decode),
+        cmocka_unit_test(test_deep_request),
         cmocka_unit_test(test_sign_request),
         cmocka_unit_test(test_parse_answer),
         cmocka_unit_test(test_exchange),

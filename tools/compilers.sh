@@ -369,6 +369,41 @@ schema_case "4 types of 32 fields, 40-byte names" 4 32 ok
 schema_case "a type of 33 fields" 1 33 icbu__max32
 schema_case "58 types of your own (64 type ids in all)" 58 1 ICBU__FIT
 schema_case "10 types of 32 fields, 40-byte names (13,000 bytes of names)" 10 32 ICBU__FIT
+# ... and how deep objects nest: the writer keeps a level per object in one
+# frame, as many as the deepest type needs, 8 at most. DEPTH types y0..: each
+# holds the one before it (OBJ), so the last nests DEPTH deep; "self": y0
+# holds itself, which no type may.
+depth_case() {   # depth_case LABEL DEPTH|self WANT(ok|MARK)
+    f="$OUT/depth-$2.c"
+    awk -v depth="$2" 'BEGIN {
+        n = depth == "self" ? 1 : depth
+        for (t = 0; t < n; t++) {
+            printf "#define ICBU_FIELDS_y%d(X) \\\n    X(y%d, STR, name, none)", t, t
+            if (t > 0) printf " \\\n    X(y%d, OBJ, inner, y%d)", t, t - 1
+            if (depth == "self") printf " \\\n    X(y0, OBJ, inner, y0)"
+            printf "\n"
+        }
+        printf "#define ICBU_EXTRA_TYPES(X)"
+        for (t = 0; t < n; t++) printf " X(y%d)", t
+        printf "\n#define ICBU_REFLOW_IMPLEMENTATION\n#define ICBU_REFLOW_CRYPTO_CUSTOM\n"
+        printf "#include \"icbu_reflow.h\"\n"
+        printf "int icbu_custom_hash_init(void *c, icbu_hash_alg a) { (void)c; (void)a; return 0; }\n"
+        printf "int icbu_custom_hash_update(void *c, const void *p, size_t n) { (void)c; (void)p; (void)n; return 0; }\n"
+        printf "int icbu_custom_hash_final(void *c, unsigned char *o) { (void)c; (void)o; return 0; }\n"
+    }' > "$f"
+    if "${GCC:-gcc}" $CFLAGS_STRICT -I"$HDR_DIR" -c "$f" -o "$OUT/schema.o" > "$f.log" 2>&1; then
+        if [ "$3" = ok ]; then ok "schema: $1 compiles"; else bad "schema: $1 compiles, but must stop at $3"; fi
+    elif [ "$3" = ok ]; then
+        bad "schema: $1 does not compile: $(grep -m 2 'error' "$f.log" | tr '\n' ' ')"
+    elif grep -q "$3" "$f.log"; then
+        ok "schema: $1 stops the build at $3"
+    else
+        bad "schema: $1 fails, but not at $3: $(grep -m 2 'error' "$f.log" | tr '\n' ' ')"
+    fi
+}
+depth_case "types of your own nested 8 deep" 8 ok
+depth_case "types of your own nested 9 deep" 9 icbu__wdepth_at_most_8
+depth_case "a type that holds itself" self icbu__wd_y0
 
 # --- not counted: ICBU_REFLOW_STATIC in a file that uses only some of the API
 src="$OUT/static_partial.c"

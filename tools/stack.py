@@ -33,13 +33,14 @@ Method
     * mbedtls_platform_zeroize calls memset through a volatile pointer: that
       indirect call is counted as memset.
 
-  Recursion: the JSON writer (icbu__wobj, icbu__warray) and reader (icbu__jobj, icbu__jval, icbu__jarray, icbu__jelement)
-  recurse only through the schema's OBJ/OBJS fields (unknown JSON is skipped
+  Recursion: the JSON reader (icbu__jobj, icbu__jval, icbu__jarray, icbu__jelement)
+  recurses only through the schema's OBJ/OBJS fields (unknown JSON is skipped
   by the iterative icbu__jskip), so each recursive function is allowed as many
   activations on a path as the schema has object levels below the root type:
   computed from the ICBU_FIELDS_* lists in the header (order: order >
   subject_matter_info > goods_item_list[] = 3; answer: response >
-  ..._response > result = 3). Any other cycle is an error.
+  ..._response > result = 3). The writer does not recurse (icbu__wobj keeps
+  one level per object in its own frame). Any other cycle is an error.
 
 Painted and static (docs/stack.md's second table, the stack-painted block):
   for each entry point the firmware images call, on Cortex-M4F -Os with the
@@ -105,13 +106,12 @@ def reader_root(entry):
 NOT_SIGNING = {"icbu_order_json", "icbu_request_json", "icbu_http_head"}
 # (mbedtls_\w+ covers mbedtls_psa_*; psa_\w+ the PSA API and its driver wrappers)
 HASH_NODE = re.compile(r"^(icbu__sg_\w*|icbu__h(init|update|final)|icbu_custom_hash_\w+|mbedtls_\w+|psa_\w+|br_\w+|sha2small_\w+)$")
-WRITER = {"icbu__wobj", "icbu__warray"}          # wobj -> warray -> wobj, per OBJS level
 READER = {"icbu__jobj", "icbu__jval", "icbu__jarray", "icbu__jelement"}
 LIBC = {"memcpy", "memmove", "memset", "memcmp", "strlen"}
 
 M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 # As firmware compiles (and tools/firmware.py's images): GCC lays out some frames
-# differently with them (icbu__wobj: 72 bytes instead of 64 on Cortex-M4F -Os).
+# differently with them (a frame 8 bytes larger or smaller on Cortex-M4F -Os).
 SECTIONS = ["-ffunction-sections", "-fdata-sections"]
 
 BACKENDS = {
@@ -482,14 +482,11 @@ def psa_modules(header):
 
 def measure(header, src_root, build):
     depth = schema_depths(header)
-    wdepth = depth["order"]
     modules = psa_modules(header)
 
     def limits_for(entry):
-        lim = {f: wdepth for f in WRITER}
         rd = depth[reader_root(entry)]
-        lim.update({f: rd for f in READER})
-        return lim
+        return {f: rd for f in READER}
 
     out, ctx, chains, wide = {}, {}, {}, {}
     for tgt in targets():
@@ -606,12 +603,12 @@ def render(out, ctx, depth, wide, chains=None):
         "from newlib's `libc.a`/`libgcc.a` by disassembly; x86-64: 8 bytes each); entry points "
         "that do not sign skip the output sink's hashing branch (its signer is NULL there). `+cb`: "
         "plus the stack of the callbacks you pass in (transport; retry). %s"
-        "Recursion is bounded by the schema: the JSON "
-        "writer nests %d objects deep (order > subject_matter_info > goods_item_list[]), the "
-        "reader %d for an order and %d for the gateway's answer; unknown fields are skipped "
-        "without recursion. Target: at most %d bytes per entry point on Cortex-M4F%s."
+        "Recursion is bounded by the schema: the JSON reader nests %d objects deep for an order "
+        "(order > subject_matter_info > goods_item_list[]) and %d for the gateway's answer; "
+        "unknown fields are skipped without recursion, and the writer does not recurse (it keeps "
+        "one level per object, %d for an order, in one frame). Target: at most %d bytes per entry point on Cortex-M4F%s."
         % (BACKEND_VERSIONS.get("mbedtls", "?"), BACKEND_VERSIONS.get("bearssl", "?"), ctxs,
-           psa_note, depth["order"], depth["order"], depth["response"], LIMIT,
+           psa_note, depth["order"], depth["response"], depth["order"], LIMIT,
            " (met)" if not over else "; over: " + ", ".join(over)))
     if chains:
         lines += deepest_chains(out, chains, arm)
