@@ -335,7 +335,25 @@ done
 # fields at most) can hold. Your own types (ICBU_EXTRA_TYPES) at the limit
 # compile cleanly; one field or too many types past it stop the build, at the
 # check that says which (icbu__max32, or ICBU__FIT in a descriptor).
-schema_src() {   # schema_src FILE TYPES FIELDS: TYPES types x{n} of FIELDS String fields, 40-byte names
+schema_footer() {   # after a schema: the implementation, and the custom hash's three hooks
+    printf '#define ICBU_REFLOW_IMPLEMENTATION\n#define ICBU_REFLOW_CRYPTO_CUSTOM\n#include "icbu_reflow.h"\n'
+    printf 'int icbu_custom_hash_init(void *c, icbu_hash_alg a) { (void)c; (void)a; return 0; }\n'
+    printf 'int icbu_custom_hash_update(void *c, const void *p, size_t n) { (void)c; (void)p; (void)n; return 0; }\n'
+    printf 'int icbu_custom_hash_final(void *c, unsigned char *o) { (void)c; (void)o; return 0; }\n'
+}
+schema_judge() {   # schema_judge LABEL FILE WANT(ok|MARK): FILE compiles, or fails naming MARK
+    if "${GCC:-gcc}" $CFLAGS_STRICT -I"$HDR_DIR" -c "$2" -o "$OUT/schema.o" > "$2.log" 2>&1; then
+        if [ "$3" = ok ]; then ok "schema: $1 compiles"; else bad "schema: $1 compiles, but must stop at $3"; fi
+    elif [ "$3" = ok ]; then
+        bad "schema: $1 does not compile: $(grep -m 2 'error' "$2.log" | tr '\n' ' ')"
+    elif grep -q "$3" "$2.log"; then
+        ok "schema: $1 stops the build at $3"
+    else
+        bad "schema: $1 fails, but not at $3: $(grep -m 2 'error' "$2.log" | tr '\n' ' ')"
+    fi
+}
+schema_case() {   # schema_case LABEL TYPES FIELDS WANT: TYPES types x{n} of FIELDS String fields, 40-byte names
+    f="$OUT/schema-$2x$3.c"
     awk -v types="$2" -v fields="$3" 'BEGIN {
         for (t = 0; t < types; t++) {
             printf "#define ICBU_FIELDS_x%d(X) \\\n", t
@@ -345,25 +363,10 @@ schema_src() {   # schema_src FILE TYPES FIELDS: TYPES types x{n} of FIELDS Stri
         }
         printf "#define ICBU_EXTRA_TYPES(X)"
         for (t = 0; t < types; t++) printf " X(x%d)", t
-        printf "\n#define ICBU_REFLOW_IMPLEMENTATION\n#define ICBU_REFLOW_CRYPTO_CUSTOM\n"
-        printf "#include \"icbu_reflow.h\"\n"
-        printf "int icbu_custom_hash_init(void *c, icbu_hash_alg a) { (void)c; (void)a; return 0; }\n"
-        printf "int icbu_custom_hash_update(void *c, const void *p, size_t n) { (void)c; (void)p; (void)n; return 0; }\n"
-        printf "int icbu_custom_hash_final(void *c, unsigned char *o) { (void)c; (void)o; return 0; }\n"
-    }' > "$1"
-}
-schema_case() {   # schema_case LABEL TYPES FIELDS WANT(ok|MARK): compiles, or fails naming MARK
-    f="$OUT/schema-$2x$3.c"
-    schema_src "$f" "$2" "$3"
-    if "${GCC:-gcc}" $CFLAGS_STRICT -I"$HDR_DIR" -c "$f" -o "$OUT/schema.o" > "$f.log" 2>&1; then
-        if [ "$4" = ok ]; then ok "schema: $1 compiles"; else bad "schema: $1 compiles, but must stop at $4"; fi
-    elif [ "$4" = ok ]; then
-        bad "schema: $1 does not compile: $(grep -m 2 'error' "$f.log" | tr '\n' ' ')"
-    elif grep -q "$4" "$f.log"; then
-        ok "schema: $1 stops the build at $4"
-    else
-        bad "schema: $1 fails, but not at $4: $(grep -m 2 'error' "$f.log" | tr '\n' ' ')"
-    fi
+        printf "\n"
+    }' > "$f"
+    schema_footer >> "$f"
+    schema_judge "$1" "$f" "$4"
 }
 schema_case "4 types of 32 fields, 40-byte names" 4 32 ok
 schema_case "a type of 33 fields" 1 33 icbu__max32
@@ -385,21 +388,10 @@ depth_case() {   # depth_case LABEL DEPTH|self WANT(ok|MARK)
         }
         printf "#define ICBU_EXTRA_TYPES(X)"
         for (t = 0; t < n; t++) printf " X(y%d)", t
-        printf "\n#define ICBU_REFLOW_IMPLEMENTATION\n#define ICBU_REFLOW_CRYPTO_CUSTOM\n"
-        printf "#include \"icbu_reflow.h\"\n"
-        printf "int icbu_custom_hash_init(void *c, icbu_hash_alg a) { (void)c; (void)a; return 0; }\n"
-        printf "int icbu_custom_hash_update(void *c, const void *p, size_t n) { (void)c; (void)p; (void)n; return 0; }\n"
-        printf "int icbu_custom_hash_final(void *c, unsigned char *o) { (void)c; (void)o; return 0; }\n"
+        printf "\n"
     }' > "$f"
-    if "${GCC:-gcc}" $CFLAGS_STRICT -I"$HDR_DIR" -c "$f" -o "$OUT/schema.o" > "$f.log" 2>&1; then
-        if [ "$3" = ok ]; then ok "schema: $1 compiles"; else bad "schema: $1 compiles, but must stop at $3"; fi
-    elif [ "$3" = ok ]; then
-        bad "schema: $1 does not compile: $(grep -m 2 'error' "$f.log" | tr '\n' ' ')"
-    elif grep -q "$3" "$f.log"; then
-        ok "schema: $1 stops the build at $3"
-    else
-        bad "schema: $1 fails, but not at $3: $(grep -m 2 'error' "$f.log" | tr '\n' ' ')"
-    fi
+    schema_footer >> "$f"
+    schema_judge "$1" "$f" "$3"
 }
 depth_case "types of your own nested 8 deep" 8 ok
 depth_case "types of your own nested 9 deep" 9 icbu__wdepth_at_most_8
