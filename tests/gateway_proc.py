@@ -15,6 +15,20 @@ import threading
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def jsonl_lines(path):
+    """The complete lines of a JSON-lines log, each as JSON ([] when there is no file).
+    The gateway appends a line at a time while a test reads the file: a last line
+    without its newline is still being written, possibly cut inside a UTF-8
+    character, and is left for a later read."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    done = data[:data.rfind(b"\n") + 1].decode("utf-8")
+    return [json.loads(x) for x in done.split("\n") if x.strip()]
+
+
 class Gateway:
     def __init__(self, tmp, app_key, env, extra_args=(), badname=False, start_timeout=30):
         self.state = os.path.join(tmp, "gw")
@@ -50,11 +64,7 @@ class Gateway:
                                                    port, "/f/" + mode if mode else "")
 
     def jsonl(self, name):
-        try:
-            with open(os.path.join(self.state, name), encoding="utf-8") as f:
-                return [json.loads(x) for x in f if x.strip()]
-        except FileNotFoundError:
-            return []
+        return jsonl_lines(os.path.join(self.state, name))
 
     def requests(self, prefix):
         """requests.jsonl: the requests whose order's external_biz_id starts with prefix."""
