@@ -982,16 +982,14 @@ ICBUDEF icbu_date icbu_d(unsigned year, unsigned month, unsigned day, unsigned h
     d.set = 1;
     return d;
 }
-/* Unix time t as a date at *d (the value icbu_date_from_unix returns, kept
- * where a caller wants it: a struct assigned from a call is a memcpy call
- * at -O0 on Cortex-M0+). */
-static void icbu__date_from_unix(int64_t t, icbu_date *d) {
+ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
     /* 0000-01-01 00:00:00 and 9999-12-31 23:59:59 GMT+8, in Unix seconds */
     const int64_t lo = -62167219200 - 8 * 3600, hi = 253402300799 - 8 * 3600;
     uint64_t u;
     uint32_t days, secs, y, m, n;
-    d->year = 0; d->month = d->day = d->hour = d->min = d->sec = 0; d->set = 0;
-    if (t < lo || t > hi) return;
+    icbu_date d;
+    d.year = 0; d.month = d.day = d.hour = d.min = d.sec = 0; d.set = 0;
+    if (t < lo || t > hi) return d;
     /* Seconds since 0000-01-01 00:00 local, below 2^39: days and seconds in
      * 32 bits, with no 64-bit division (86400 = 128 * 675). */
     u = (uint64_t)(t - lo);
@@ -1003,13 +1001,9 @@ static void icbu__date_from_unix(int64_t t, icbu_date *d) {
     days %= 146097u;
     for (; days >= (n = 337u + icbu__mdays(y, 2)); y++) days -= n;   /* 365 or 366 */
     for (m = 1; days >= (n = icbu__mdays(y, m)); m++) days -= n;
-    d->year = (uint16_t)y; d->month = (uint8_t)m; d->day = (uint8_t)(days + 1u);
-    d->hour = (uint8_t)(secs / 3600u); d->min = (uint8_t)(secs / 60u % 60u); d->sec = (uint8_t)(secs % 60u);
-    d->set = 1;
-}
-ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
-    icbu_date d;
-    icbu__date_from_unix(t, &d);
+    d.year = (uint16_t)y; d.month = (uint8_t)m; d.day = (uint8_t)(days + 1u);
+    d.hour = (uint8_t)(secs / 3600u); d.min = (uint8_t)(secs / 60u % 60u); d.sec = (uint8_t)(secs % 60u);
+    d.set = 1;
     return d;
 }
 /* "yyyy-MM-dd HH:mm:ss" after the year: each separator, then where its field
@@ -3442,9 +3436,10 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, icbu__call 
             if (!n) st = icbu__outcome_fail(out, ICBU_STAGE_CONNECT, icbu__fail(e, ICBU_E_TIMEOUT), 0);
             break;
         }
-        if (r && r->unix_now) {               /* signed with, in place of c's */
-            icbu__date_from_unix(r->unix_now(r->ctx), &now);
-            k->when = &now;
+        if (r && r->unix_now) {   /* assigned from the call, the date is copied at -O0: memcpy on M0+ */
+            icbu_date d = icbu_date_from_unix(r->unix_now(r->ctx));
+            ICBU_MEMCPY(&now, &d, sizeof now);
+            k->when = &now;                    /* signed with, in place of c's */
         }
         out->attempts = n + 1;
         st = icbu__attempt(c, k, deadline, left, e, &reconnects, &over);
