@@ -730,11 +730,8 @@ ICBU__OWN_FN static void icbu__own_cpy(void *d, const void *s, size_t n) {
 ICBU__OWN_FN static void icbu__own_move(void *d, const void *s, size_t n) {
     volatile unsigned char *to = (volatile unsigned char *)d;
     const unsigned char *from = (const unsigned char *)s;
-    if ((uintptr_t)to <= (uintptr_t)from) {
-        while (n--) *to++ = *from++;
-    } else {
-        while (n--) to[n] = from[n];
-    }
+    if ((uintptr_t)to <= (uintptr_t)from) icbu__own_cpy(d, s, n);   /* forward is safe */
+    else while (n--) to[n] = from[n];                               /* backward */
 }
 ICBU__OWN_FN static void icbu__own_set(void *d, int c, size_t n) {
     volatile unsigned char *to = (volatile unsigned char *)d;
@@ -3380,7 +3377,7 @@ static int icbu__backoff(const icbu_transport *t, const icbu_retry *r, uint32_t 
  * opened afresh, and the request sent once more (counted in *reconnects, not
  * as an attempt); only a request with its idempotency key is sent twice.
  * *over: the open took all the time there was. */
-static icbu_status icbu__attempt(const icbu_config *cfg, icbu__call *k, uint32_t deadline,
+static icbu_status icbu__attempt(const icbu_config *c, icbu__call *k, uint32_t deadline,
                                  uint32_t left, icbu_err *e, unsigned *reconnects, int *over) {
     const icbu_transport *t = k->t;
     icbu_outcome *out = k->out;
@@ -3402,7 +3399,7 @@ static icbu_status icbu__attempt(const icbu_config *cfg, icbu__call *k, uint32_t
             return icbu__outcome_fail(out, ICBU_STAGE_SEND, icbu__fail(e, ICBU_E_TIMEOUT), 0);
         }
         k->timeout_ms = left;
-        st = icbu__exchange(cfg, k, e, &dead);
+        st = icbu__exchange(c, k, e, &dead);
         again = !tries && rc == 1 && dead && icbu_has_key(k->m, k->req);
         /* kept: a connection that can carry another request, or one nothing was sent on */
         if (again || !(out->reusable || (t->keep_alive && out->kind == ICBU_NONE))) t->close(t->ctx);
