@@ -3404,8 +3404,8 @@ static icbu_status icbu__attempt(const icbu_config *c, icbu__call *k, uint32_t d
         /* kept: a connection that can carry another request, or one nothing was sent on */
         if (again || !(out->reusable || (t->keep_alive && out->kind == ICBU_NONE))) t->close(t->ctx);
         if (again) {
-            ++*reconnects;
             if (icbu__left(t, deadline, &left) != ICBU_OK) break;   /* no time to reopen */
+            ++*reconnects;
         }
     }
     return st;

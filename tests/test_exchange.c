@@ -939,6 +939,7 @@ typedef struct kconn {
     script s;
     const char *answers[8];
     int req, conns, closes, alive, send_fail;
+    uint32_t clock, close_ms;     /* now_ms (when set); what a close takes */
     char heads[8][256];
     char bodies[8][64];           /* each request's timestamp=... */
 } kconn;
@@ -979,7 +980,8 @@ static int k_open(void *ctx, const icbu_url *u, uint32_t ms, icbu_stage *stage) 
     k->conns++;
     return 0;
 }
-static void k_close(void *ctx) { kconn *k = (kconn *)ctx; k->alive = 0; k->closes++; }
+static void k_close(void *ctx) { kconn *k = (kconn *)ctx; k->alive = 0; k->closes++; k->clock += k->close_ms; }
+static uint32_t k_now(void *ctx) { return ((kconn *)ctx)->clock; }
 static void kconn_init(kconn *k, icbu_transport *t, icbu_retry *r, int keep) {
     memset(k, 0, sizeof *k);
     memset(t, 0, sizeof *t);
@@ -1091,6 +1093,16 @@ static void test_keep_alive(void **state) {
     k.answers[0] = ok;
     assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
     assert_int_equal(o.reusable, 1); assert_int_equal(k.closes, 0);
+    /* the kept connection is dead and closing it took the time that was left:
+       no reopen, so no reconnect counted */
+    kconn_init(&k, &t, &r, 1);
+    t.now_ms = k_now; k.clock = 1000;
+    k.answers[0] = ok; k.answers[1] = "EOF"; k.answers[2] = ok;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    k.close_ms = 100000;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_E_HTTP_TRUNCATED);
+    assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR);
+    assert_int_equal(o.reconnects, 0); assert_int_equal(k.conns, 1); assert_int_equal(k.req, 2);
 }
 
 /* Whose a failure is: the order's, the settings' or the network's. */
