@@ -2422,7 +2422,8 @@ static icbu_status icbu__need(icbu__rd *r, size_t *rd, size_t w, size_t count) {
 }
 
 /* Finds the CRLF ending the line at *rd (reading more if needed). A bare CR,
- * LF or NUL is malformed. *eol is the index of the CR. */
+ * LF or NUL is malformed as soon as it arrives: each read asks for one byte
+ * more than there is. *eol is the index of the CR. */
 static icbu_status icbu__line(icbu__rd *r, size_t *rd, size_t w, size_t *eol) {
     size_t s = 0;
     for (;;) {
@@ -2437,7 +2438,7 @@ static icbu_status icbu__line(icbu__rd *r, size_t *rd, size_t w, size_t *eol) {
             }
             if (c == '\n' || c == 0) return icbu__fail(r->e, ICBU_E_HTTP_SYNTAX);
         }
-        st = icbu__need(r, rd, w, s + 2);
+        st = icbu__need(r, rd, w, r->n - *rd + 1);
         if (st != ICBU_OK) return st;
     }
 }

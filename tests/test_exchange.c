@@ -261,6 +261,11 @@ static void test_http_refusals(void **state) {
     expect_http("HTTP/1.1 200 OK\r\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
     expect_http("HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\r\n", 512, ICBU_E_HTTP_SYNTAX);
     expect_http("\n", 512, ICBU_E_HTTP_SYNTAX);
+    /* and in a chunk's size line or a trailer, even as the last byte before the peer closes */
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\r", 512, ICBU_E_HTTP_SYNTAX);
     /* statuses other than 200 are reported */
     assert_int_equal(http_read_str("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 5, buf, sizeof buf, &b, &e), ICBU_E_HTTP_STATUS);
     assert_int_equal(e.detail, 503);
