@@ -2380,9 +2380,14 @@ static icbu_status icbu__left(const icbu_transport *t, uint32_t deadline, uint32
     return ICBU_OK;
 }
 
+/* e->need = a + b bytes, saturated rather than wrapped. */
+static void icbu__need_sum(icbu_err *e, size_t a, size_t b) {
+    e->need = a > (size_t)-1 - b ? (size_t)-1 : a + b;
+}
+
 /* ICBU_E_HTTP_TOOBIG with e->need = at least a + b bytes (saturated). */
 static icbu_status icbu__toobig(icbu_err *e, size_t a, size_t b) {
-    e->need = a > (size_t)-1 - b ? (size_t)-1 : a + b;
+    icbu__need_sum(e, a, b);
     return icbu__fail(e, ICBU_E_HTTP_TOOBIG);
 }
 
@@ -3252,13 +3257,17 @@ ICBU__NOINLINE static icbu_status icbu__sign_in(icbu__signing *w, const icbu_con
 }
 
 /* The answer in body, read into arena: parsed where the call says (a flat
- * answer in the reserve, a result after the answer). */
+ * answer in the reserve, a result after the answer: when its structs do not
+ * fit, e->need counts the arena up to the answer's end as well). */
 ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str body, icbu__reserve *res,
                                                    icbu_err *e) {
     char *b = (char *)(uintptr_t)body.p;
     size_t end = (size_t)(b - k->arena) + body.n;
+    icbu_status st;
     if (!k->result) return icbu__parse_answer(k->m, b, body.n, &res->a, sizeof res->a, NULL, k->out, e);
-    return icbu__parse_answer(k->m, b, body.n, k->arena + end, k->cap - end, k->result, k->out, e);
+    st = icbu__parse_answer(k->m, b, body.n, k->arena + end, k->cap - end, k->result, k->out, e);
+    if (st == ICBU_E_NOSPACE) icbu__need_sum(e, end, e->need);
+    return st;
 }
 
 /* One exchange on a connected transport: the request (body, then head after
@@ -3295,6 +3304,7 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, icb
         return icbu__outcome_fail(out, ICBU_STAGE_SEND, st, e->detail);
     }
     st = icbu__http_read(t, deadline, arena, cap, &rp, e);
+    if (st == ICBU_E_HTTP_TOOBIG) icbu__toobig(e, e->need, ICBU__RESERVE);   /* the arena's need */
     if (dead) *dead = rp.got == 0 && (st == ICBU_E_HTTP_TRUNCATED || st == ICBU_E_RECV);
     if (st == ICBU_OK) st = icbu__parse_call(k, rp.body, res, e);   /* clears out */
     out->reusable = t->keep_alive && rp.reusable;

@@ -24,7 +24,8 @@
 #define ICBU_FIELDS_toy_res(X) \
     X(toy_res,  BOOL, ok,     none) \
     X(toy_res,  STR,  code,   none) \
-    X(toy_res,  OBJ,  echo,   toy_item)
+    X(toy_res,  OBJ,  echo,   toy_item) \
+    X(toy_res,  OBJS, list,   toy_item)
 /* A third method's request nests objects four deep, one more than the order:
  * toy_top > deep > mids[] > leaf / leaves[]. */
 #define ICBU_FIELDS_toy_leaf(X) \
@@ -304,6 +305,38 @@ static void test_exchange(void **state) {
     assert_true((const char *)res >= arena.b && (const char *)res < arena.b + sizeof arena.b);
     x.sent[x.sent_n] = 0;
     assert_non_null(strstr(x.sent, "\r\n\r\na_toy_request=%7B%22ticket%22"));
+    {   /* too small an arena: e.need is the whole arena's, the result's structs after the
+           answer included (40 items: more than the reserve the arena keeps past the
+           answer), so that a call with e.need bytes goes further: the reserve, the request,
+           the answer, its structs */
+        static char big[4096];
+        size_t cap, calls, k, n;
+        icbu_status st;
+        n = (size_t)snprintf(big, sizeof big, "{\"taobao_toy_ping_response\":{\"result\":{\"ok\":true,\"list\":[");
+        for (k = 0; k < 40; k++)
+            n += (size_t)snprintf(big + n, sizeof big - n, "%s{\"sku\":\"s\",\"qty\":%u}", k ? "," : "", (unsigned)k);
+        n += (size_t)snprintf(big + n, sizeof big - n, "]}}}");
+        memmove(big + 64, big, n + 1);
+        k = (size_t)snprintf(big, 64, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", (unsigned)n);
+        memmove(big + k, big + 64, n + 1);
+        x.in = big; x.n = strlen(big);
+        for (cap = 1, calls = 0; ; calls++) {
+            assert_true(calls < 5);
+            x.pos = 0; x.sent_n = 0;
+            st = icbu_call_exchange(&c, m, &q, &res, &u, &t, 1000, arena.b, cap, &out, &e);
+            if (st == ICBU_OK) break;
+            if (st != ICBU_E_NOSPACE && st != ICBU_E_HTTP_TOOBIG) fail_msg("cap %u: %s", (unsigned)cap, icbu_strerror(st));
+            if (e.need <= cap) fail_msg("cap %u: %s, need %u", (unsigned)cap, icbu_strerror(st), (unsigned)e.need);
+            cap = e.need;
+        }
+        assert_int_equal(((const icbu_toy_res *)res)->list.n, 40);
+        assert_int_equal(((const icbu_toy_res *)res)->list.p[39].qty.v, 39);
+        x.pos = 0; x.sent_n = 0;                     /* a byte less: the structs do not fit */
+        assert_int_equal(icbu_call_exchange(&c, m, &q, &res, &u, &t, 1000, arena.b, cap - 1, &out, &e),
+                         ICBU_E_NOSPACE);
+        assert_int_equal(e.need, cap);
+        x.in = resp; x.n = strlen(resp); x.pos = 0; x.sent_n = 0;
+    }
     assert_non_null(strstr(x.sent, "&method=taobao.toy.ping&"));
     /* retries need the method's idempotency key, ticket */
     memset(&r, 0, sizeof r);
