@@ -2520,14 +2520,23 @@ static int icbu__says_close(const char *v, size_t n) {
     return 0;
 }
 
+/* The name of a field line in b[pos..eol), a token followed by ":"; *nl: its
+ * length. A line that begins with a space or tab folds the one before it. */
+static icbu_status icbu__field_name(const char *b, size_t pos, size_t eol, size_t *nl, icbu_err *e) {
+    size_t n;
+    if (b[pos] == ' ' || b[pos] == '\t') return icbu__fail(e, ICBU_E_HTTP_FOLDED);
+    for (n = 0; pos + n < eol && icbu__tchar((unsigned char)b[pos + n]); n++) {}
+    if (!n || pos + n >= eol || b[pos + n] != ':') return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
+    *nl = n;
+    return ICBU_OK;
+}
+
 /* One header field, name ":" OWS value OWS, in b[pos..eol): Content-Length and
  * Transfer-Encoding go into fr; the others are skipped. */
 static icbu_status icbu__header_field(const char *b, size_t pos, size_t eol, icbu__framing *fr,
                                       icbu_err *e) {
     size_t nl, vs, ve;
-    if (b[pos] == ' ' || b[pos] == '\t') return icbu__fail(e, ICBU_E_HTTP_FOLDED);
-    for (nl = 0; pos + nl < eol && icbu__tchar((unsigned char)b[pos + nl]); nl++) {}
-    if (!nl || pos + nl >= eol || b[pos + nl] != ':') return icbu__fail(e, ICBU_E_HTTP_SYNTAX);
+    if (icbu__field_name(b, pos, eol, &nl, e) != ICBU_OK) return e->status;
     for (vs = pos + nl + 1; vs < eol && (b[vs] == ' ' || b[vs] == '\t'); vs++) {}
     for (ve = eol; ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t'); ve--) {}
     if (icbu__ieq(b + pos, nl, "content-length")) {
@@ -2557,11 +2566,12 @@ static icbu_status icbu__body_length(icbu__rd *r, size_t hend, size_t cl, size_t
 }
 
 /* A chunked body, decoded in place from hend on (extensions skipped), then
- * the trailer fields, which count against the arena as header fields do.
+ * the trailer fields, which count against the arena as header fields do and
+ * must be field lines as they are (their values are not used).
  * *w: the end of the decoded body; *end: of what was read of the message. */
 static icbu_status icbu__body_chunked(icbu__rd *r, size_t hend, size_t *w, size_t *end) {
     char *b = r->buf;
-    size_t rd = hend, eol, k, trailers = 0;
+    size_t rd = hend, eol, k, nl, trailers = 0;
     icbu_status st;
     *w = hend;
     for (;;) {
@@ -2582,7 +2592,7 @@ static icbu_status icbu__body_chunked(icbu__rd *r, size_t hend, size_t *w, size_
     for (;;) {                                          /* trailer fields, then CRLF */
         if (icbu__line(r, &rd, *w, &eol) != ICBU_OK) return r->e->status;
         if (eol == rd) { *end = eol + 2; return ICBU_OK; }
-        if (b[rd] == ' ' || b[rd] == '\t') return icbu__fail(r->e, ICBU_E_HTTP_FOLDED);
+        if (icbu__field_name(b, rd, eol, &nl, r->e) != ICBU_OK) return r->e->status;
         trailers += eol + 2 - rd;
         if (trailers > r->cap - *w) return icbu__toobig(r->e, *w, trailers);
         rd = eol + 2;

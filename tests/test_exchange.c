@@ -239,6 +239,10 @@ static void test_http_refusals(void **state) {
     expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffff\r\nabc", 512, ICBU_E_HTTP_TOOBIG);
     expect_http("HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n", 512, ICBU_E_HTTP_FOLDED);
     expect_http("HTTP/1.1 200 OK\r\nX-A: 1\r\n\tfolded\r\n\r\n", 512, ICBU_E_HTTP_FOLDED);
+    /* trailer lines are field lines too: name ":" value, not folded */
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nHTTP/1.1 200 OK\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n: v\r\n\r\n", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-T: 1\r\n more\r\n\r\n", 512, ICBU_E_HTTP_FOLDED);
     expect_http("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc", 512, ICBU_E_HTTP_TOOBIG);
     expect_http("HTTP/1.1 200 OK\r\nX-Big: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", 64, ICBU_E_HTTP_TOOBIG);
     expect_http("HTTP/1.1 200 OK\r\n\r\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 64, ICBU_E_HTTP_TOOBIG);
