@@ -2613,18 +2613,28 @@ static icbu_status icbu__body_close(icbu__rd *r, size_t *w) {
  * its last byte and no further, from a server that keeps the connection). */
 typedef struct icbu__reply { icbu_str body; size_t got; int reusable; } icbu__reply;
 
-/* The head's fields after the status line (up to hend), then the body as
- * they frame it; *w: the body's end, *end: the message's (0: read to close). */
-static icbu_status icbu__message(icbu__rd *r, size_t eol, size_t hend, icbu__framing *fr, int *status,
-                                 size_t *w, size_t *end) {
-    size_t pos;
+/* A head, up to the empty line at hend, into r->buf from its start: the status
+ * line, then the fields (framing into fr, which starts cleared). */
+static icbu_status icbu__head(icbu__rd *r, size_t *hend, icbu__framing *fr, int *status) {
+    size_t pos = 0, eol = 0;
     icbu_status st;
-    for (pos = eol + 2; pos + 2 < hend; pos = eol + 2)
+    ICBU_MEMSET(fr, 0, sizeof *fr);
+    if ((st = icbu__head_in(r, hend)) != ICBU_OK || (st = icbu__line(r, &pos, 0, &eol)) != ICBU_OK ||
+        (st = icbu__status_line(r->buf, eol, status, fr, r->e)) != ICBU_OK)
+        return st;
+    for (pos = eol + 2; pos + 2 < *hend; pos = eol + 2)
         if ((st = icbu__line(r, &pos, 0, &eol)) != ICBU_OK ||
             (st = icbu__header_field(r->buf, pos, eol, fr, r->e)) != ICBU_OK)
             return st;
+    return ICBU_OK;
+}
+
+/* The body as the head frames it; *w: the body's end, *end: the message's
+ * (0: read to close). */
+static icbu_status icbu__message(icbu__rd *r, size_t hend, const icbu__framing *fr, int status, size_t *w,
+                                 size_t *end) {
     if (fr->chunked && fr->has_cl) return icbu__fail(r->e, ICBU_E_HTTP_FRAMING);
-    if (*status != 200) { r->e->detail = *status; return icbu__fail(r->e, ICBU_E_HTTP_STATUS); }
+    if (status != 200) { r->e->detail = status; return icbu__fail(r->e, ICBU_E_HTTP_STATUS); }
     if (fr->has_cl) {
         *end = hend + fr->cl;
         return icbu__body_length(r, hend, fr->cl, w);
@@ -2632,25 +2642,31 @@ static icbu_status icbu__message(icbu__rd *r, size_t eol, size_t hend, icbu__fra
     return fr->chunked ? icbu__body_chunked(r, hend, w, end) : icbu__body_close(r, w);
 }
 
+/* The answer: interim (1xx) heads first, each dropped once read but counted
+ * against the arena as if it were kept (101 is not one: this client never
+ * asks to switch protocols); then the final head and its body. */
 static icbu_status icbu__http_read(const icbu_transport *t, uint32_t deadline_ms, char *buf,
                                    size_t cap, icbu__reply *rp, icbu_err *e) {
     icbu__rd r;
     icbu__framing fr;
-    size_t hend = 0, pos = 0, eol = 0, w = 0, end = 0;
+    size_t hend = 0, w = 0, end = 0, dropped = 0;
     int status = 0;
     icbu_status st;
     ICBU_MEMSET(rp, 0, sizeof *rp);
     if (!t || !t->recv || !buf || !cap) return icbu__fail(e, ICBU_E_ARG);
     r.t = t; r.deadline = deadline_ms; r.buf = buf; r.cap = cap; r.n = 0; r.e = e;
-    ICBU_MEMSET(&fr, 0, sizeof fr);
-    if ((st = icbu__head_in(&r, &hend)) == ICBU_OK &&
-        (st = icbu__line(&r, &pos, 0, &eol)) == ICBU_OK &&
-        (st = icbu__status_line(buf, eol, &status, &fr, e)) == ICBU_OK &&
-        (st = icbu__message(&r, eol, hend, &fr, &status, &w, &end)) == ICBU_OK) {
+    while ((st = icbu__head(&r, &hend, &fr, &status)) == ICBU_OK && status / 100 == 1 && status != 101) {
+        ICBU_MEMMOVE(buf, buf + hend, r.n - hend);
+        r.n -= hend;
+        r.cap -= hend;
+        dropped += hend;
+    }
+    if (st == ICBU_OK && (st = icbu__message(&r, hend, &fr, status, &w, &end)) == ICBU_OK) {
         rp->body = icbu_sn(buf + hend, w - hend);
         rp->reusable = !fr.close && end != 0 && end == r.n;
     }
-    rp->got = r.n;
+    if (st == ICBU_E_HTTP_TOOBIG) icbu__toobig(e, e->need, dropped);
+    rp->got = r.n + dropped;
     return st;
 }
 

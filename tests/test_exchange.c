@@ -146,15 +146,16 @@ static void test_http_content_length(void **state) {
 }
 
 /* A peer that sends trailer fields without end: recv answers forever. */
-typedef struct endless { const char *head; size_t pos, hn; unsigned long served; } endless;
+/* head, then line (a trailer field when NULL) again and again */
+typedef struct endless { const char *head, *line; size_t pos, hn; unsigned long served; } endless;
 static long e_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) {
     endless *x = (endless *)ctx;
-    static const char line[] = "X-Trailer: 0123456789abcdef0123456789abcdef\r\n";
-    size_t k = 0;
+    const char *line = x->line ? x->line : "X-Trailer: 0123456789abcdef0123456789abcdef\r\n";
+    size_t k = 0, ln = strlen(line);
     (void)ms;
     if (++x->served > 100000) return -1;              /* the reader never stopped: fail loudly */
     while (k < n && x->pos < x->hn) p[k++] = (unsigned char)x->head[x->pos++];
-    while (k < n) { p[k] = (unsigned char)line[(x->pos - x->hn) % (sizeof line - 1)]; x->pos++; k++; }
+    while (k < n) { p[k] = (unsigned char)line[(x->pos - x->hn) % ln]; x->pos++; k++; }
     return (long)k;
 }
 /* Trailer fields count against the arena as header fields do: HTTP_TOOBIG. */
@@ -174,6 +175,59 @@ static void test_http_trailers_bounded(void **state) {
     assert_true(x.served < 100);
     assert_true(e.need > sizeof buf);
     assert_null(b.p);
+}
+
+static void expect_http(const char *in, size_t cap, icbu_status want);
+
+/* Interim (1xx) answers before the final one are read and dropped (RFC 9110
+ * 15.2), counted against the arena; 101 is not one of them. */
+static void test_http_interim(void **state) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    static const char hints[] = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n";
+    char buf[1024], in[512];
+    icbu_str b;
+    icbu_err e;
+    size_t step;
+    endless x;
+    icbu_transport t;
+    icbu__reply rp;
+    (void)state;
+    snprintf(in, sizeof in, "%s%sHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", cont, hints);
+    for (step = 1; step <= 128; step++) {
+        assert_int_equal(http_read_str(in, step, buf, sizeof buf, &b, &e), ICBU_OK);
+        assert_int_equal(b.n, 2);
+        assert_memory_equal(b.p, "{}", 2);
+    }
+    snprintf(in, sizeof in, "%sHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", hints);
+    assert_int_equal(http_read_str(in, 7, buf, sizeof buf, &b, &e), ICBU_OK);
+    assert_int_equal(b.n, 2);
+    {   /* framed after an interim answer: the connection stays reusable; what arrived counts it */
+        script s;
+        script_init(&s, &t, in, 7);
+        assert_int_equal(icbu__http_read(&t, 1000, buf, sizeof buf, &rp, &e), ICBU_OK);
+        assert_int_equal(rp.reusable, 1);
+        script_init(&s, &t, cont, 7);
+        assert_int_equal(icbu__http_read(&t, 1000, buf, sizeof buf, &rp, &e), ICBU_E_HTTP_TRUNCATED);
+        assert_int_equal(rp.got, strlen(cont));
+    }
+    /* the need counts the dropped heads: exact with Content-Length */
+    snprintf(in, sizeof in, "%sHTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n", cont);
+    assert_int_equal(http_read_str(in, 64, buf, 200, &b, &e), ICBU_E_HTTP_TOOBIG);
+    assert_int_equal(e.need, strlen(in) + 300);
+    /* the interim heads are checked as heads; a 101 is a status like any other */
+    expect_http("HTTP/1.1 100 Continue\r\nX-A 1\r\n\r\nHTTP/1.1 200 OK\r\n\r\n{}", 512, ICBU_E_HTTP_SYNTAX);
+    expect_http("HTTP/1.1 100 Continue\r\n\nHTTP/1.1 200 OK\r\n\r\n{}", 512, ICBU_E_HTTP_SYNTAX);
+    assert_int_equal(http_read_str("HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 200 OK\r\n\r\n{}", 5, buf,
+                                   sizeof buf, &b, &e), ICBU_E_HTTP_STATUS);
+    assert_int_equal(e.detail, 101);
+    /* 100 Continue without end, and no clock: the arena bounds it */
+    memset(&x, 0, sizeof x);
+    x.head = ""; x.line = cont;
+    memset(&t, 0, sizeof t);
+    t.ctx = &x; t.recv = e_recv;
+    assert_int_equal(icbu_http_read(&t, 1000, buf, 512, &b, &e), ICBU_E_HTTP_TOOBIG);
+    assert_true(x.served < 100);
+    assert_true(e.need > 512);
 }
 
 static void test_http_chunked(void **state) {
@@ -1253,6 +1307,7 @@ int main(void) {
         cmocka_unit_test(test_http_head),
         cmocka_unit_test(test_http_content_length),
         cmocka_unit_test(test_http_chunked),
+        cmocka_unit_test(test_http_interim),
         cmocka_unit_test(test_http_trailers_bounded),
         cmocka_unit_test(test_http_close_delimited),
         cmocka_unit_test(test_http_refusals),
