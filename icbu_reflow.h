@@ -1190,6 +1190,17 @@ ICBU__NOINLINE static const icbu__type *icbu__type_of(unsigned ty) {
 #define ICBU__MAX32(t) typedef char icbu__max32_##t[ICBU__N_##t <= 32 ? 1 : -1];
 ICBU_ORDER_TYPES(ICBU__MAX32)
 ICBU_EXTRA_TYPES(ICBU__MAX32)
+/* It matches a key against the names in a buffer of ICBU__KEY_MAX bytes, so
+ * no name, nor an answer's envelope, may be longer (or it could never match). */
+#define ICBU__KEY_MAX 64
+#define ICBU__LONG1(st, kind, name, sub) | (sizeof #name > ICBU__KEY_MAX + 1)
+#define ICBU__KEYFIT(t) typedef char icbu__names_at_most_64_##t[(0 ICBU_FIELDS_##t(ICBU__LONG1)) ? -1 : 1];
+#define ICBU__MKEYFIT(id, name, param, req, key, env, res) \
+    typedef char icbu__names_at_most_64_##id[sizeof #env > ICBU__KEY_MAX + 1 ? -1 : 1];
+ICBU_ORDER_TYPES(ICBU__KEYFIT)
+ICBU_EXTRA_TYPES(ICBU__KEYFIT)
+ICBU_RESPONSE_TYPES(ICBU__KEYFIT)
+ICBU_ALL_METHODS(ICBU__MKEYFIT)
 /* How deep each request type nests objects (the order 3: order >
  * subject_matter_info > goods_item_list[]), as (1 << depth) - 1, so that OR
  * takes the deepest: icbu__wd_<type>, from its OBJ and OBJS fields' types,
@@ -2719,7 +2730,7 @@ typedef struct icbu__jr {
     int quiet;                   /* a look-ahead pass: errors are not recorded */
     icbu_err *e;
     icbu__path path;
-    char key[64];                /* the key being matched (one level at a time) */
+    char key[ICBU__KEY_MAX];     /* the key being matched (one level at a time) */
 } icbu__jr;
 
 static icbu_status icbu__jfail(icbu__jr *r, icbu_status s) {

@@ -14,7 +14,8 @@
 
 #define ICBU_FIELDS_toy_item(X) \
     X(toy_item, STR,  sku,   none) \
-    X(toy_item, NUM,  qty,   none)
+    X(toy_item, NUM,  qty,   none) \
+    X(toy_item, STR,  name_at_the_key_limit_of_the_reader_sixty_four_bytes_long_xxxxxx, none)   /* 64 bytes: the longest a name may be */
 #define ICBU_FIELDS_toy_req(X) \
     X(toy_req,  STR,  ticket, none) \
     X(toy_req,  NUM,  count,  none) \
@@ -106,6 +107,14 @@ static void test_json_and_decode(void **state) {
     assert_int_equal(icbu_request_json(m, dec, again, sizeof again, &n2, &e), ICBU_OK);
     assert_int_equal(n2, n);
     assert_memory_equal(again, buf, n);
+    {   /* a name of 64 bytes, the longest the reader matches (one more does not compile) */
+        static const char j[] = "{\"items\":[{\"name_at_the_key_limit_of_the_reader_sixty_four_bytes_long_xxxxxx\":\"L\"}]}";
+        assert_int_equal(icbu_decode_request(m, j, sizeof j - 1, arena.b, sizeof arena.b, &dec, &used, &e), ICBU_OK);
+        assert_int_equal(((const icbu_toy_req *)dec)->items.p[0].name_at_the_key_limit_of_the_reader_sixty_four_bytes_long_xxxxxx.n, 1);
+        assert_int_equal(icbu_request_json(m, dec, again, sizeof again, &n2, &e), ICBU_OK);
+        assert_int_equal(n2, sizeof j - 1);
+        assert_memory_equal(again, j, n2);
+    }
     /* the toy's own field paths in errors */
     assert_int_equal(icbu_decode_request(m, "{\"items\":[{\"sku\":1}]}", 20, arena.b, sizeof arena.b,
                                          &dec, &used, &e), ICBU_E_TYPE);
