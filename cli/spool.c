@@ -330,22 +330,34 @@ int spool_read(const struct spool *sp, const char *name, char **out, size_t *len
     return err;
 }
 
-/* Is the entry name (an order file's name) a regular file? Else warn (when
- * asked) and skip it: symbolic links are never followed. -1: gone meanwhile. */
+/* The longest order file name flush takes: a refused order's answer goes
+ * beside it as NAME.answer.json, written through ".NAME.answer.json.PID.tmp",
+ * 38 bytes more (a pid of up to 20 digits), and that must be a file name
+ * (255 bytes). A longer name could never be moved to refused/. */
+#define ORDER_NAME_MAX (255 - 38)
+
+/* Is the entry name (an order file's name) a regular file, with a name
+ * flush can move? Else warn (when asked) and skip it: symbolic links are
+ * never followed. -1: gone meanwhile. */
 static int order_file_ok(const struct spool *sp, const char *name, int warn)
 {
     struct stat sb;
+    const char *why;
     if (fstatat(sp->dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
         return -1;
-    if (S_ISREG(sb.st_mode))
+    if (!S_ISREG(sb.st_mode))
+        why = S_ISLNK(sb.st_mode) ? "a symbolic link (never followed)" : "not a regular file";
+    else if (strlen(name) > ORDER_NAME_MAX)
+        why = "a name longer than 217 bytes (its answer could not be written beside it "
+              "in refused/): rename it";
+    else
         return 1;
     if (warn) {
         fputs("icbu-reflow: warning: not sent: ", stderr);
         put_clean(sp->dir);
         fputc('/', stderr);
         put_clean(name);
-        fprintf(stderr, ": %s\n", S_ISLNK(sb.st_mode) ? "a symbolic link (never followed)"
-                                                       : "not a regular file");
+        fprintf(stderr, ": %s\n", why);
     }
     return 0;
 }

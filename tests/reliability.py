@@ -642,6 +642,30 @@ def cli_cases(c):
     report("cli/flush: an order name that is a symbolic link (or a FIFO) is never read or sent",
            order_link)
 
+    def long_names():
+        """A refused order's answer is written beside it in refused/ through a temporary
+        name 38 bytes longer: an order name of 217 bytes is moved there; one of 218 could
+        never be (255 bytes a file name), so it is left, with a warning, and flush goes on."""
+        spool = c.path("spool-long-names")
+        os.mkdir(spool, 0o700)
+        fits = "1" * 212 + ".json"                 # 217 bytes
+        over = "0" * 213 + ".json"                 # 218 bytes, sorts first
+        for name, biz in ((fits, "cli-long-fits"), (over, "cli-long-over")):
+            with open(os.path.join(spool, name), "wb") as f:
+                f.write(order_text(biz, refuse=True))
+        r = c.send(dead, "-", ["--spool", spool, "--retries", "0"], stdin=order_text("cli-long-ok"))
+        expect(r.rc == 5, r.why())
+        r = c.flush(spool, gw.url("http"), timeout=20)
+        expect(r.rc == 0 and sorted((x["outcome"], x["spool"]) for x in r.lines()) ==
+               [("accepted", "removed"), ("refused", "refused")], r.why())
+        expect(b"longer than 217 bytes" in r.err, "stderr does not say why: %s" % r.why())
+        expect(sorted(os.listdir(os.path.join(spool, "refused"))) == [fits, fits + ".answer.json"],
+               "refused/: %s" % os.listdir(os.path.join(spool, "refused")))
+        expect(spool_orders(spool) == [over], "left in the spool: %s" % spool_orders(spool))
+        expect(not gw.requests("cli-long-over"), "the order with the long name was sent")
+    report("cli/flush: an order name too long to move to refused/ is left with a warning, "
+           "not sent again and again", long_names)
+
     def invalid_in_spool(extra):
         spool = c.path("spool-inv" + "".join(extra))
         os.mkdir(spool, 0o700)
