@@ -629,6 +629,32 @@ static void test_exchange(void **state) {
     assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, e.need, &o, &e), ICBU_E_NOSPACE);
     assert_true(e.need > blen + ICBU__RESERVE);
     assert_int_equal(s.sent_n, 0);
+    {   /* e.need is the whole arena's: an answer larger than the arena (TOOBIG) counts
+           the reserve at its end too, so that a call with e.need bytes reads it */
+        static char answer[8192];
+        size_t cap, need, n;
+        int calls;
+        icbu_status st;
+        /* OKBODY with 5000 spaces of JSON whitespace in it: larger than the request */
+        n = (size_t)snprintf(answer, sizeof answer, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n{%5000s%s",
+                             (unsigned)(strlen(OKBODY) + 5000), "", &OKBODY[1]);
+        assert_true(n < sizeof answer);
+        for (cap = 1, calls = 0; ; cap = need, calls++) {
+            assert_true(calls < 4);
+            script_init(&s, &t, answer, 512);
+            st = icbu_exchange(&c, &x.o, &u, &t, 5000, arena, cap, &o, &e);
+            if (st == ICBU_OK) break;
+            if (st != ICBU_E_NOSPACE && st != ICBU_E_HTTP_TOOBIG) fail_msg("cap %u: %s", (unsigned)cap, icbu_strerror(st));
+            need = e.need;
+            if (need <= cap) fail_msg("cap %u: %s, need %u", (unsigned)cap, icbu_strerror(st), (unsigned)need);
+        }
+        assert_int_equal(o.kind, ICBU_ACCEPTED);
+        assert_true(cap >= n);
+        /* the answer's own size, Content-Length known: the same need from every smaller arena that sends */
+        script_init(&s, &t, answer, 512);
+        assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, cap - 64, &o, &e), ICBU_E_HTTP_TOOBIG);
+        assert_int_equal(e.need, cap);
+    }
 }
 
 /* ----------------------------------------------------------- order decoder */
@@ -830,46 +856,6 @@ static void multi_init(multi *m, icbu_transport *t, icbu_retry *r) {
 }
 
 #define HTTP200(body) "HTTP/1.1 200 OK\r\n\r\n" body
-
-/* An exchange's e.need is the whole arena's: an answer larger than the arena
- * (TOOBIG) counts the reserve at its end too, so that a second call with
- * e.need bytes reads it; and every size below gives the same kind of need. */
-static void test_exchange_need(void **state) {
-    static char answer[8192], arena[8192];
-    example_order x;
-    icbu_config c;
-    icbu_url u;
-    script s;
-    icbu_transport t;
-    icbu_outcome o;
-    icbu_err e;
-    size_t cap, need, n;
-    int calls;
-    icbu_status st;
-    (void)state;
-    example_order_build(&x);
-    exchange_config(&c);
-    assert_int_equal(icbu_url_parse("http://127.0.0.1:1/router/rest", &u), ICBU_OK);
-    /* OKBODY with 5000 spaces of JSON whitespace in it: larger than the request */
-    n = (size_t)snprintf(answer, sizeof answer, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n{%5000s%s",
-                         (unsigned)(strlen(OKBODY) + 5000), "", OKBODY + 1);
-    assert_true(n < sizeof answer);
-    for (cap = 1, calls = 0; ; cap = need, calls++) {
-        assert_true(calls < 4);
-        script_init(&s, &t, answer, 512);
-        st = icbu_exchange(&c, &x.o, &u, &t, 5000, arena, cap, &o, &e);
-        if (st == ICBU_OK) break;
-        if (st != ICBU_E_NOSPACE && st != ICBU_E_HTTP_TOOBIG) fail_msg("cap %u: %s", (unsigned)cap, icbu_strerror(st));
-        need = e.need;
-        if (need <= cap) fail_msg("cap %u: %s, need %u", (unsigned)cap, icbu_strerror(st), (unsigned)need);
-    }
-    assert_int_equal(o.kind, ICBU_ACCEPTED);
-    assert_true(cap >= n);
-    /* the answer's own size, Content-Length known: the same need from every smaller arena that sends */
-    script_init(&s, &t, answer, 512);
-    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, cap - 64, &o, &e), ICBU_E_HTTP_TOOBIG);
-    assert_int_equal(e.need, cap);
-}
 
 /* The four calls without an icbu_err (e == NULL): each runs with one of its
  * own and says the same; and what they take as a call. */
@@ -1316,7 +1302,6 @@ int main(void) {
         cmocka_unit_test(test_response_parser),
         cmocka_unit_test(test_response_depth),
         cmocka_unit_test(test_exchange),
-        cmocka_unit_test(test_exchange_need),
         cmocka_unit_test(test_fault_of),
         cmocka_unit_test(test_report_retries),
         cmocka_unit_test(test_calls_without_err),
