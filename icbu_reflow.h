@@ -524,8 +524,9 @@ ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf
                                    size_t cap, size_t *len, icbu_err *e);
 
 /* Reads one HTTP/1.1 response from t into buf (cap bytes) until deadline_ms
- * (an absolute now_ms value). The body is decoded in place: *body points into
- * buf. A status other than 200 gives ICBU_E_HTTP_STATUS with e->detail. */
+ * (an absolute now_ms value), after any interim 1xx ones (dropped, counted
+ * against cap). The body is decoded in place: *body points into buf. A status
+ * other than 200 gives ICBU_E_HTTP_STATUS with e->detail. */
 ICBUDEF icbu_status icbu_http_read(const icbu_transport *t, uint32_t deadline_ms,
                                    char *buf, size_t cap, icbu_str *body, icbu_err *e);
 
