@@ -1197,7 +1197,7 @@ ICBU_EXTRA_TYPES(ICBU__MAX32)
 #define ICBU__LONG1(st, kind, name, sub) | (sizeof #name > ICBU__KEY_MAX + 1)
 #define ICBU__KEYFIT(t) typedef char icbu__names_at_most_64_##t[(0 ICBU_FIELDS_##t(ICBU__LONG1)) ? -1 : 1];
 #define ICBU__MKEYFIT(id, name, param, req, key, env, res) \
-    typedef char icbu__names_at_most_64_##id[sizeof #env > ICBU__KEY_MAX + 1 ? -1 : 1];
+    typedef char icbu__envelope_at_most_64_##id[sizeof #env > ICBU__KEY_MAX + 1 ? -1 : 1];
 ICBU_ORDER_TYPES(ICBU__KEYFIT)
 ICBU_EXTRA_TYPES(ICBU__KEYFIT)
 ICBU_RESPONSE_TYPES(ICBU__KEYFIT)

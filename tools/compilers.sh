@@ -397,7 +397,8 @@ depth_case "types of your own nested 8 deep" 8 ok
 depth_case "types of your own nested 9 deep" 9 icbu__wdepth_at_most_8
 depth_case "a type that holds itself" self icbu__wd_y0
 # ... and how long a name may be: the reader matches keys in a 64-byte buffer,
-# so a field name or an answer's envelope name longer than that stops the build.
+# so a field name or an answer's envelope name longer than that stops the build
+# (the method's id is its request type's name, as it may be: their checks differ).
 name_case() {   # name_case LABEL FIELD-NAME-LENGTH ENVELOPE-NAME-LENGTH WANT(ok|MARK)
     f="$OUT/name-$2-$3.c"
     awk -v fl="$2" -v el="$3" 'BEGIN {
@@ -405,14 +406,14 @@ name_case() {   # name_case LABEL FIELD-NAME-LENGTH ENVELOPE-NAME-LENGTH WANT(ok
         en = "e"; while (length(en) < el) en = en "x"
         printf "#define ICBU_FIELDS_z0(X) X(z0, STR, %s, none)\n", fn
         printf "#define ICBU_EXTRA_TYPES(X) X(z0)\n"
-        printf "#define ICBU_EXTRA_METHODS(X) X(zm, \"taobao.z.m\", z_request, z0, %s, %s, z0)\n", fn, en
+        printf "#define ICBU_EXTRA_METHODS(X) X(z0, \"taobao.z.m\", z_request, z0, %s, %s, z0)\n", fn, en
     }' > "$f"
     schema_footer >> "$f"
     schema_judge "$1" "$f" "$4"
 }
 name_case "a field name and an envelope of 64 bytes" 64 64 ok
 name_case "a field name of 65 bytes" 65 64 icbu__names_at_most_64_z0
-name_case "an envelope name of 65 bytes" 64 65 icbu__names_at_most_64_zm
+name_case "an envelope name of 65 bytes" 64 65 icbu__envelope_at_most_64_z0
 
 # --- not counted: ICBU_REFLOW_STATIC in a file that uses only some of the API
 src="$OUT/static_partial.c"
