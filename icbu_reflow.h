@@ -1276,8 +1276,11 @@ static ICBU__ALWAYS void icbu__path_set(icbu_err *e, const char *name) {
     icbu__path_prepend(e, name, ICBU_STRLEN(name), ICBU__NOIDX);
 }
 #if !defined(ICBU_REFLOW_NO_EXCHANGE) || !defined(ICBU_REFLOW_NO_DECODER)
-/* The reader keeps the path as it descends. */
-#define ICBU__PATH_DEPTH 8
+/* The reader keeps the path as it descends: a segment per object field, and
+ * one more per list for its element's index. A request type d objects deep
+ * takes 2d at most (its lists of objects, then a list of strings), an answer
+ * 2 more (envelope, result): 2 * ICBU__WDEPTH + 2 (8 for the order). */
+#define ICBU__PATH_DEPTH (2 * ICBU__WDEPTH + 2)
 typedef struct icbu__path {
     const char *name[ICBU__PATH_DEPTH];
     unsigned char len[ICBU__PATH_DEPTH];

@@ -42,11 +42,23 @@
 #define ICBU_FIELDS_toy_top(X) \
     X(toy_top,  OBJ,  deep,   toy_deep) \
     X(toy_top,  STR,  id,     none)
-#define ICBU_EXTRA_TYPES(X) X(toy_item) X(toy_req) X(toy_res) X(toy_leaf) X(toy_mid) X(toy_deep) X(toy_top)
+/* A fourth nests lists of objects 8 deep, the most a schema may (toy_l7 >
+ * l[] > ... > toy_l0 > s[]): the longest field path there can be. */
+#define ICBU_FIELDS_toy_l0(X) X(toy_l0, STRS, s, none)
+#define ICBU_FIELDS_toy_l1(X) X(toy_l1, OBJS, l, toy_l0)
+#define ICBU_FIELDS_toy_l2(X) X(toy_l2, OBJS, l, toy_l1)
+#define ICBU_FIELDS_toy_l3(X) X(toy_l3, OBJS, l, toy_l2)
+#define ICBU_FIELDS_toy_l4(X) X(toy_l4, OBJS, l, toy_l3)
+#define ICBU_FIELDS_toy_l5(X) X(toy_l5, OBJS, l, toy_l4)
+#define ICBU_FIELDS_toy_l6(X) X(toy_l6, OBJS, l, toy_l5)
+#define ICBU_FIELDS_toy_l7(X) X(toy_l7, OBJS, l, toy_l6) X(toy_l7, STR, id, none)
+#define ICBU_EXTRA_TYPES(X) X(toy_item) X(toy_req) X(toy_res) X(toy_leaf) X(toy_mid) X(toy_deep) X(toy_top) \
+    X(toy_l0) X(toy_l1) X(toy_l2) X(toy_l3) X(toy_l4) X(toy_l5) X(toy_l6) X(toy_l7)
 /* "a_toy_request" sorts before every system parameter, where the order's sorts third. */
 #define ICBU_EXTRA_METHODS(X) \
     X(toy_ping, "taobao.toy.ping", a_toy_request, toy_req, ticket, taobao_toy_ping_response, toy_res) \
-    X(toy_deep, "taobao.toy.deep", deep_request, toy_top, id, taobao_toy_deep_response, toy_res)
+    X(toy_deep, "taobao.toy.deep", deep_request, toy_top, id, taobao_toy_deep_response, toy_res) \
+    X(toy_lists, "taobao.toy.lists", lists_request, toy_l7, id, taobao_toy_lists_response, toy_l7)
 
 #define ICBU_REFLOW_IMPLEMENTATION
 #include "icbu_reflow.h"
@@ -79,7 +91,7 @@ static void test_descriptor(void **state) {
     assert_string_equal(m->key, "ticket");
     assert_string_equal(o->name, "alibaba.finance.insurance.icbu.insure.order.callback");
     assert_string_equal(o->param, "insured_order_reflow_request");
-    assert_int_equal(ICBU_METHOD_COUNT, 3);
+    assert_int_equal(ICBU_METHOD_COUNT, 4);
     assert_null(icbu_method_get(ICBU_METHOD_COUNT));
 }
 
@@ -175,6 +187,46 @@ static void test_deep_request(void **state) {
     leaf.v = icbu_s("a"); leaves[0].v = icbu_s("b"); w1[1] = icbu_s("z");
     assert_int_equal(icbu_request_json(m, &top, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
     assert_string_equal(e.path, "id");
+}
+
+/* The longest path: lists of objects 8 deep, then a list of strings. An error
+ * at the bottom names every step, the same from the writer, the decoder and
+ * the answer's reader (which adds envelope and result). */
+static void test_longest_path(void **state) {
+    const icbu_method *m = icbu_method_get(ICBU_METHOD_toy_lists);
+    static const char want[] = "l[0].l[0].l[0].l[0].l[0].l[0].l[0].s[1]";
+    icbu_toy_l0 l0; icbu_toy_l1 l1; icbu_toy_l2 l2; icbu_toy_l3 l3;
+    icbu_toy_l4 l4; icbu_toy_l5 l5; icbu_toy_l6 l6; icbu_toy_l7 l7;
+    icbu_str s[2];
+    char buf[512], json[512], answer[600];
+    union { unsigned char b[2048]; int64_t i; void *p; } arena;
+    const void *dec = NULL;
+    icbu_outcome out;
+    size_t n, used;
+    icbu_err e;
+    (void)state;
+    memset(&l7, 0, sizeof l7);
+    s[0] = icbu_s("ok"); s[1] = icbu_s("\xC0\xAF");                   /* overlong: not UTF-8 */
+    l0.s.p = s; l0.s.n = 2;
+    l1.l.p = &l0; l1.l.n = 1; l2.l.p = &l1; l2.l.n = 1; l3.l.p = &l2; l3.l.n = 1;
+    l4.l.p = &l3; l4.l.n = 1; l5.l.p = &l4; l5.l.n = 1; l6.l.p = &l5; l6.l.n = 1;
+    l7.l.p = &l6; l7.l.n = 1;
+    assert_int_equal(icbu_request_json(m, &l7, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    assert_string_equal(e.path, want);
+    /* the same JSON with a lone surrogate there */
+    s[1] = icbu_s("x");
+    assert_int_equal(icbu_request_json(m, &l7, json, sizeof json, &n, &e), ICBU_OK);
+    json[n] = 0;
+    assert_non_null(strstr(json, "[\"ok\",\"x\"]"));
+    memcpy(strstr(json, "\"x\"") + 1, "\\uDC00", 6);
+    memmove(strstr(json, "\\uDC00") + 6, strstr(json, "\\uDC00") + 1, strlen(strstr(json, "\\uDC00") + 1) + 1);
+    assert_int_equal(icbu_decode_request(m, json, strlen(json), arena.b, sizeof arena.b, &dec, &used, &e),
+                     ICBU_E_UTF8);
+    assert_string_equal(e.path, want);
+    snprintf(answer, sizeof answer, "{\"taobao_toy_lists_response\":{\"result\":%s}}", json);
+    assert_int_equal(icbu_parse_answer(m, answer, strlen(answer), arena.b, sizeof arena.b, &dec, &out, &e),
+                     ICBU_E_UTF8);
+    assert_string_equal(e.path, "taobao_toy_lists_response.result.l[0].l[0].l[0].l[0].l[0].l[0].l[0].s[1]");
 }
 
 static void test_sign_request(void **state) {
@@ -379,6 +431,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test(test_json_and_decode),
         cmocka_unit_test(test_deep_request),
+        cmocka_unit_test(test_longest_path),
         cmocka_unit_test(test_sign_request),
         cmocka_unit_test(test_parse_answer),
         cmocka_unit_test(test_exchange),
