@@ -309,6 +309,19 @@ static void test_parse_answer(void **state) {
     }
     strcpy(body, TOY_OK);
     assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, need, &res, &out, &e), ICBU_OK);
+    /* a failed call leaves the body as it came (TOY_OK has an escape, "C\u00e9"): a
+       sizing call, then one with e.need bytes, on the same text, reads it right */
+    strcpy(body, TOY_OK);
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), NULL, 0, &res, &out, &e), ICBU_E_NOSPACE);
+    assert_int_equal(e.need, need);
+    assert_string_equal(body, TOY_OK);
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, need - 1, &res, &out, &e), ICBU_E_NOSPACE);
+    assert_string_equal(body, TOY_OK);
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, e.need, &res, &out, &e), ICBU_OK);
+    assert_memory_equal(((const icbu_toy_res *)res)->code.p, "C\xC3\xA9", 3);
+    strcpy(body, "{\"taobao_toy_ping_response\":{\"result\":{\"code\":\"A\\\"B\",\"ok\":1}}}");
+    assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, sizeof arena.b, &res, &out, &e), ICBU_E_TYPE);
+    assert_string_equal(body, "{\"taobao_toy_ping_response\":{\"result\":{\"code\":\"A\\\"B\",\"ok\":1}}}");
 }
 
 /* A transport that takes the request and answers with a fixed response. */
