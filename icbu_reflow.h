@@ -2734,7 +2734,6 @@ typedef struct icbu__jr {
     size_t cap, used;            /* used keeps counting past cap: the size needed */
     int nospace, strict, depth;
     int quiet;                   /* a look-ahead pass: errors are not recorded */
-    int dry;                     /* in place, but nothing written: strings only measured */
     icbu_err *e;
     icbu__path path;
     char key[ICBU__KEY_MAX];     /* the key being matched (one level at a time) */
@@ -2829,7 +2828,9 @@ static icbu_status icbu__jstrval(icbu__jr *r, icbu_str *out) {
     char *dst = NULL;
     size_t dcap = 0, len;
     icbu_status st;
-    if (r->inplace) { if (!r->dry) { dst = r->inplace + r->i + 1; dcap = r->n - r->i - 1; } }
+    if (r->inplace) {            /* in place, until the arena runs out (the call fails then) */
+        if (!r->nospace) { dst = r->inplace + r->i + 1; dcap = r->n - r->i - 1; }
+    }
     else if (!r->nospace && r->a) { dst = (char *)r->a + r->used; dcap = r->cap - r->used; }
     if ((st = icbu__jstr(r, dst, dcap, &len)) != ICBU_OK) return st;
     if (!r->inplace) {
@@ -3170,8 +3171,7 @@ static icbu_status icbu__insure_outcome(const unsigned char *res, icbu_outcome *
  * *result pointing at it, refined for an insure_result. The answer type's
  * fields are, in order: envelope, error_response, result, request_id. */
 static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t len, void *arena,
-                                      size_t cap, const void **result, icbu_outcome *out, icbu_err *e,
-                                      int dry) {
+                                      size_t cap, const void **result, icbu_outcome *out, icbu_err *e) {
     const icbu__field *f = ICBU__TYPE(m->answer)->f, *g = ICBU__TYPE(ICBU__FSUB(&f[0]))->f;
     icbu__jr r;
     unsigned char *root;
@@ -3182,7 +3182,6 @@ static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t l
     if (result) *result = NULL;
     icbu__jinit(&r, body, len, e);
     r.inplace = body;
-    r.dry = dry;
     r.a = (unsigned char *)arena;
     r.cap = cap;
     if ((st = icbu__jroot(&r, m->answer, &root)) != ICBU_OK) return st;
@@ -3221,18 +3220,22 @@ ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t l
     icbu_status st;
     ICBU__ERR_INIT(e, local);
     if (!m || !out || (!body && len) || (!arena && cap)) return icbu__fail(e, ICBU_E_ARG);
-    /* first without a byte written into body, so that it stays as it came when
-     * the arena is short (a sizing call, or a second call with err.need bytes
-     * parses the same text) or the answer is bad; then in place */
-    st = icbu__parse_answer(m, body, len, arena, cap, result, out, e, 1);
-    return st != ICBU_OK ? st : icbu__parse_answer(m, body, len, arena, cap, result, out, e, 0);
+    /* first with no room at all: nothing is written into body (the reader
+     * unescapes in place only while the arena lasts), and e->need is what this
+     * arena needs; so that a body stays as it came when the arena is short (a
+     * sizing call, or a second call with err.need bytes parses the same text) or
+     * the answer is bad. Then in place. */
+    st = icbu__parse_answer(m, body, len, arena, 0, result, out, e);
+    if (st != ICBU_E_NOSPACE || e->need > cap) return st;
+    ICBU_MEMSET(e, 0, sizeof *e);
+    return icbu__parse_answer(m, body, len, arena, cap, result, out, e);
 }
 
 /* The order's answer: its structs fit in a small stack arena. */
 static icbu_status icbu__parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
     icbu__answer_mem mem;
     if (!out || (!body && len)) return icbu__fail(e, ICBU_E_ARG);
-    return icbu__parse_answer(ICBU__ORDER_METHOD, body, len, &mem, sizeof mem, NULL, out, e, 0);
+    return icbu__parse_answer(ICBU__ORDER_METHOD, body, len, &mem, sizeof mem, NULL, out, e);
 }
 
 ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
@@ -3315,8 +3318,8 @@ ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str
     char *b = (char *)(uintptr_t)body.p;
     size_t end = (size_t)(b - k->arena) + body.n;
     icbu_status st;
-    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &res->a, sizeof res->a, NULL, k->out, e, 0);
-    st = icbu__parse_answer(k->m, b, body.n, k->arena + end, k->cap - end, k->result, k->out, e, 0);
+    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &res->a, sizeof res->a, NULL, k->out, e);
+    st = icbu__parse_answer(k->m, b, body.n, k->arena + end, k->cap - end, k->result, k->out, e);
     if (st == ICBU_E_NOSPACE) icbu__need_sum(e, end, e->need);
     return st;
 }
