@@ -165,8 +165,10 @@ void spool_unsafe(const char *dir, const char *name, const char *what);
  * when missing and !create; -1 after a message. */
 int spool_open(const char *dir, int create);
 /* send: data (the order as given) written atomically into the spool as a new
- * order; its name in name (cap >= 64). 0 or an errno value. */
-int spool_add(int dfd, const char *data, size_t len, char *name, size_t cap);
+ * order; its name in name (cap >= 64). 0 or an errno value; *written says
+ * whether the file is in the spool all the same (only the directory's fsync
+ * failed: flush will see it, but a crash may lose it). */
+int spool_add(int dfd, const char *data, size_t len, char *name, size_t cap, int *written);
 /* flush: the spool opened, locked (EXIT_LOCKED when another flush holds it),
  * refused/ checked and the stale temporary files removed. 0 or the exit status. */
 int spool_take(struct spool *sp, const char *dir);

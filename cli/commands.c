@@ -127,7 +127,7 @@ static int spool_after_send(const struct options *o, const struct result *r, int
                             const char *json, size_t json_len, int rc)
 {
     char name[64];
-    int err = 0;
+    int err = 0, written = 0;
     if (!r->retryable && r->setting == NULL)
         return rc;                /* a final answer, or one that cannot be read */
     if (r->without_key) {
@@ -141,7 +141,17 @@ static int spool_after_send(const struct options *o, const struct result *r, int
         fputs("icbu-reflow: not delivered, and NOT spooled\n", stderr);
         return rc;
     }
-    if ((err = spool_add(*dfd, json, json_len, name, sizeof name)) != 0) {
+    if ((err = spool_add(*dfd, json, json_len, name, sizeof name, &written)) != 0 && written) {
+        /* In the spool, but maybe not on disk: counted as not spooled, so
+         * that the caller keeps the order; a flush may deliver it as well,
+         * which the gateway takes once (external_biz_id). */
+        fputs("icbu-reflow: not delivered, and NOT spooled for certain: ", stderr);
+        put_clean(o->spool);
+        fprintf(stderr, "/%s was written, but syncing the directory failed (%s), so a crash "
+                "may lose it; a later flush may still deliver it, once\n", name, strerror(err));
+        return rc;
+    }
+    if (err != 0) {
         fputs("icbu-reflow: not delivered, and NOT spooled: cannot write to ", stderr);
         put_clean(o->spool);
         fprintf(stderr, ": %s\n", strerror(err));

@@ -203,8 +203,10 @@ static int write_all(int fd, const char *p, size_t n)
 
 /* name in the directory dfd gets data, atomically: a temporary file (hidden,
  * .tmp; O_EXCL and O_NOFOLLOW: never through a link) in it, write, fsync,
- * rename, fsync of the directory. 0 or an errno value. */
-static int write_atomic(int dfd, const char *name, const char *data, size_t len)
+ * rename, fsync of the directory. 0 or an errno value; *renamed (when not
+ * NULL) says whether name is in the directory, which it is when only the
+ * directory's fsync failed. */
+static int write_atomic(int dfd, const char *name, const char *data, size_t len, int *renamed)
 {
     char tname[PATH_CAP];
     int fd, err;
@@ -223,6 +225,8 @@ static int write_atomic(int dfd, const char *name, const char *data, size_t len)
         (void)unlinkat(dfd, tname, 0);
         return err;
     }
+    if (renamed != NULL)
+        *renamed = 1;
     return fsync_dir(dfd);
 }
 
@@ -241,10 +245,11 @@ static void spool_name(char *out, size_t cap)
     say(out, cap, "%020llu-%010lu-%04u.json", ns, (unsigned long)getpid(), counter++ % 10000u);
 }
 
-int spool_add(int dfd, const char *data, size_t len, char *name, size_t cap)
+int spool_add(int dfd, const char *data, size_t len, char *name, size_t cap, int *written)
 {
+    *written = 0;
     spool_name(name, cap);
-    return write_atomic(dfd, name, data, len);
+    return write_atomic(dfd, name, data, len, written);
 }
 
 /* ------------------------------------------------------------- reading */
@@ -437,7 +442,7 @@ int spool_refuse(struct spool *sp, const char *name, const struct line *l)
         out_of_memory();
     memcpy(answer, l->p, l->n);
     memcpy(answer + l->n, "}\n", 2);
-    err = write_atomic(sp->rfd, aname, answer, l->n + 2);
+    err = write_atomic(sp->rfd, aname, answer, l->n + 2, NULL);
     free(answer);
     if (err != 0)
         return err;

@@ -325,6 +325,38 @@ def cli_cases(c):
         expect(names == sorted(names), "names do not sort oldest first")
     report("cli/send --spool: retryable failure -> exit 5, order kept byte for byte", spooled)
 
+    def dir_sync_fails():
+        # The order's file is renamed into the spool, then fsync() of the
+        # directory fails (EIO, an LD_PRELOAD shim): the file is there, so
+        # stderr must say so and not "cannot write"; it is not durable, so send
+        # still exits with the failure's status (not 5), and a later flush
+        # delivers the order once.
+        shim = c.path("fail_dirsync.so")
+        cc = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-o", shim,
+                             os.path.join(ROOT, "tests", "fail_dirsync.c"), "-ldl"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        expect(cc.returncode == 0, "cannot build the shim: %s" % clip(cc.stdout))
+        spool = c.path("spool-dirsync")
+        os.mkdir(spool, 0o700)
+        for binary in (c.bin(0), c.bin(1)):
+            r = run(binary, ["send", "--url", dead, "--retries", "0", "--spool", spool, "-"],
+                    stdin=order_text("cli-dirsync-%d" % len(spool_orders(spool))),
+                    env_extra={"LD_PRELOAD": shim})
+            expect(r.rc == 3, "expected exit 3 (not spooled for certain): %s" % r.why())
+            expect(b"NOT spooled for certain" in r.err and b"was written" in r.err and
+                   b"Input/output error" in r.err and b"cannot write" not in r.err,
+                   "stderr does not say the file is in the spool: %s" % r.why())
+        names = spool_orders(spool)
+        expect(len(names) == 2 and all(SPOOL_NAME.match(n) for n in names),
+               "spool holds %s" % names)
+        expect(temp_files(spool) == [], "temporary files left: %s" % temp_files(spool))
+        before = len(gw.accepted("cli-dirsync-"))
+        r = c.flush(spool, gw.url("http"))
+        expect(r.rc == 0 and spool_orders(spool) == [], "flush: %s" % r.why())
+        expect(len(gw.accepted("cli-dirsync-")) == before + 2, "not delivered once each")
+    report("cli/send --spool when the directory's fsync fails: in the spool, said so, exit 3",
+           dir_sync_fails)
+
     def not_spooled():
         spool = c.path("spool-not")
         p = c.write("ns.json", order_text("cli-ns-refuse", refuse=True))
