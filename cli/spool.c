@@ -57,6 +57,8 @@ int path_join(char *out, const char *dir, const char *name)
     return n > 0 && n < PATH_CAP ? 0 : ENAMETOOLONG;
 }
 
+static int fsync_dir(int dfd);
+
 /* ------------------------------------------------------------- messages */
 void spool_failed(const char *what, const char *path, int err)
 {
@@ -137,10 +139,36 @@ static int dir_checked(int fd, const char *dir, const char *name)
     return -1;
 }
 
+/* The directory that holds path (a directory just made there) fsynced, so
+ * that the new entry survives a crash with the orders then written into it.
+ * Best effort, as the fsync of a directory is. */
+static void fsync_parent(const char *path)
+{
+    char parent[PATH_CAP];
+    size_t n = strlen(path);
+    int fd;
+    while (n > 1 && path[n - 1] == '/')       /* "a/b/" is "a/b" */
+        n--;
+    while (n > 0 && path[n - 1] != '/')       /* its last name left out */
+        n--;
+    while (n > 1 && path[n - 1] == '/')       /* "a//b": "a"; "/b": "/" */
+        n--;
+    if (n >= sizeof parent)
+        return;
+    memcpy(parent, n > 0 ? path : ".", n > 0 ? n : 1);
+    parent[n > 0 ? n : 1] = '\0';
+    if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        (void)fsync_dir(fd);
+        close(fd);
+    }
+}
+
 int spool_open(const char *dir, int create)
 {
     int fd;
-    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (create && mkdir(dir, 0700) == 0)
+        fsync_parent(dir);
+    else if (create && errno != EEXIST) {
         spool_failed("create the spool", dir, errno);
         return -1;
     }

@@ -232,6 +232,21 @@ class Ctx:
                    list(extra), timeout=timeout)
 
 
+_SHIM = []
+
+
+def fsync_shim():
+    """tests/fsync_shim.c built (once) into the run's directory: its path."""
+    if not _SHIM:
+        out = os.path.join(tempfile.mkdtemp(prefix="icbu-shim-"), "fsync_shim.so")
+        cc = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-o", out,
+                             os.path.join(HERE, "fsync_shim.c"), "-ldl"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        expect(cc.returncode == 0, "cannot build the shim: %s" % clip(cc.stdout))
+        _SHIM.append(out)
+    return _SHIM[0]
+
+
 # ------------------------------------------------------------------ cli cases
 def attempts_of(r):
     """send's tries: 'icbu-reflow: N attempts' on stderr when more than one."""
@@ -327,21 +342,16 @@ def cli_cases(c):
 
     def dir_sync_fails():
         # The order's file is renamed into the spool, then fsync() of the
-        # directory fails (EIO, an LD_PRELOAD shim): the file is there, so
+        # directory fails (EIO, the LD_PRELOAD shim): the file is there, so
         # stderr must say so and not "cannot write"; it is not durable, so send
         # still exits with the failure's status (not 5), and a later flush
         # delivers the order once.
-        shim = c.path("fail_dirsync.so")
-        cc = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-o", shim,
-                             os.path.join(ROOT, "tests", "fail_dirsync.c"), "-ldl"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        expect(cc.returncode == 0, "cannot build the shim: %s" % clip(cc.stdout))
         spool = c.path("spool-dirsync")
         os.mkdir(spool, 0o700)
         for binary in (c.bin(0), c.bin(1)):
             r = run(binary, ["send", "--url", dead, "--retries", "0", "--spool", spool, "-"],
                     stdin=order_text("cli-dirsync-%d" % len(spool_orders(spool))),
-                    env_extra={"LD_PRELOAD": shim})
+                    env_extra={"LD_PRELOAD": fsync_shim(), "ICBU_SHIM_DIRSYNC": "fail"})
             expect(r.rc == 3, "expected exit 3 (not spooled for certain): %s" % r.why())
             expect(b"NOT spooled for certain" in r.err and b"was written" in r.err and
                    b"Input/output error" in r.err and b"cannot write" not in r.err,
@@ -356,6 +366,27 @@ def cli_cases(c):
         expect(len(gw.accepted("cli-dirsync-")) == before + 2, "not delivered once each")
     report("cli/send --spool when the directory's fsync fails: in the spool, said so, exit 3",
            dir_sync_fails)
+
+    def new_spool_durable():
+        # send --spool makes a missing spool directory: the directory that
+        # holds it is fsynced too (the shim logs each directory fsynced), or a
+        # crash could lose the new directory with the order in it.
+        parent = c.path("parent")
+        os.mkdir(parent, 0o700)
+        log = c.path("dirsync.log")
+        for sub in ("new", "new2/"):
+            r = run(c.bin(0), ["send", "--url", dead, "--retries", "0", "--spool",
+                               os.path.join(parent, sub), "-"], stdin=order_text("cli-newdir"),
+                    env_extra={"LD_PRELOAD": fsync_shim(), "ICBU_SHIM_DIRSYNC": "log:" + log})
+            expect(r.rc == 5 and len(spool_orders(os.path.join(parent, sub))) == 1, r.why())
+            with open(log, encoding="ascii") as f:
+                synced = f.read().split("\n")
+            for d in (parent, os.path.join(parent, sub)):
+                st = os.stat(d)
+                expect("%d %d" % (st.st_dev, st.st_ino) in synced,
+                       "%s: %s was not fsynced (%s)" % (sub, d, synced))
+    report("cli/send --spool making the spool fsyncs the directory that holds it",
+           new_spool_durable)
 
     def not_spooled():
         spool = c.path("spool-not")
