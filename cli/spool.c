@@ -383,6 +383,10 @@ static int order_file_ok(const struct spool *sp, const char *name, int warn)
     else if (strlen(name) > ORDER_NAME_MAX)
         why = "a name longer than 217 bytes (its answer could not be written beside it "
               "in refused/): rename it";
+    else if (faccessat(sp->dfd, name, R_OK, AT_EACCESS) != 0 &&
+             (errno == EACCES || errno == EPERM))
+        why = "not readable by the user who runs flush (permission denied): fix its owner "
+              "or mode";
     else
         return 1;
     if (warn) {

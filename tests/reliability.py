@@ -35,6 +35,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -728,6 +729,41 @@ def cli_cases(c):
         expect(not gw.requests("cli-long-over"), "the order with the long name was sent")
     report("cli/flush: an order name too long to move to refused/ is left with a warning, "
            "not sent again and again", long_names)
+
+    def unreadable():
+        """An order file flush may not read (mode 000; as root, flush runs as nobody, since
+        root reads it anyway) is left with a warning, and the orders after it are sent."""
+        base = tempfile.mkdtemp(prefix="icbu-rel-unreadable-")
+        os.chmod(base, 0o711)
+        spool = os.path.join(base, "spool")
+        os.mkdir(spool, 0o700)
+        names = ["%020d-0000000001-0000.json" % i for i in (1, 2, 3)]
+        for name, biz in zip(names, ("cli-unr-a", "cli-unr-b", "cli-unr-c")):
+            with open(os.path.join(spool, name), "wb") as f:
+                f.write(order_text(biz))
+        os.chmod(os.path.join(spool, names[1]), 0)
+        url = gw.url("http")
+        argv = ["flush", "--spool", spool, "--url", url]
+        if os.geteuid() == 0:
+            shutil.copy(c.bin(0), os.path.join(base, "icbu-reflow"))
+            for p in [spool] + [os.path.join(spool, n) for n in names]:
+                os.chown(p, 65534, 65534)
+            r = run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                os.path.join(base, "icbu-reflow")] + argv, timeout=20)
+        else:
+            r = run(c.bin(0), argv, timeout=20)
+        try:
+            expect(r.rc == 0 and [(x["file"], x["outcome"], x["spool"]) for x in r.lines()] ==
+                   [(names[0], "accepted", "removed"), (names[2], "accepted", "removed")],
+                   r.why())
+            expect(b"not readable" in r.err and names[1].encode() in r.err,
+                   "stderr does not name it: %s" % r.why())
+            expect(spool_orders(spool) == [names[1]], "left: %s" % spool_orders(spool))
+            expect(not gw.requests("cli-unr-b"), "the unreadable order was sent")
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    report("cli/flush: an order file it may not read is left with a warning, and the orders "
+           "after it are sent", unreadable)
 
     def invalid_in_spool(extra):
         spool = c.path("spool-inv" + "".join(extra))
