@@ -425,6 +425,15 @@ class Suite:
                 run(binary, ["send", "--app-key", APP_KEY, "--ca-file", gw.ca,
                              "--url", gw.url("https", port=gw.badname), EXAMPLE]),
                 3, "transport_error", stage="tls"))
+            # Two faults at once (an unrelated CA and another host name): mbedTLS reports
+            # each on a line of its own, which the detail joins with "; ".
+            self.add(p + "certificate for another host name by an unrelated CA is a tls error "
+                     "naming what failed", lambda: check_outcome(
+                run(binary, ["send", "--app-key", APP_KEY, "--ca-file", gw.wrong_ca,
+                             "--url", gw.url("https", port=gw.badname), EXAMPLE]),
+                3, "transport_error", stage="tls",
+                detail=lambda d: isinstance(d, str) and "\n" not in d and d.isprintable() and
+                ("-bearssl" in binary or ("CN" in d and "trusted CA" in d and "; " in d))))
 
         # Item d: a host name that can never resolve is refused by the transport before any
         # lookup (no DNS: these tests never leave the machine), once: no retries.

@@ -157,15 +157,21 @@ static long failure(struct icbu_net_tls *st, const char *what, int rc)
     return describe_mbed(net, what, rc);
 }
 
-/* mbedTLS's verification report on one line ("a; b"), in info. */
+/* mbedTLS's verification report on one line ("a; b"), in info (cap > 0),
+ * cut to fit. The report is written into a buffer of its own: "; " is longer
+ * than the '\n' it replaces, so joining in place would write ahead of what
+ * is still to be read (two or more faults: past info's end). */
 static void verify_info(uint32_t flags, char *info, size_t cap)
 {
+    char lines[512];
     size_t i, k;
-    mbedtls_x509_crt_verify_info(info, cap, "", flags);
-    for (i = 0, k = 0; info[i] != '\0'; i++) {
-        if (info[i] != '\n')
-            info[k++] = info[i];
-        else if (info[i + 1] != '\0') {
+    lines[0] = '\0';
+    (void)mbedtls_x509_crt_verify_info(lines, sizeof lines, "", flags);
+    lines[sizeof lines - 1] = '\0';
+    for (i = 0, k = 0; lines[i] != '\0' && k + 2 < cap; i++) {
+        if (lines[i] != '\n')
+            info[k++] = lines[i];
+        else if (lines[i + 1] != '\0') {
             info[k++] = ';';
             info[k++] = ' ';
         }
