@@ -173,6 +173,42 @@ def py_body(secret=SECRET, sm="hmac-sha256", order_text=None, extra=None):
                      for k, v in items) + "&sign=" + sig).encode("ascii")
 
 
+class AlertFlood:
+    """A TLS peer on 127.0.0.1 that reads the ClientHello, then sends plaintext warning
+    alerts (user_canceled) without pause and never a handshake message: a TLS library
+    reads on and on through them, so only a deadline checked before every read ends it."""
+
+    ALERTS = bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 90]) * 2000
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        try:
+            c.recv(65536)
+            while True:
+                c.sendall(self.ALERTS)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
 def py_post(gw, scheme, mode="", body=None, cafile=None, port=None, read_limit=1 << 16):
     """Returns (status, headers(list of raw lines), body_bytes, error)."""
     body = body if body is not None else py_body()
@@ -425,6 +461,18 @@ class Suite:
                 run(binary, ["send", "--app-key", APP_KEY, "--ca-file", gw.ca,
                              "--url", gw.url("https", port=gw.badname), EXAMPLE]),
                 3, "transport_error", stage="tls"))
+            def alert_flood():
+                flood = AlertFlood()
+                try:
+                    r = run(binary, ["send", "--app-key", APP_KEY, "--ca-file", gw.ca,
+                                     "--retries", "0", "--timeout", "1500", "--url",
+                                     "https://127.0.0.1:%d/router/rest" % flood.port, EXAMPLE],
+                            timeout=20)
+                finally:
+                    flood.close()
+                check_outcome(r, 3, "transport_error", stage="tls")
+                expect(r.elapsed < 3.5, "--timeout 1500 did not hold: %.2f s" % r.elapsed)
+            self.add(p + "--timeout holds while the peer floods TLS alerts", alert_flood)
             # Two faults at once (an unrelated CA and another host name): mbedTLS reports
             # each on a line of its own, which the detail joins with "; ".
             self.add(p + "certificate for another host name by an unrelated CA is a tls error "

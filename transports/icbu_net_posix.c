@@ -277,22 +277,29 @@ static int tcp_connect(icbu_net *net, const char *host, uint16_t port_number, ui
 }
 
 /* One send() (out) or recv() (in) on the socket, waiting for it until the
- * deadline: a count, 0 (recv: the peer closed), or a negative value with why. */
+ * deadline: a count, 0 (recv: the peer closed), or a negative value with why.
+ * The deadline is checked before each call too, not only when one would
+ * block: a TLS library reads on and on through records it drops (warning
+ * alerts, tickets), and a peer that keeps them coming would hold it past any
+ * deadline checked only while waiting. */
 static long tcp_io(icbu_net *net, const unsigned char *out, unsigned char *in, size_t n,
                    uint32_t deadline)
 {
     if (n > (size_t)LONG_MAX)
         n = (size_t)LONG_MAX;
     for (;;) {
-        ssize_t r = out != NULL ? send(net->fd, out, n, MSG_NOSIGNAL) : recv(net->fd, in, n, 0);
-        long rc;
-        if (r >= 0)
-            return (long)r;
-        if (errno == EINTR)
-            continue;
-        rc = -(long)errno;                        /* ECONNRESET included: an error */
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            rc = wait_fd(net->fd, out != NULL ? POLLOUT : POLLIN, deadline);
+        ssize_t r;
+        long rc = 0;
+        if (icbu_net_left(deadline) > 0) {
+            r = out != NULL ? send(net->fd, out, n, MSG_NOSIGNAL) : recv(net->fd, in, n, 0);
+            if (r >= 0)
+                return (long)r;
+            if (errno == EINTR)
+                continue;
+            rc = -(long)errno;                    /* ECONNRESET included: an error */
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                rc = wait_fd(net->fd, out != NULL ? POLLOUT : POLLIN, deadline);
+        }
         if (rc == 0) {
             icbu_net_say(net, out != NULL ? "timed out sending" : "timed out waiting for the answer");
             return ICBU_IO_TIMEOUT;
