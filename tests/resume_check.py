@@ -122,6 +122,25 @@ def resume_cases(c, scheme, add):
         expect(b"saved for another host" in r.err, "no warning: %s" % r.why())
     add("resume/%s/a session for localhost is not offered to 127.0.0.1" % scheme, other_host)
 
+    def age_kept():
+        # A resumed handshake checks no certificate: the session it resumes (and a TLS 1.3
+        # ticket that comes with it) is as old as the full handshake that checked one, so a
+        # FILE used every day cannot keep a session verified long ago past the age limit.
+        cache = os.path.join(c.tmp, "c-%s-age" % scheme)
+        c.send(scheme, cache)
+        old = int(time.time()) - 86000
+        with open(cache, "rb") as f:
+            data = re.sub(rb"\nsaved \d+\n", b"\nsaved %d\n" % old, f.read())
+        with open(cache, "wb") as f:
+            f.write(data)
+        _, conn = c.send(scheme, cache)
+        expect(resumed(conn), "the session 86,000 s old did not resume (%s)" % conn)
+        saved = re.search(rb"\nsaved (\d+)\n", check_file(c, cache, scheme))
+        expect(saved is not None and int(saved.group(1)) == old,
+               "saved is %s after a resumption, not %d: the age started again"
+               % (saved and saved.group(1), old))
+    add("resume/%s/a resumption keeps the session's age" % scheme, age_kept)
+
     def other_ca():
         cache = os.path.join(c.tmp, "c-%s-ca" % scheme)
         ca2 = os.path.join(c.tmp, "ca-%s-copy.pem" % scheme)

@@ -163,7 +163,8 @@ const char *icbu_net_tls_name(void);
  *     host gw.example.com           the host name or address, and the port, it was made with
  *     port 443
  *     ca 0123456789abcdef           FNV-1a 64 of the CA file's content then
- *     saved 1767225600              when it was made or last resumed (Unix seconds)
+ *     saved 1767225600              when its full handshake was made (Unix seconds;
+ *                                   a resumption keeps it)
  *     bytes 133                     the length of what follows the empty line
  *     (empty line)
  *     the session: mbedtls_ssl_session_save()'s bytes; for BearSSL, version (2

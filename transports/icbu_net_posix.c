@@ -460,7 +460,7 @@ struct icbu_net_session {
     char host[256];               /* the host name or address it was made with */
     uint16_t port;
     uint64_t ca_digest;           /* of the CA file's content then */
-    int64_t saved;                /* when it was made or last resumed (Unix seconds) */
+    int64_t saved;                /* when its full handshake was made (Unix seconds) */
     size_t len;
     unsigned char data[];         /* len bytes */
 };
@@ -512,8 +512,12 @@ static int session_fresh(int64_t saved)
 
 void icbu_net_session_keep(icbu_net *net, const unsigned char *p, size_t n)
 {
+    /* A resumed handshake checks no certificate: the session it gives (the
+     * same, or a TLS 1.3 ticket) is as old as the full handshake that did. */
+    int64_t saved = net->resumed && net->session != NULL ? net->session->saved
+                                                         : (int64_t)time(NULL);
     struct icbu_net_session *s = session_new(net->peer, net->peer_port, net->ca_digest,
-                                             (int64_t)time(NULL), p, n);
+                                             saved, p, n);
     if (s == NULL)
         return;
     icbu_net_session_drop(net);
