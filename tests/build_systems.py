@@ -21,7 +21,8 @@ json, hashlib, hmac and urllib.parse: not the code under test).
 each with ICBU_REFLOW_CRYPTO=mbedtls (the default) and bearssl where the back end is
 installed (a missing one is reported as skipped, with the package to install); and
 add_subdirectory once more with psa (the consumer calls psa_crypto_init(), as the
-README says the application must).
+README says the application must); and once with a parent that does
+set(ICBU_REFLOW_CRYPTO bearssl) first, which its first configure must use.
 One line per check, then "N passed, N failed"; exit status 1 if any failed.
 """
 import argparse
@@ -83,12 +84,28 @@ def verify(name, exe):
 
 
 def cmake_build(name, src, build, args=()):
+    """Configures (once) and builds; the output when both succeeded, else None."""
     rc, out = sh(["cmake", "-S", src, "-B", build] + list(args), src)
     if rc == 0:
         rc, out2 = sh(["cmake", "--build", build, "-j", "2"], src)
         out += out2
     report(rc == 0, "%s: configures and builds" % name, tail(out))
-    return rc == 0
+    return out if rc == 0 else None
+
+
+def hashes_from(out):
+    """What the configure step said the hashes come from ("icbu_reflow X: hashes from ...")."""
+    m = re.search(r"^-- icbu_reflow [0-9.]+: hashes from (.*)$", out or "", re.M)
+    return m.group(1) if m else None
+
+
+def c_defines(build, target="consumer"):
+    """The compile definitions a target of a Makefile build gets (its flags.make)."""
+    flags = os.path.join(build, "CMakeFiles", target + ".dir", "flags.make")
+    if not os.path.isfile(flags):
+        return []
+    m = re.search(r"^C_DEFINES = (.*)$", open(flags).read(), re.M)
+    return m.group(1).split() if m else []
 
 
 CMAKE_HEAD = "cmake_minimum_required(VERSION 3.16)\nproject(consumer C)\n"
@@ -252,6 +269,23 @@ def main():
         with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
             f.write(CMAKE_HEAD + "add_subdirectory(%s icbu_reflow)\n" % ROOT + CMAKE_TAIL)
         if cmake_build(name, d, os.path.join(d, "b"), ["-DICBU_REFLOW_CRYPTO=psa"]):
+            verify(name, os.path.join(d, "b", "consumer"))
+
+    # a parent's plain set(ICBU_REFLOW_CRYPTO bearssl) before add_subdirectory: the first
+    # configure already uses it (not the cache's default, mbedtls)
+    name = "add_subdirectory/bearssl set by the parent"
+    if want(name) and "bearssl" in backends:
+        d = consumer_dir(tmp, "parent-sets-bearssl")
+        with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+            f.write(CMAKE_HEAD + "set(ICBU_REFLOW_CRYPTO bearssl)\n"
+                    "add_subdirectory(%s icbu_reflow)\n" % ROOT + CMAKE_TAIL)
+        out = cmake_build(name, d, os.path.join(d, "b"))
+        if out:
+            what, defs = hashes_from(out), c_defines(os.path.join(d, "b"))
+            report(what and what.startswith("BearSSL (")
+                   and defs == ["-DICBU_REFLOW_CRYPTO_BEARSSL"],
+                   "%s: the first configure uses BearSSL (%s; consumer: %s)"
+                   % (name, what, " ".join(defs)))
             verify(name, os.path.join(d, "b", "consumer"))
 
     # the README's plain cc lines, on the README's minimal program (with --mbedtls-prefix:
