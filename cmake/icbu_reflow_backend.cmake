@@ -8,8 +8,10 @@
 #   ICBU_REFLOW_BACKEND_CFLAGS its -I for a .pc file, where it is not the compiler's own
 #   ICBU_REFLOW_BACKEND_HINTS  where it was found (for the installed package to find it again)
 #   ICBU_REFLOW_BACKEND_WHAT   a line for people ("mbedTLS 3.6.6 (CMake package)")
-# mbedTLS (and PSA over it): its CMake package where there is one (3.x, 4.x), else
-# pkg-config (mbedcrypto.pc), else find_path/find_library (Debian's 2.28 has neither).
+# mbedTLS (and PSA over it): the crypto target of an mbedTLS the project builds itself
+# (add_subdirectory/FetchContent of 3.x, or of 4.x's TF-PSA-Crypto), else its CMake package
+# where there is one (3.x, 4.x), else pkg-config (mbedcrypto.pc), else
+# find_path/find_library (Debian's 2.28 has neither).
 # 4.x's crypto library is tfpsacrypto; its MD5/SHA-256 API is gone, so "mbedtls" there is
 # an error that names "psa". BearSSL: find_path/find_library. custom: nothing to find,
 # the application links its own icbu_custom_hash_* functions.
@@ -89,9 +91,41 @@ function(icbu_reflow_find_backend crypto)
     _icbu_reflow_use_files("${ICBU_REFLOW_BEARSSL_LIBRARY}" "${ICBU_REFLOW_BEARSSL_INCLUDE_DIR}")
     set(_what "BearSSL (${ICBU_REFLOW_BEARSSL_LIBRARY})")
   else()
-    # 1. mbedTLS's own CMake package (3.x, 4.x)
-    find_package(MbedTLS CONFIG QUIET HINTS ${_a_HINTS})
-    if(MbedTLS_FOUND AND (TARGET MbedTLS::tfpsacrypto OR TARGET MbedTLS::mbedcrypto))
+    # 1. a crypto target the project builds (not imported: an installed package's are)
+    set(_own "")
+    foreach(_t TF-PSA-Crypto::tfpsacrypto MbedTLS::tfpsacrypto MbedTLS::mbedcrypto
+               tfpsacrypto mbedcrypto)
+      if(NOT _own AND TARGET ${_t})
+        get_target_property(_imported ${_t} IMPORTED)
+        if(NOT _imported)
+          set(_own ${_t})
+        endif()
+      endif()
+    endforeach()
+    if(NOT _own)
+      # 2. mbedTLS's own CMake package (3.x, 4.x)
+      find_package(MbedTLS CONFIG QUIET HINTS ${_a_HINTS})
+    endif()
+    if(_own)
+      set_property(TARGET icbu_reflow::backend PROPERTY INTERFACE_LINK_LIBRARIES ${_own})
+      if(_own MATCHES "tfpsacrypto$")
+        set(_version 4.0)                           # TF-PSA-Crypto: mbedTLS 4.x's crypto
+        set(_what "mbedTLS 4.x's TF-PSA-Crypto (the project's target ${_own})")
+        set(_libs "-ltfpsacrypto")
+      else()
+        # the version from its headers, in the target's build include directories
+        get_target_property(_dirs ${_own} INTERFACE_INCLUDE_DIRECTORIES)
+        set(_version "")
+        foreach(_d ${_dirs})
+          string(REGEX REPLACE "^\\$<BUILD_INTERFACE:(.*)>$" "\\1" _d "${_d}")
+          if(NOT _version AND NOT _d MATCHES "^\\$<")
+            _icbu_reflow_version_from_header("${_d}" _version)
+          endif()
+        endforeach()
+        set(_what "mbedTLS ${_version} (the project's target ${_own})")
+        set(_libs "-lmbedcrypto")
+      endif()
+    elseif(MbedTLS_FOUND AND (TARGET MbedTLS::tfpsacrypto OR TARGET MbedTLS::mbedcrypto))
       if(TARGET MbedTLS::tfpsacrypto)
         set(_t MbedTLS::tfpsacrypto)
       else()
@@ -111,7 +145,7 @@ function(icbu_reflow_find_backend crypto)
       set(_hints "${MbedTLS_DIR}")
       set(_what "mbedTLS ${_version} (its CMake package, ${MbedTLS_DIR})")
     else()
-      # 2. pkg-config
+      # 3. pkg-config
       find_package(PkgConfig QUIET)
       if(PKG_CONFIG_FOUND)
         pkg_search_module(ICBU_REFLOW_PC_MBEDCRYPTO QUIET IMPORTED_TARGET tfpsacrypto mbedcrypto)
@@ -124,7 +158,7 @@ function(icbu_reflow_find_backend crypto)
         set(_hints "${ICBU_REFLOW_PC_MBEDCRYPTO_LIBDIR}")
         set(_what "mbedTLS ${_version} (pkg-config)")
       else()
-        # 3. the plain headers and library
+        # 4. the plain headers and library
         find_path(ICBU_REFLOW_MBEDTLS_INCLUDE_DIR mbedtls/version.h HINTS ${_a_HINTS})
         find_library(ICBU_REFLOW_MBEDCRYPTO_LIBRARY NAMES tfpsacrypto mbedcrypto HINTS ${_a_HINTS})
         if(NOT ICBU_REFLOW_MBEDTLS_INCLUDE_DIR OR NOT ICBU_REFLOW_MBEDCRYPTO_LIBRARY)

@@ -22,10 +22,14 @@ each with ICBU_REFLOW_CRYPTO=mbedtls (the default) and bearssl where the back en
 installed (a missing one is reported as skipped, with the package to install); and
 add_subdirectory once more with psa (the consumer calls psa_crypto_init(), as the
 README says the application must); and once with a parent that does
-set(ICBU_REFLOW_CRYPTO bearssl) first, which its first configure must use.
+set(ICBU_REFLOW_CRYPTO bearssl) first, which its first configure must use; and after the
+parent's add_subdirectory of mbedTLS 3.6 (mbedtls) and 4.x (psa) sources, whose crypto
+target the library must link (the archives as make test-compat finds them: $MBEDTLS36_SRC,
+$MBEDTLS4_SRC or ../shared/thirdparty; the trees it unpacked into build/compat if there).
 One line per check, then "N passed, N failed"; exit status 1 if any failed.
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -43,6 +47,8 @@ import checklist  # noqa: E402
 SECRET = "consumer-Secr3t/%s+é" % os.urandom(4).hex()
 METHODS = ("md5", "hmac", "hmac-sha256")
 EXPECTED = json.load(open(os.path.join(HERE, "data", "example_order.json"), encoding="utf-8"))
+THIRDPARTY = os.path.join(os.path.dirname(ROOT), "shared", "thirdparty")   # the Makefile's
+COMPAT = os.path.join(ROOT, "build", "compat")                    # make test-compat's cache
 
 
 def sh(argv, cwd, env=None):
@@ -59,6 +65,29 @@ def have_backend(be):
             f.write("#include <%s>\nint main(void) { return 0; }\n" % hdr)
         rc, _ = sh(["cc", src, "-o", os.path.join(d, "t"), "-l" + lib], d)
     return rc == 0
+
+
+def mbedtls_archive(series, var):
+    """mbedTLS <series>'s source archive: $<var> (MBEDTLS36_SRC, MBEDTLS4_SRC, as make
+    test-compat takes them), else the newest in ../shared/thirdparty; None if there is none."""
+    given = os.environ.get(var, "")
+    pattern = os.path.join(THIRDPARTY, "mbedtls-%s.*.tar.xz" % series)
+    found = [given] if given else sorted(glob.glob(pattern))
+    return found[-1] if found and os.path.isfile(found[-1]) else None
+
+
+def mbedtls_tree(archive, tmp):
+    """The archive's source tree: the one make test-compat unpacked into build/compat, else
+    a new one under tmp."""
+    top = os.path.basename(archive)[:-len(".tar.xz")]
+    tree = os.path.join(COMPAT, top, "src", top)
+    if not os.path.isfile(os.path.join(tree, "CMakeLists.txt")):
+        tree = os.path.join(tmp, top)
+        if not os.path.isdir(tree):
+            rc, out = sh(["tar", "-xJf", archive, "-C", tmp], tmp)
+            if rc != 0:
+                raise SystemExit("%s: %s" % (archive, out))
+    return tree
 
 
 def consumer_dir(tmp, name):
@@ -286,6 +315,44 @@ def main():
                    and defs == ["-DICBU_REFLOW_CRYPTO_BEARSSL"],
                    "%s: the first configure uses BearSSL (%s; consumer: %s)"
                    % (name, what, " ".join(defs)))
+            verify(name, os.path.join(d, "b", "consumer"))
+
+    # a parent that builds mbedTLS itself (add_subdirectory of its sources) before icbu_reflow:
+    # the library links the parent's crypto target, not the system's mbedTLS
+    for series, var, be, what in (
+            ("3.6", "MBEDTLS36_SRC", "mbedtls",
+             "mbedTLS %s (the project's target MbedTLS::mbedcrypto)"),
+            ("4", "MBEDTLS4_SRC", "psa",
+             "mbedTLS 4.x's TF-PSA-Crypto (the project's target TF-PSA-Crypto::tfpsacrypto)")):
+        name = "add_subdirectory/%s after the parent's own mbedTLS %s" % (be, series)
+        if not want(name) or a.mbedtls_prefix:
+            continue
+        archive = mbedtls_archive(series, var)
+        if not archive:
+            skip(name, "no mbedtls-%s.*.tar.xz in %s (give it with %s=...)"
+                 % (series, THIRDPARTY, var))
+            continue
+        d = consumer_dir(tmp, "parent-builds-mbedtls-" + series)
+        with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+            f.write(CMAKE_HEAD + "add_subdirectory(%s mbedtls EXCLUDE_FROM_ALL)\n"
+                    "add_subdirectory(%s icbu_reflow)\n" % (mbedtls_tree(archive, tmp), ROOT)
+                    + CMAKE_TAIL)
+        # mbedTLS's own options as tools/mbedtls_build.sh gives them; `all` builds what
+        # the consumer links: the crypto library alone of mbedTLS's
+        out = cmake_build(name, d, os.path.join(d, "b"),
+                          ["-DICBU_REFLOW_CRYPTO=" + be, "-DENABLE_TESTING=OFF",
+                           "-DENABLE_PROGRAMS=OFF", "-DMBEDTLS_FATAL_WARNINGS=OFF",
+                           "-DCMAKE_DISABLE_FIND_PACKAGE_Python3=ON"])
+        if out:
+            version = re.search(r"mbedtls-([0-9.]+)\.tar", archive).group(1)
+            want_what = what.replace("%s", version)
+            link = os.path.join(d, "b", "CMakeFiles", "consumer.dir", "link.txt")
+            crypto = [x for x in open(link).read().split()
+                      if re.search(r"(mbedcrypto|tfpsacrypto)\b", x)]
+            report(hashes_from(out) == want_what and len(crypto) == 1
+                   and crypto[0].startswith("mbedtls/"),          # the parent's build, nothing else
+                   "%s: hashes from %s; the consumer links %s"
+                   % (name, hashes_from(out), " ".join(crypto)))
             verify(name, os.path.join(d, "b", "consumer"))
 
     # the README's plain cc lines, on the README's minimal program (with --mbedtls-prefix:
