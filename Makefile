@@ -153,8 +153,10 @@ $(INSTALL_OUT)/libicbu_reflow.a: icbu_reflow.c icbu_reflow.h $(MBEDTLS_STAMP)
 	rm -f $@ && ar rcs $@ $(@D)/icbu_reflow.o
 $(INSTALL_OUT)/icbu_reflow.pc: cmake/icbu_reflow.pc.in icbu_reflow.h Makefile
 	@mkdir -p $(@D)
-	@sed -e 's|@CMAKE_INSTALL_PREFIX@|$(abspath $(PREFIX))|' -e 's|@CMAKE_INSTALL_INCLUDEDIR@|include|' \
-	    -e 's|@CMAKE_INSTALL_LIBDIR@|lib|' -e 's|@ICBU_REFLOW_CRYPTO@|$(ICBU_REFLOW_CRYPTO)|' \
+	@sed -e 's|@CMAKE_INSTALL_PREFIX@|$(abspath $(PREFIX))|' \
+	    -e 's|@ICBU_REFLOW_PC_INCLUDEDIR@|$${prefix}/include|' \
+	    -e 's|@ICBU_REFLOW_PC_LIBDIR@|$${prefix}/lib|' \
+	    -e 's|@ICBU_REFLOW_CRYPTO@|$(ICBU_REFLOW_CRYPTO)|' \
 	    -e 's|@PROJECT_VERSION@|'"$$(sed -n 's/^#define ICBU_REFLOW_VERSION "\(.*\)"/\1/p' icbu_reflow.h)"'|' \
 	    -e 's|@ICBU_REFLOW_PC_CFLAGS@|$(strip $(INSTALL_DEF) $(if $(filter mbedtls psa,$(ICBU_REFLOW_CRYPTO)),$(MBEDTLS_CFLAGS)))|' \
 	    -e 's|@ICBU_REFLOW_BACKEND_LIBS@|$(strip $(INSTALL_LIBS_$(ICBU_REFLOW_CRYPTO)))|' \

@@ -14,7 +14,8 @@ json, hashlib, hmac and urllib.parse: not the code under test).
   FetchContent       FetchContent_Declare(GIT_REPOSITORY file://<a git snapshot of the tree>)
   find_package       `cmake --install` of the repository into a temporary prefix, then
                      find_package(icbu_reflow CONFIG) + icbu_reflow::icbu_reflow
-  pkg-config         the same install; cc main.c $(pkg-config --cflags --libs icbu_reflow)
+  pkg-config         the same install; cc main.c $(pkg-config --cflags --libs icbu_reflow);
+                     also after an install with absolute CMAKE_INSTALL_LIBDIR/INCLUDEDIR
   make install       `make install PREFIX=...` (no CMake), then the same pkg-config line
   plain cc           docs/build.md's compile lines (and the README's, which must be one of
                      them), on the README's minimal program
@@ -256,6 +257,34 @@ def main():
                 if crc == 0:
                     verify(name, os.path.join(d, "consumer"))
 
+    # cmake --install with absolute CMAKE_INSTALL_LIBDIR/INCLUDEDIR (GNUInstallDirs allows
+    # them): the .pc names those directories, not <prefix>/<absolute directory>
+    name = "pkg-config/absolute install dirs"
+    if want(name) and backends and not a.mbedtls_prefix:
+        prefix, libdir, incdir = (os.path.join(tmp, "abs-" + x) for x in ("prefix", "lib", "inc"))
+        lib_build = os.path.join(tmp, "libbuild-abs")
+        opt = (["-DICBU_REFLOW_CRYPTO=" + backends[0]] + prefix_args +
+               ["-DCMAKE_INSTALL_PREFIX=" + prefix, "-DCMAKE_INSTALL_LIBDIR=" + libdir,
+                "-DCMAKE_INSTALL_INCLUDEDIR=" + incdir])
+        rc, out = sh(["cmake", "-S", ROOT, "-B", lib_build] + opt, ROOT)
+        for argv in (["cmake", "--build", lib_build], ["cmake", "--install", lib_build]):
+            if rc == 0:
+                rc, o2 = sh(argv, ROOT)
+                out += o2
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(libdir, "pkgconfig"))
+        got = [sh(["pkg-config", "--variable=" + v, "icbu_reflow"], tmp, env)[1].strip()
+               for v in ("libdir", "includedir")] if rc == 0 else []
+        report(got == [libdir, incdir], "%s: libdir and includedir are %s" % (name, " ".join(got)),
+               tail(out))
+        if got == [libdir, incdir]:
+            d = consumer_dir(tmp, "pkg-config-abs")
+            prc, flags = sh(["pkg-config", "--cflags", "--libs", "icbu_reflow"], d, env)
+            crc, out = sh(["cc", "-std=c99", "-o", "consumer", "main.c"] + flags.split(), d)
+            report(prc == 0 and crc == 0, "%s: cc main.c %s links" % (name, flags.strip()),
+                   tail(out))
+            if prc == 0 and crc == 0:
+                verify(name, os.path.join(d, "consumer"))
+
     # make install (no CMake), then the same pkg-config consumer
     for be in backends:
         name = "make install/%s" % be
@@ -272,6 +301,10 @@ def main():
             continue
         d = consumer_dir(tmp, name.replace("/", "-").replace(" ", "-"))
         env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib", "pkgconfig"))
+        pc = open(os.path.join(prefix, "lib", "pkgconfig", "icbu_reflow.pc")).read()
+        dirs = re.findall(r"^(?:includedir|libdir)=.*$", pc, re.M)
+        report(dirs == ["includedir=${prefix}/include", "libdir=${prefix}/lib"],
+               "%s: icbu_reflow.pc: %s" % (name, ", ".join(dirs)))
         prc, flags = sh(["pkg-config", "--cflags", "--libs", "icbu_reflow"], d, env)
         crc, out = sh(["cc", "-std=c99", "-o", "consumer", "main.c"] + flags.split(), d) if prc == 0 else (1, flags)
         report(crc == 0, "%s: cc main.c $(pkg-config --cflags --libs icbu_reflow) links: %s" % (name, flags.strip()),
