@@ -26,7 +26,9 @@ README says the application must); and once with a parent that does
 set(ICBU_REFLOW_CRYPTO bearssl) first, which its first configure must use; and after the
 parent's add_subdirectory of mbedTLS 3.6 (mbedtls) and 4.x (psa) sources, whose crypto
 target the library must link (the archives as make test-compat finds them: $MBEDTLS36_SRC,
-$MBEDTLS4_SRC or ../shared/thirdparty; the trees it unpacked into build/compat if there).
+$MBEDTLS4_SRC or ../shared/thirdparty; the trees it unpacked into build/compat if there);
+and over mbedTLS 4.x found through pkg-config (installed by tools/mbedtls_build.sh into
+make test-compat's cache), where psa must build and mbedtls must stop, naming psa.
 One line per check, then "N passed, N failed"; exit status 1 if any failed.
 """
 import argparse
@@ -387,6 +389,42 @@ def main():
                    "%s: hashes from %s; the consumer links %s"
                    % (name, hashes_from(out), " ".join(crypto)))
             verify(name, os.path.join(d, "b", "consumer"))
+
+    # mbedTLS 4.x found through pkg-config (tfpsacrypto.pc, whose Version is TF-PSA-Crypto's
+    # 1.x): psa builds on it, and mbedtls stops the configure step, naming psa
+    name = "pkg-config mbedTLS 4"
+    archive = mbedtls_archive("4", "MBEDTLS4_SRC") if want(name) and not a.mbedtls_prefix else None
+    if want(name) and not a.mbedtls_prefix and not archive:
+        skip(name, "no mbedtls-4.*.tar.xz in %s (give it with MBEDTLS4_SRC=...)" % THIRDPARTY)
+    elif archive:
+        # built and installed once, into the cache make test-compat builds it into
+        top = os.path.basename(archive)[:-len(".tar.xz")]
+        rc, out = sh(["sh", os.path.join(ROOT, "tools", "mbedtls_build.sh"), archive,
+                      os.path.join(COMPAT, top)], ROOT)
+        prefix = out.strip().splitlines()[-1] if rc == 0 else ""
+        report(rc == 0, "%s: %s built and installed (tools/mbedtls_build.sh)" % (name, top),
+               tail(out))
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib", "pkgconfig"))
+        version = re.search(r"mbedtls-([0-9.]+)\.tar", archive).group(1)
+        for be in ("psa", "mbedtls") if rc == 0 else ():
+            d = consumer_dir(tmp, "pkg-config-mbedtls4-" + be)
+            with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+                f.write(CMAKE_HEAD + "add_subdirectory(%s icbu_reflow)\n" % ROOT + CMAKE_TAIL)
+            crc, out = sh(["cmake", "-S", d, "-B", os.path.join(d, "b"),
+                           "-DICBU_REFLOW_CRYPTO=" + be], d, env)
+            if be == "mbedtls":
+                stop = "mbedTLS %s (pkg-config) has no public MD5/SHA-256 API" % version
+                report(crc != 0 and stop in " ".join(out.split())
+                       and "-DICBU_REFLOW_CRYPTO=psa" in out,
+                       "%s/mbedtls: the configure step stops, naming mbedTLS %s and psa"
+                       % (name, version), tail(out))
+                continue
+            report(crc == 0 and hashes_from(out) == "mbedTLS %s (pkg-config)" % version,
+                   "%s/psa: hashes from %s" % (name, hashes_from(out)), tail(out))
+            brc, out = sh(["cmake", "--build", os.path.join(d, "b"), "-j", "2"], d, env)
+            report(crc == 0 and brc == 0, "%s/psa: builds" % name, tail(out))
+            if crc == 0 and brc == 0:
+                verify(name + "/psa", os.path.join(d, "b", "consumer"))
 
     # the README's plain cc lines, on the README's minimal program (with --mbedtls-prefix:
     # the lines for that mbedTLS, with the -I/-L the README says an mbedTLS of one's own adds)
