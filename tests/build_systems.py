@@ -10,7 +10,9 @@ and hmac-sha256, and every body it prints is verified by tests/check_body.py (Py
 json, hashlib, hmac and urllib.parse: not the code under test).
 
   add_subdirectory   CMakeLists.txt: add_subdirectory(<repo>) + icbu_reflow::icbu_reflow;
-                     also: the subproject adds no target but its own two
+                     also: the subproject adds no target but its own two, and the
+                     parent's cmake --install installs nothing of it (all of it with
+                     -DICBU_REFLOW_INSTALL=ON)
   FetchContent       FetchContent_Declare(GIT_REPOSITORY file://<a git snapshot of the tree>)
   find_package       `cmake --install` of the repository into a temporary prefix, then
                      find_package(icbu_reflow CONFIG) + icbu_reflow::icbu_reflow
@@ -91,6 +93,20 @@ def mbedtls_tree(archive, tmp):
             if rc != 0:
                 raise SystemExit("%s: %s" % (archive, out))
     return tree
+
+
+# what `cmake --install` puts under the prefix (and icbu_reflowTargets-<config>.cmake)
+INSTALLED = ["include/icbu_reflow.h", "lib/cmake/icbu_reflow/icbu_reflowConfig.cmake",
+             "lib/cmake/icbu_reflow/icbu_reflowConfigVersion.cmake",
+             "lib/cmake/icbu_reflow/icbu_reflowTargets.cmake",
+             "lib/cmake/icbu_reflow/icbu_reflow_backend.cmake", "lib/libicbu_reflow.a",
+             "lib/pkgconfig/icbu_reflow.pc"]
+
+
+def installed_files(prefix):
+    """The files under prefix, relative to it, sorted."""
+    return sorted(os.path.relpath(os.path.join(dp, f), prefix)
+                  for dp, _, fs in os.walk(prefix) for f in fs)
 
 
 def consumer_dir(tmp, name):
@@ -208,6 +224,21 @@ def main():
                                   "install/local", "install/strip", "list_install_components"})
                 report(targets == ["consumer", "icbu_reflow"],
                        "%s: a subproject adds only its library (targets: %s)" % (name, " ".join(targets)))
+                # the parent's install installs nothing of it, unless ICBU_REFLOW_INSTALL is ON
+                for on in (False, True):
+                    build = os.path.join(d, "b")
+                    inst = os.path.join(tmp, "sub-prefix-%s-%s" % (be, "on" if on else "off"))
+                    rc, out = sh(["cmake", build, "-DICBU_REFLOW_INSTALL=ON"], d) if on else (0, "")
+                    if rc == 0:
+                        rc, o2 = sh(["cmake", "--install", build, "--prefix", inst], d)
+                        out += o2
+                    files = installed_files(inst)
+                    want_files = sorted(INSTALLED + [
+                        "lib/cmake/icbu_reflow/icbu_reflowTargets-noconfig.cmake"]) if on else []
+                    what = "its files with -DICBU_REFLOW_INSTALL=ON" if on else "nothing of it"
+                    report(rc == 0 and files == want_files,
+                           "%s: the parent's cmake --install installs %s" % (name, what),
+                           tail(out) + " " + " ".join(files))
         # FetchContent
         name = "FetchContent/%s" % be
         if want(name):
@@ -230,12 +261,9 @@ def main():
         if rc == 0:
             rc, o2 = sh(["cmake", "--install", lib_build], ROOT)
             out += o2
-        installed = sorted(os.path.relpath(os.path.join(dp, f), prefix)
-                           for dp, _, fs in os.walk(prefix) for f in fs) if rc == 0 else []
-        want_files = ["include/icbu_reflow.h", "lib/cmake/icbu_reflow/icbu_reflowConfig.cmake",
-                      "lib/cmake/icbu_reflow/icbu_reflowConfigVersion.cmake", "lib/libicbu_reflow.a",
-                      "lib/pkgconfig/icbu_reflow.pc"]
-        report(rc == 0 and all(x in installed for x in want_files),
+        installed = installed_files(prefix) if rc == 0 else []
+        want_files = sorted(INSTALLED + ["lib/cmake/icbu_reflow/icbu_reflowTargets-release.cmake"])
+        report(rc == 0 and installed == want_files,
                "cmake --install (%s): %s" % (be, ", ".join(want_files)), tail(out) + " " + " ".join(installed))
         name = "find_package/%s" % be
         if want(name) and rc == 0:
