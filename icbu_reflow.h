@@ -3489,8 +3489,7 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, icbu__call 
     icbu_status st = ICBU_OK;
     int over = 0;
     if (!c || !out || !k->u || !t || !t->open || !t->close || icbu__deadline(t, k->timeout_ms, &deadline))
-        return icbu__fail(e, ICBU_E_ARG);
-    ICBU_MEMSET(out, 0, sizeof *out);
+        return icbu__fail(e, ICBU_E_ARG);                 /* out is clean (icbu__call_ok) */
     if (attempts > 1 && !icbu_has_key(k->m, k->req)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
     for (n = 0; n < attempts && !over; n++) {
         if (n && icbu__backoff(t, r, deadline, n)) break;
@@ -3513,11 +3512,13 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, icbu__call 
     return st;
 }
 
-/* A call's start: a clean error, and a method and result it can take (a
- * result may be left out, NULL, for the order's method alone, whose outcome
- * says it all). */
+/* A call's start: a clean error, a clean outcome (kind NONE however the call
+ * fails before sending, its arguments included), and a method and result it
+ * can take (a result may be left out, NULL, for the order's method alone,
+ * whose outcome says it all). */
 static icbu_status icbu__call_ok(const icbu__call *k, icbu_err *e) {
     ICBU_MEMSET(e, 0, sizeof *e);
+    if (k->out) ICBU_MEMSET(k->out, 0, sizeof *k->out);
     if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD)) return icbu__fail(e, ICBU_E_ARG);
     return ICBU_OK;
 }

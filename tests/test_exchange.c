@@ -913,6 +913,54 @@ static void test_calls_without_err(void **state) {
     assert_int_equal(icbu_call_report(&c, NULL, &x.o, &res, &u, &t, &r, 60000, arena, sizeof arena, &o, NULL), ICBU_E_ARG);
 }
 
+/* A call refused for its arguments sent nothing: its outcome says so (kind
+ * NONE), whatever the struct held before, and icbu_fault_of then reads the
+ * error, not a stale outcome. Each of the four calls, each kind of refusal. */
+static void test_bad_arguments_clear_outcome(void **state) {
+    example_order x;
+    icbu_config c;
+    icbu_url u;
+    icbu_transport t, no_recv;
+    icbu_retry r;
+    icbu_outcome o;
+    icbu_err e;
+    static multi m;
+    static char arena[8192];
+    const icbu_method *om = icbu_method_get(ICBU_METHOD_order_callback);
+    const void *res = NULL;
+    int i;
+    (void)state;
+    example_order_build(&x);
+    exchange_config(&c);
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:1/router/rest", &u), ICBU_OK);
+    multi_init(&m, &t, &r);
+    no_recv = t;
+    no_recv.recv = NULL;
+    for (i = 0; i < 10; i++) {
+        icbu_status st = ICBU_OK;
+        memset(&o, 0, sizeof o);
+        o.kind = ICBU_ACCEPTED;                 /* left from an earlier order */
+        o.attempts = 3;
+        switch (i) {
+        case 0: st = icbu_exchange(&c, &x.o, &u, &t, 5000, NULL, sizeof arena, &o, &e); break;
+        case 1: st = icbu_exchange(&c, &x.o, &u, &t, 0x80000000u, arena, sizeof arena, &o, &e); break;
+        case 2: st = icbu_exchange(&c, &x.o, &u, &no_recv, 5000, arena, sizeof arena, &o, &e); break;
+        case 3: st = icbu_exchange(&c, &x.o, NULL, &t, 5000, arena, sizeof arena, &o, &e); break;
+        case 4: st = icbu_call_exchange(&c, NULL, &x.o, &res, &u, &t, 5000, arena, sizeof arena, &o, &e); break;
+        case 5: st = icbu_call_exchange(&c, om, &x.o, &res, &u, &t, 5000, NULL, 0, &o, &e); break;
+        case 6: st = icbu_report(&c, &x.o, &u, &t, &r, 0x80000000u, arena, sizeof arena, &o, &e); break;
+        case 7: st = icbu_report(&c, &x.o, NULL, &t, &r, 5000, arena, sizeof arena, &o, &e); break;
+        case 8: st = icbu_call_report(&c, NULL, &x.o, &res, &u, &t, &r, 5000, arena, sizeof arena, &o, &e); break;
+        default: st = icbu_call_report(&c, om, &x.o, &res, &u, &t, &r, 0x80000000u, arena, sizeof arena, &o, NULL); break;
+        }
+        assert_int_equal(st, ICBU_E_ARG);
+        assert_int_equal(o.kind, ICBU_NONE);
+        assert_int_equal(o.attempts, 0);
+        if (i < 9) assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_SETTINGS);
+    }
+    assert_int_equal(m.opens, 0);
+}
+
 static void test_report_retries(void **state) {
     example_order x;
     icbu_config c;
@@ -1305,6 +1353,7 @@ int main(void) {
         cmocka_unit_test(test_fault_of),
         cmocka_unit_test(test_report_retries),
         cmocka_unit_test(test_calls_without_err),
+        cmocka_unit_test(test_bad_arguments_clear_outcome),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_decode_example_roundtrip),
         cmocka_unit_test(test_decode_values),
