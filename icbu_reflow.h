@@ -615,12 +615,14 @@ ICBUDEF int icbu_retryable(const icbu_outcome *o);
  *             fail the same way
  *   SETTINGS  the sender's settings, the same for every request: a system
  *             parameter that does not sign (err.path "app_key", "timestamp"...),
- *             bad arguments or URL, a buffer too small, the hash back end; the
- *             platform's codes 9, 11, 12 and 21-34 (signature, app key, session,
- *             timestamp, version...); HTTP 4xx but 408 and 429; a transport
- *             open that says ICBU_IO_NO_RETRY (certificate, unknown host, CA file)
+ *             bad arguments or URL, an arena too small for the request (err.need),
+ *             the hash back end; the platform's codes 9, 11, 12 and 21-34
+ *             (signature, app key, session, timestamp, version...); HTTP 4xx but
+ *             408 and 429; a transport open that says ICBU_IO_NO_RETRY
+ *             (certificate, unknown host, CA file)
  *   NETWORK   the way there, or the platform: connect, TLS, send, receive and
- *             timeouts, HTTP 408, 429 and 5xx, an answer that is not a TOP one,
+ *             timeouts, HTTP 408, 429 and 5xx, an answer that is not a TOP one
+ *             or is larger than the arena (HTTP_TOOBIG, not retried; err.need),
  *             the platform's codes 7, 8, 10, 15, 50 and any other, and every
  *             platform error with an isp.* sub-code, whatever its code (as
  *             icbu_retryable retries it)
