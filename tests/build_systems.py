@@ -31,6 +31,12 @@ target the library must link (the archives as make test-compat finds them: $MBED
 $MBEDTLS4_SRC or ../shared/thirdparty; the trees it unpacked into build/compat if there);
 and over mbedTLS 4.x found through pkg-config (installed by tools/mbedtls_build.sh into
 make test-compat's cache), where psa must build and mbedtls must stop, naming psa.
+find_package gets the back end the installed library was built against: built against the
+system's mbedTLS with mbedTLS 3.6's CMake package (installed by tools/mbedtls_build.sh into
+make test-compat's cache) also on CMAKE_PREFIX_PATH, the consumer links the system's; built
+against a copy of BearSSL in a prefix of its own, it compiles and links with that copy; built
+against a copy of 3.6's header and library, removed before the consumer configures, its
+configure step stops, naming 3.6 and the system's mbedTLS that it found instead.
 One line per check, then "N passed, N failed"; exit status 1 if any failed.
 """
 import argparse
@@ -161,6 +167,35 @@ CMAKE_TAIL = ("add_executable(consumer main.c)\n"
               "target_link_libraries(consumer PRIVATE icbu_reflow::icbu_reflow)\n")
 
 
+def cmake_install(tmp, tag, args):
+    """Configures, builds and installs the repository into tmp/prefix-<tag>: (rc, output,
+    prefix)."""
+    prefix = os.path.join(tmp, "prefix-" + tag)
+    build = os.path.join(tmp, "libbuild-" + tag)
+    rc, out = sh(["cmake", "-S", ROOT, "-B", build, "-DCMAKE_INSTALL_PREFIX=" + prefix] + args,
+                 ROOT)
+    for argv in (["cmake", "--build", build, "-j", "2"], ["cmake", "--install", build]):
+        if rc == 0:
+            rc, o2 = sh(argv, ROOT)
+            out += o2
+    return rc, out, prefix
+
+
+def find_package_consumer(tmp, name, paths):
+    """A consumer of the installed package: (its directory, its build directory, the
+    configure arguments that give it CMAKE_PREFIX_PATH=paths)."""
+    d = consumer_dir(tmp, re.sub(r"[^\w.-]+", "-", name))
+    with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+        f.write(CMAKE_HEAD + "find_package(icbu_reflow 0.1 CONFIG REQUIRED)\n" + CMAKE_TAIL)
+    return d, os.path.join(d, "b"), ["-DCMAKE_PREFIX_PATH=" + ";".join(paths)]
+
+
+def consumer_files(build):
+    """The consumer's compile flags (flags.make) and link line (link.txt)."""
+    return [open(os.path.join(build, "CMakeFiles", "consumer.dir", f)).read()
+            for f in ("flags.make", "link.txt")]
+
+
 def snapshot_repo(tmp):
     """A git repository holding the working tree as it is (tracked and new files, not
     ignored ones), so that FetchContent fetches what is being tested, committed or not."""
@@ -179,6 +214,101 @@ def snapshot_repo(tmp):
             raise SystemExit("snapshot repository: %s" % out)
     rc, sha = sh(["git", "rev-parse", "HEAD"], d)
     return d, sha.strip()
+
+
+def installed_backend_checks(tmp, backends, want):
+    """find_package after cmake --install: the back end the library was built against."""
+    # BearSSL in a prefix of its own (a copy of the system's): the consumer, whose
+    # CMAKE_PREFIX_PATH is icbu_reflow's prefix alone, compiles with its header and links
+    # its library, not the system's
+    name = "find_package/bearssl from a prefix of its own"
+    if want(name) and "bearssl" in backends:
+        # the system's, as the library's build (cmake --install (bearssl)) found them
+        cache = os.path.join(tmp, "libbuild-bearssl", "CMakeCache.txt")
+        cache = open(cache).read() if os.path.isfile(cache) else ""
+        found = dict(re.findall(r"^ICBU_REFLOW_BEARSSL_(INCLUDE_DIR|LIBRARY):\w+=(.*)$",
+                                cache, re.M))
+        bssl = os.path.join(tmp, "bssl")
+        if len(found) == 2:
+            os.makedirs(os.path.join(bssl, "lib"))
+            os.makedirs(os.path.join(bssl, "include"))
+            for f in glob.glob(os.path.join(found["INCLUDE_DIR"], "bearssl*")):
+                (shutil.copytree if os.path.isdir(f) else shutil.copy)(
+                    f, os.path.join(bssl, "include", os.path.basename(f)))
+            static = os.path.splitext(found["LIBRARY"])[0] + ".a"
+            shutil.copy(static if os.path.isfile(static) else found["LIBRARY"],
+                        os.path.join(bssl, "lib"))
+        lib = os.path.join(bssl, "lib", "libbearssl.a")
+        rc, out, prefix = cmake_install(tmp, "bssl", ["-DICBU_REFLOW_CRYPTO=bearssl",
+                                                      "-DCMAKE_PREFIX_PATH=" + bssl])
+        report(rc == 0 and hashes_from(out) == "BearSSL (%s)" % lib,
+               "%s: the library is built with %s" % (name, lib), tail(out))
+        if rc == 0:
+            d, build, args = find_package_consumer(tmp, name, [prefix])
+            if cmake_build(name, d, build, args):
+                flags, link = consumer_files(build)
+                report(os.path.join(bssl, "include") in flags and lib in link,
+                       "%s: the consumer compiles with its bearssl.h and links its library" % name,
+                       "%s / link: %s" % (" ".join(re.findall(r"^C_INCLUDES = .*", flags, re.M)),
+                                          link.strip()))
+                verify(name, os.path.join(build, "consumer"))
+
+    if "mbedtls" not in backends or not (want("find_package/mbedtls ") or want("3.6")):
+        return
+    archive = mbedtls_archive("3.6", "MBEDTLS36_SRC")
+    if not archive:
+        skip("find_package/mbedtls beside, or instead of, mbedTLS 3.6",
+             "no mbedtls-3.6.*.tar.xz in %s (give it with MBEDTLS36_SRC=...)" % THIRDPARTY)
+        return
+    # mbedTLS 3.6 installed once, into the cache make test-compat builds it into (with the
+    # RSA-PSS patch next to the archive, as make test-compat applies it)
+    top = os.path.basename(archive)[:-len(".tar.xz")]
+    patch = os.environ.get("MBEDTLS36_PATCH") or os.path.join(
+        os.path.dirname(archive), "mbedtls-3.6.6-pr10674-tls12-rsa-pss.patch")
+    rc, out = sh(["sh", os.path.join(ROOT, "tools", "mbedtls_build.sh"), archive,
+                  os.path.join(COMPAT, top)] + ([patch] if top == "mbedtls-3.6.6" and
+                                                os.path.isfile(patch) else []), ROOT)
+    p36 = out.strip().splitlines()[-1] if rc == 0 else ""
+    report(rc == 0, "find_package/mbedtls: %s built and installed (tools/mbedtls_build.sh)" % top,
+           tail(out))
+    if rc != 0:
+        return
+    version = re.search(r"mbedtls-([0-9.]+)\.tar", archive).group(1)
+
+    # built against the system's mbedTLS (found by header and library); the consumer's
+    # CMAKE_PREFIX_PATH also holds mbedTLS 3.6's CMake package: the library still gets the
+    # system's, and links
+    name = "find_package/mbedtls beside an mbedTLS %s package" % version
+    prefix = os.path.join(tmp, "prefix-mbedtls")
+    if want(name) and os.path.isfile(os.path.join(prefix, "lib", "libicbu_reflow.a")):
+        d, build, args = find_package_consumer(tmp, name, [prefix, p36])
+        if cmake_build(name, d, build, args):
+            link = consumer_files(build)[1]
+            report(p36 not in link, "%s: the consumer links no library of %s" % (name, p36),
+                   link.strip())
+            verify(name, os.path.join(build, "consumer"))
+
+    # built against mbedTLS 3.6's header and library, which are gone when the consumer
+    # configures, where the system's 2.28 is found: the configure step stops, naming both
+    name = "find_package/mbedtls built against mbedTLS %s that is gone" % version
+    if want(name):
+        m36 = os.path.join(tmp, "m36-files")
+        shutil.copytree(os.path.join(p36, "include"), os.path.join(m36, "include"))
+        os.makedirs(os.path.join(m36, "lib"))
+        shutil.copy(os.path.join(p36, "lib", "libmbedcrypto.a"), os.path.join(m36, "lib"))
+        lib = os.path.join(m36, "lib", "libmbedcrypto.a")
+        rc, out, prefix = cmake_install(tmp, "m36-files", ["-DCMAKE_PREFIX_PATH=" + m36])
+        built = "mbedTLS %s (%s)" % (version, lib)
+        report(rc == 0 and hashes_from(out) == built, "%s: the library is built with %s"
+               % (name, built), tail(out))
+        shutil.rmtree(m36)
+        if rc == 0:
+            d, build, args = find_package_consumer(tmp, name, [prefix])
+            rc, out = sh(["cmake", "-S", d, "-B", build] + args, d)
+            flat = " ".join(out.split())
+            report(rc != 0 and ("icbu_reflow was built against %s; found mbedTLS " % built) in flat,
+                   "%s: the consumer's configure step stops, naming %s and what it found"
+                   % (name, built), tail(out))
 
 
 def main():
@@ -314,6 +444,11 @@ def main():
                    tail(out))
             if prc == 0 and crc == 0:
                 verify(name, os.path.join(d, "consumer"))
+
+    # the installed package's back end is the one the library was compiled against: found
+    # the way the build found it, where the build found it first, of the same mbedTLS version
+    if not a.mbedtls_prefix:
+        installed_backend_checks(tmp, backends, want)
 
     # make install (no CMake), then the same pkg-config consumer
     for be in backends:
