@@ -49,7 +49,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #if defined(ICBU_REFLOW_CRYPTO_PSA)
 const char cli_hashes[] = "PSA Crypto";
@@ -363,7 +367,16 @@ static int cmd_flush(const struct options *o)
 int main(int argc, char **argv)
 {
     struct options o;
+    struct rlimit no_core;
     int rc;
+    /* The secret is in memory for as long as orders go (and in the
+     * environment when given there): no core file of it, and on Linux no
+     * ptrace or /proc/PID/mem of this process by the user's other programs. */
+    no_core.rlim_cur = no_core.rlim_max = 0;
+    (void)setrlimit(RLIMIT_CORE, &no_core);
+#ifdef __linux__
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
     atexit(cli_secret_forget);
     parse_args(argc, argv, &o);
 #ifdef ICBU_REFLOW_CRYPTO_PSA

@@ -37,6 +37,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -388,6 +389,35 @@ def cli_cases(c):
                        "%s: %s was not fsynced (%s)" % (sub, d, synced))
     report("cli/send --spool making the spool fsyncs the directory that holds it",
            new_spool_durable)
+
+    def no_core():
+        # While send waits on a gateway that never answers, with the secret in its memory:
+        # its core size limit is 0 (no core file can hold the secret).
+        lsn = socket.socket()
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(4)
+        url = "http://127.0.0.1:%d/router/rest" % lsn.getsockname()[1]
+        for binary in (c.bin(0), c.bin(1)):
+            p = subprocess.Popen([binary, "send", "--url", url, "--timeout", "20000",
+                                  "--retries", "0", "-"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env())
+            try:
+                p.stdin.write(order_text("cli-no-core"))
+                p.stdin.close()
+                lsn.settimeout(10)
+                conn, _ = lsn.accept()          # it has the order and the secret by now
+                with open("/proc/%d/limits" % p.pid, encoding="ascii") as f:
+                    limits = f.read()
+                conn.close()
+                line = [x for x in limits.split("\n") if x.startswith("Max core file size")]
+                expect(line and line[0].split()[4:6] == ["0", "0"],
+                       "%s: core limit %s" % (binary, line))
+            finally:
+                p.kill()
+                p.wait()
+        lsn.close()
+    if os.path.isdir("/proc/self"):
+        report("cli/send makes no core file: its core size limit is 0 while it runs", no_core)
 
     def not_spooled():
         spool = c.path("spool-not")
