@@ -28,10 +28,11 @@ int read_stream(FILE *f, char **out, size_t *len)
             buf = p;
             cap = ncap;
         }
+        errno = 0;
         k = fread(buf + n, 1, cap - n - 1, f);
         n += k;
         if (k == 0 && ferror(f))
-            err = EIO;
+            err = errno != 0 ? errno : EIO;   /* why: EISDIR, EAGAIN... */
     }
     if (err != 0) {
         free(buf);

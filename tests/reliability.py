@@ -419,6 +419,16 @@ def cli_cases(c):
     if os.path.isdir("/proc/self"):
         report("cli/send makes no core file: its core size limit is 0 while it runs", no_core)
 
+    def read_errors():
+        # An ORDER or RESPONSE that cannot be read: the message says why (a directory).
+        d = c.path("a-directory")
+        os.mkdir(d)
+        for args, rc in ((["parse", d], 3), (["sign", "--app-key", APP_KEY, d], 4),
+                         (["send", "--url", dead, d], 4)):
+            r = run(c.bin(0), args)
+            expect(r.rc == rc and b"Is a directory" in r.err, "%s: %s" % (args[0], r.why()))
+    report("cli/an ORDER or RESPONSE that cannot be read: the message says why", read_errors)
+
     def not_spooled():
         spool = c.path("spool-not")
         p = c.write("ns.json", order_text("cli-ns-refuse", refuse=True))
