@@ -54,22 +54,40 @@ static int post(const char *url, const char *body, size_t len, struct answer *a)
     return rc == CURLE_OK && status == 200 ? 0 : -1;
 }
 
+/* One of the answer's strings (they point into the answer: no NUL), with a
+ * control byte shown as '?': the gateway's text cannot start a line of its
+ * own or drive the terminal. */
+static void put_text(const icbu_str *s)
+{
+    size_t i;
+    for (i = 0; s->p != NULL && i < s->n; i++)
+        putchar((unsigned char)s->p[i] < 0x20 || s->p[i] == 0x7F ? '?' : s->p[i]);
+}
+
 /* The outcome, printed: the exit status. */
 static int print_outcome(const icbu_outcome *out)
 {
-    const icbu_str *a = &out->error_code, *b = &out->error_msg;    /* out's strings point into */
-    switch (out->kind) {                                            /* the answer: no NUL */
+    int rc = 2;
+    switch (out->kind) {
     case ICBU_ACCEPTED:
-        printf("accepted %.*s\n", (int)out->insure_id.n, out->insure_id.p ? out->insure_id.p : "");
-        return 0;
+        fputs("accepted ", stdout);
+        put_text(&out->insure_id);
+        rc = 0;
+        break;
     case ICBU_REFUSED:
-        printf("refused %.*s: %.*s\n", (int)a->n, a->p ? a->p : "", (int)b->n, b->p ? b->p : "");
-        return 1;
+        fputs("refused ", stdout);
+        put_text(&out->error_code);
+        fputs(": ", stdout);
+        put_text(&out->error_msg);
+        rc = 1;
+        break;
     default:
-        printf("platform error %lld: %.*s\n", (long long)out->code.v, (int)out->msg.n,
-               out->msg.p ? out->msg.p : "");
-        return 2;
+        printf("platform error %lld: ", (long long)out->code.v);
+        put_text(&out->msg);
+        break;
     }
+    putchar('\n');
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -83,7 +101,8 @@ int main(int argc, char **argv)
     size_t n;
     int rc = 3;
 
-    if (argc != 3 || !getenv("ICBU_REFLOW_APP_KEY") || !getenv("ICBU_REFLOW_APP_SECRET")) {
+    if (argc != 3 || !getenv("ICBU_REFLOW_APP_KEY") || !getenv("ICBU_REFLOW_APP_SECRET") ||
+        getenv("ICBU_REFLOW_APP_SECRET")[0] == '\0') {            /* unset, or set empty */
         fputs("usage: ICBU_REFLOW_APP_KEY=... ICBU_REFLOW_APP_SECRET=... layered-curl URL "
               "EXTERNAL_BIZ_ID\n", stderr);
         return 64;

@@ -51,7 +51,7 @@ int main(void)
     applicant.address = S("xxx");
     applicant.license_valid_time_from = S("20201001");
     applicant.license_type = S("ID card");
-    if (secret == NULL) {
+    if (secret == NULL || secret[0] == '\0') {           /* unset, or set empty */
         fputs("set ICBU_REFLOW_APP_SECRET\n", stderr);
         return 64;
     }

@@ -209,6 +209,37 @@ class AlertFlood:
         self.sock.close()
 
 
+class FixedAnswer(AlertFlood):
+    """An HTTP peer on 127.0.0.1 that answers every request with one fixed 200 body."""
+
+    def __init__(self, body):
+        self.answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)) + body
+        super().__init__()
+
+    def serve(self, c):
+        try:
+            c.settimeout(5)
+            got = b""
+            while b"\r\n\r\n" not in got:
+                k = c.recv(65536)
+                if not k:
+                    return
+                got += k
+            head, rest = got.split(b"\r\n\r\n", 1)
+            m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            while m and len(rest) < int(m.group(1)):
+                k = c.recv(65536)
+                if not k:
+                    return
+                rest += k
+            c.sendall(self.answer)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
 def py_post(gw, scheme, mode="", body=None, cafile=None, port=None, read_limit=1 << 16):
     """Returns (status, headers(list of raw lines), body_bytes, error)."""
     body = body if body is not None else py_body()
@@ -606,6 +637,33 @@ class Suite:
             "malformed", "it-curl-malformed", out="failed: ", rc=3))
         self.add(p + "HTTP 503 fails", lambda: curl(
             "status503", "it-curl-503", out="failed: ", rc=3))
+
+        def control_bytes():
+            # The gateway's text with a line break and an escape sequence: still one line.
+            peer = FixedAnswer(json.dumps({"error_response": {
+                "code": 15, "msg": "one\naccepted FAKE\u001b[2K\u007f", "sub_code": "isv.x",
+                "request_id": "r1"}}).encode())
+            try:
+                r = run(binary, ["http://127.0.0.1:%d/router/rest" % peer.port, "it-curl-ctl"],
+                        env=base_env(ICBU_REFLOW_APP_KEY=APP_KEY, ICBU_REFLOW_APP_SECRET=SECRET))
+            finally:
+                peer.close()
+            expect(r.rc == 2 and r.out == b"platform error 15: one?accepted FAKE?[2K?\n",
+                   "expected one line with '?' for the control bytes: %s" % r.why())
+        self.add(p + "the gateway's control bytes cannot start a line of their own",
+                 control_bytes)
+
+        def empty_secret():
+            here = os.path.dirname(binary)           # build/ (minimal), or build/asan/ (none)
+            minimal = [m for m in (os.path.join(here, "minimal"),
+                                   os.path.join(os.path.dirname(here), "minimal"))
+                       if os.access(m, os.X_OK)][:1]
+            for prog, args in [(binary, [gw.url("http"), "it-curl-empty"])] + \
+                    [(m, []) for m in minimal]:
+                r = run(prog, args, env=base_env(ICBU_REFLOW_APP_KEY=APP_KEY,
+                                                 ICBU_REFLOW_APP_SECRET=""))
+                expect(r.rc == 64 and r.out == b"", "%s: %s" % (os.path.basename(prog), r.why()))
+        self.add(p + "an empty secret is refused (exit 64), as in build/minimal", empty_secret)
 
     def big_order(self, tag):
         with open(EXAMPLE, encoding="utf-8") as f:
