@@ -36,7 +36,13 @@ system's mbedTLS with mbedTLS 3.6's CMake package (installed by tools/mbedtls_bu
 make test-compat's cache) also on CMAKE_PREFIX_PATH, the consumer links the system's; built
 against a copy of BearSSL in a prefix of its own, it compiles and links with that copy; built
 against a copy of 3.6's header and library, removed before the consumer configures, its
-configure step stops, naming 3.6 and the system's mbedTLS that it found instead.
+configure step stops, naming 3.6 and the system's mbedTLS that it found instead; built inside
+a parent that add_subdirectory()s 3.6's sources (-DICBU_REFLOW_INSTALL=ON, the parent's
+cmake --install), a consumer that does find_package(MbedTLS) of the installed 3.6 first links
+that 3.6, and one that does not stops at its configure step, saying to bring in the target;
+built against 3.6 found through its mbedcrypto.pc, the consumer gets that 3.6 through the
+recorded .pc directory with PKG_CONFIG_PATH unset, and with PKG_CONFIG_PATH naming a .pc of
+the system's 2.28.
 One line per check, then "N passed, N failed"; exit status 1 if any failed.
 """
 import argparse
@@ -137,11 +143,11 @@ def verify(name, exe):
                "rc=%d %s %s" % (rc, "; ".join(bad)[:300], body[:100]))
 
 
-def cmake_build(name, src, build, args=()):
+def cmake_build(name, src, build, args=(), env=None):
     """Configures (once) and builds; the output when both succeeded, else None."""
-    rc, out = sh(["cmake", "-S", src, "-B", build] + list(args), src)
+    rc, out = sh(["cmake", "-S", src, "-B", build] + list(args), src, env)
     if rc == 0:
-        rc, out2 = sh(["cmake", "--build", build, "-j", "2"], src)
+        rc, out2 = sh(["cmake", "--build", build, "-j", "2"], src, env)
         out += out2
     report(rc == 0, "%s: configures and builds" % name, tail(out))
     return out if rc == 0 else None
@@ -167,16 +173,16 @@ CMAKE_TAIL = ("add_executable(consumer main.c)\n"
               "target_link_libraries(consumer PRIVATE icbu_reflow::icbu_reflow)\n")
 
 
-def cmake_install(tmp, tag, args):
+def cmake_install(tmp, tag, args, env=None):
     """Configures, builds and installs the repository into tmp/prefix-<tag>: (rc, output,
     prefix)."""
     prefix = os.path.join(tmp, "prefix-" + tag)
     build = os.path.join(tmp, "libbuild-" + tag)
     rc, out = sh(["cmake", "-S", ROOT, "-B", build, "-DCMAKE_INSTALL_PREFIX=" + prefix] + args,
-                 ROOT)
+                 ROOT, env)
     for argv in (["cmake", "--build", build, "-j", "2"], ["cmake", "--install", build]):
         if rc == 0:
-            rc, o2 = sh(argv, ROOT)
+            rc, o2 = sh(argv, ROOT, env)
             out += o2
     return rc, out, prefix
 
@@ -257,7 +263,8 @@ def installed_backend_checks(tmp, backends, want):
         return
     archive = mbedtls_archive("3.6", "MBEDTLS36_SRC")
     if not archive:
-        skip("find_package/mbedtls beside, or instead of, mbedTLS 3.6",
+        skip("find_package/mbedtls beside, instead of, in a parent building, or through "
+             "pkg-config of mbedTLS 3.6",
              "no mbedtls-3.6.*.tar.xz in %s (give it with MBEDTLS36_SRC=...)" % THIRDPARTY)
         return
     # mbedTLS 3.6 installed once, into the cache make test-compat builds it into (with the
@@ -309,6 +316,90 @@ def installed_backend_checks(tmp, backends, want):
             report(rc != 0 and ("icbu_reflow was built against %s; found mbedTLS " % built) in flat,
                    "%s: the consumer's configure step stops, naming %s and what it found"
                    % (name, built), tail(out))
+
+    # route "target": built as a subproject of a parent that add_subdirectory()s 3.6's
+    # sources, and installed by the parent's cmake --install; a consumer that brings in
+    # the recorded target first (find_package(MbedTLS) of the installed 3.6) links that
+    # 3.6, and one without it stops at its configure step, saying what to bring in
+    name = "find_package/mbedtls built in a parent with mbedTLS %s's sources" % version
+    if want(name):
+        d = os.path.join(tmp, "parent-installs-m36")
+        os.makedirs(d)
+        prefix = os.path.join(tmp, "prefix-parent-m36")
+        with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+            f.write("cmake_minimum_required(VERSION 3.16)\nproject(parent C)\n"
+                    "add_subdirectory(%s mbedtls EXCLUDE_FROM_ALL)\n"
+                    "add_subdirectory(%s icbu_reflow)\n" % (mbedtls_tree(archive, tmp), ROOT))
+        build = os.path.join(d, "b")
+        rc, out = sh(["cmake", "-S", d, "-B", build, "-DICBU_REFLOW_INSTALL=ON",
+                      "-DCMAKE_INSTALL_PREFIX=" + prefix, "-DENABLE_TESTING=OFF",
+                      "-DENABLE_PROGRAMS=OFF", "-DMBEDTLS_FATAL_WARNINGS=OFF",
+                      "-DCMAKE_DISABLE_FIND_PACKAGE_Python3=ON"], d)
+        for argv in (["cmake", "--build", build, "-j", "2"], ["cmake", "--install", build]):
+            if rc == 0:
+                rc, o2 = sh(argv, d)
+                out += o2
+        config = os.path.join(prefix, "lib", "cmake", "icbu_reflow", "icbu_reflowConfig.cmake")
+        recorded = re.findall(r'(ROUTE|WHERE|VERSION) "([^"]*)"',
+                              open(config).read()) if rc == 0 and os.path.isfile(config) else []
+        target = [("ROUTE", "target"), ("WHERE", "MbedTLS::mbedcrypto"), ("VERSION", version)]
+        report(rc == 0 and recorded == target,
+               "%s: installed, recording %s" % (name, " ".join("%s %s" % x for x in recorded)),
+               tail(out))
+        if recorded == target:
+            d, build, args = find_package_consumer(tmp, name + " and MbedTLS::mbedcrypto",
+                                                   [prefix, p36])
+            with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+                f.write(CMAKE_HEAD + "find_package(MbedTLS %s CONFIG REQUIRED)\n" % version
+                        + "find_package(icbu_reflow 0.1 CONFIG REQUIRED)\n" + CMAKE_TAIL)
+            if cmake_build(name + ", after find_package(MbedTLS)", d, build, args):
+                link = consumer_files(build)[1].split()
+                crypto = [x for x in link if re.search(r"mbedcrypto\b", x)]
+                report(crypto == [os.path.join(p36, "lib", "libmbedcrypto.a")],
+                       "%s: the consumer links %s's library alone" % (name, p36),
+                       " ".join(crypto))
+                verify(name, os.path.join(build, "consumer"))
+            d, build, args = find_package_consumer(tmp, name + " alone", [prefix, p36])
+            rc, out = sh(["cmake", "-S", d, "-B", build] + args, d)
+            stop = ("icbu_reflow was built against mbedTLS %s (the project's target "
+                    "MbedTLS::mbedcrypto): bring in mbedTLS %s as the target "
+                    "MbedTLS::mbedcrypto" % (version, version))
+            report(rc != 0 and stop in " ".join(out.split()),
+                   "%s: a consumer without MbedTLS::mbedcrypto stops at its configure step, "
+                   "saying to bring it in" % name, tail(out))
+
+    # route "pkg-config": built against 3.6 found through its mbedcrypto.pc alone (its CMake
+    # package out of sight); the consumer, with PKG_CONFIG_PATH unset, or naming a .pc of
+    # the system's 2.28 instead, still gets 3.6 through the recorded .pc directory
+    name = "find_package/mbedtls built against mbedTLS %s through pkg-config" % version
+    if want(name):
+        pcdir = os.path.join(p36, "lib", "pkgconfig")
+        rc, out, prefix = cmake_install(tmp, "m36-pc", ["-DCMAKE_DISABLE_FIND_PACKAGE_MbedTLS=ON"],
+                                        dict(os.environ, PKG_CONFIG_PATH=pcdir))
+        report(rc == 0 and hashes_from(out) == "mbedTLS %s (pkg-config)" % version,
+               "%s: the library is built with mbedTLS %s (pkg-config)" % (name, version),
+               tail(out))
+        other = os.path.join(tmp, "pc-2.28")
+        os.makedirs(other)
+        with open(os.path.join(other, "mbedcrypto.pc"), "w") as f:
+            f.write("Name: mbedcrypto\nDescription: the system's\nVersion: 2.28.3\n"
+                    "Libs: -lmbedcrypto\n")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR")}
+        for how, cenv in (("PKG_CONFIG_PATH unset", env),
+                          ("PKG_CONFIG_PATH naming 2.28's .pc", dict(env, PKG_CONFIG_PATH=other))):
+            if rc != 0:
+                break
+            sub = "%s, %s" % (name, how)
+            d, build, args = find_package_consumer(tmp, sub, [prefix])
+            if cmake_build(sub, d, build, args, cenv):
+                flags, link = consumer_files(build)
+                crypto = [x for x in link.split() if re.search(r"mbedcrypto\b", x)]
+                report(crypto == [os.path.join(p36, "lib", "libmbedcrypto.a")]
+                       and os.path.join(p36, "include") in flags,
+                       "%s: the consumer compiles with %s's headers and links its library alone"
+                       % (sub, p36), " ".join(crypto) + " / " + flags.strip()[-300:])
+                verify(sub, os.path.join(build, "consumer"))
 
 
 def main():
