@@ -88,6 +88,11 @@ void sign_failed(const icbu_err *e);
 __attribute__((format(printf, 3, 4)))
 #endif
 void say(char *out, size_t cap, const char *fmt, ...);
+/* How many bytes of s (n > 0 of them) from its start are one control
+ * character: 1 for a C0 control or DEL, 2 for a C1 control in UTF-8
+ * (U+0080..U+009F: a terminal may act on CSI or NEL), 0 for anything else.
+ * Text for people shows each as one '?'. */
+size_t control_len(const char *s, size_t n);
 /* s on stderr, control characters shown as '?'. */
 void put_clean(const char *s);
 /* s (n bytes) as a JSON string (icbu_json_string), invalid UTF-8 as U+FFFD. */

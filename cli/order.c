@@ -59,10 +59,10 @@ int read_input(const char *path, char **out, size_t *len)
 /* e->path with control characters shown as '?'. */
 static void clean_path(const icbu_err *e, char path[ICBU_PATH_MAX + 1])
 {
-    size_t i;
-    for (i = 0; i < ICBU_PATH_MAX && e->path[i] != '\0'; i++)
-        path[i] = (unsigned char)e->path[i] < 0x20 || e->path[i] == 0x7F ? '?' : e->path[i];
-    path[i] = '\0';
+    size_t i = 0, m = 0, k;
+    for (; i < ICBU_PATH_MAX && e->path[i] != '\0'; i += k != 0 ? k : 1)
+        path[m++] = (k = control_len(e->path + i, ICBU_PATH_MAX - i)) != 0 ? '?' : e->path[i];
+    path[m] = '\0';
 }
 
 void invalid_text(const icbu_err *e, char *out, size_t cap)

@@ -21,10 +21,19 @@ void out_of_memory(void)
     exit(EXIT_TRANSPORT);
 }
 
+size_t control_len(const char *s, size_t n)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (c < 0x20 || c == 0x7F)
+        return 1;
+    return c == 0xC2 && n > 1 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9F ? 2 : 0;
+}
+
 void put_clean(const char *s)
 {
-    for (; *s != '\0'; s++)
-        fputc((unsigned char)*s < 0x20 || *s == 0x7F ? '?' : *s, stderr);
+    size_t n = strlen(s), i = 0, k;
+    for (; i < n; i += k != 0 ? k : 1)
+        fputc((k = control_len(s + i, n - i)) != 0 ? '?' : s[i], stderr);
 }
 
 /* ---------------------------------------------------------- JSON strings */

@@ -55,13 +55,21 @@ static int post(const char *url, const char *body, size_t len, struct answer *a)
 }
 
 /* One of the answer's strings (they point into the answer: no NUL), with a
- * control byte shown as '?': the gateway's text cannot start a line of its
- * own or drive the terminal. */
+ * control character shown as '?': a C0 control or DEL, or a C1 control in
+ * UTF-8 (C2 80..C2 9F, such as CSI and NEL). The gateway's text cannot start
+ * a line of its own or drive the terminal. */
 static void put_text(const icbu_str *s)
 {
     size_t i;
-    for (i = 0; s->p != NULL && i < s->n; i++)
-        putchar((unsigned char)s->p[i] < 0x20 || s->p[i] == 0x7F ? '?' : s->p[i]);
+    for (i = 0; s->p != NULL && i < s->n; i++) {
+        unsigned char c = (unsigned char)s->p[i];
+        unsigned char d = i + 1 < s->n ? (unsigned char)s->p[i + 1] : 0;
+        if (c == 0xC2 && d >= 0x80 && d <= 0x9F) {
+            putchar('?');                           /* a C1 control: 2 bytes */
+            i++;
+        } else
+            putchar(c < 0x20 || c == 0x7F ? '?' : (int)c);
+    }
 }
 
 /* The outcome, printed: the exit status. */

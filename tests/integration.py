@@ -641,14 +641,16 @@ class Suite:
         def control_bytes():
             # The gateway's text with a line break and an escape sequence: still one line.
             peer = FixedAnswer(json.dumps({"error_response": {
-                "code": 15, "msg": "one\naccepted FAKE\u001b[2K\u007f", "sub_code": "isv.x",
-                "request_id": "r1"}}).encode())
+                "code": 15, "msg": "one\naccepted FAKE\u001b[2K\u007f\u009b2J\u0085é",
+                "sub_code": "isv.x", "request_id": "r1"}}).encode())
             try:
                 r = run(binary, ["http://127.0.0.1:%d/router/rest" % peer.port, "it-curl-ctl"],
                         env=base_env(ICBU_REFLOW_APP_KEY=APP_KEY, ICBU_REFLOW_APP_SECRET=SECRET))
             finally:
                 peer.close()
-            expect(r.rc == 2 and r.out == b"platform error 15: one?accepted FAKE?[2K?\n",
+            # C0 controls, DEL, and the C1 controls CSI and NEL (in UTF-8) are '?'; é is not.
+            expect(r.rc == 2 and
+                   r.out == "platform error 15: one?accepted FAKE?[2K??2J?é\n".encode(),
                    "expected one line with '?' for the control bytes: %s" % r.why())
         self.add(p + "the gateway's control bytes cannot start a line of their own",
                  control_bytes)
@@ -804,7 +806,7 @@ class Suite:
                 expect(r.out == b"", "stdout not empty: %s" % r.why())
                 expect(r.err.strip() != b"", "no message on stderr")
                 if path_named:
-                    expect(path_named.encode() in r.err,
+                    expect(path_named.encode("utf-8") in r.err,
                            "stderr does not name %s: %s" % (path_named, clip(r.err)))
             self.add(p + "invalid order/" + name, f)
 
@@ -813,6 +815,11 @@ class Suite:
         o["insured"]["license_valid_time_until"] = "20251001"
         invalid("unknown field", json.dumps(o, ensure_ascii=False).encode(),
                 "insured.license_valid_time_until")
+        o = json.loads(ex)
+        o["insured"]["a\u001b[2J\u009b31m\u0085é"] = "x"
+        # Control characters of a key (C0, and C1 in UTF-8: CSI, NEL) are '?' on stderr.
+        invalid("unknown field with control characters", json.dumps(o, ensure_ascii=False).encode(),
+                "invalid order: unknown field at insured.a?[2J?31m?é\n")
         invalid("bad Date", ex.replace(b'"2022-10-11 00:00:00"', b'"2022-10-11T00:00:00"'),
                 "insure_time")
         invalid("impossible Date", ex.replace(b'"2022-10-11 00:00:00"', b'"2022-02-30 00:00:00"'),
