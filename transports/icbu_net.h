@@ -83,7 +83,8 @@
  * failure leaves a sentence in net.why ("cannot connect to 10.0.0.1 port 443:
  * connection refused (-111)"); it is "" after a successful open.
  * The process must not die of SIGPIPE: send uses MSG_NOSIGNAL where there is one
- * (Linux, the BSDs); elsewhere ignore SIGPIPE.
+ * (Linux, the BSDs), and the socket is made with SO_NOSIGPIPE where there is
+ * that (macOS); on a system with neither, ignore SIGPIPE.
  */
 #ifndef ICBU_NET_H
 #define ICBU_NET_H

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0            /* then the program must ignore SIGPIPE */
+#define MSG_NOSIGNAL 0      /* then SO_NOSIGPIPE (connect_one), or ignore SIGPIPE */
 #endif
 
 /* ---------------------------------------------------------------- basics */
@@ -238,6 +238,11 @@ static int connect_one(const struct addrinfo *ai, uint32_t deadline, int *out)
     }
     if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, (socklen_t)sizeof one);
+#if defined(SO_NOSIGPIPE)
+    /* Where send has no MSG_NOSIGNAL (macOS), a peer's reset must not kill
+     * the program either: the socket itself then raises no SIGPIPE. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, (socklen_t)sizeof one);
+#endif
     *out = fd;
     return 0;
 }
