@@ -46,7 +46,9 @@ Checked, for each image:
     body is the one icbu_sign_body signed (md5 for icbu_exchange, hmac-sha256 for
     icbu_report); each outcome line is the twin's;
   - decoder: the decoded order writes the same JSON and signs the same body;
-  - the painted peak stack of every entry point it calls was measured.
+  - the painted peak stack of every entry point it calls was measured, and the
+    painting finds the depth of a call of 512 bytes of locals (fw_main.c's
+    calibrate: 512 to 576 bytes).
 Measured, for each image, from the linker's map: the library's flash (every
 input section of the library object: text, read-only data, data), each libgcc
 and libc archive member the library needs (the closure of the library
@@ -120,6 +122,7 @@ SECRET = "helloworld"
 METHODS = ("md5", "hmac", "hmac-sha256")
 TIMESTAMP = "2026-11-28 12:00:00"
 STACK_SIZE = 0x4000                       # tests/firmware/*.ld
+CAL_BYTES, CAL_SLACK = 512, 64            # fw_main.c's calibrate(): its locals; call and saved registers
 DIV64 = ("__aeabi_ldivmod", "__aeabi_uldivmod", "__divdi3", "__udivdi3", "__moddi3", "__umoddi3")
 MBEDTLS_FILES = ("md5.c", "sha256.c", "platform_util.c")
 
@@ -869,6 +872,12 @@ def check_image(rep, name, arch, config, hsh, im, out, twin, want_json):
     rep.ok(len(good) == len(entries), "%s: painted stack of %d entry points: %s" % (
         name, len(entries), ", ".join("%s %s" % (e, st.get(e)) for e in entries)),
         "missing or out of range: %s" % [e for e in entries if e not in good])
+    # the painting itself, held to a call of known depth: one that loses depth (a wrong
+    # stack pointer, a pattern found too high, a unit other than bytes) reports less
+    cal = st.get("calibrate")
+    rep.ok(isinstance(cal, int) and CAL_BYTES <= cal <= CAL_BYTES + CAL_SLACK,
+           "%s: painting finds a call of %d bytes of locals: %s" % (name, CAL_BYTES, cal),
+           "expected %d to %d" % (CAL_BYTES, CAL_BYTES + CAL_SLACK))
     return r
 
 

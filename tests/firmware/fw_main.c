@@ -33,7 +33,8 @@
  *   outcome CASE FIELDS        the icbu_outcome (full client), FIELDS as name=value
  *   decoded json TEXT          icbu_order_json of the icbu_decode_order of json (decoder)
  *   decoded body TEXT          the decoded order, signed with md5 (decoder)
- *   stack ENTRY BYTES          painted peak (MCUs only)
+ *   stack ENTRY BYTES          painted peak (MCUs only); first "calibrate", a call
+ *                              of FW_CAL_BYTES of locals (the checker's bound)
  *   fail WHAT STATUS           a call or a check that did not come out as it must
  *   fw end ok|fail */
 #include <stdint.h>
@@ -110,7 +111,22 @@ __attribute__((noinline)) static uintptr_t deepest(uint32_t pat) {
 static void report(const char *entry) {
     out("stack "); out(entry); out(" "); out_u32(peak); out("\n");
 }
+/* A call of known depth, for the checker to hold the painting to: FW_CAL_BYTES
+ * of locals, every word written (volatile: no memset call, nothing elided).
+ * Its painted peak is FW_CAL_BYTES plus the few bytes of the call and its
+ * saved registers; a painting that loses depth reports less. */
+#define FW_CAL_BYTES 512u
+__attribute__((noinline)) static void calibrate(void) {
+    volatile uint32_t a[FW_CAL_BYTES / 4u];
+    unsigned i;
+    for (i = 0; i < FW_CAL_BYTES / 4u; i++) a[i] = i;
+}
+static void measure_calibration(void) {
+    MEASURE(calibrate());
+    report("calibrate");
+}
 #else
+static void measure_calibration(void) {}
 #define MEASURE(call) do { call; } while (0)
 static void report(const char *entry) { (void)entry; }
 #endif
@@ -340,6 +356,7 @@ static void decode(void) {
 int main(void) {
     out("fw begin " FW_NAME "\n");
     example_order_build(&x);
+    measure_calibration();
     sign_bodies();
 #ifndef FW_SIGN_ONLY
     write_json_and_dates();
