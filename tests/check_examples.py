@@ -8,10 +8,14 @@
     each sign method, and the decoded order equal to the expected one;
   - options_body_md5.txt: the optional system parameters, signed;
 and, with several DIRs, that every DIR holds the same bytes as the first: every
-back end signs the example order identically.
+back end signs the example order identically. First, that the checker can fail:
+it gives the published vectors (tests/vectors/sign-vectors.json) and rejects the
+first DIR's hmac-sha256 body with a wrong sign, a lower-case one, one made with
+another secret, parameters out of order, a changed order and one in another key
+order.
 
     python3 tests/check_examples.py DIR [DIR...]      (default: build)"""
-import json, os, sys
+import json, os, sys, urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_body
 
@@ -59,6 +63,47 @@ def check_dir(build):
         for k, v in (('session', 'sess'), ('partner_id', 'p1'), ('simplify', 'true'), ('target_app_key', 't9')):
             report(params.get(k) == v, '%soptions: %s=%s sent and signed' % (tag, k, v))
 
+def fails(body, check_name, secret='helloworld'):
+    """Does check_body find body wrong, in the check named check_name (and pass the others
+    it is not meant to trip: at least the form parses)?"""
+    results, _ = check_body.check_body(body, secret, expected)
+    return any(not ok and name.startswith(check_name) for ok, name, _ in results)
+
+def check_oracle():
+    """The oracle can fail: it reproduces the published vectors, and it rejects a body the
+    library could get wrong. Without this, a check_body that accepts any sign would pass."""
+    vecs = json.load(open(os.path.join(here, 'vectors', 'sign-vectors.json'), encoding='utf-8'))
+    bad = [v['sign'] for v in vecs if check_body.compute_sign(list(v['params'].items()), v['secret'],
+                                                               v['params']['sign_method']) != v['sign']]
+    report(bool(vecs) and not bad, 'oracle: compute_sign gives the %d published vectors' % len(vecs), 'not %s' % bad)
+    raw = read(dirs[0], 'example_body_hmac-sha256.txt')
+    if raw is None:
+        return
+    body = raw.decode('ascii')
+    good, _ = check_body.check_body(body, 'helloworld', expected)
+    report(good and all(ok for ok, _, _ in good), 'oracle: passes the example body')
+    head, sign = body.rsplit('&sign=', 1)
+    flip = '0' if sign[-1] != '0' else '1'
+    pairs = [(n, v) for n, v in (f.split('=', 1) for f in head.split('&'))]
+    def form(ps, secret='helloworld'):
+        plain = [(urllib.parse.unquote_plus(n), urllib.parse.unquote_plus(v)) for n, v in ps]
+        return '&'.join(n + '=' + v for n, v in ps) + '&sign=' + check_body.compute_sign(plain, secret, 'hmac-sha256')
+    changed = [(n, v.replace('DAJIA', 'DAJIB', 1) if n == check_body.ORDER_PARAM else v) for n, v in pairs]
+    def keys_reversed(v):
+        o = json.loads(urllib.parse.unquote_plus(v))
+        return check_body.form_encode(json.dumps(dict(reversed(list(o.items()))), ensure_ascii=False,
+                                                 separators=(',', ':')))
+    reordered = [(n, keys_reversed(v) if n == check_body.ORDER_PARAM else v) for n, v in pairs]
+    for what, b, name in (
+            ('a sign with its last digit changed', head + '&sign=' + sign[:-1] + flip, 'sign matches'),
+            ('the sign in lower case', head + '&sign=' + sign.lower(), 'sign is 64 uppercase hex digits'),
+            ('a sign made with another secret', form(pairs, 'hellowörld'), 'sign matches'),
+            ('two parameters swapped, signed', form([pairs[1], pairs[0]] + pairs[2:]), 'parameters sorted'),
+            ('an order byte changed, signed', form(changed), 'order == expected'),
+            ('the order\'s keys reordered, signed', form(reordered), 'order keys in the expected')):
+        report(b != body and fails(b, name), 'oracle: rejects %s (%s)' % (what, name))
+
+check_oracle()
 for d in dirs:
     check_dir(d)
 for d in dirs[1:]:
