@@ -42,7 +42,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import check_body  # noqa: E402
 import checklist  # noqa: E402
-from checklist import report, note, tail  # noqa: E402
+from checklist import report, note, skip, tail  # noqa: E402
 
 
 
@@ -163,21 +163,21 @@ def main():
         patch = a.patch36 if a.patch36 and os.path.isfile(a.patch36) and v36 == "3.6.6" else None
         tls12 = v36 != "3.6.6" or patch is not None
         if not tls12:
-            note("mbedTLS 3.6.6 without the RSA-PSS patch (--patch36 / MBEDTLS36_PATCH): its TLS 1.2 "
-                 "cases are skipped (3.6.6 rejects TLS 1.2 rsa_pss_rsae ServerKeyExchange signatures)")
+            skip("mbedTLS 3.6.6's TLS 1.2 cases", "no RSA-PSS patch (--patch36 / MBEDTLS36_PATCH): "
+                 "skipped (3.6.6 rejects TLS 1.2 rsa_pss_rsae ServerKeyExchange signatures)")
         variants.append(("mbedtls-" + v36, a.src36, patch, (), (), ["mbedtls", "psa"], tls12, "3"))
         variants.append(("mbedtls-" + v36 + "-deprecated-removed", a.src36, patch,
                          ("-DCMAKE_C_FLAGS=-DMBEDTLS_DEPRECATED_REMOVED",),
                          ("EX_EXTRA_CFLAGS=-DMBEDTLS_DEPRECATED_REMOVED",), ["mbedtls", "psa"], tls12, "3"))
     else:
-        note("no mbedTLS 3.6 archive (MBEDTLS36_SRC): 3.6 not tested")
+        skip("mbedTLS 3.6", "no archive (MBEDTLS36_SRC): not tested")
     if a.src4:
         v4 = re.search(r"mbedtls-(4\.\d+\.\d+)", os.path.basename(a.src4))
         v4 = v4.group(1) if v4 else "4"
         # 4.x: icbu-reflow-mbedtls hashes through PSA as icbu-reflow-psa does: one is enough
         variants.append(("mbedtls-" + v4, a.src4, None, (), (), ["mbedtls"], True, "4"))
     else:
-        note("no mbedTLS 4.x archive (MBEDTLS4_SRC): 4.x not tested")
+        skip("mbedTLS 4.x", "no archive (MBEDTLS4_SRC): not tested")
 
     for name, archive, patch, cmake_args, make_extra, binaries, tls12, major in variants:
         prefix = build_mbedtls(name, archive, cache, patch, cmake_args)

@@ -5,7 +5,8 @@ Each argument is one suite, "name=command". A suite's count is taken from
 cmocka's summary lines, or from a last line 'N passed, N failed'; a suite
 that exits non-zero without reporting a failure counts as one failure, and so
 does one still running after SUITE_TIMEOUT seconds (default 1800), which is
-killed with everything it started. The last line printed is the total:
+killed with everything it started. A suite's 'skip - ...' lines are printed
+under its own, passed or not. The last line printed is the total:
 'N passed, N failed'."""
 import os, re, signal, subprocess, sys, time
 
@@ -63,6 +64,9 @@ for arg in sys.argv[1:]:
         failed = 1
     status = 'ok' if failed == 0 else 'FAILED'
     print('%-28s %4d passed, %d failed  (%.1fs) %s' % (name, passed, failed, time.time() - t0, status))
+    skips = re.findall(r'^skip\b.*$', out, re.M)
+    if skips:
+        print('    ' + '\n    '.join(skips))
     if failed:
         tail = out.strip().splitlines()[-40:]
         print('    ' + '\n    '.join(tail))
