@@ -20,6 +20,7 @@ it as a glob when it has * ? or [).
 import argparse
 import concurrent.futures
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -331,6 +333,54 @@ class Suite:
             _, _, body, _ = py_post(gw.gw, "http", body=py_body(secret=BAD_SECRET))
             expect(json.loads(body)["error_response"]["code"] == 25, clip(body))
         self.add("gateway/bad signature is code 25", bad_sign)
+
+        def rejects_what_top_rejects():
+            # what the real gateway refuses (docs: PROTOCOL.md), so that its acceptance of a
+            # CLI's request means something: sent as a Python client would, one thing wrong each
+            base = dict(urllib.parse.parse_qsl(py_body(sm="md5").decode("ascii")))
+            del base["sign"]
+
+            def post(params, sig=None):
+                items = list(params.items())
+                if sig is None:
+                    sig = check_body.compute_sign(items, SECRET, params.get("sign_method", "md5"))
+                body = "&".join(check_body.form_encode(k) + "=" + check_body.form_encode(v)
+                                for k, v in items + ([("sign", sig)] if sig else []))
+                _, _, b, _ = py_post(gw.gw, "http", body=body.encode("ascii"))
+                j = json.loads(b)
+                return j["error_response"]["code"] if "error_response" in j else "accepted"
+
+            def without(name, **change):
+                d = {k: v for k, v in base.items() if k != name}
+                d.update(change)
+                return d
+            concat = "".join(k + v for k, v in base.items()).encode("utf-8")   # in sent order
+            key = SECRET.encode("utf-8")
+            unsorted = dict(reversed(list(base.items())))
+            cases = [
+                ("sent out of order, signed sorted", post(unsorted), "accepted"),
+                ("signed in sent order, not sorted", post(unsorted, hashlib.md5(
+                    key + b"".join(k.encode() + v.encode() for k, v in unsorted.items()) + key)
+                    .hexdigest().upper()), 25),
+                ("md5 without the secret after", post(base, hashlib.md5(key + concat).hexdigest().upper()), 25),
+                ("hmac signed as md5", post(without(None, sign_method="hmac"),
+                                            check_body.compute_sign(list(base.items()), SECRET, "md5")), 25),
+                ("no method", post(without("method")), 21),
+                ("another method", post(without(None, method="taobao.item.get")), 22),
+                ("no app_key", post(without("app_key")), 28),
+                ("another app_key", post(without(None, app_key="87654321")), 29),
+                ("no timestamp", post(without("timestamp")), 30),
+                ("a timestamp without seconds", post(without(None, timestamp=base["timestamp"][:16])), 31),
+                ("no v", post(without("v")), 32),
+                ("v=1.0", post(without(None, v="1.0")), 33),
+                ("no sign", post(base, ""), 24),
+                ("sign_method sha1", post(without(None, sign_method="sha1"), "0" * 32), 25),
+                ("no %s" % check_body.ORDER_PARAM, post(without(check_body.ORDER_PARAM)), 40),
+            ]
+            wrong = ["%s: %s, not %s" % (what, got, want) for what, got, want in cases if got != want]
+            expect(not wrong, "; ".join(wrong))
+        self.add("gateway/rejects what TOP rejects (missing or wrong parameters, signatures)",
+                 rejects_what_top_rejects)
 
         def unknown_field():
             o = json.load(open(EXAMPLE, encoding="utf-8"))
