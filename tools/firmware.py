@@ -53,7 +53,8 @@ Measured, for each image, from the linker's map: the library's flash (every
 input section of the library object: text, read-only data, data), each libgcc
 and libc archive member the library needs (the closure of the library
 object's undefined symbols over the members linked in, with the symbols that
-pull each in), the hash back end, the whole image; and the painted peaks.
+pull each in; checked against the members the map says the library object
+pulled in), the hash back end, the whole image; and the painted peaks.
 Written to BUILD/firmware-measured.json, the one source of the linked figures
 of docs/size.md (tools/size.py) and of the painted ones of docs/stack.md
 (tools/stack.py); tools/firmware.mk rebuilds it when a source changes.
@@ -473,6 +474,30 @@ def own_bytes(entries):
         own[i] = max(0, end - start)
         reach[outsec] = max(reach.get(outsec, addr), end)
     return [(e[0], e[1], own[i], e[4]) for i, e in enumerate(entries)]
+
+
+def pulled_in(path):
+    """{(archive, member): the file whose reference pulled it in}, from the map's "Archive
+    member included to satisfy reference by file (symbol)": the linker's own word,
+    independent of the nm closure below (which names every member a file needs, where
+    the map names only the first file to need it)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    out, member = {}, None
+    for line in lines[1:] if lines and lines[0].startswith("Archive member included") else []:
+        if not line.strip():
+            continue
+        if line[0] not in " \t":
+            m = re.match(r"^(.*\.a)\((.*?)\)\s*(.*)$", line)
+            if not m:
+                break                                  # the map's next part
+            member, rest = (m.group(1), m.group(2)), m.group(3)
+        else:
+            rest = line.strip()
+        if member is not None and rest:
+            out[member] = re.sub(r"\s*\([^()]*\)$", "", rest)
+            member = None
+    return out
 
 
 _archive_cache = {}
@@ -991,6 +1016,15 @@ def main():
                    ", ".join("%s %d" % ("/".join(h["library_wants"][:2]) or h["member"], h["bytes"]) for h in lib_h),
                    size["library_plus_helpers"], size["hash"], size["image_flash"]),
                "no library section in the map")
+        # every member the linker says the library pulled in, and that takes flash, is counted
+        lib_obj = [o for o, r in im["roles"].items() if r == "library"][0]
+        counted = {(h["archive"], h["member"]) for h in size["helpers"] if "library" in h["needed_by"]}
+        flash = {(h["archive"], h["member"]) for h in size["helpers"] if h["bytes"] > 0}
+        pulled = {(os.path.basename(a), mb) for (a, mb), by in
+                  pulled_in(os.path.join(OUT, name, name + ".map")).items() if by == lib_obj}
+        rep.ok(not (pulled & flash) - counted, "%s: the %d helpers the map says the library pulled in are "
+               "counted as the library's" % (name, len(pulled & flash)),
+               "not counted: %s" % ", ".join(sorted(mb for _, mb in (pulled & flash) - counted)))
         rep.ok(0 < size["icbu_symbols"] <= size["library_total"],
                "%s: the icbu_ symbols of the image (nm -S, %d bytes) are within the library's sections"
                % (name, size["icbu_symbols"]), "%d > %d" % (size["icbu_symbols"], size["library_total"]))
