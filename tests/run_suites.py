@@ -4,7 +4,8 @@
 Each argument is one suite, "name=command". A suite's count is taken from
 cmocka's summary lines, or from a last line 'N passed, N failed'; a suite
 that exits non-zero without reporting a failure counts as one failure, and so
-does one still running after SUITE_TIMEOUT seconds (default 1800), which is
+does one that reports no check at all (no count, or 0 passed and 0 failed:
+a test program that returned before its tests, say), and one still running after SUITE_TIMEOUT seconds (default 1800), which is
 killed with everything it started. A suite's 'skip - ...' lines are printed
 under its own, passed or not. The last line printed is the total:
 'N passed, N failed'."""
@@ -58,8 +59,9 @@ for arg in sys.argv[1:]:
     if timed_out:
         out += '\n%s: timed out after %d s (SUITE_TIMEOUT), killed' % (name, TIMEOUT)
         passed, failed = passed or 0, (failed or 0) + 1
-    elif passed is None:
-        passed, failed = (1, 0) if rc == 0 else (0, 1)
+    elif passed is None or passed + failed == 0:
+        out += '\n%s: exit status %d, and no check reported (no count, or 0 passed and 0 failed)' % (name, rc)
+        passed, failed = 0, 1
     elif rc != 0 and failed == 0:
         failed = 1
     status = 'ok' if failed == 0 else 'FAILED'
