@@ -210,7 +210,7 @@ test-compat:
 
 test: deps
 	@$(MAKE) --no-print-directory unit examples examples-asan $(BUILD)/arena-sizes $(BENCH_BINS)
-	@mkdir -p $(foreach b,$(BACKENDS) method,$(BUILD)/bodies/$(b))
+	@rm -rf $(BUILD)/bodies && mkdir -p $(foreach b,$(BACKENDS) method,$(BUILD)/bodies/$(b))
 	@$(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),,echo "$(COMPAT_SKIP)")
 	@$(PYTHON) tests/run_suites.py $(SUITES) $(EXTRA_SUITES) \
 	    $(if $(MBEDTLS36_SRC)$(MBEDTLS4_SRC),compat='$(COMPAT_CMD)') \
