@@ -2736,6 +2736,7 @@ typedef struct icbu__jr {
     size_t cap, used;            /* used keeps counting past cap: the size needed */
     int nospace, strict, depth;
     int quiet;                   /* a look-ahead pass: errors are not recorded */
+    int check;                   /* a checking pass: strings in place are read, not unescaped */
     icbu_err *e;
     icbu__path path;
     char key[ICBU__KEY_MAX];     /* the key being matched (one level at a time) */
@@ -2831,7 +2832,7 @@ static icbu_status icbu__jstrval(icbu__jr *r, icbu_str *out) {
     size_t dcap = 0, len;
     icbu_status st;
     if (r->inplace) {            /* in place, until the arena runs out (the call fails then) */
-        if (!r->nospace) { dst = r->inplace + r->i + 1; dcap = r->n - r->i - 1; }
+        if (!r->nospace && !r->check) { dst = r->inplace + r->i + 1; dcap = r->n - r->i - 1; }
     }
     else if (!r->nospace && r->a) { dst = (char *)r->a + r->used; dcap = r->cap - r->used; }
     if ((st = icbu__jstr(r, dst, dcap, &len)) != ICBU_OK) return st;
@@ -3171,9 +3172,12 @@ static icbu_status icbu__insure_outcome(const unsigned char *res, icbu_outcome *
  * structs laid out in arena. PLATFORM_ERROR from error_response; else the
  * result (in the envelope, or at the root with simplify=true): ACCEPTED with
  * *result pointing at it, refined for an insure_result. The answer type's
- * fields are, in order: envelope, error_response, result, request_id. */
+ * fields are, in order: envelope, error_response, result, request_id.
+ * check: nothing is unescaped (body stays as it came, out's strings are not
+ * set): the whole answer is checked, its shape too, and the need counted. */
 static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t len, void *arena,
-                                      size_t cap, const void **result, icbu_outcome *out, icbu_err *e) {
+                                      size_t cap, int check, const void **result, icbu_outcome *out,
+                                      icbu_err *e) {
     const icbu__field *f = ICBU__TYPE(m->answer)->f, *g = ICBU__TYPE(ICBU__FSUB(&f[0]))->f;
     icbu__jr r;
     unsigned char *root;
@@ -3184,6 +3188,7 @@ static icbu_status icbu__parse_answer(const icbu_method *m, char *body, size_t l
     if (result) *result = NULL;
     icbu__jinit(&r, body, len, e);
     r.inplace = body;
+    r.check = check;
     r.a = (unsigned char *)arena;
     r.cap = cap;
     if ((st = icbu__jroot(&r, m->answer, &root)) != ICBU_OK) return st;
@@ -3222,22 +3227,27 @@ ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t l
     icbu_status st;
     ICBU__ERR_INIT(e, local);
     if (!m || !out || (!body && len) || (!arena && cap)) return icbu__fail(e, ICBU_E_ARG);
-    /* first with no room at all: nothing is written into body (the reader
-     * unescapes in place only while the arena lasts), and e->need is what this
-     * arena needs; so that a body stays as it came when the arena is short (a
-     * sizing call, or a second call with err.need bytes parses the same text) or
-     * the answer is bad. Then in place. */
-    st = icbu__parse_answer(m, body, len, arena, 0, result, out, e);
-    if (st != ICBU_E_NOSPACE || e->need > cap) return st;
+    /* first a checking pass: nothing is written into body, and e->need is what
+     * this arena needs; so that a body stays as it came when the arena is short
+     * (a sizing call, or a second call with err.need bytes parses the same text)
+     * or the answer is bad, its JSON or its shape (no result: ICBU_E_RESPONSE,
+     * found only once the structs are laid out). Then in place, which cannot
+     * fail where the check passed. */
+    st = icbu__parse_answer(m, body, len, arena, cap, 1, result, out, e);
+    if (st != ICBU_OK) {               /* its strings were not set: none is left half made */
+        ICBU_MEMSET(out, 0, sizeof *out);
+        if (result) *result = NULL;
+        return st;
+    }
     ICBU_MEMSET(e, 0, sizeof *e);
-    return icbu__parse_answer(m, body, len, arena, cap, result, out, e);
+    return icbu__parse_answer(m, body, len, arena, cap, 0, result, out, e);
 }
 
 /* The order's answer: its structs fit in a small stack arena. */
 static icbu_status icbu__parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
     icbu__answer_mem mem;
     if (!out || (!body && len)) return icbu__fail(e, ICBU_E_ARG);
-    return icbu__parse_answer(ICBU__ORDER_METHOD, body, len, &mem, sizeof mem, NULL, out, e);
+    return icbu__parse_answer(ICBU__ORDER_METHOD, body, len, &mem, sizeof mem, 0, NULL, out, e);
 }
 
 ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out, icbu_err *e) {
@@ -3320,8 +3330,8 @@ ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str
     char *b = (char *)(uintptr_t)body.p;
     size_t end = (size_t)(b - k->arena) + body.n;
     icbu_status st;
-    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &res->a, sizeof res->a, NULL, k->out, e);
-    st = icbu__parse_answer(k->m, b, body.n, k->arena + end, k->cap - end, k->result, k->out, e);
+    if (!k->result) return icbu__parse_answer(k->m, b, body.n, &res->a, sizeof res->a, 0, NULL, k->out, e);
+    st = icbu__parse_answer(k->m, b, body.n, k->arena + end, k->cap - end, 0, k->result, k->out, e);
     if (st == ICBU_E_NOSPACE) icbu__need_sum(e, end, e->need);
     return st;
 }

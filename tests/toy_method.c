@@ -297,6 +297,33 @@ static void test_parse_answer(void **state) {
     strcpy(body, "{\"alibaba_finance_insurance_icbu_insure_order_callback_response\":{\"result\":{\"success\":true}}}");
     assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, sizeof arena.b, &res, &out, &e),
                      ICBU_E_RESPONSE);
+    /* nor is it when the answer is JSON without a result, or a result without success: found
+       once the structs are laid out, yet the body is as it came (not a string unescaped) and
+       the outcome is clean (no request_id half made) */
+    {
+        static const char *const shapeless[] = {
+            "{\"taobao_toy_ping_response\":{\"request_id\":\"a\\\"b\\u0041\"}}",
+            "{\"request_id\":\"r\\u0031\",\"x\":\"\\n\"}",
+        };
+        size_t i;
+        for (i = 0; i < 2; i++) {
+            strcpy(body, shapeless[i]);
+            res = body;
+            assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, sizeof arena.b, &res, &out, &e),
+                             ICBU_E_RESPONSE);
+            assert_string_equal(body, shapeless[i]);
+            assert_null(res);
+            assert_int_equal(out.kind, ICBU_NONE);
+            assert_null(out.request_id.p); assert_int_equal(out.request_id.n, 0);
+        }
+        /* the order's: a result without success */
+        strcpy(body, "{\"result\":{\"insure_id\":\"\\u0041\\t1\"},\"request_id\":\"\\\"r\\\"\"}");
+        assert_int_equal(icbu_parse_answer(icbu_method_get(ICBU_METHOD_order_callback), body, strlen(body),
+                                           arena.b, sizeof arena.b, &res, &out, &e), ICBU_E_RESPONSE);
+        assert_string_equal(body, "{\"result\":{\"insure_id\":\"\\u0041\\t1\"},\"request_id\":\"\\\"r\\\"\"}");
+        assert_null(res);
+        assert_null(out.insure_id.p); assert_null(out.request_id.p);
+    }
     /* an arena too small: the size needed, the same at every size */
     strcpy(body, TOY_OK);
     assert_int_equal(icbu_parse_answer(m, body, strlen(body), arena.b, 8, &res, &out, &e), ICBU_E_NOSPACE);
