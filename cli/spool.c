@@ -10,6 +10,8 @@
  *                             a second flush does not wait: it exits 75.
  *   DIR/refused/<name>        an order refused for good, and beside it
  *   DIR/refused/<name>.answer.json   the line flush printed for it (one JSON line).
+ *                             Never replaced: an order whose name is taken there is
+ *                             left in DIR, unsent, with a warning.
  * flush sends the orders oldest first. An accepted order is deleted only after
  * the answer arrived; a refused one is moved (answer written first, then a
  * rename), so a flush killed at any point loses nothing: at worst the order in
@@ -369,6 +371,16 @@ int spool_read(const struct spool *sp, const char *name, char **out, size_t *len
  * (255 bytes). A longer name could never be moved to refused/. */
 #define ORDER_NAME_MAX (255 - 38)
 
+/* Does refused/ hold an order of that name? A refused order moved there
+ * would replace it (and its answer): the order kept before would be lost. An
+ * answer alone is left by a flush killed before it moved the order: this
+ * order's own, written again. */
+static int refused_taken(const struct spool *sp, const char *name)
+{
+    struct stat sb;
+    return sp->rfd >= 0 && fstatat(sp->rfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* Is the entry name (an order file's name) a regular file, with a name
  * flush can move? Else warn (when asked) and skip it: symbolic links are
  * never followed. -1: gone meanwhile. */
@@ -383,6 +395,9 @@ static int order_file_ok(const struct spool *sp, const char *name, int warn)
     else if (strlen(name) > ORDER_NAME_MAX)
         why = "a name longer than 217 bytes (its answer could not be written beside it "
               "in refused/): rename it";
+    else if (refused_taken(sp, name))
+        why = "its name is already in refused/ (a refused order kept there, which a refusal "
+              "of this one would replace): rename it";
     else if (faccessat(sp->dfd, name, R_OK, AT_EACCESS) != 0 &&
              (errno == EACCES || errno == EPERM))
         why = "not readable by the user who runs flush (permission denied): fix its owner "
@@ -469,6 +484,8 @@ int spool_refuse(struct spool *sp, const char *name, const struct line *l)
         sp->rfd = SPOOL_ABSENT;
         return -1;
     }
+    if (refused_taken(sp, name))          /* put there since it was listed */
+        return EEXIST;
     say(aname, sizeof aname, "%s.answer.json", name);
     if ((answer = (char *)malloc(l->n + 2)) == NULL)
         out_of_memory();

@@ -770,6 +770,44 @@ def cli_cases(c):
     report("cli/flush: an order name too long to move to refused/ is left with a warning, "
            "not sent again and again", long_names)
 
+    def refused_name_taken():
+        """An order whose name is already in refused/ (orders put in the spool by hand under
+        a name used before) would replace the refused order kept there, and its answer: it
+        is left in the spool, unsent, with a warning, and the orders after it go on."""
+        spool = c.path("spool-refused-taken")
+        os.mkdir(spool, 0o700)
+        name = "order.json"
+        with open(os.path.join(spool, name), "wb") as f:
+            f.write(order_text("cli-taken-first", refuse=True))
+        r = c.flush(spool, gw.url("http"), timeout=20)
+        expect(r.rc == 0 and [(x["outcome"], x["spool"]) for x in r.lines()] ==
+               [("refused", "refused")], r.why())
+        first = open(os.path.join(spool, "refused", name), "rb").read()
+        answer = open(os.path.join(spool, "refused", name + ".answer.json"), "rb").read()
+        with open(os.path.join(spool, name), "wb") as f:
+            f.write(order_text("cli-taken-second", refuse=True))
+        r = c.send(dead, "-", ["--spool", spool, "--retries", "0"], stdin=order_text("cli-taken-ok"))
+        expect(r.rc == 5, r.why())
+        r = c.flush(spool, gw.url("http"), timeout=20)
+        expect(r.rc == 0 and [(x["outcome"], x["spool"]) for x in r.lines()] ==
+               [("accepted", "removed")], "only the other order is sent: %s" % r.why())
+        expect(b"already in refused/" in r.err and name.encode() in r.err,
+               "stderr does not say why: %s" % r.why())
+        expect(open(os.path.join(spool, "refused", name), "rb").read() == first and
+               open(os.path.join(spool, "refused", name + ".answer.json"), "rb").read() == answer,
+               "the refused order kept before, or its answer, was replaced")
+        expect(spool_orders(spool) == [name], "left in the spool: %s" % spool_orders(spool))
+        expect(not gw.requests("cli-taken-second"), "the order was sent")
+        # An answer alone in refused/ is what a flush killed before the move leaves: the
+        # order of that name is sent and moved as usual.
+        os.rename(os.path.join(spool, "refused", name), c.path("kept-" + name))
+        r = c.flush(spool, gw.url("http"), timeout=20)
+        expect(r.rc == 0 and [(x["file"], x["spool"]) for x in r.lines()] ==
+               [(name, "refused")] and gw.requests("cli-taken-second"),
+               "after a killed flush's answer: %s" % r.why())
+    report("cli/flush: an order whose name is taken in refused/ is left with a warning, "
+           "never put over the refused order kept there", refused_name_taken)
+
     def unreadable():
         """An order file flush may not read (mode 000; as root, flush runs as nobody, since
         root reads it anyway) is left with a warning, and the orders after it are sent."""
