@@ -179,13 +179,33 @@ static int same_name(const char *a, const char *b, size_t m)
     return 1;
 }
 
+/* Where the first name of a known option that takes a value, found inside
+ * name (namelen bytes) after its first byte and with more after it, ends: a
+ * mistyped option with its value glued on (---secretVALUE, --mysecretVALUE)
+ * is cut there. 0: none is. */
+static size_t glued_value_at(const char *name, size_t namelen)
+{
+    size_t k, at, cut = 0;
+    for (k = 0; k < N_OPTS; k++) {
+        size_t m = strlen(opt_table[k].name);
+        for (at = 1; opt_table[k].has_value && at + m < namelen; at++)
+            if (same_name(name + at, opt_table[k].name, m)) {
+                if (cut == 0 || at + m < cut)
+                    cut = at + m;
+                break;
+            }
+    }
+    return cut;
+}
+
 /* "unknown option" for --NAME (namelen bytes of name: up to its '=', which is
  * never shown, nor what follows it). A NAME that begins with a known option's
  * name is most likely that option with its value glued on (--secretVALUE):
- * only the known name is shown. Other names are shown up to 40 bytes. */
+ * only the known name is shown; one that holds the name of an option that
+ * takes a value is shown up to that name. Other names are shown up to 40 bytes. */
 static void unknown_option(const char *name, size_t namelen)
 {
-    size_t k, known = 0, best = 0;
+    size_t k, known = 0, best = 0, cut = glued_value_at(name, namelen);
     for (k = 0; k < N_OPTS; k++) {
         size_t m = strlen(opt_table[k].name);
         if (m < namelen && m > known && same_name(name, opt_table[k].name, m)) {
@@ -200,6 +220,9 @@ static void unknown_option(const char *name, size_t namelen)
     if (known > 0)
         usage_error("unknown option '--%.*s...' (the rest is not shown; did you mean --%s?)",
                     (int)known, name, opt_table[best].name);
+    if (cut > 0)
+        usage_error("unknown option '--%.*s...' (the rest is not shown: it may be a value)",
+                    (int)cut, name);
     usage_error("unknown option '--%.*s%s'", (int)(namelen > 40 ? 40 : namelen), name,
                 namelen > 40 ? "..." : "");
 }

@@ -921,7 +921,9 @@ class Suite:
         for opt in ("--secret" + SECRET, "--Secret" + SECRET, "--secret_" + SECRET,
                     "--secrett=" + SECRET, "--secret-x=" + SECRET, "--SECRET=" + SECRET,
                     "--app-key" + SECRET, "--url" + SECRET, "--simplify" + SECRET,
-                    "--simplify=" + SECRET, "--help=" + SECRET, "-" + SECRET, "-s" + SECRET):
+                    "--simplify=" + SECRET, "--help=" + SECRET, "-" + SECRET, "-s" + SECRET,
+                    "---secret" + SECRET, "--xsecret" + SECRET, "--my-secret" + SECRET,
+                    "--the_Secret" + SECRET):
             never_echoed("unknown option %s never shows the value" % opt.replace(SECRET, "VALUE"),
                          ["sign", "--app-key", APP_KEY, opt, EXAMPLE])
         for opt in ("--sign-method", "--timestamp", "--timeout", "--retries", "--url"):
