@@ -47,6 +47,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -364,6 +365,20 @@ static int cmd_flush(const struct options *o)
 }
 
 /* ---------------------------------------------------------------- main */
+/* Descriptors 0, 1 and 2 taken, on /dev/null where the caller closed them:
+ * else the first files opened here get their numbers, and what is printed
+ * goes there (flush's lines into DIR/.lock, messages into a socket). Each is
+ * opened the other way round (input write-only, outputs read-only), so that
+ * using it fails as on a closed one (EBADF: "cannot read -", exit 3 when the
+ * output cannot be written). open() gives the lowest number free: fd. */
+static void stdio_keep(void)
+{
+    int fd;
+    for (fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+            (void)open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -378,6 +393,7 @@ int main(int argc, char **argv)
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif
     atexit(cli_secret_forget);
+    stdio_keep();
     parse_args(argc, argv, &o);
 #ifdef ICBU_REFLOW_CRYPTO_PSA
     {

@@ -880,6 +880,29 @@ def cli_cases(c):
         expect(r.rc == 0 and len(r.lines()) == 1, "after unlock: %s" % r.why())
     report("cli/flush: a held lock exits 75 at once, sends nothing", lock)
 
+    def stdio_closed():
+        """Run with standard input and output closed, the first files flush opens would
+        take their numbers: its lines went into DIR/.lock. They are kept on /dev/null,
+        output read-only: writing it fails, as it does into a closed descriptor."""
+        spool = c.path("spool-stdio")
+        os.mkdir(spool, 0o700)
+        for biz in ("cli-stdio-ok", "cli-stdio-refused"):
+            r = c.send(dead, "-", ["--spool", spool, "--retries", "0"],
+                       stdin=order_text(biz, refuse=biz.endswith("refused")))
+            expect(r.rc == 5, r.why())
+        r = run("sh", ["-c", 'exec "$0" "$@" 0<&- 1>&-', c.bin(), "flush", "--spool", spool,
+                       "--url", gw.url("http")], timeout=20)
+        expect(r.rc == 3 and b"cannot write the output" in r.err and spool_orders(spool) == [],
+               r.why())
+        expect(os.path.getsize(os.path.join(spool, ".lock")) == 0,
+               ".lock got: %r" % open(os.path.join(spool, ".lock"), "rb").read()[:200])
+        answers = [n for n in os.listdir(os.path.join(spool, "refused")) if n.endswith(".answer.json")]
+        expect(len(answers) == 1, "refused/: %s" % os.listdir(os.path.join(spool, "refused")))
+        with open(os.path.join(spool, "refused", answers[0]), "rb") as f:
+            expect(json.loads(f.read().decode())["outcome"] == "refused", "answer file")
+    report("cli/flush with standard input and output closed writes nothing into the spool",
+           stdio_closed)
+
     def temps():
         spool = c.path("spool-tmp")
         os.mkdir(spool, 0o700)                   # a spool is its user's alone (74 otherwise)
