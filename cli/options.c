@@ -377,6 +377,16 @@ static void credentials(struct options *o)
         usage_error("missing secret (ICBU_REFLOW_APP_SECRET or --secret)");
 }
 
+/* Does a begin with a dash that is not '-' (U+2010..U+2015, U+2212), as an
+ * option pasted from typeset text does ("\u2014secret=...")? Taken for ORDER,
+ * it would be shown in "cannot read", its value with it. */
+static int typographic_dash(const char *a)
+{
+    const unsigned char *u = (const unsigned char *)a;
+    return u[0] == 0xE2 && ((u[1] == 0x80 && u[2] >= 0x90 && u[2] <= 0x95) ||
+                            (u[1] == 0x88 && u[2] == 0x92));
+}
+
 void parse_args(int argc, char **argv, struct options *o)
 {
     int i, only_positional = 0;
@@ -391,6 +401,9 @@ void parse_args(int argc, char **argv, struct options *o)
             only_positional = 1;
         else if (!only_positional && a[0] == '-' && a[1] != '\0')
             take_option(argc, argv, &i, o);
+        else if (!only_positional && typographic_dash(a))
+            usage_error("an argument begins with a typographic dash, not '-' (not shown): "
+                        "options are --NAME; a file name after -- is taken as it is");
         else if (o->cmd == NULL)
             o->cmd = a;
         else if (o->input == NULL)

@@ -930,6 +930,13 @@ class Suite:
             never_echoed("a bad value of %s is not shown" % opt,
                          ["send", "--app-key", APP_KEY, opt, SECRET, EXAMPLE])
 
+        # An option pasted from typeset text, with a dash that is not '-' (U+2014 here), is
+        # no option: it was taken for ORDER, and "cannot read" showed it, the secret with it.
+        for dash in ("\u2014", "\u2013", "\u2212"):
+            never_echoed("%s before an option name is refused, its value not shown" %
+                         ascii(dash).strip("'"), ["send", "--app-key", APP_KEY,
+                                                  dash + "secret=" + SECRET])
+
         def glued_named():
             r = run(binary, ["sign", "--app-key", APP_KEY, "--secret" + SECRET, EXAMPLE])
             expect(r.rc == 64 and b"'--secret...'" in r.err and b"--secret=VALUE" in r.err,
