@@ -335,7 +335,7 @@ class Suite:
         self.add("gateway/bad signature is code 25", bad_sign)
 
         def rejects_what_top_rejects():
-            # what the real gateway refuses (docs: PROTOCOL.md), so that its acceptance of a
+            # what the real gateway refuses (docs/protocol.md), so that its acceptance of a
             # CLI's request means something: sent as a Python client would, one thing wrong each
             base = dict(urllib.parse.parse_qsl(py_body(sm="md5").decode("ascii")))
             del base["sign"]
