@@ -3300,7 +3300,12 @@ typedef struct icbu__call {
  * answer's structs while it parses. So neither is on the stack under the
  * frames of the writer, the hash and the reader. */
 typedef union icbu__reserve { icbu__signing s; icbu__answer_mem a; } icbu__reserve;
-#define ICBU__RESERVE (sizeof(icbu__reserve) + ICBU__ALIGN - 1)   /* with its alignment */
+/* Its alignment: the structs' 8 bytes, or more when its type asks for it (a
+ * custom hash context for an engine that wants 16 or 32). C99 has no alignof:
+ * the offset after a char says it. Both are powers of two. */
+typedef struct icbu__reserve_at { char c; icbu__reserve r; } icbu__reserve_at;
+#define ICBU__RESERVE_ALIGN (offsetof(icbu__reserve_at, r) > ICBU__ALIGN ? offsetof(icbu__reserve_at, r) : ICBU__ALIGN)
+#define ICBU__RESERVE (sizeof(icbu__reserve) + ICBU__RESERVE_ALIGN - 1)   /* with its alignment */
 
 /* The reserve, aligned, at the end of the call's arena, or NULL when the
  * arena is smaller; *room: the bytes before it. */
@@ -3308,7 +3313,7 @@ static icbu__reserve *icbu__reserve_of(const icbu__call *k, size_t *room) {
     uintptr_t end;
     *room = 0;
     if (k->cap < ICBU__RESERVE) return NULL;
-    end = ((uintptr_t)(k->arena + k->cap) - sizeof(icbu__reserve)) & ~(uintptr_t)(ICBU__ALIGN - 1);
+    end = ((uintptr_t)(k->arena + k->cap) - sizeof(icbu__reserve)) & ~(uintptr_t)(ICBU__RESERVE_ALIGN - 1);
     *room = (size_t)(end - (uintptr_t)k->arena);
     return (icbu__reserve *)end;
 }
