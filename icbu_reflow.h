@@ -3505,7 +3505,9 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, icbu__call 
     uint32_t deadline, left;
     icbu_status st = ICBU_OK;
     int over = 0;
-    if (!c || !out || !k->u || !t || !t->open || !t->close || icbu__deadline(t, k->timeout_ms, &deadline))
+    /* all that an exchange would refuse for itself too, checked before a connection is opened for it */
+    if (!c || !out || !k->u || !t || !t->open || !t->close || !t->send || !t->recv || !k->arena ||
+        icbu__deadline(t, k->timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);                 /* out is clean (icbu__call_ok) */
     if (attempts > 1 && !icbu_has_key(k->m, k->req)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
     for (n = 0; n < attempts && !over; n++) {
