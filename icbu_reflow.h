@@ -3344,7 +3344,9 @@ ICBU__NOINLINE static icbu_status icbu__parse_call(const icbu__call *k, icbu_str
 /* One exchange on a connected transport: the request (body, then head after
  * it) in the arena, sent; the answer read over it and parsed. *dead (when
  * dead is not NULL): the connection was gone before any byte of an answer
- * (the send failed, or the peer closed or reset it with nothing read). */
+ * (the send failed, or the peer closed or reset it with nothing read). Not
+ * dead: a transport that claims more bytes than it was given (its failure
+ * stands; by its own word something came) or a timeout. */
 static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, icbu_err *e, int *dead) {
     const icbu_url *u = k->u;
     const icbu_transport *t = k->t;
@@ -3371,12 +3373,12 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, icb
     if (st != ICBU_OK) return st;
     if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) != ICBU_OK ||
         (st = icbu__send_all(t, deadline, arena, blen, e)) != ICBU_OK) {
-        if (dead) *dead = st == ICBU_E_SEND;
+        if (dead) *dead = st == ICBU_E_SEND && e->detail <= 0;
         return icbu__outcome_fail(out, ICBU_STAGE_SEND, st, e->detail);
     }
     st = icbu__http_read(t, deadline, arena, cap, &rp, e);
     if (st == ICBU_E_HTTP_TOOBIG) icbu__toobig(e, e->need, ICBU__RESERVE);   /* the arena's need */
-    if (dead) *dead = rp.got == 0 && (st == ICBU_E_HTTP_TRUNCATED || st == ICBU_E_RECV);
+    if (dead) *dead = rp.got == 0 && (st == ICBU_E_HTTP_TRUNCATED || (st == ICBU_E_RECV && e->detail < 0));
     if (st == ICBU_OK) st = icbu__parse_call(k, rp.body, res, e);   /* clears out */
     out->reusable = t->keep_alive && rp.reusable;
     if (st != ICBU_OK) return icbu__outcome_fail(out, icbu__stage_of(st), st, e->detail);

@@ -1122,6 +1122,7 @@ typedef struct kconn {
     script s;
     const char *answers[8];
     int req, conns, closes, alive, send_fail;
+    int lie_send, lie_recv;       /* request number (from 1) on which send/recv claim n + 1 bytes */
     uint32_t clock, close_ms;     /* now_ms (when set); what a close takes */
     char heads[8][256];
     char bodies[8][64];           /* each request's timestamp=... */
@@ -1147,11 +1148,14 @@ static long k_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) {
         if (ts) memcpy(k->bodies[k->req - 1], ts, 33);
     }
     (void)ms;
+    if (k->lie_send && k->req == k->lie_send) return (long)n + 1;
     return k->send_fail ? -32 : (long)n;
 }
 static long k_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) {
     kconn *k = (kconn *)ctx;
-    long r = s_recv(&k->s, p, n, ms);
+    long r;
+    if (k->lie_recv && k->req == k->lie_recv) return (long)n + 1;
+    r = s_recv(&k->s, p, n, ms);
     if (r == 0) k->alive = 0;       /* the server closed */
     return r;
 }
@@ -1214,6 +1218,25 @@ static void test_keep_alive(void **state) {
             assert_int_equal(o.attempts, 1); assert_int_equal(o.reconnects, 1);
             assert_int_equal(k.conns, 2); assert_int_equal(k.req, 3); assert_int_equal(k.closes, 1);
             if (i < 2) assert_memory_equal(k.bodies[1], k.bodies[2], 33);   /* SENDFAIL: no body went */
+        }
+    }
+    /* a transport claiming more bytes than asked, on the kept connection: refused, and not
+       taken for a dead connection (bytes came, by its own word): an attempt's failure */
+    {
+        int recv_side;
+        for (recv_side = 0; recv_side < 2; recv_side++) {
+            kconn_init(&k, &t, &r, 1);
+            k.answers[0] = ok; k.answers[1] = ok; k.answers[2] = ok;
+            assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+            if (recv_side) k.lie_recv = 2; else k.lie_send = 2;
+            r.attempts = 1;
+            assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e),
+                             recv_side ? ICBU_E_RECV : ICBU_E_SEND);
+            assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR);
+            assert_int_equal(o.stage, recv_side ? ICBU_STAGE_RECEIVE : ICBU_STAGE_SEND);
+            assert_true(o.detail > 0);
+            assert_int_equal(o.attempts, 1); assert_int_equal(o.reconnects, 0);
+            assert_int_equal(k.req, 2); assert_int_equal(k.conns, 1); assert_int_equal(k.closes, 1);
         }
     }
     /* once only: a fresh connection that dies too is an attempt's failure, then retried */
