@@ -3459,7 +3459,8 @@ static int icbu__backoff(const icbu_transport *t, const icbu_retry *r, uint32_t 
  * exchange, and close unless the connection can be kept (out->reusable). A
  * reused connection found gone before any byte of an answer is closed and
  * opened afresh, and the request sent once more (counted in *reconnects, not
- * as an attempt); only a request with its idempotency key is sent twice.
+ * as an attempt, once the new connection is there to send it on); only a
+ * request with its idempotency key is sent twice.
  * *over: the open took all the time there was. */
 static icbu_status icbu__attempt(const icbu_config *c, icbu__call *k, uint32_t deadline,
                                  uint32_t left, icbu_err *e, unsigned *reconnects, int *over) {
@@ -3483,14 +3484,12 @@ static icbu_status icbu__attempt(const icbu_config *c, icbu__call *k, uint32_t d
             return icbu__outcome_fail(out, ICBU_STAGE_SEND, icbu__fail(e, ICBU_E_TIMEOUT), 0);
         }
         k->timeout_ms = left;
+        *reconnects += (unsigned)tries;                             /* reopened, and sent again */
         st = icbu__exchange(c, k, e, &dead);
         again = !tries && rc == 1 && dead && icbu_has_key(k->m, k->req);
         /* kept: a connection that can carry another request, or one nothing was sent on */
         if (again || !(out->reusable || (t->keep_alive && out->kind == ICBU_NONE))) t->close(t->ctx);
-        if (again) {
-            if (icbu__left(t, deadline, &left) != ICBU_OK) break;   /* no time to reopen */
-            ++*reconnects;
-        }
+        if (again && icbu__left(t, deadline, &left) != ICBU_OK) break;   /* no time to reopen */
     }
     return st;
 }

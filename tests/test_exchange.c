@@ -1123,6 +1123,7 @@ typedef struct kconn {
     const char *answers[8];
     int req, conns, closes, alive, send_fail;
     int lie_send, lie_recv;       /* request number (from 1) on which send/recv claim n + 1 bytes */
+    int open_fail;                /* connection number (from 1) whose open fails */
     uint32_t clock, close_ms;     /* now_ms (when set); what a close takes */
     char heads[8][256];
     char bodies[8][64];           /* each request's timestamp=... */
@@ -1161,8 +1162,9 @@ static long k_recv(void *ctx, unsigned char *p, size_t n, uint32_t ms) {
 }
 static int k_open(void *ctx, const icbu_url *u, uint32_t ms, icbu_stage *stage) {
     kconn *k = (kconn *)ctx;
-    (void)u; (void)ms; (void)stage;
+    (void)u; (void)ms;
     if (k->alive == 1) return 1;
+    if (k->open_fail && k->conns + 1 == k->open_fail) { *stage = ICBU_STAGE_CONNECT; return -111; }
     k->alive = 1;
     k->conns++;
     return 0;
@@ -1239,6 +1241,17 @@ static void test_keep_alive(void **state) {
             assert_int_equal(k.req, 2); assert_int_equal(k.conns, 1); assert_int_equal(k.closes, 1);
         }
     }
+    /* the kept connection is dead and the new one cannot be opened: nothing reopened,
+       nothing sent again, so no reconnect; the open's failure is the outcome */
+    kconn_init(&k, &t, &r, 1);
+    r.attempts = 1;
+    k.answers[0] = ok; k.answers[1] = "EOF"; k.open_fail = 2;
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_E_OPEN);
+    assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR); assert_int_equal(o.stage, ICBU_STAGE_CONNECT);
+    assert_int_equal(o.detail, -111); assert_int_equal(e.detail, -111);
+    assert_int_equal(o.attempts, 1); assert_int_equal(o.reconnects, 0);
+    assert_int_equal(k.req, 2); assert_int_equal(k.closes, 1);
     /* once only: a fresh connection that dies too is an attempt's failure, then retried */
     kconn_init(&k, &t, &r, 1);
     k.answers[0] = ok; k.answers[1] = "EOF"; k.answers[2] = "EOF"; k.answers[3] = ok;
