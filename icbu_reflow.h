@@ -552,7 +552,8 @@ typedef struct icbu_outcome {
                                                          found dead, reopened, the request
                                                          sent again (not an attempt) */
     int         reusable;                             /* the connection can carry another
-                                                         request (keep_alive transports) */
+                                                         request (keep_alive transports):
+                                                         icbu_report left it open */
 } icbu_outcome;
 ICBUDEF const char *icbu_stage_name(icbu_stage s);   /* "connect", "tls", ... */
 
@@ -3487,8 +3488,10 @@ static icbu_status icbu__attempt(const icbu_config *c, icbu__call *k, uint32_t d
         *reconnects += (unsigned)tries;                             /* reopened, and sent again */
         st = icbu__exchange(c, k, e, &dead);
         again = !tries && rc == 1 && dead && icbu_has_key(k->m, k->req);
-        /* kept: a connection that can carry another request, or one nothing was sent on */
-        if (again || !(out->reusable || (t->keep_alive && out->kind == ICBU_NONE))) t->close(t->ctx);
+        /* kept: a connection that can carry another request, or one nothing was sent on
+         * (which can, too: out->reusable says it is open, as the manual has it) */
+        out->reusable = !again && (out->reusable || (t->keep_alive && out->kind == ICBU_NONE));
+        if (!out->reusable) t->close(t->ctx);
         if (again && icbu__left(t, deadline, &left) != ICBU_OK) break;   /* no time to reopen */
     }
     return st;

@@ -1295,6 +1295,27 @@ static void test_keep_alive(void **state) {
             assert_int_equal(k.closes, !cases[i].reusable);
         }
     }
+    {   /* an order that does not sign sends nothing: the connection it opened stays open,
+           and out.reusable says so (the caller's cue that it is open); the next order takes it */
+        icbu_str memo = x.o.memo;
+        kconn_init(&k, &t, &r, 1);
+        k.answers[0] = ok;
+        x.o.memo = icbu_s("\xff");
+        assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_E_UTF8);
+        assert_int_equal(o.kind, ICBU_NONE); assert_int_equal(o.attempts, 1);
+        assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_ORDER);
+        assert_int_equal(k.alive, 1); assert_int_equal(k.closes, 0); assert_int_equal(k.req, 0);
+        assert_int_equal(o.reusable, 1);
+        x.o.memo = memo;
+        assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+        assert_int_equal(k.conns, 1); assert_int_equal(o.reusable, 1);
+        /* without keep_alive, closed as always, and not reusable */
+        kconn_init(&k, &t, &r, 0);
+        x.o.memo = icbu_s("\xff");
+        assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_E_UTF8);
+        assert_int_equal(k.closes, 1); assert_int_equal(o.reusable, 0);
+        x.o.memo = memo;
+    }
     /* a 503 is retried on a new connection (its body is not read) */
     kconn_init(&k, &t, &r, 1);
     k.answers[0] = "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"; k.answers[1] = ok;
