@@ -519,7 +519,10 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u);
 
 /* Request line and headers for a body of body_len bytes (POST, Host,
  * Content-Type, Content-Length, User-Agent, Connection: close, blank line).
- * icbu_exchange writes Connection: keep-alive instead for a keep_alive transport. */
+ * icbu_exchange writes Connection: keep-alive instead for a keep_alive transport.
+ * A u filled in by hand is ICBU_E_URL (here, and in icbu_exchange and icbu_report
+ * before anything is sent) when its host is empty, or its host or path has a
+ * space, a control or DEL, as icbu_url_parse would refuse. */
 ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf,
                                    size_t cap, size_t *len, icbu_err *e);
 
@@ -2335,17 +2338,36 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
     return ICBU_OK;
 }
 
+/* Whether a byte of p[0..n) would end the request line or a header: a space,
+ * a control or DEL (icbu_url_parse refuses them all). */
+static int icbu__url_ctl(const char *p, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f) return 1;
+    return 0;
+}
+
+/* A URL as the request head takes it, which may have been filled in by hand
+ * rather than by icbu_url_parse: a host, and no byte in it or the path that
+ * ends a line or a token (a host read with fgets keeps its "\n"). */
+static icbu_status icbu__url_check(const icbu_url *u) {
+    if (!u || !u->host.p || !u->path.p) return ICBU_E_ARG;
+    return !u->host.n || icbu__url_ctl(u->host.p, u->host.n) || icbu__url_ctl(u->path.p, u->path.n)
+               ? ICBU_E_URL : ICBU_OK;
+}
+
 static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, int keep, char *buf,
                                    size_t cap, size_t *len, icbu_err *e) {
     icbu__out o;
     size_t i;
     int v6;
+    icbu_status st = icbu__url_check(u);
     if (len) *len = 0;
-    if (!u || !u->host.p || !u->path.p || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
+    if (st != ICBU_OK || (!buf && cap)) return icbu__fail(e, st != ICBU_OK ? st : ICBU_E_ARG);
     icbu__out_init(&o, buf, cap);
     for (v6 = 0, i = 0; i < u->host.n; i++) v6 |= u->host.p[i] == ':';   /* IPv6 literal */
     ICBU__LIT(&o, "POST ");
-    if (u->path.p[0] != '/') ICBU__LIT(&o, "/");
+    if (!u->path.n || u->path.p[0] != '/') ICBU__LIT(&o, "/");
     icbu__bytes(&o, u->path.p, u->path.n);
     ICBU__LIT(&o, " HTTP/1.1\r\nHost: ");
     /* "[]", not "[" and "]": the JSON writer has those two, and a literal that
@@ -3361,6 +3383,7 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, icb
     if (!out || !u || !t || !t->send || !t->recv || !arena || icbu__deadline(t, k->timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);
     ICBU_MEMSET(out, 0, sizeof *out);
+    if ((st = icbu__url_check(u)) != ICBU_OK) return icbu__fail(e, st);   /* before the head's sizing */
     if ((res = icbu__reserve_of(k, &cap)) == NULL) {      /* not even the reserve: at least that */
         e->need = ICBU__RESERVE;
         return icbu__fail(e, ICBU_E_NOSPACE);
@@ -3513,6 +3536,7 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, icbu__call 
     if (!c || !out || !k->u || !t || !t->open || !t->close || !t->send || !t->recv || !k->arena ||
         icbu__deadline(t, k->timeout_ms, &deadline))
         return icbu__fail(e, ICBU_E_ARG);                 /* out is clean (icbu__call_ok) */
+    if ((st = icbu__url_check(k->u)) != ICBU_OK) return icbu__fail(e, st);   /* nothing to open */
     if (attempts > 1 && !icbu_has_key(k->m, k->req)) return icbu__fail(e, ICBU_E_NO_BIZ_ID);
     for (n = 0; n < attempts && !over; n++) {
         if (n && icbu__backoff(t, r, deadline, n)) break;

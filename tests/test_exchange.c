@@ -130,6 +130,28 @@ static void test_http_head(void **state) {
     assert_int_equal(icbu_url_parse("http://[::1]:81?x", &u), ICBU_OK);
     assert_int_equal(icbu_http_head(&u, 0, buf, sizeof buf, &n, NULL), ICBU_OK);
     assert_memory_equal(buf, "POST /?x HTTP/1.1\r\nHost: [::1]:81\r\n", 35);
+    {   /* a URL filled in by hand is held to what icbu_url_parse accepts: no byte of the
+           host or path may end a line or a token of the request (a host read with fgets
+           keeps its "\n"), and a host is not empty; an empty path is "/" */
+        static const char *const hosts[] = { "gw.api.taobao.com\n", "gw\r\nX-Evil: 1", "gw api", "gw\x7f", "" };
+        static const char *const paths[] = { "/router/rest\r\nX-Evil: 1", "/a b", "/\t", "/\x01" };
+        icbu_url h;
+        size_t i;
+        for (i = 0; i < sizeof hosts / sizeof hosts[0] + sizeof paths / sizeof paths[0]; i++) {
+            assert_int_equal(icbu_url_parse("http://gw.api.taobao.com/router/rest", &h), ICBU_OK);
+            if (i < sizeof hosts / sizeof hosts[0]) h.host = icbu_s(hosts[i]);
+            else h.path = icbu_s(paths[i - sizeof hosts / sizeof hosts[0]]);
+            memset(buf, 0x5A, sizeof buf);
+            if (icbu_http_head(&h, 10, buf, sizeof buf, &n, &e) != ICBU_E_URL) fail_msg("case %u", (unsigned)i);
+            assert_int_equal(e.status, ICBU_E_URL);
+            assert_int_equal(n, 0);
+            assert_int_equal(icbu_http_head(&h, 10, NULL, 0, &n, &e), ICBU_E_URL);  /* sizing too */
+        }
+        assert_int_equal(icbu_url_parse("http://gw.api.taobao.com/router/rest", &h), ICBU_OK);
+        h.path = icbu_sn("/x", 0);
+        assert_int_equal(icbu_http_head(&h, 0, buf, sizeof buf, &n, &e), ICBU_OK);
+        assert_memory_equal(buf, "POST / HTTP/1.1\r\n", 17);
+    }
 }
 
 /* --------------------------------------------------------- HTTP responses */
@@ -900,6 +922,37 @@ static void multi_init(multi *m, icbu_transport *t, icbu_retry *r) {
 
 #define HTTP200(body) "HTTP/1.1 200 OK\r\n\r\n" body
 
+/* A URL filled in by hand that the head cannot carry: ICBU_E_URL, nothing sent,
+ * nothing opened, before the arena's size is looked at (no need that a call
+ * with it would not meet); a settings fault. */
+static void test_hand_made_url(void **state) {
+    example_order x;
+    icbu_config c;
+    icbu_url u;
+    script s;
+    icbu_transport t;
+    icbu_retry r;
+    icbu_outcome o;
+    icbu_err e;
+    static multi m;
+    static char arena[8192];
+    (void)state;
+    example_order_build(&x);
+    exchange_config(&c);
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:1/router/rest", &u), ICBU_OK);
+    u.host = icbu_s("127.0.0.1\n");
+    script_init(&s, &t, HTTP200(OKBODY), 64);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_URL);
+    assert_int_equal(o.kind, ICBU_NONE); assert_int_equal(s.sent_n, 0);
+    assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_SETTINGS);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, 1000, &o, &e), ICBU_E_URL);
+    assert_int_equal(e.status, ICBU_E_URL); assert_int_equal(s.sent_n, 0);
+    multi_init(&m, &t, &r);
+    m.answers[0] = HTTP200(OKBODY);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 5000, arena, sizeof arena, &o, &e), ICBU_E_URL);
+    assert_int_equal(o.kind, ICBU_NONE); assert_int_equal(o.attempts, 0); assert_int_equal(m.opens, 0);
+}
+
 /* The four calls without an icbu_err (e == NULL): each runs with one of its
  * own and says the same; and what they take as a call. */
 static void test_calls_without_err(void **state) {
@@ -1456,6 +1509,7 @@ int main(void) {
         cmocka_unit_test(test_reserve_aligned),
         cmocka_unit_test(test_fault_of),
         cmocka_unit_test(test_report_retries),
+        cmocka_unit_test(test_hand_made_url),
         cmocka_unit_test(test_calls_without_err),
         cmocka_unit_test(test_bad_arguments_clear_outcome),
         cmocka_unit_test(test_keep_alive),
