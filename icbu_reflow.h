@@ -640,7 +640,8 @@ ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e);
 /* icbu_exchange and icbu_report for any method: the answer's structs are laid
- * out in what the arena has left after the answer; *result at the result
+ * out in what the arena has left after the answer; *result at the result, NULL
+ * without one (a failed call, a platform error), whatever it held before
  * (result may be NULL for the order's method alone, whose outcome says it all). */
 ICBUDEF icbu_status icbu_call_exchange(const icbu_config *c, const icbu_method *m, const void *req,
                                        const void **result, const icbu_url *u,
@@ -3560,12 +3561,14 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, icbu__call 
 }
 
 /* A call's start: a clean error, a clean outcome (kind NONE however the call
- * fails before sending, its arguments included), and a method and result it
- * can take (a result may be left out, NULL, for the order's method alone,
- * whose outcome says it all). */
+ * fails before sending, its arguments included), no result until one is
+ * parsed (as icbu_parse_answer leaves it when it fails), and a method and
+ * result it can take (a result may be left out, NULL, for the order's method
+ * alone, whose outcome says it all). */
 static icbu_status icbu__call_ok(const icbu__call *k, icbu_err *e) {
     ICBU_MEMSET(e, 0, sizeof *e);
     if (k->out) ICBU_MEMSET(k->out, 0, sizeof *k->out);
+    if (k->result) *k->result = NULL;
     if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD)) return icbu__fail(e, ICBU_E_ARG);
     return ICBU_OK;
 }

@@ -1009,6 +1009,55 @@ static void test_calls_without_err(void **state) {
     assert_int_equal(icbu_call_report(&c, NULL, &x.o, &res, &u, &t, &r, 60000, arena, sizeof arena, &o, NULL), ICBU_E_ARG);
 }
 
+/* A call of a method with its result that fails leaves *result NULL, as
+ * icbu_parse_answer does, whatever it held (an earlier call's result, in an
+ * arena since overwritten): before sending, while sending or receiving, on
+ * an HTTP status, on an answer that does not parse, and for its arguments. */
+static void test_failed_call_clears_result(void **state) {
+    example_order x;
+    icbu_config c;
+    icbu_url u;
+    script s;
+    icbu_transport t;
+    icbu_retry r;
+    icbu_outcome o;
+    icbu_err e;
+    static multi m;
+    static char arena[8192];
+    const icbu_method *om = icbu_method_get(ICBU_METHOD_order_callback);
+    const void *res;
+    int i;
+    (void)state;
+    example_order_build(&x);
+    exchange_config(&c);
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:1/router/rest", &u), ICBU_OK);
+    for (i = 0; i < 7; i++) {
+        icbu_status st, want;
+        size_t cap = sizeof arena;
+        script_init(&s, &t, i == 2 ? "HTTP/1.1 503 Busy\r\n\r\n" : i == 3 ? HTTP200("{\"result\":") : "", 64);
+        if (i == 1) s.send_fail_after = 0;
+        if (i == 4) cap = 100;
+        res = arena;                                   /* left from an earlier call */
+        switch (i) {
+        case 5: st = icbu_call_exchange(&c, om, &x.o, &res, NULL, &t, 5000, arena, cap, &o, &e); want = ICBU_E_ARG; break;
+        case 6:
+            multi_init(&m, &t, &r);
+            m.answers[0] = "HTTP/1.1 503 Busy\r\n\r\n"; m.answers[1] = NULL;
+            r.attempts = 2;
+            st = icbu_call_report(&c, om, &x.o, &res, &u, &t, &r, 60000, arena, cap, &o, &e);
+            want = ICBU_E_OPEN;
+            break;
+        default:
+            st = icbu_call_exchange(&c, om, &x.o, &res, &u, &t, 5000, arena, cap, &o, &e);
+            want = i == 0 ? ICBU_E_HTTP_TRUNCATED : i == 1 ? ICBU_E_SEND : i == 2 ? ICBU_E_HTTP_STATUS
+                 : i == 3 ? ICBU_E_JSON : ICBU_E_NOSPACE;
+            break;
+        }
+        if (st != want) fail_msg("case %d: %s", i, icbu_strerror(st));
+        if (res) fail_msg("case %d: *result left as it was", i);
+    }
+}
+
 /* A call refused for its arguments sent nothing: its outcome says so (kind
  * NONE), whatever the struct held before, and icbu_fault_of then reads the
  * error, not a stale outcome. Each of the four calls, each kind of refusal. */
@@ -1512,6 +1561,7 @@ int main(void) {
         cmocka_unit_test(test_hand_made_url),
         cmocka_unit_test(test_calls_without_err),
         cmocka_unit_test(test_bad_arguments_clear_outcome),
+        cmocka_unit_test(test_failed_call_clears_result),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_decode_example_roundtrip),
         cmocka_unit_test(test_decode_values),
