@@ -1218,7 +1218,8 @@ static void test_report_retries(void **state) {
 /* ------------------------------------------------------------- keep-alive
  * A server with one connection at a time. Each request (its head starts a
  * send) takes the next answer; "EOF" closes the connection with nothing
- * sent back, "RESET" resets it, "SENDFAIL" makes the request's send fail.
+ * sent back, "RESET" resets it, "TIMEOUT" has recv time out, "SENDFAIL" makes
+ * the request's send fail.
  * open reuses a live connection (returns 1) or makes a new one. */
 typedef struct kconn {
     script s;
@@ -1241,7 +1242,7 @@ static long k_send(void *ctx, const unsigned char *p, size_t n, uint32_t ms) {
         memset(&k->s, 0, sizeof k->s);
         k->s.send_fail_after = -1;
         k->send_fail = a && strcmp(a, "SENDFAIL") == 0;
-        k->s.end = a && strcmp(a, "RESET") == 0 ? -104 : 0;
+        k->s.end = a && strcmp(a, "RESET") == 0 ? -104 : a && strcmp(a, "TIMEOUT") == 0 ? ICBU_IO_TIMEOUT : 0;
         k->s.in = !a || strcmp(a, "EOF") == 0 || k->s.end || k->send_fail ? "" : a;
         k->s.n = strlen(k->s.in); k->s.step = 40;
     } else if (k->req && k->req <= 8) {
@@ -1366,6 +1367,28 @@ static void test_keep_alive(void **state) {
     assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
     assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
     assert_int_equal(o.attempts, 2); assert_int_equal(o.reconnects, 0);
+    /* the same for bytes that are not the final answer's: an interim 100 then EOF, and a
+       body cut short; and for a recv that times out (no sign the connection was gone):
+       each an attempt's failure, never a resend, and with one attempt the request went once */
+    {
+        static const char *const cut[] = {
+            "HTTP/1.1 100 Continue\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 132\r\n\r\n{\"alibaba",
+            "TIMEOUT",
+        };
+        static const icbu_status want[] = { ICBU_E_HTTP_TRUNCATED, ICBU_E_HTTP_TRUNCATED, ICBU_E_TIMEOUT };
+        size_t i;
+        for (i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+            kconn_init(&k, &t, &r, 1);
+            k.answers[0] = ok; k.answers[1] = cut[i]; k.answers[2] = ok;
+            assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), ICBU_OK);
+            r.attempts = 1;
+            assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 60000, arena, sizeof arena, &o, &e), want[i]);
+            assert_int_equal(o.kind, ICBU_TRANSPORT_ERROR); assert_int_equal(o.stage, ICBU_STAGE_RECEIVE);
+            assert_int_equal(o.attempts, 1); assert_int_equal(o.reconnects, 0); assert_int_equal(o.reusable, 0);
+            assert_int_equal(k.req, 2); assert_int_equal(k.conns, 1); assert_int_equal(k.closes, 1);
+        }
+    }
     /* without the idempotency key, one attempt and no resend */
     kconn_init(&k, &t, &r, 1);
     r.attempts = 1;
