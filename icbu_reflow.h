@@ -2293,13 +2293,20 @@ static int icbu__ieq(const char *a, size_t n, const char *lit) {   /* case-insen
     return lit[n] == 0;
 }
 
+/* Whether a byte of p[0..n) would end the request line or a header: a space,
+ * a control or DEL (no URL may hold one). */
+static int icbu__url_ctl(const char *p, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f) return 1;
+    return 0;
+}
+
 ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
     const char *p, *h;
-    size_t i;
     if (!url || !u) return ICBU_E_ARG;
     ICBU_MEMSET(u, 0, sizeof *u);
-    for (i = 0; url[i]; i++)                           /* no spaces or controls anywhere */
-        if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f) return ICBU_E_URL;
+    if (icbu__url_ctl(url, ICBU_STRLEN(url))) return ICBU_E_URL;   /* no spaces or controls anywhere */
     if (icbu__ieq(url, 7, "http://")) { p = url + 7; u->port = 80; }
     else if (icbu__ieq(url, 8, "https://")) { p = url + 8; u->port = 443; u->https = 1; }
     else return ICBU_E_URL;
@@ -2337,15 +2344,6 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
     while (*p && *p != '#') p++;                        /* the fragment is not sent */
     u->path = h == p ? icbu_sn("/", 1) : icbu_sn(h, (size_t)(p - h));
     return ICBU_OK;
-}
-
-/* Whether a byte of p[0..n) would end the request line or a header: a space,
- * a control or DEL (icbu_url_parse refuses them all). */
-static int icbu__url_ctl(const char *p, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f) return 1;
-    return 0;
 }
 
 /* A URL as the request head takes it, which may have been filled in by hand
