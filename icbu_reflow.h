@@ -594,12 +594,13 @@ ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
  * icbu_report: icbu_exchange with retries. Each attempt opens the transport,
  * signs again with a fresh timestamp (unix_now), sends, and closes. Only what
  * can succeed on a second try is retried (icbu_retryable): connect, TLS, send
- * and receive failures, timeouts, HTTP 429 and 5xx, platform codes 7, 8, 10,
- * 15 and isp.* sub-codes. A failure to receive after the request was sent is
- * retried too: the gateway may have taken the first, and external_biz_id
- * makes the report idempotent, so retries refuse to start without it
- * (ICBU_E_NO_BIZ_ID). Between attempts: sleep a random 0..min(max, base*2^k)
- * ms (full jitter), never past the overall deadline (timeout_ms, by now_ms). */
+ * and receive failures, timeouts, HTTP 408, 429 and 5xx, platform codes 7, 8,
+ * 10, 15 and isp.* sub-codes. A failure to receive after the request was
+ * sent is retried too: the gateway may have taken the first, and
+ * external_biz_id makes the report idempotent, so retries refuse to start
+ * without it (ICBU_E_NO_BIZ_ID). Between attempts: sleep a random
+ * 0..min(max, base*2^k) ms (full jitter), never past the overall deadline
+ * (timeout_ms, by now_ms). */
 typedef struct icbu_retry {
     unsigned attempts;                     /* tries in all; 0 and 1 mean one */
     uint32_t backoff_ms;                   /* base, default 200 */
@@ -3424,7 +3425,8 @@ ICBUDEF int icbu_retryable(const icbu_outcome *o) {
     case ICBU_STAGE_SEND: case ICBU_STAGE_RECEIVE:
         return 1;
     case ICBU_STAGE_HTTP:
-        return o->status == ICBU_E_HTTP_STATUS && (o->detail == 429 || (o->detail >= 500 && o->detail <= 599));
+        return o->status == ICBU_E_HTTP_STATUS &&
+               (o->detail == 408 || o->detail == 429 || (o->detail >= 500 && o->detail <= 599));
     default:
         return 0;
     }

@@ -27,7 +27,7 @@ static const char usage_text[] =
 "  --ca-file PEM        (trust for https; default: " ICBU_NET_DEFAULT_CA_FILE ")\n"
 "  --timeout MS         (the whole delivery of one order: every attempt and pause; default 15000)\n"
 "  --retries N          (send, flush: tries again up to N times after a failure that can pass:\n"
-"                        connect, TLS, send, receive, HTTP 429/5xx, platform codes 7, 8, 10, 15,\n"
+"                        connect, TLS, send, receive, HTTP 408/429/5xx, platform codes 7, 8, 10, 15,\n"
 "                        isp.*; with a random pause; default 3, 0 for one attempt. Retries need\n"
 "                        the order's external_biz_id, its idempotency key: without it, send\n"
 "                        tries once and says so on stderr, and flush refuses the order)\n"

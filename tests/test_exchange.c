@@ -1161,12 +1161,14 @@ static void test_report_retries(void **state) {
             assert_int_equal(m.opens, 1);
         }
     }
-    /* retried: code 7, 8, 10, HTTP 429, a reset after the request went out */
+    /* retried: code 7, 8, 10, HTTP 408 (RFC 9110 15.5.9: the client may repeat
+     * the request) and 429, a reset after the request went out */
     {
         static const char *const again[] = {
             HTTP200("{\"error_response\":{\"code\":7,\"msg\":\"App Call Limited\"}}"),
             HTTP200("{\"error_response\":{\"code\":8}}"),
             HTTP200("{\"error_response\":{\"code\":10}}"),
+            "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
             "HTTP/1.1 429 Too Many\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"res",
         };
