@@ -59,6 +59,14 @@
 #endif
 #define TLS_AGAIN(rc) ((rc) == MBEDTLS_ERR_SSL_WANT_READ || (rc) == MBEDTLS_ERR_SSL_WANT_WRITE || \
                        TLS_TICKET(rc))
+/* A certificate refused after its chain verified: its key usage or extended
+ * key usage does not allow a TLS server (mbedTLS sets verify flags, and
+ * returns this rather than MBEDTLS_ERR_X509_CERT_VERIFY_FAILED). */
+#ifdef MBEDTLS_ERR_SSL_BAD_CERTIFICATE
+#define TLS_BAD_CERT MBEDTLS_ERR_SSL_BAD_CERTIFICATE                   /* 3.x, 4.x */
+#else
+#define TLS_BAD_CERT MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE                /* 2.28 */
+#endif
 /* 3.6 tells of TLS 1.3 tickets only when asked to (4.x always does). */
 #if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED) && \
     defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS)
@@ -408,7 +416,7 @@ static long handshake(struct icbu_net_tls *st, const char *host)
         return 0;
     }
     flags = mbedtls_ssl_get_verify_result(&st->ssl);
-    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags != 0) {
+    if ((rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || rc == TLS_BAD_CERT) && flags != 0) {
         verify_info(flags, info, sizeof info);
         if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
             icbu_net_say(net, "certificate verification failed: %s (host %s)", info, host);
