@@ -72,6 +72,15 @@
  * or its CN without a subjectAltName); an IP-literal host (127.0.0.1, [::1]) sends
  * no SNI and must be an iPAddress entry of the certificate's subjectAltName
  * (icbu_x509_ip.c checks it: BearSSL and mbedTLS 2.28 match DNS names only).
+ * Both TLS files hold certificates to mbedTLS's default profile: no SHA-1 or MD5
+ * signature, no RSA key under 2048 bits (the CA's included), and a leaf with an
+ * extendedKeyUsage must allow serverAuth (BearSSL's defaults take all three; the
+ * BearSSL file refuses them itself). A CA file's block that the TLS library cannot
+ * read as a certificate is skipped, since system bundles hold some, when at least
+ * one certificate loads (BearSSL refuses a block that is not base64 outright).
+ * A HelloRequest after the handshake: mbedTLS declines to renegotiate (the
+ * server may then end the connection: a receive error); BearSSL renegotiates
+ * securely (RFC 5746), checking the server's certificate again.
  *
  * What the callbacks return (icbu_transport's contract): open 0 (connected
  * afresh), 1 (the kept connection reused: keep_alive only), or a negative
@@ -249,8 +258,11 @@ int  icbu_net_tls_session_check(const unsigned char *p, size_t n);
 
 /* 4 or 16 when host is an IPv4/IPv6 literal (the address in ip), else 0
  * (icbu_net_posix.c); 1 when the DER certificate's subjectAltName has an
- * iPAddress equal to ip (icbu_x509_ip.c). */
+ * iPAddress equal to ip (icbu_x509_ip.c); 1 when the DER certificate may
+ * serve TLS: it has no extendedKeyUsage, or one with serverAuth or
+ * anyExtendedKeyUsage (icbu_x509_ip.c). */
 size_t icbu_net_ip_literal(const char *host, unsigned char ip[16]);
 int icbu_net_cert_has_ip(const unsigned char *der, size_t len, const unsigned char *ip, size_t iplen);
+int icbu_net_cert_serves_tls(const unsigned char *der, size_t len);
 
 #endif

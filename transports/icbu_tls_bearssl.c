@@ -3,13 +3,18 @@
  * and -lbearssl.
  *
  * Trust anchors: every CERTIFICATE of the PEM CA file, decoded here with
- * br_pem_decoder and br_x509_decoder. Validation: the "minimal" X.509 engine
- * (chain to an anchor, validity dates, key usage, and the DNS name given to
- * br_ssl_client_reset), wrapped by a small engine of ours. For an IP-literal
- * host BearSSL cannot match the name (it knows dNSName only), so no name is
- * given to it (and no SNI is sent) and the wrapper instead requires the
- * leaf's subjectAltName to hold that address as an iPAddress entry: the
- * chain is refused, with BR_ERR_X509_BAD_SERVER_NAME, before the handshake
+ * br_pem_decoder and br_x509_decoder (an RSA key under 2048 bits anchors
+ * nothing). Validation: the "minimal" X.509 engine (chain to an anchor,
+ * validity dates, key usage, and the DNS name given to br_ssl_client_reset),
+ * held to what mbedTLS's default profile accepts: no SHA-1 or MD5 signature,
+ * no RSA key under 2048 bits (BearSSL's defaults take both, and RSA keys down
+ * to 1017 bits). It is wrapped by a small engine of ours, which refuses a leaf
+ * whose extendedKeyUsage lacks serverAuth (BR_ERR_X509_FORBIDDEN_KEY_USAGE:
+ * the minimal engine ignores that extension). For an IP-literal host BearSSL
+ * cannot match the name (it knows dNSName only), so no name is given to it
+ * (and no SNI is sent) and the wrapper instead requires the leaf's
+ * subjectAltName to hold that address as an iPAddress entry: the chain is
+ * refused, with BR_ERR_X509_BAD_SERVER_NAME, before the handshake
  * completes. The connection (with its 33 KiB I/O buffer) lives on the heap
  * while it is open.
  *
@@ -27,17 +32,19 @@
 #include <bearssl.h>
 
 #define LEAF_MAX (64u * 1024u)    /* larger leaf certificates are refused */
+#define RSA_MIN_BYTES 256         /* 2048 bits: mbedTLS's default profile's least */
 /* br_ssl_session_parameters as kept: version (2, big-endian), cipher suite
  * (2), session ID length (1), session ID (32), master secret (48). */
 #define SESSION_BYTES (2 + 2 + 1 + 32 + 48)
 
-/* The X.509 engine we give BearSSL: the minimal engine plus the IP check. */
+/* The X.509 engine we give BearSSL: the minimal engine plus the checks of the
+ * leaf it lacks (extendedKeyUsage, and the IP address for an IP-literal host). */
 struct x509_ip_engine {
     const br_x509_class *vtable;  /* first: BearSSL passes &vtable */
     const br_x509_class **inner;  /* the minimal engine */
     unsigned ncert;               /* certificates started in this chain */
     int chains;                   /* chains started (none in a resumed handshake) */
-    unsigned char *leaf;          /* DER of the first certificate */
+    unsigned char *leaf;          /* DER of the first certificate (the server's) */
     size_t leaf_len, leaf_cap;
     int leaf_bad;
     const unsigned char *ip;      /* NULL: no IP check */
@@ -80,7 +87,7 @@ static void xe_start_chain(const br_x509_class **ctx, const char *server_name)
 static void xe_start_cert(const br_x509_class **ctx, uint32_t length)
 {
     struct x509_ip_engine *xe = xe_of(ctx);
-    if (xe->ncert == 0 && xe->ip != NULL) {
+    if (xe->ncert == 0) {
         if (length > LEAF_MAX) {
             xe->leaf_bad = 1;
         } else if (length > xe->leaf_cap) {
@@ -99,7 +106,7 @@ static void xe_start_cert(const br_x509_class **ctx, uint32_t length)
 static void xe_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 {
     struct x509_ip_engine *xe = xe_of(ctx);
-    if (xe->ncert == 0 && xe->ip != NULL && !xe->leaf_bad) {
+    if (xe->ncert == 0 && !xe->leaf_bad) {
         if (len > xe->leaf_cap - xe->leaf_len) {
             xe->leaf_bad = 1;
         } else {
@@ -121,9 +128,11 @@ static unsigned xe_end_chain(const br_x509_class **ctx)
 {
     struct x509_ip_engine *xe = xe_of(ctx);
     unsigned err = (*xe->inner)->end_chain(xe->inner);
-    if (err == 0 && xe->ip != NULL &&
-        (xe->ncert == 0 || xe->leaf_bad ||
-         !icbu_net_cert_has_ip(xe->leaf, xe->leaf_len, xe->ip, xe->iplen)))
+    if (err == 0 && (xe->ncert == 0 || xe->leaf_bad))
+        err = BR_ERR_X509_UNSUPPORTED;          /* a leaf over LEAF_MAX, or out of memory */
+    if (err == 0 && !icbu_net_cert_serves_tls(xe->leaf, xe->leaf_len))
+        err = BR_ERR_X509_FORBIDDEN_KEY_USAGE;  /* not for TLS servers (extendedKeyUsage) */
+    if (err == 0 && xe->ip != NULL && !icbu_net_cert_has_ip(xe->leaf, xe->leaf_len, xe->ip, xe->iplen))
         err = BR_ERR_X509_BAD_SERVER_NAME;
     return err;
 }
@@ -240,8 +249,19 @@ static int anchors_grow(struct icbu_net_ca *ca)
     return 0;
 }
 
+/* The length of an RSA modulus without its leading zero bytes. */
+static size_t rsa_bytes(const br_rsa_public_key *k)
+{
+    size_t i = 0;
+    while (i < k->nlen && k->n[i] == 0)
+        i++;
+    return k->nlen - i;
+}
+
 /* Decodes one DER certificate into a trust anchor. 1 added, 0 skipped
- * (unsupported or undecodable), -1 out of memory. */
+ * (unsupported or undecodable, or an RSA key under RSA_MIN_BYTES: the
+ * minimal engine checks no anchor's key size, and mbedTLS's default profile
+ * refuses a chain to such a CA), -1 out of memory. */
 static int anchor_add(struct icbu_net_ca *ca, const unsigned char *der, size_t len)
 {
     br_x509_decoder_context dc;
@@ -254,7 +274,8 @@ static int anchor_add(struct icbu_net_ca *ca, const unsigned char *der, size_t l
     br_x509_decoder_init(&dc, bytes_add, &dn);
     br_x509_decoder_push(&dc, der, len);
     pk = br_x509_decoder_get_pkey(&dc);
-    if (pk == NULL || dn.oom || (pk->key_type != BR_KEYTYPE_RSA && pk->key_type != BR_KEYTYPE_EC)) {
+    if (pk == NULL || dn.oom || (pk->key_type != BR_KEYTYPE_RSA && pk->key_type != BR_KEYTYPE_EC) ||
+        (pk->key_type == BR_KEYTYPE_RSA && rsa_bytes(&pk->key.rsa) < RSA_MIN_BYTES)) {
         free(dn.p);
         return dn.oom ? -1 : 0;
     }
@@ -365,7 +386,8 @@ static const char *bear_error(int err)
     case BR_ERR_X509_FORBIDDEN_KEY_USAGE: return "key usage forbids TLS";
     case BR_ERR_X509_CRITICAL_EXTENSION:  return "unsupported critical extension";
     case BR_ERR_X509_DN_MISMATCH:     return "issuer/subject name mismatch";
-    case BR_ERR_X509_UNSUPPORTED:     return "unsupported certificate feature";
+    case BR_ERR_X509_UNSUPPORTED:     return "unsupported certificate feature "
+                                             "(a SHA-1 or MD5 signature, say)";
     case BR_ERR_X509_WRONG_KEY_TYPE:  return "wrong key type";
     case BR_ERR_UNSUPPORTED_VERSION:  return "no common protocol version";
     case BR_ERR_BAD_CIPHER_SUITE:     return "no acceptable cipher suite";
@@ -545,6 +567,11 @@ static long client_setup(struct icbu_net_tls *st, const char *host)
 {
     size_t iplen = icbu_net_ip_literal(host, st->ip);
     br_ssl_client_init_full(&st->cc, &st->xc, st->net->ca->ta, st->net->ca->n);
+    /* What mbedTLS's default profile refuses: certificates signed with SHA-1
+     * or MD5 (collisions can be made), RSA keys under 2048 bits. */
+    br_x509_minimal_set_hash(&st->xc, br_md5_ID, NULL);
+    br_x509_minimal_set_hash(&st->xc, br_sha1_ID, NULL);
+    br_x509_minimal_set_minrsa(&st->xc, RSA_MIN_BYTES);
     br_ssl_engine_set_versions(&st->cc.eng, BR_TLS12, BR_TLS12);
     st->xe.vtable = &x509_ip_vtable;
     st->xe.inner = &st->xc.vtable;

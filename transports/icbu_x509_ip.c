@@ -2,7 +2,9 @@
  * does a certificate name an IP address? BearSSL 0.6 and mbedTLS 2.28 match
  * DNS names only, so for https://127.0.0.1/ the TLS file checks the leaf
  * certificate's subjectAltName iPAddress entries here, with a small DER walk
- * (single-byte tags, definite lengths). Plain C99, no library. */
+ * (single-byte tags, definite lengths). And may it serve TLS? BearSSL's
+ * minimal engine ignores extendedKeyUsage, so its TLS file checks the leaf's
+ * here (mbedTLS checks it itself). Plain C99, no library. */
 #include "icbu_net.h"
 
 #include <string.h>
@@ -76,10 +78,11 @@ static int san_has_ip(const unsigned char *p, size_t n, const unsigned char *ip,
 }
 
 /* In [3] { Extensions SEQUENCE { Extension SEQUENCE { OID, [BOOLEAN], OCTET STRING } } }:
- * the subjectAltName's extnValue (its OCTET STRING element) in (*v, *vn). */
-static int find_san(const unsigned char *p, size_t n, const unsigned char **v, size_t *vn)
+ * the extnValue (its OCTET STRING element) of the extension oid in (*v, *vn): 0;
+ * 1 when there is no such extension, -1 when the list is not DER this walk reads. */
+static int find_ext(const unsigned char *p, size_t n, const unsigned char *oid_want, size_t oid_len,
+                    const unsigned char **v, size_t *vn)
 {
-    static const unsigned char oid_san[] = { 0x55, 0x1D, 0x11 };   /* 2.5.29.17 */
     if (der_enter(&p, &n, 0x30) != 0)
         return -1;
     while (n > 0) {
@@ -89,7 +92,7 @@ static int find_san(const unsigned char *p, size_t n, const unsigned char **v, s
         if (der_take(&p, &n, &tag, &x, &xn) != 0 || tag != 0x30 ||
             der_take(&x, &xn, &tag, &oid, &oidn) != 0 || tag != 0x06)
             return -1;
-        if (oidn != sizeof oid_san || memcmp(oid, oid_san, sizeof oid_san) != 0)
+        if (oidn != oid_len || memcmp(oid, oid_want, oid_len) != 0)
             continue;
         *v = x;
         *vn = xn;
@@ -99,24 +102,75 @@ static int find_san(const unsigned char *p, size_t n, const unsigned char **v, s
         }
         return 0;
     }
-    return -1;
+    return 1;
+}
+
+/* The certificate's extensions ([3]'s contents) in (*p, *n): 0; 1 when it
+ * has none, -1 when it is not DER this walk reads. */
+static int find_exts(const unsigned char *der, size_t len, const unsigned char **p, size_t *n)
+{
+    const unsigned char *c;
+    size_t cn;
+    unsigned tag;
+    *p = der;
+    *n = len;
+    /* Certificate SEQUENCE { tbsCertificate SEQUENCE { ..., [3] { Extensions } } } */
+    if (der == NULL || der_enter(p, n, 0x30) != 0 || der_enter(p, n, 0x30) != 0)
+        return -1;
+    while (*n > 0) {
+        if (der_take(p, n, &tag, &c, &cn) != 0)
+            return -1;
+        if (tag == 0xA3) {
+            *p = c;
+            *n = cn;
+            return 0;
+        }
+    }
+    return 1;
 }
 
 int icbu_net_cert_has_ip(const unsigned char *der, size_t len, const unsigned char *ip, size_t iplen)
 {
-    const unsigned char *p = der, *c, *san;
-    size_t n = len, cn, sann;
-    unsigned tag;
-    if (der == NULL || (iplen != 4 && iplen != 16))
+    static const unsigned char oid_san[] = { 0x55, 0x1D, 0x11 };   /* 2.5.29.17 */
+    const unsigned char *p, *san;
+    size_t n, sann;
+    if (iplen != 4 && iplen != 16)
         return 0;
-    /* Certificate SEQUENCE { tbsCertificate SEQUENCE { ..., [3] { Extensions } } } */
-    if (der_enter(&p, &n, 0x30) != 0 || der_enter(&p, &n, 0x30) != 0)
+    return find_exts(der, len, &p, &n) == 0 &&
+           find_ext(p, n, oid_san, sizeof oid_san, &san, &sann) == 0 &&
+           san_has_ip(san, sann, ip, iplen);
+}
+
+/* extnValue OCTET STRING { ExtKeyUsageSyntax SEQUENCE { KeyPurposeId OID ... } }:
+ * serverAuth (1.3.6.1.5.5.7.3.1) or anyExtendedKeyUsage (2.5.29.37.0) in it? */
+static int eku_serves(const unsigned char *p, size_t n)
+{
+    static const unsigned char server_auth[] = { 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 };
+    static const unsigned char any_eku[] = { 0x55, 0x1D, 0x25, 0x00 };
+    unsigned tag;
+    const unsigned char *c;
+    size_t cn;
+    if (der_enter(&p, &n, 0x04) != 0 || der_enter(&p, &n, 0x30) != 0)
         return 0;
     while (n > 0) {
-        if (der_take(&p, &n, &tag, &c, &cn) != 0)
+        if (der_take(&p, &n, &tag, &c, &cn) != 0 || tag != 0x06)
             return 0;
-        if (tag == 0xA3)
-            return find_san(c, cn, &san, &sann) == 0 && san_has_ip(san, sann, ip, iplen);
+        if ((cn == sizeof server_auth && memcmp(c, server_auth, cn) == 0) ||
+            (cn == sizeof any_eku && memcmp(c, any_eku, cn) == 0))
+            return 1;
     }
     return 0;
+}
+
+int icbu_net_cert_serves_tls(const unsigned char *der, size_t len)
+{
+    static const unsigned char oid_eku[] = { 0x55, 0x1D, 0x25 };   /* 2.5.29.37 */
+    const unsigned char *p, *eku;
+    size_t n, ekun;
+    int rc = find_exts(der, len, &p, &n);
+    if (rc == 0)
+        rc = find_ext(p, n, oid_eku, sizeof oid_eku, &eku, &ekun);
+    if (rc != 0)
+        return rc > 0;            /* no extendedKeyUsage: any use; a walk that failed: none */
+    return eku_serves(eku, ekun);
 }
