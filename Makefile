@@ -192,6 +192,7 @@ SUITES = $(foreach b,$(UNIT_BINS),$(notdir $(b))="$(b) $(call bodies_of,$(b))") 
          bench_check="$(PYTHON) bench/bench_run.py check --dir $(BUILD)/bench" \
          integration="$(PYTHON) tests/integration.py --bin $(BUILD)" \
          keepalive="$(PYTHON) tests/keepalive.py --bin $(BUILD)" \
+         tls_check="$(PYTHON) tests/tls_check.py --bin $(BUILD)" \
          build_systems="$(PYTHON) tests/build_systems.py"
 
 # mbedTLS 3.6 and 4.x from source archives (tests/compat.py): `make test` runs it when the

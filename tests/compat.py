@@ -143,6 +143,17 @@ def keepalive(tag, out_dir, binaries):
            "https,https12", ["--only", "cli/"])
 
 
+def tls_refusals(tag, out_dir):
+    """tests/tls_check.py over out_dir's binaries: the certificates, versions and CA files
+    the TLS transport must refuse, SNI, renegotiation."""
+    t0 = time.monotonic()
+    rc, out = sh([sys.executable, os.path.join(HERE, "tls_check.py"), "--bin", out_dir], timeout=600)
+    p, f = counted(out)
+    fails = [x for x in out.splitlines() if x.startswith("not ok")]
+    report(rc == 0 and p > 0 and f == 0, "%s: what TLS refuses (%d passed, %d failed, %.0f s)"
+           % (tag, p, f, time.monotonic() - t0), "\n    ".join(fails[:15]) or tail(out))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--src36", default="")
@@ -224,6 +235,7 @@ def main():
         integration(name, out_dir, binaries, schemes)
         if not removed:
             keepalive(name, out_dir, binaries)
+            tls_refusals(name, out_dir)
         if not removed:
             # CMake (its CMake package found), pkg-config, make install and the README's cc line
             for crypto in (["mbedtls", "psa"] if major == "3" else ["psa"]):
