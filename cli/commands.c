@@ -48,6 +48,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -391,6 +392,13 @@ int main(int argc, char **argv)
     (void)setrlimit(RLIMIT_CORE, &no_core);
 #ifdef __linux__
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+#ifdef SIGXFSZ
+    /* A file size limit (ulimit -f) fails the write with EFBIG, as a full
+     * disk does: send then says "NOT spooled", flush keeps the order. By
+     * default SIGXFSZ would end the process in the middle of writing an
+     * order, its answer or the session cache, without a word. */
+    (void)signal(SIGXFSZ, SIG_IGN);
 #endif
     atexit(cli_secret_forget);
     stdio_keep();

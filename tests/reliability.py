@@ -10,6 +10,7 @@ Starts tools/top_gateway.py (HTTP + HTTPS) with a seeded fault generator, then:
               on stderr, one attempt without external_biz_id, exit 5 (spooled byte for byte), what is not
               spooled, the --timeout budget, flush's exit statuses, the lock (75), stale
               temporary files, usage.
+  res/...     running out of things, and being interrupted: ulimit -f (SIGXFSZ).
   stress/...  --orders orders (distinct external_biz_id; a few refused on purpose) through
               `send --retries 3 --spool` against /f/random (36% faults: resets before and
               after accepting, 503, isp.*, code 7, stalls past the deadline, truncated
@@ -35,6 +36,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -118,12 +120,12 @@ def check_secret(out, err):
                 raise Fail("the secret appears in %s" % name)
 
 
-def run(binary, args, stdin=None, timeout=60, env_extra=None):
+def run(binary, args, stdin=None, timeout=60, env_extra=None, preexec=None):
     argv = [binary] + list(args)
     t0 = time.monotonic()
     try:
         p = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           env=env(**(env_extra or {})), timeout=timeout)
+                           env=env(**(env_extra or {})), timeout=timeout, preexec_fn=preexec)
     except subprocess.TimeoutExpired as e:
         raise Fail("%s timed out after %ss (stdout=%s)" % (args[0], timeout, clip(e.stdout or b"")))
     check_secret(p.stdout, p.stderr)
@@ -234,19 +236,23 @@ class Ctx:
                    list(extra), timeout=timeout)
 
 
-_SHIM = []
+_SHIM = {}
+
+
+def shim(name):
+    """tests/NAME.c, an LD_PRELOAD shim, built (once) into a directory of its own: its path."""
+    if name not in _SHIM:
+        out = os.path.join(tempfile.mkdtemp(prefix="icbu-shim-"), name + ".so")
+        cc = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-o", out,
+                             os.path.join(HERE, name + ".c"), "-ldl"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        expect(cc.returncode == 0, "cannot build the shim: %s" % clip(cc.stdout))
+        _SHIM[name] = out
+    return _SHIM[name]
 
 
 def fsync_shim():
-    """tests/fsync_shim.c built (once) into the run's directory: its path."""
-    if not _SHIM:
-        out = os.path.join(tempfile.mkdtemp(prefix="icbu-shim-"), "fsync_shim.so")
-        cc = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-o", out,
-                             os.path.join(HERE, "fsync_shim.c"), "-ldl"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        expect(cc.returncode == 0, "cannot build the shim: %s" % clip(cc.stdout))
-        _SHIM.append(out)
-    return _SHIM[0]
+    return shim("fsync_shim")
 
 
 # ------------------------------------------------------------------ cli cases
@@ -940,6 +946,106 @@ def cli_cases(c):
     report("cli/usage: flush, --retries, --spool", usage)
 
 
+# ------------------------------------------------------------------ resources and signals
+def limit(which, n):
+    """A preexec hook: the resource limit which (resource.RLIMIT_*) set to n."""
+    return lambda: resource.setrlimit(which, (n, n))
+
+
+def spool_state(spool):
+    """name -> where the order is: "spool" (DIR), "refused" (refused/, its answer beside
+    it), or "refused without answer"."""
+    out = {n: "spool" for n in spool_orders(spool)}
+    rdir = os.path.join(spool, "refused")
+    for n in (os.listdir(rdir) if os.path.isdir(rdir) else ()):
+        if n.endswith(".json") and not n.endswith(".answer.json") and not n.startswith("."):
+            answered = os.path.exists(os.path.join(rdir, n + ".answer.json"))
+            out[n] = "refused" if answered else "refused without answer"
+    return out
+
+
+def check_flush_lines(r, spool, names):
+    """Each line of flush r tells where its order is now: "kept" in DIR, "refused" in
+    refused/ with its answer, "removed" in neither. The orders' places (name -> place)."""
+    state = spool_state(spool)
+    want = {"kept": "spool", "refused": "refused", "removed": None}
+    for x in r.lines():
+        expect(state.get(x["file"]) == want[x["spool"]], "%s says %s, but it is %s: %s"
+               % (x["file"], x["spool"], state.get(x["file"], "gone"), r.why()))
+    expect(set(state) <= set(names), "unknown files: %s" % sorted(set(state) - set(names)))
+    expect(temp_files(spool) == [], "temporary files left: %s" % temp_files(spool))
+    expect(r.rc != 0 or not spool_orders(spool), "exit 0 with orders in DIR: %s" % r.why())
+    return state
+
+
+def res_cases(c):
+    gw = c.gw
+    dead = "http://127.0.0.1:%d/router/rest" % closed_port()
+
+    def plant(spool, tag, n=3, refuse=(1,)):
+        """n orders in spool (made now), the ones at refuse refused by the gateway: their
+        name -> external_biz_id."""
+        os.mkdir(spool, 0o700)
+        out = {}
+        for i in range(n):
+            name = "%020d-0000000001-0000.json" % (i + 1)
+            out[name] = "%s-%d" % (tag, i)
+            with open(os.path.join(spool, name), "wb") as f:
+                f.write(order_text(out[name], refuse=i in refuse, style=i))
+        return out
+
+    def settled(spool, bizs, url):
+        """A flush without faults ends what is left; every order then accepted (by biz)
+        or in refused/, none lost."""
+        r = c.flush(spool, url)
+        expect(r.rc == 0, "the next flush: %s" % r.why())
+        state = spool_state(spool)
+        acc = {e["external_biz_id"] for e in gw.accepted()}
+        lost = [n for n, b in bizs.items() if b not in acc and state.get(n) != "refused"]
+        expect(not lost, "lost: %s" % lost)
+
+    def fsize_limit():
+        """RLIMIT_FSIZE (ulimit -f): a write past it raises SIGXFSZ, which by default ends
+        the process at once -- send killed before it said "NOT spooled", flush killed at
+        every run on the same refused order. The command ignores it: the write fails with
+        EFBIG and the usual messages follow."""
+        spool = c.path("spool-fsize")
+        os.mkdir(spool, 0o700)
+        for size in (0, 1000):
+            r = run(c.bin(0), ["send", "--url", dead, "--retries", "0", "--spool", spool, "-"],
+                    stdin=order_text("res-fsize-%d" % size), preexec=limit(resource.RLIMIT_FSIZE, size))
+            expect(r.rc == 3 and b"NOT spooled: cannot write" in r.err and b"File too large" in r.err,
+                   "ulimit -f %d: %s" % (size, r.why()))
+            expect(r.json()["stage"] == "connect", r.why())
+            expect(spool_orders(spool) == [] and temp_files(spool) == [],
+                   "spool holds %s" % os.listdir(spool))
+        cache_dir = c.path("cache-fsize")
+        os.mkdir(cache_dir, 0o700)
+        r = c.send(gw.url("https", "status503"), "-", ["--retries", "0", "--spool", spool,
+                   "--session-cache", os.path.join(cache_dir, "cache")],
+                   stdin=order_text("res-fsize-cache"))
+        expect(r.rc == 5, "without a limit: %s" % r.why())
+        os.unlink(os.path.join(spool, spool_orders(spool)[0]))
+        r = run(c.bin(0), ["send", "--url", gw.url("https", "status503"), "--ca-file", gw.ca,
+                           "--retries", "0", "--spool", spool, "--session-cache",
+                           os.path.join(cache_dir, "cache2"), "-"],
+                stdin=order_text("res-fsize-cache"), preexec=limit(resource.RLIMIT_FSIZE, 0))
+        expect(r.rc == 3 and b"session cache" in r.err and b"NOT spooled" in r.err,
+               "the cache file past the limit, then the order: %s" % r.why())
+        expect(os.listdir(cache_dir) == ["cache"], "cache dir: %s" % os.listdir(cache_dir))
+        fspool = c.path("spool-fsize-flush")
+        bizs = plant(fspool, "res-fsize-fl", 2, refuse=(0,))
+        for _ in range(2):
+            r = run(c.bin(1), ["flush", "--spool", fspool, "--url", gw.url("http")],
+                    preexec=limit(resource.RLIMIT_FSIZE, 0))
+            expect(r.rc == 74 and b"File too large" in r.err, "flush, ulimit -f 0: %s" % r.why())
+            check_flush_lines(r, fspool, bizs)
+            expect([x["spool"] for x in r.lines()] == ["kept"], r.why())
+        settled(fspool, bizs, gw.url("http"))
+    report("res/ulimit -f: send says NOT spooled (not killed by SIGXFSZ); flush keeps the "
+           "refused order and exits 74", fsize_limit)
+
+
 # ------------------------------------------------------------------ stress
 def stress(c):
     gw = c.gw
@@ -1282,7 +1388,8 @@ def main():
     gw = Gateway(tmp, a.seed)
     c = Ctx(gw, tmp, bins, a.seed, a.orders, a.jobs)
     try:
-        for section, fn in (("cli/", cli_cases), ("stress/", stress), ("kill/", kill_test),
+        for section, fn in (("cli/", cli_cases), ("res/", res_cases), ("stress/", stress),
+                            ("kill/", kill_test),
                             ("lock/", lock_test)):
             if not ONLY or ONLY.startswith(section) or section.startswith(ONLY) or \
                     any(ch in ONLY for ch in "*?["):
