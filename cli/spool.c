@@ -142,13 +142,15 @@ static int dir_checked(int fd, const char *dir, const char *name)
 }
 
 /* The directory that holds path (a directory just made there) fsynced, so
- * that the new entry survives a crash with the orders then written into it.
- * Best effort, as the fsync of a directory is. */
-static void fsync_parent(const char *path)
+ * that the new entry survives a crash with the orders then written into it:
+ * 0, or the errno of the fsync that failed. A parent that cannot be opened
+ * (no read permission) is left as it is: best effort, as the fsync of a
+ * directory is. */
+static int fsync_parent(const char *path)
 {
     char parent[PATH_CAP];
     size_t n = strlen(path);
-    int fd;
+    int fd, err = 0;
     while (n > 1 && path[n - 1] == '/')       /* "a/b/" is "a/b" */
         n--;
     while (n > 0 && path[n - 1] != '/')       /* its last name left out */
@@ -156,22 +158,30 @@ static void fsync_parent(const char *path)
     while (n > 1 && path[n - 1] == '/')       /* "a//b": "a"; "/b": "/" */
         n--;
     if (n >= sizeof parent)
-        return;
+        return 0;
     memcpy(parent, n > 0 ? path : ".", n > 0 ? n : 1);
     parent[n > 0 ? n : 1] = '\0';
     if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        (void)fsync_dir(fd);
+        err = fsync_dir(fd);
         close(fd);
     }
+    return err;
 }
 
 int spool_open(const char *dir, int create)
 {
-    int fd;
-    if (create && mkdir(dir, 0700) == 0)
-        fsync_parent(dir);
-    else if (create && errno != EEXIST) {
-        spool_failed("create the spool", dir, errno);
+    int fd, err = 0;
+    /* A spool made now whose entry may not be on disk would take orders
+     * that a crash can lose with it: it is taken back (rmdir), so that the
+     * next send makes it again, and this order is NOT spooled. */
+    if (create && mkdir(dir, 0700) == 0) {
+        if ((err = fsync_parent(dir)) != 0)
+            (void)rmdir(dir);
+    } else if (create && errno != EEXIST) {
+        err = errno;
+    }
+    if (err != 0) {
+        spool_failed("create the spool", dir, err);
         return -1;
     }
     /* A symbolic link in the path given is followed: the user named it;

@@ -10,7 +10,9 @@ Starts tools/top_gateway.py (HTTP + HTTPS) with a seeded fault generator, then:
               on stderr, one attempt without external_biz_id, exit 5 (spooled byte for byte), what is not
               spooled, the --timeout budget, flush's exit statuses, the lock (75), stale
               temporary files, usage.
-  res/...     running out of things, and being interrupted: ulimit -f (SIGXFSZ).
+  res/...     running out of things, and being interrupted: ulimit -f (SIGXFSZ), every file
+              call of send --spool and --session-cache failing in turn with ENOSPC, EDQUOT,
+              EFBIG, EROFS (tests/fault_shim.c).
   stress/...  --orders orders (distinct external_biz_id; a few refused on purpose) through
               `send --retries 3 --spool` against /f/random (36% faults: resets before and
               after accepting, 503, isp.*, code 7, stalls past the deadline, truncated
@@ -952,6 +954,23 @@ def limit(which, n):
     return lambda: resource.setrlimit(which, (n, n))
 
 
+FAULT_ERRNOS = (("ENOSPC", b"No space left on device"), ("EDQUOT", b"Disk quota exceeded"),
+                ("EFBIG", b"File too large"), ("EROFS", b"Read-only file system"))
+
+
+def faulted(binary, args, n, errname, log, stdin=None):
+    """binary run with tests/fault_shim.c failing its n-th file call with errname: the Run,
+    and the call that failed ("openat", "fsync"...; None when n is past the last call)."""
+    if os.path.exists(log):
+        os.unlink(log)
+    r = run(binary, args, stdin=stdin, env_extra={
+        "LD_PRELOAD": shim("fault_shim"), "ICBU_SHIM_FAIL": "%d:%s" % (n, errname),
+        "ICBU_SHIM_LOG": log})
+    with open(log, encoding="ascii") as f:
+        failed = [x.split()[1] for x in f.read().split("\n") if x.endswith(" fail")]
+    return r, failed[0] if failed else None
+
+
 def spool_state(spool):
     """name -> where the order is: "spool" (DIR), "refused" (refused/, its answer beside
     it), or "refused without answer"."""
@@ -1044,6 +1063,60 @@ def res_cases(c):
         settled(fspool, bizs, gw.url("http"))
     report("res/ulimit -f: send says NOT spooled (not killed by SIGXFSZ); flush keeps the "
            "refused order and exits 74", fsize_limit)
+
+    def send_faults():
+        """Every file call of send --spool failing in turn (tests/fault_shim.c) with ENOSPC,
+        EDQUOT, EFBIG, EROFS: never exit 5 (spooled) unless the order is durably in DIR;
+        otherwise "NOT spooled" and the reason, and no file a flush would send, or only one
+        said to be there ("NOT spooled for certain"); never a temporary file left."""
+        log = c.path("shim.log")
+        data = order_text("res-sendfault", style=1)
+        for made in (True, False):
+            n = 0
+            while True:
+                n += 1
+                spool = c.path("spool-sf")
+                if not made:
+                    os.mkdir(spool, 0o700)
+                errname, text = FAULT_ERRNOS[n % len(FAULT_ERRNOS)]
+                r, call = faulted(c.bin(n), ["send", "--url", dead, "--retries", "0",
+                                             "--spool", spool, "-"], n, errname, log, stdin=data)
+                what = "%s %s #%d (%s): %s" % ("made" if made else "existing", errname, n, call,
+                                              r.why())
+                names = spool_orders(spool)
+                if call is None:
+                    expect(r.rc == 5 and len(names) == 1, what)
+                    break
+                expect(r.rc == 3 and b"NOT spooled" in r.err and text in r.err, what)
+                expect(len(names) == (b"for certain" in r.err), "%s: spool %s" % (what, names))
+                for nm in names:
+                    with open(os.path.join(spool, nm), "rb") as f:
+                        expect(f.read() == data, "%s: not the order byte for byte" % what)
+                expect(temp_files(spool) == [], "%s: %s" % (what, temp_files(spool)))
+                expect(n < 30, "more than 30 file calls")
+    report("res/send --spool: each file call failing in turn (ENOSPC, EDQUOT, EFBIG, EROFS): "
+           "spooled durably, or NOT spooled said", send_faults)
+
+    def cache_faults():
+        """The --session-cache file's calls failing in turn (they come first): a warning,
+        and the order is still spooled."""
+        log = c.path("shim.log")
+        cache_dir = c.path("cache-faults")
+        os.mkdir(cache_dir, 0o700)
+        spool = c.path("spool-cf")
+        os.mkdir(spool, 0o700)
+        for n in range(1, 5):
+            errname, text = FAULT_ERRNOS[n % len(FAULT_ERRNOS)]
+            r, call = faulted(c.bin(n), ["send", "--url", gw.url("https", "status503"),
+                                         "--ca-file", gw.ca, "--retries", "0", "--spool", spool,
+                                         "--session-cache", os.path.join(cache_dir, "cache"), "-"],
+                              n, errname, log, stdin=order_text("res-cachefault-%d" % n))
+            expect(call in ("open", "write", "fsync", "rename") and r.rc == 5 and
+                   b"warning: session cache" in r.err and text in r.err and
+                   len(spool_orders(spool)) == n, "#%d (%s): %s" % (n, call, r.why()))
+            expect(os.listdir(cache_dir) == [], "cache dir: %s" % os.listdir(cache_dir))
+    report("res/send --session-cache: the cache file's calls failing in turn: a warning, the "
+           "order spooled", cache_faults)
 
 
 # ------------------------------------------------------------------ stress
