@@ -188,8 +188,10 @@ int spool_read(const struct spool *sp, const char *name, char **out, size_t *len
 /* Removes name once its answer arrived: 0 or an errno value. */
 int spool_remove(const struct spool *sp, const char *name);
 /* Moves name to refused/, its answer (l + "}\n") written first. 0; an errno
- * value; or -1 after a message (refused/ is unsafe). */
-int spool_refuse(struct spool *sp, const char *name, const struct line *l);
+ * value; or -1 after a message (refused/ is unsafe). *moved says whether name
+ * is in refused/ all the same (only the directories' fsync failed: a crash
+ * may bring it back into the spool). */
+int spool_refuse(struct spool *sp, const char *name, const struct line *l, int *moved);
 /* -------------------------------------------------------------- cache.c */
 /* --session-cache FILE read into net for url (https): 0 (a missing, unreadable
  * or unusable file is ignored, with a warning unless missing), or EXIT_SPOOL_IO

@@ -272,7 +272,7 @@ static enum fate flush_fate(struct spool *sp, const char *name, const struct res
                             int *stop_rc)
 {
     char path[PATH_CAP];
-    int err;
+    int err, moved = 0;
     if (path_join(path, sp->dir, name) != 0)
         say(path, sizeof path, "%s", name);
     if (r->rc == EXIT_ACCEPTED) {
@@ -282,8 +282,19 @@ static enum fate flush_fate(struct spool *sp, const char *name, const struct res
         spool_failed("remove", path, err);
     } else if (r->rc == EXIT_REFUSED || r->rc == EXIT_BAD_ORDER ||
                (r->rc == EXIT_PLATFORM && !r->retryable && !r->config_error)) {
-        if ((err = spool_refuse(sp, name, &r->line)) == 0)
+        if ((err = spool_refuse(sp, name, &r->line, &moved)) == 0)
             return F_REFUSED;
+        if (moved) {
+            /* Its line must say where it is: in refused/. A crash may still
+             * bring it back, to be sent and refused again; flush stops, as
+             * the disk is failing. */
+            fputs("icbu-reflow: moved to refused/: ", stderr);
+            put_clean(path);
+            fprintf(stderr, ", but syncing the directories failed (%s), so a crash may bring "
+                    "it back into the spool\n", strerror(err));
+            *stop_rc = EXIT_SPOOL_IO;
+            return F_REFUSED;
+        }
         if (err > 0)
             spool_failed("move to refused/", path, err);
     } else {

@@ -486,10 +486,11 @@ int spool_remove(const struct spool *sp, const char *name)
     return 0;
 }
 
-int spool_refuse(struct spool *sp, const char *name, const struct line *l)
+int spool_refuse(struct spool *sp, const char *name, const struct line *l, int *moved)
 {
     char aname[PATH_CAP], *answer;
     int err;
+    *moved = 0;
     if (sp->rfd == SPOOL_ABSENT && (sp->rfd = refused_open(sp->dfd, sp->dir, 1)) < 0) {
         sp->rfd = SPOOL_ABSENT;
         return -1;
@@ -507,6 +508,7 @@ int spool_refuse(struct spool *sp, const char *name, const struct line *l)
         return err;
     if (renameat(sp->dfd, name, sp->rfd, name) != 0)
         return errno;
+    *moved = 1;               /* in refused/ now, whatever the fsyncs say */
     if ((err = fsync_dir(sp->rfd)) != 0)
         return err;
     return fsync_dir(sp->dfd);

@@ -11,8 +11,8 @@ Starts tools/top_gateway.py (HTTP + HTTPS) with a seeded fault generator, then:
               spooled, the --timeout budget, flush's exit statuses, the lock (75), stale
               temporary files, usage.
   res/...     running out of things, and being interrupted: ulimit -f (SIGXFSZ), every file
-              call of send --spool and --session-cache failing in turn with ENOSPC, EDQUOT,
-              EFBIG, EROFS (tests/fault_shim.c).
+              call of send --spool, --session-cache and flush failing in turn with ENOSPC,
+              EDQUOT, EFBIG, EROFS (tests/fault_shim.c).
   stress/...  --orders orders (distinct external_biz_id; a few refused on purpose) through
               `send --retries 3 --spool` against /f/random (36% faults: resets before and
               after accepting, 503, isp.*, code 7, stalls past the deadline, truncated
@@ -1117,6 +1117,35 @@ def res_cases(c):
             expect(os.listdir(cache_dir) == [], "cache dir: %s" % os.listdir(cache_dir))
     report("res/send --session-cache: the cache file's calls failing in turn: a warning, the "
            "order spooled", cache_faults)
+
+    def flush_faults():
+        """Every file call of flush failing in turn over [accepted, refused, accepted]: each
+        line says where its order is ("kept" in DIR, "refused" in refused/ with its answer,
+        "removed" gone), exit 0 only with DIR empty, no temporary file left; the next flush
+        settles the rest, nothing lost."""
+        log = c.path("shim.log")
+        n = 0
+        while True:
+            n += 1
+            spool = c.path("spool-ff")
+            bizs = plant(spool, "res-ff-%d" % n)
+            errname, text = FAULT_ERRNOS[n % len(FAULT_ERRNOS)]
+            r, call = faulted(c.bin(n), ["flush", "--spool", spool, "--url", gw.url("http")],
+                              n, errname, log)
+            what = "%s #%d (%s)" % (errname, n, call)
+            try:
+                check_flush_lines(r, spool, bizs)
+            except Fail as e:
+                raise Fail("%s: %s" % (what, e))
+            expect(r.rc in (0, 74), "%s: %s" % (what, r.why()))
+            expect(r.rc == 0 or text in r.err, "%s: the reason is not said: %s" % (what, r.why()))
+            settled(spool, bizs, gw.url("http"))
+            if call is None:
+                expect(r.rc == 0, r.why())
+                break
+            expect(n < 40, "more than 40 file calls")
+    report("res/flush: each file call failing in turn: every line tells where its order is; "
+           "nothing lost", flush_faults)
 
 
 # ------------------------------------------------------------------ stress
