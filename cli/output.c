@@ -168,6 +168,18 @@ void line_close(struct line *l)
     l->f = NULL;
 }
 
+/* The errno of the first write to stdout that failed: flush goes on after it
+ * (each order is settled before its line), and by the end errno says
+ * something else ("Success"). */
+static int out_errno;
+
+/* stdout flushed; the errno of a failure kept for finish. */
+static void out_flush(void)
+{
+    if (fflush(stdout) != 0 && out_errno == 0)
+        out_errno = errno != 0 ? errno : EIO;
+}
+
 void flush_line(const char *name, const struct line *l, unsigned attempts, const char *fate)
 {
     fputs("{\"file\":", stdout);
@@ -177,13 +189,15 @@ void flush_line(const char *name, const struct line *l, unsigned attempts, const
     if (attempts > 1)
         printf(",\"attempts\":%u", attempts);
     printf(",\"spool\":\"%s\"}\n", fate);
-    fflush(stdout);
+    out_flush();
 }
 
 int finish(int status)
 {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "icbu-reflow: cannot write the output: %s\n", strerror(errno));
+    out_flush();
+    if (out_errno != 0 || ferror(stdout)) {
+        fprintf(stderr, "icbu-reflow: cannot write the output: %s\n",
+                strerror(out_errno != 0 ? out_errno : EIO));
         return status == EXIT_ACCEPTED ? EXIT_TRANSPORT : status;
     }
     return status;

@@ -12,7 +12,8 @@ Starts tools/top_gateway.py (HTTP + HTTPS) with a seeded fault generator, then:
               temporary files, usage.
   res/...     running out of things, and being interrupted: ulimit -f (SIGXFSZ), every file
               call of send --spool, --session-cache and flush failing in turn with ENOSPC,
-              EDQUOT, EFBIG, EROFS (tests/fault_shim.c).
+              EDQUOT, EFBIG, EROFS (tests/fault_shim.c), flush | head -1 (SIGPIPE, and EPIPE
+              when it is ignored).
   stress/...  --orders orders (distinct external_biz_id; a few refused on purpose) through
               `send --retries 3 --spool` against /f/random (36% faults: resets before and
               after accepting, 503, isp.*, code 7, stalls past the deadline, truncated
@@ -954,6 +955,10 @@ def limit(which, n):
     return lambda: resource.setrlimit(which, (n, n))
 
 
+def sigpipe_ignored():
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
 FAULT_ERRNOS = (("ENOSPC", b"No space left on device"), ("EDQUOT", b"Disk quota exceeded"),
                 ("EFBIG", b"File too large"), ("EROFS", b"Read-only file system"))
 
@@ -1146,6 +1151,37 @@ def res_cases(c):
             expect(n < 40, "more than 40 file calls")
     report("res/flush: each file call failing in turn: every line tells where its order is; "
            "nothing lost", flush_faults)
+
+    def sigpipe():
+        """flush | head -1: the reader leaves after the first line. The next line's write
+        raises SIGPIPE, which ends flush after the order it settled: nothing lost or sent
+        twice. With SIGPIPE ignored, flush goes on, and exits 3 saying why (EPIPE)."""
+        for ignored in (False, True):
+            spool = c.path("spool-pipe")
+            bizs = plant(spool, "res-pipe-%d" % ignored, 2, refuse=())
+            p = subprocess.Popen([c.bin(ignored), "flush", "--spool", spool, "--url",
+                                  gw.url("http", "slow")], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env(),
+                                 preexec_fn=sigpipe_ignored if ignored else None)
+            first = p.stdout.readline()
+            p.stdout.close()
+            err = p.stderr.read()
+            rc = p.wait(60)
+            check_secret(first, err)
+            why = "rc=%s err=%s" % (rc, clip(err))
+            expect(json.loads(first.decode())["spool"] == "removed", why)
+            if ignored:
+                expect(rc == 3 and b"cannot write the output: Broken pipe" in err, why)
+                expect(spool_orders(spool) == [], "orders left: %s" % spool_orders(spool))
+            else:
+                expect(rc == -signal.SIGPIPE and err == b"", why)
+                expect(len(spool_orders(spool)) <= 1, "left: %s" % spool_orders(spool))
+            acc = [e["external_biz_id"] for e in gw.accepted("res-pipe-%d" % ignored)]
+            expect(len(acc) == len(set(acc)) == len(bizs) - len(spool_orders(spool)),
+                   "accepted %s, left %s" % (acc, spool_orders(spool)))
+            settled(spool, bizs, gw.url("http"))
+    report("res/flush | head -1: SIGPIPE ends flush after a settled order (ignored: exit 3, "
+           "EPIPE said); nothing lost", sigpipe)
 
 
 # ------------------------------------------------------------------ stress
