@@ -12,8 +12,8 @@ Starts tools/top_gateway.py (HTTP + HTTPS) with a seeded fault generator, then:
               temporary files, usage.
   res/...     running out of things, and being interrupted: ulimit -f (SIGXFSZ), every file
               call of send --spool, --session-cache and flush failing in turn with ENOSPC,
-              EDQUOT, EFBIG, EROFS (tests/fault_shim.c), flush | head -1 (SIGPIPE, and EPIPE
-              when it is ignored).
+              EDQUOT, EFBIG, EROFS (tests/fault_shim.c), ulimit -n 4 to 11, flush | head -1
+              (SIGPIPE, and EPIPE when it is ignored).
   stress/...  --orders orders (distinct external_biz_id; a few refused on purpose) through
               `send --retries 3 --spool` against /f/random (36% faults: resets before and
               after accepting, 503, isp.*, code 7, stalls past the deadline, truncated
@@ -1151,6 +1151,33 @@ def res_cases(c):
             expect(n < 40, "more than 40 file calls")
     report("res/flush: each file call failing in turn: every line tells where its order is; "
            "nothing lost", flush_faults)
+
+    def nofile():
+        """RLIMIT_NOFILE from 4 (the dynamic loader needs one) to 11: a clear failure,
+        nothing lost, and never "settings error": a CA file that cannot be opened for want
+        of descriptors is no fault of --ca-file."""
+        spool = c.path("spool-nofile")
+        os.mkdir(spool, 0o700)
+        for n in range(4, 12):
+            before = spool_orders(spool)
+            for url in (dead, gw.url("https", "status503")):
+                r = run(c.bin(n), ["send", "--url", url, "--ca-file", gw.ca, "--retries", "0",
+                                   "--spool", spool, "-"], stdin=order_text("res-nofile-%d" % n),
+                        preexec=limit(resource.RLIMIT_NOFILE, n))
+                what = "send, %d descriptors: %s" % (n, r.why())
+                added = len(spool_orders(spool)) - len(before)
+                expect(b"settings error" not in r.err and r.rc in (3, 5), what)
+                expect(added == (r.rc == 5) and (r.rc == 5 or b"NOT spooled" in r.err), what)
+                before = spool_orders(spool)
+            fspool = c.path("spool-nofile-fl")
+            bizs = plant(fspool, "res-nofile-fl-%d" % n)
+            r = run(c.bin(n), ["flush", "--spool", fspool, "--url", gw.url("https"),
+                               "--ca-file", gw.ca], preexec=limit(resource.RLIMIT_NOFILE, n))
+            what = "flush, %d descriptors: %s" % (n, r.why())
+            expect(b"settings error" not in r.err and r.rc in (0, 5, 74), what)
+            check_flush_lines(r, fspool, bizs)
+            settled(fspool, bizs, gw.url("http"))
+    report("res/ulimit -n 4..11: clear failures, nothing lost, no settings error", nofile)
 
     def sigpipe():
         """flush | head -1: the reader leaves after the first line. The next line's write

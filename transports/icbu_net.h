@@ -220,7 +220,9 @@ const char *icbu_net_ca_path(const icbu_net *net);
  * it is opened, so that a FIFO, a device or a directory is refused at once
  * (opening a FIFO waits for a writer, past any deadline), and again with
  * fstat() once open (non-blocking).
- * 0, or ICBU_IO_NO_RETRY with why and fault (ICBU_NET_FAULT_CA_FILE). */
+ * 0, or ICBU_IO_NO_RETRY with why and fault (ICBU_NET_FAULT_CA_FILE); or, when
+ * the process ran short of descriptors or memory (EMFILE, ENFILE, ENOMEM), -errno
+ * with why and no fault: the file is not to blame, and another attempt may pass. */
 int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len);
 /* n bytes at p set to zero, in a way the compiler keeps. */
 void icbu_net_wipe(void *p, size_t n);

@@ -340,6 +340,17 @@ static int ca_fail(icbu_net *net, const char *what)
     return ICBU_IO_NO_RETRY;
 }
 
+/* "cannot load CA file PATH: strerror(err)". When the process ran short of
+ * descriptors or memory (ulimit -n, a full file table), the file is not at
+ * fault and another attempt may pass: -err, with no fault. Else as ca_fail. */
+static int ca_error(icbu_net *net, int err)
+{
+    if (err != EMFILE && err != ENFILE && err != ENOMEM)
+        return ca_fail(net, strerror(err));
+    icbu_net_say(net, "cannot load CA file %s: %s", icbu_net_ca_path(net), strerror(err));
+    return -err;
+}
+
 /* NULL, or what is wrong with a CA file of this type and size. */
 static const char *ca_unfit(const struct stat *sb)
 {
@@ -350,7 +361,7 @@ static const char *ca_unfit(const struct stat *sb)
     return NULL;
 }
 
-/* The CA file open for reading (a descriptor), or ICBU_IO_NO_RETRY with why. */
+/* The CA file open for reading (a descriptor), or as ca_error with why. */
 static int ca_open(icbu_net *net)
 {
     const char *path = icbu_net_ca_path(net), *bad;
@@ -359,13 +370,13 @@ static int ca_open(icbu_net *net)
     /* stat before open: opening a FIFO waits for a writer (forever, past any
      * deadline), and opening a device may have effects of its own. */
     if (stat(path, &sb) != 0)
-        return ca_fail(net, strerror(errno));
+        return ca_error(net, errno);
     if ((bad = ca_unfit(&sb)) != NULL)
         return ca_fail(net, bad);
     /* Non-blocking, and checked again: the path may have changed meanwhile. */
     fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
-        return ca_fail(net, strerror(errno));
+        return ca_error(net, errno);
     if (fstat(fd, &sb) != 0 || (bad = ca_unfit(&sb)) != NULL) {
         int err = errno;
         close(fd);
@@ -374,13 +385,15 @@ static int ca_open(icbu_net *net)
     return fd;
 }
 
-/* Reads fd to its end into *pem, NUL-terminated: NULL, or what went wrong. A
- * file that grows past ICBU_NET_CA_FILE_MAX while it is read is refused. */
-static const char *ca_slurp(int fd, unsigned char **pem, size_t *len)
+/* Reads fd to its end into *pem, NUL-terminated: NULL, or what went wrong
+ * (*err: its errno, 0 for the size). A file that grows past
+ * ICBU_NET_CA_FILE_MAX while it is read is refused. */
+static const char *ca_slurp(int fd, unsigned char **pem, size_t *len, int *err)
 {
     unsigned char *p = NULL, *q;
     size_t n = 0, cap = 0;
     const char *bad = NULL;
+    *err = 0;
     for (;;) {
         ssize_t k;
         if (n > (size_t)ICBU_NET_CA_FILE_MAX) {
@@ -390,6 +403,7 @@ static const char *ca_slurp(int fd, unsigned char **pem, size_t *len)
         if (cap - n < 4096) {
             size_t ncap = cap ? cap * 2 : 65536;
             if ((q = (unsigned char *)realloc(p, ncap)) == NULL) {
+                *err = ENOMEM;
                 bad = "out of memory";
                 break;
             }
@@ -402,6 +416,7 @@ static const char *ca_slurp(int fd, unsigned char **pem, size_t *len)
         if (k > 0)
             n += (size_t)k;
         else if (errno != EINTR) {
+            *err = errno;
             bad = strerror(errno);
             break;
         }
@@ -429,15 +444,15 @@ static uint64_t fnv1a64(const unsigned char *p, size_t n)
 int icbu_net_ca_read(icbu_net *net, unsigned char **pem, size_t *len)
 {
     const char *bad;
-    int fd = ca_open(net);
+    int fd = ca_open(net), err;
     *pem = NULL;
     *len = 0;
     if (fd < 0)
         return fd;
-    bad = ca_slurp(fd, pem, len);
+    bad = ca_slurp(fd, pem, len, &err);
     close(fd);
     if (bad != NULL)
-        return ca_fail(net, bad);
+        return err != 0 ? ca_error(net, err) : ca_fail(net, bad);
     net->ca_digest = fnv1a64(*pem, *len);
     return 0;
 }
