@@ -13,7 +13,7 @@ Starts tools/top_gateway.py (HTTP + HTTPS) with a seeded fault generator, then:
   res/...     running out of things, and being interrupted: ulimit -f (SIGXFSZ), every file
               call of send --spool, --session-cache and flush failing in turn with ENOSPC,
               EDQUOT, EFBIG, EROFS (tests/fault_shim.c), ulimit -n 4 to 11, flush | head -1
-              (SIGPIPE, and EPIPE when it is ignored).
+              (SIGPIPE, and EPIPE when it is ignored), SIGTERM/SIGINT/SIGHUP during a flush.
   stress/...  --orders orders (distinct external_biz_id; a few refused on purpose) through
               `send --retries 3 --spool` against /f/random (36% faults: resets before and
               after accepting, 503, isp.*, code 7, stalls past the deadline, truncated
@@ -1209,6 +1209,53 @@ def res_cases(c):
             settled(spool, bizs, gw.url("http"))
     report("res/flush | head -1: SIGPIPE ends flush after a settled order (ignored: exit 3, "
            "EPIPE said); nothing lost", sigpipe)
+
+    def signals():
+        """SIGTERM, SIGINT and SIGHUP end flush at once, as SIGKILL does: the command
+        installs no handler (so no system call of its own sees EINTR), the lock dies with
+        it, each line printed tells the truth, and the order in flight may be sent again
+        (same external_biz_id), nothing else."""
+        rng = random.Random("%d:signals" % c.seed)
+        spool = c.path("spool-sig")
+        bizs = plant(spool, "res-sig-%d" % c.seed, 8, refuse=(3,))
+        in_flight = {}
+        for k, sig in enumerate((signal.SIGTERM, signal.SIGINT, signal.SIGHUP) * 2):
+            before = spool_orders(spool)
+            p = subprocess.Popen([c.bin(k), "flush", "--spool", spool, "--url",
+                                  gw.url("http", "slow")], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env())
+            time.sleep(rng.uniform(0.1, 0.8))
+            try:
+                with open("/proc/%d/status" % p.pid, encoding="ascii") as f:
+                    caught = [int(x.split()[1], 16) for x in f.read().split("\n")
+                              if x.startswith("SigCgt:")]
+                mine = [s.name for s in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE,
+                                         signal.SIGALRM, signal.SIGTERM, signal.SIGCHLD,
+                                         signal.SIGUSR1, signal.SIGUSR2)
+                        if caught and caught[0] >> (s - 1) & 1]
+                expect(not mine, "handlers for %s" % mine)      # (ASan's own: SEGV, BUS, FPE)
+            except FileNotFoundError:
+                pass
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=60)
+            check_secret(out, err)
+            r = Run([], p.returncode, out, err, 0)
+            expect(r.rc in (-sig, 0), "%s: %s" % (sig.name, r.why()))
+            check_flush_lines(r, spool, bizs)
+            handled = [x["file"] for x in r.lines()]
+            rest = before[len(handled):]
+            if r.rc != 0 and rest:
+                in_flight[bizs[rest[0]]] = in_flight.get(bizs[rest[0]], 0) + 1
+            if not spool_orders(spool):
+                break
+        settled(spool, bizs, gw.url("http"))
+        acc = {}
+        for e in gw.accepted("res-sig-%d" % c.seed):
+            acc[e["external_biz_id"]] = acc.get(e["external_biz_id"], 0) + 1
+        bad = ["%s: %d" % (b, k) for b, k in acc.items() if k > 1 + in_flight.get(b, 0)]
+        expect(not bad, "accepted more often than a kill in flight allows: %s" % bad)
+    report("res/SIGTERM, SIGINT, SIGHUP end flush as SIGKILL does: nothing lost, the lock "
+           "free, no handler", signals)
 
 
 # ------------------------------------------------------------------ stress
