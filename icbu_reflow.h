@@ -581,8 +581,9 @@ ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t l
  * into it. It keeps a reserve at its end (a few hundred bytes, most of it the
  * hash context): the signature's state, then the answer's structs; err.need
  * counts it (an arena smaller than the reserve: err.need is the reserve, at
- * least what is needed). Returns ICBU_OK with out->kind ACCEPTED, REFUSED or
- * PLATFORM_ERROR, or the failure: with out->kind ICBU_TRANSPORT_ERROR and
+ * least what is needed). So cap is the arena's real size: one that runs past
+ * the end of memory (SIZE_MAX as "no limit") is ICBU_E_ARG. Returns ICBU_OK
+ * with out->kind ACCEPTED, REFUSED or PLATFORM_ERROR, or the failure: with out->kind ICBU_TRANSPORT_ERROR and
  * out->stage set once sending began; before that (bad arguments, an order or
  * config that does not sign, an arena too small) out->kind is ICBU_NONE. */
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
@@ -3562,14 +3563,17 @@ ICBU__NOINLINE static icbu_status icbu__report(const icbu_config *c, icbu__call 
 
 /* A call's start: a clean error, a clean outcome (kind NONE however the call
  * fails before sending, its arguments included), no result until one is
- * parsed (as icbu_parse_answer leaves it when it fails), and a method and
+ * parsed (as icbu_parse_answer leaves it when it fails), a method and
  * result it can take (a result may be left out, NULL, for the order's method
- * alone, whose outcome says it all). */
+ * alone, whose outcome says it all), and an arena that ends in memory: a cap
+ * past its end ("no limit") would put the reserve, down from arena + cap,
+ * round below the arena. */
 static icbu_status icbu__call_ok(const icbu__call *k, icbu_err *e) {
     ICBU_MEMSET(e, 0, sizeof *e);
     if (k->out) ICBU_MEMSET(k->out, 0, sizeof *k->out);
     if (k->result) *k->result = NULL;
-    if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD)) return icbu__fail(e, ICBU_E_ARG);
+    if (!k->m || (!k->result && k->m != ICBU__ORDER_METHOD) || (uintptr_t)k->arena + k->cap < k->cap)
+        return icbu__fail(e, ICBU_E_ARG);
     return ICBU_OK;
 }
 /* The two kinds of call, with an error to fill; and each without the

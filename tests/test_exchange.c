@@ -1081,7 +1081,7 @@ static void test_bad_arguments_clear_outcome(void **state) {
     multi_init(&m, &t, &r);
     no_recv = t;
     no_recv.recv = NULL;
-    for (i = 0; i < 12; i++) {
+    for (i = 0; i < 14; i++) {
         icbu_status st = ICBU_OK;
         memset(&o, 0, sizeof o);
         o.kind = ICBU_ACCEPTED;                 /* left from an earlier order */
@@ -1099,12 +1099,16 @@ static void test_bad_arguments_clear_outcome(void **state) {
         /* refused before it connects, not after: nothing to open a connection for */
         case 9: st = icbu_report(&c, &x.o, &u, &t, &r, 5000, NULL, sizeof arena, &o, &e); break;
         case 10: st = icbu_report(&c, &x.o, &u, &no_recv, &r, 5000, arena, sizeof arena, &o, &e); break;
+        /* a cap past the end of memory ("no limit"): the reserve at arena + cap would
+           wrap round to below the arena (ASan: a write before it) */
+        case 11: st = icbu_exchange(&c, &x.o, &u, &t, 5000, arena, (size_t)-1, &o, &e); break;
+        case 12: st = icbu_call_report(&c, om, &x.o, &res, &u, &t, &r, 5000, arena, (size_t)-1, &o, &e); break;
         default: st = icbu_call_report(&c, om, &x.o, &res, &u, &t, &r, 0x80000000u, arena, sizeof arena, &o, NULL); break;
         }
         assert_int_equal(st, ICBU_E_ARG);
         assert_int_equal(o.kind, ICBU_NONE);
         assert_int_equal(o.attempts, 0);
-        if (i < 11) assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_SETTINGS);
+        if (i < 13) assert_int_equal(icbu_fault_of(&o, &e), ICBU_FAULT_SETTINGS);
     }
     assert_int_equal(m.opens, 0);
 }
