@@ -522,7 +522,8 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u);
  * icbu_exchange writes Connection: keep-alive instead for a keep_alive transport.
  * A u filled in by hand is ICBU_E_URL (here, and in icbu_exchange and icbu_report
  * before anything is sent) when its host is empty, or its host or path has a
- * space, a control or DEL, as icbu_url_parse would refuse. */
+ * space, a control or DEL, as icbu_url_parse would refuse. A body_len past
+ * INT64_MAX (SIZE_MAX, a length gone negative) is ICBU_E_ARG. */
 ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf,
                                    size_t cap, size_t *len, icbu_err *e);
 
@@ -2364,7 +2365,10 @@ static icbu_status icbu__http_head(const icbu_url *u, size_t body_len, int keep,
     int v6;
     icbu_status st = icbu__url_check(u);
     if (len) *len = 0;
-    if (st != ICBU_OK || (!buf && cap)) return icbu__fail(e, st != ICBU_OK ? st : ICBU_E_ARG);
+    /* a length past INT64_MAX (SIZE_MAX, a length gone negative) is no body's:
+     * written as the int64_t it becomes, it was "Content-Length: -1" */
+    if (st != ICBU_OK || (!buf && cap) || (uint64_t)body_len >> 63)
+        return icbu__fail(e, st != ICBU_OK ? st : ICBU_E_ARG);
     icbu__out_init(&o, buf, cap);
     for (v6 = 0, i = 0; i < u->host.n; i++) v6 |= u->host.p[i] == ':';   /* IPv6 literal */
     ICBU__LIT(&o, "POST ");

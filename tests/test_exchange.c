@@ -127,6 +127,16 @@ static void test_http_head(void **state) {
     assert_int_equal(icbu_url_parse("http://gw.api.taobao.com/router/rest", &u), ICBU_OK);
     assert_int_equal(icbu_http_head(&u, 0, buf, sizeof buf, &n, NULL), ICBU_OK);
     assert_memory_equal(buf, "POST /router/rest HTTP/1.1\r\nHost: gw.api.taobao.com\r\n", 53);
+    /* the largest body length there can be, and one past it (SIZE_MAX, a length
+       gone negative on 64 bits): not a negative Content-Length */
+    assert_int_equal(icbu_http_head(&u, (size_t)(SIZE_MAX > INT64_MAX ? INT64_MAX : SIZE_MAX), buf, sizeof buf, &n, NULL), ICBU_OK);
+    buf[n] = 0;
+    assert_non_null(strstr(buf, SIZE_MAX > INT64_MAX ? "\r\nContent-Length: 9223372036854775807\r\n" : "\r\nContent-Length: 4294967295\r\n"));
+    if (SIZE_MAX > INT64_MAX) {
+        assert_int_equal(icbu_http_head(&u, (size_t)-1, buf, sizeof buf, &n, &e), ICBU_E_ARG);
+        assert_int_equal(n, 0);
+        assert_int_equal(icbu_http_head(&u, (size_t)INT64_MAX + 1, NULL, 0, &n, &e), ICBU_E_ARG);
+    }
     assert_int_equal(icbu_url_parse("http://[::1]:81?x", &u), ICBU_OK);
     assert_int_equal(icbu_http_head(&u, 0, buf, sizeof buf, &n, NULL), ICBU_OK);
     assert_memory_equal(buf, "POST /?x HTTP/1.1\r\nHost: [::1]:81\r\n", 35);
