@@ -1968,7 +1968,7 @@ ICBUDEF icbu_status icbu_json_string(const char *p, size_t n, char *buf, size_t 
     if ((!p && n) || (!buf && cap)) return icbu__fail(e, ICBU_E_ARG);
     icbu__out_init(&o, buf, cap);
     w.o = &o; w.e = e; w.q = 0;
-    v.p = p; v.n = n;
+    v.p = p ? p : ""; v.n = n;        /* NULL, 0 is "": not NULL + 0, undefined in C */
     ICBU__LIT(&o, "\"");
     if ((st = icbu__wstr(&w, &v)) != ICBU_OK) return st;
     ICBU__LIT(&o, "\"");

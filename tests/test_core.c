@@ -168,6 +168,10 @@ static void test_json_string(void **state) {
     assert_memory_equal(buf, "\"\"", 2);
     assert_int_equal(icbu_json_string("x\xff", 2, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
     assert_int_equal(icbu_json_string("\xed\xa0\x80", 3, buf, sizeof buf, &n, &e), ICBU_E_UTF8);
+    memset(buf, 0, sizeof buf);
+    assert_int_equal(icbu_json_string(NULL, 0, buf, sizeof buf, &n, &e), ICBU_OK);   /* UBSan: no NULL + 0 */
+    assert_int_equal(n, 2);
+    assert_memory_equal(buf, "\"\"", 2);
     assert_int_equal(icbu_json_string(NULL, 1, buf, sizeof buf, &n, &e), ICBU_E_ARG);
     assert_int_equal(icbu_json_string("x", 1, NULL, 4, &n, &e), ICBU_E_ARG);
     assert_int_equal(icbu_json_string("x", 1, buf, sizeof buf, &n, NULL), ICBU_OK);
