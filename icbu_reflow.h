@@ -376,7 +376,7 @@ typedef enum icbu_sign_method {
 
 typedef struct icbu_config {
     const char *app_key;          /* required */
-    const char *app_secret;       /* required; read, never copied out, never printed */
+    const char *app_secret;       /* required (not ""); read, never copied out, never printed */
     icbu_sign_method sign_method;
     icbu_date   timestamp;        /* required: now, GMT+8 (icbu_date_from_unix) */
     const char *session;          /* optional: NULL or "" leaves it out */
@@ -2215,8 +2215,8 @@ static ICBU__ALWAYS icbu_status icbu__sign_with(icbu__signing *w, const icbu_con
     if (e) ICBU_MEMSET(e, 0, sizeof *e);  /* a clean error; or none: NULL is passed down */
     if (len) *len = 0;
     if (!c || !m || (!buf && cap) || (unsigned)c->sign_method > (unsigned)ICBU_SIGN_MD5 ||
-        icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && !c->app_secret))
-        return icbu__fail(e, ICBU_E_ARG);
+        icbu__blank(c->app_key, icbu__strlen(c->app_key)) || (buf && (!c->app_secret || !*c->app_secret)))
+        return icbu__fail(e, ICBU_E_ARG);                /* "" is no secret: it signs with none */
     if (icbu_date_format(when ? when : &c->timestamp, w->ts) != ICBU_OK) {
         icbu__path_set(e, icbu__sysparams.timestamp);
         return icbu__fail(e, ICBU_E_DATE);

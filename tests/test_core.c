@@ -251,6 +251,9 @@ static void test_sign_body_bad_config(void **state) {
     example_config(&c, ICBU_SIGN_HMAC);
     c.app_secret = NULL;
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
+    c.app_secret = "";                      /* no secret either, as the CLI has it */
+    assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
+    assert_int_equal(icbu_sign_body(&c, &x.o, NULL, 0, &n, &e), ICBU_OK);   /* a sizing call needs none */
     example_config(&c, ICBU_SIGN_HMAC);
     c.sign_method = (icbu_sign_method)3;
     assert_int_equal(icbu_sign_body(&c, &x.o, buf, sizeof buf, &n, &e), ICBU_E_ARG);
