@@ -71,6 +71,12 @@
  *   (not for icbu_http_read and icbu_exchange, which need a real buffer).
  *   A buffer that is too small gives ICBU_E_NOSPACE with e->need set to the
  *   size needed, and not one byte is written at or past buf[cap].
+ *   buf may not overlap what the call reads (as memcpy's arguments may not):
+ *   the order's structs and strings, the config's strings and secret; nor
+ *   may icbu_sign_params' hex overlap its secret or values. The output is
+ *   written while they are read: over them, it gives a wrong signature, or a
+ *   crash on a pointer overwritten. An order icbu_decode_order laid out in an
+ *   arena is signed or sent from another arena, not that one.
  *
  * CONFIGURATION (define before including)
  *   ICBU_REFLOW_IMPLEMENTATION   compile the implementation in this file
