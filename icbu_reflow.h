@@ -887,7 +887,7 @@ static int icbu__hexv(int c) {               /* a hex digit's value, or -1 */
 /* A store the compiler may not drop: for secrets, pads and hash contexts. */
 ICBUDEF void icbu_wipe(void *p, size_t n) {
 #if defined(__GNUC__) || defined(__clang__)
-    ICBU_MEMSET(p, 0, n);
+    if (n) ICBU_MEMSET(p, 0, n);     /* (NULL, 0) wipes nothing: memset's p may not be NULL */
     __asm__ __volatile__("" : : "r"(p) : "memory");      /* the stores are not dead */
 #else
     volatile unsigned char *v = (volatile unsigned char *)p;
