@@ -590,9 +590,10 @@ ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t l
  * counts it (an arena smaller than the reserve: err.need is the reserve, at
  * least what is needed). So cap is the arena's real size: one that runs past
  * the end of memory (SIZE_MAX as "no limit") is ICBU_E_ARG. Returns ICBU_OK
- * with out->kind ACCEPTED, REFUSED or PLATFORM_ERROR, or the failure: with out->kind ICBU_TRANSPORT_ERROR and
- * out->stage set once sending began; before that (bad arguments, an order or
- * config that does not sign, an arena too small) out->kind is ICBU_NONE. */
+ * with out->kind ACCEPTED, REFUSED or PLATFORM_ERROR, or the failure: with
+ * out->kind ICBU_TRANSPORT_ERROR and out->stage set once sending began;
+ * before that (bad arguments, an order or config that does not sign, an
+ * arena too small) out->kind is ICBU_NONE. */
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
                                   const icbu_url *u, const icbu_transport *t,
                                   uint32_t timeout_ms, char *arena, size_t cap,
