@@ -25,7 +25,8 @@
 #define EXIT_SETTINGS   6     /* send: spooled, but the settings must be fixed first */
 #define EXIT_USAGE      64
 #define EXIT_SPOOL_IO   74    /* the spool directory is unsafe, or cannot be read or changed;
-                                 the session cache file is unsafe */
+                                 the session cache file is unsafe; ORDER cannot be read for
+                                 the system's reason (an I/O error: nothing sent) */
 #define EXIT_LOCKED     75    /* another flush holds the spool */
 
 #define DEFAULT_URL "https://gw.api.taobao.com/router/rest"

@@ -84,7 +84,8 @@ static const char usage_more[] =
 "               (send --spool after a settings error),\n"
 "             64 usage, 74 the spool directory is unsafe (send: nothing sent) or cannot be\n"
 "             read or written (send exits with the failure, 2 or 3, when it cannot write\n"
-"             the order there), or the --session-cache file is unsafe (nothing sent),\n"
+"             the order there), or the --session-cache file is unsafe (nothing sent), or\n"
+"             ORDER cannot be read for the system's reason, an I/O error (nothing sent),\n"
 "             75 another flush is running on the spool\n";
 
 /* ------------------------------------------------------------ the secret */

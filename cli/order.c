@@ -116,16 +116,27 @@ icbu_status decode_order(const char *json, size_t len, void **arena,
     return e->status;
 }
 
+/* Is err, for which ORDER could not be read, the system's rather than the
+ * order's (an I/O error; no descriptor, memory or data to be had now)? Then
+ * another try may pass, and the order is not to be called invalid: exit 4
+ * tells a caller to give it up. */
+static int read_failure_passes(int err)
+{
+    return err == EIO || err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS ||
+           err == EAGAIN || err == EINTR;
+}
+
 const icbu_order *load_order(const char *path, char **json, size_t *len, void **arena)
 {
     const icbu_order *order = NULL;
     icbu_err e;
-    int err = read_input(path, json, len);
+    int err = read_input(path, json, len), passes = read_failure_passes(err);
     if (err != 0) {
-        fputs("icbu-reflow: invalid order: cannot read ", stderr);
+        fputs(passes ? "icbu-reflow: cannot read ORDER " : "icbu-reflow: invalid order: cannot read ",
+              stderr);
         put_clean(path);
-        fprintf(stderr, ": %s\n", strerror(err));
-        exit(EXIT_BAD_ORDER);
+        fprintf(stderr, ": %s%s\n", strerror(err), passes ? "; nothing sent: try again" : "");
+        exit(passes ? EXIT_SPOOL_IO : EXIT_BAD_ORDER);
     }
     if (decode_order(*json, *len, arena, &order, &e) != ICBU_OK)
         invalid_order(&e);

@@ -436,7 +436,17 @@ def cli_cases(c):
                          (["send", "--url", dead, d], 4)):
             r = run(c.bin(0), args)
             expect(r.rc == rc and b"Is a directory" in r.err, "%s: %s" % (args[0], r.why()))
-    report("cli/an ORDER or RESPONSE that cannot be read: the message says why", read_errors)
+        # A read that fails for the system's reason, not the order's (a real EIO: reading
+        # /proc/self/mem at offset 0): nothing sent, exit 74, never 4 ("invalid ORDER"),
+        # which tells a caller to drop the order rather than try again.
+        if os.path.exists("/proc/self/mem"):
+            for args in (["sign", "--app-key", APP_KEY, "/proc/self/mem"],
+                         ["send", "--url", dead, "/proc/self/mem"]):
+                r = run(c.bin(0), args)
+                expect(r.rc == 74 and b"Input/output error" in r.err and b"invalid order" not in r.err
+                       and b"nothing sent" in r.err, "%s, EIO: %s" % (args[0], r.why()))
+    report("cli/an ORDER or RESPONSE that cannot be read: the message says why; an I/O error "
+           "is not an invalid order", read_errors)
 
     def not_spooled():
         spool = c.path("spool-not")
