@@ -29,12 +29,14 @@
  *       if (icbu_sign_body(&c, &o, arena, sizeof arena, &n, &e) != ICBU_OK)
  *           ... icbu_strerror(e.status), e.path, e.need ...
  *
- * DATA FLOW (and the order of the implementation below)
- *   model (icbu_order, schema tables, methods, dates) -> JSON writer (with its
- *   fast paths in one section) -> form encoder -> signer (hash back end, HMAC;
- *   the system parameters' table) -> HTTP/1.1 request and response reader ->
- *   JSON reader (the answer parser and the request decoder) -> exchange and
- *   retries (icbu_exchange, icbu_report, icbu_fault_of).
+ * DATA FLOW (and the order of the implementation below, after the hash back
+ * ends it starts with)
+ *   model (dates, schema tables, methods, field paths, UTF-8) -> output sink
+ *   (form encoder, hash stage) -> JSON writer (with its fast paths in one
+ *   section) -> signer (HMAC) -> form body (the system parameters' table) ->
+ *   HTTP/1.1 request and response reader -> JSON reader -> answer parser and
+ *   exchange -> retries (icbu_report, icbu_fault_of) -> request decoder
+ *   (icbu_decode_order), the reader's other use.
  *
  * THE MODEL
  *   One struct per API type, members named by their wire names:
@@ -67,8 +69,9 @@
  *
  * ARENA AND SIZES
  *   Every function that writes takes (buf, cap) and reports the length in *len.
- *   buf == NULL is a sizing call: nothing is written, *len is the size needed
- *   (not for icbu_http_read and icbu_exchange, which need a real buffer).
+ *   buf == NULL with cap 0 is a sizing call: nothing is written, *len is the
+ *   size needed (NULL with a cap is ICBU_E_ARG; no sizing call for
+ *   icbu_http_read and the exchanges and reports, which need a real buffer).
  *   A buffer that is too small gives ICBU_E_NOSPACE with e->need set to the
  *   size needed, and not one byte is written at or past buf[cap].
  *   buf may not overlap what the call reads (as memcpy's arguments may not):
@@ -95,23 +98,33 @@
  *   ICBU_REFLOW_CRYPTO_BEARSSL   hashes from BearSSL 0.6 (link -lbearssl)
  *   ICBU_REFLOW_BEARSSL_HEADER   how BearSSL is included (default <bearssl.h>;
  *                                 <bearssl/bearssl.h> on the ESP8266 and RP2040
- *                                 Arduino cores)
+ *                                 Arduino cores; implementation file only)
  *   ICBU_REFLOW_CRYPTO_CUSTOM    hashes from your three functions, icbu_custom_hash_*
  *                                 (declared below), over a context type you name in
  *                                 ICBU_REFLOW_CUSTOM_CTX (default: 256 aligned bytes)
  *                                 -- exactly one of the four, where the implementation is
  *   ICBU_REFLOW_NO_EXCHANGE      leave out transport, HTTP, the response parser, retries
- *   ICBU_REFLOW_NO_DECODER       leave out the JSON order decoder (icbu_decode_order)
+ *   ICBU_REFLOW_NO_DECODER       leave out the JSON request decoder (icbu_decode_order,
+ *                                 icbu_decode_request)
  *   ICBU_REFLOW_SMALL            the writer's compact paths only: a 64-byte hash stage
  *                                 and no unrolled or inlined copies (the default with
  *                                 -Os and with compilers other than GCC and clang;
  *                                 otherwise the stage is 256 bytes plus 48 of slack,
  *                                 about 240 bytes more stack, for fewer instructions
- *                                 outside the hash)
+ *                                 outside the hash; implementation file only)
  *   ICBU_REFLOW_SHORT_STATUS     icbu_strerror returns the status's name ("ICBU_E_UTF8")
  *                                 rather than a sentence (implementation file only)
- *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err
- *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts
+ *   ICBU_PATH_MAX      (96)      bytes of the field path kept in icbu_err, its NUL
+ *                                 included. It sizes icbu_err: define it the same in
+ *                                 every file that includes the header, or their
+ *                                 icbu_err differ and a call writes past yours
+ *   ICBU_JSON_MAX_DEPTH (32)     deepest JSON nesting the reader accepts, 4..63
+ *                                 (else an #error; implementation file only)
+ *   ICBU_EXTRA_TYPES, ICBU_EXTRA_METHODS
+ *                                another method's types and its line (THE METHOD
+ *                                 above): they declare its structs and its
+ *                                 ICBU_METHOD_<id>, so define them the same in the
+ *                                 implementation's file and in every file that uses them
  *   ICBU_REFLOW_NO_LIBC          the library's own byte loops for the five below
  *                                 that you leave undefined: no C library at all
  *                                 (implementation file only)
