@@ -331,10 +331,11 @@ typedef struct icbu_str_list { const icbu_str *p; size_t n; } icbu_str_list;
  * (icbu_method_get(ICBU_METHOD_<id>)) and the parameter the signer sends.
  * Another method is its ICBU_FIELDS_* lists, its types in ICBU_EXTRA_TYPES(X)
  * and its line in ICBU_EXTRA_METHODS(X), all defined before this header.
- * Limits, checked as it compiles: 32 fields a type; 64 types in all (the
- * order's, yours, and two for each method's answer); 8 KB of a part's field
- * names and descriptors (the requests', or the answers'); objects nested 8
- * deep in a request, and no type that holds itself. */
+ * Limits, checked as it compiles: 32 fields a type; 63 types in all (the
+ * order's, yours, and two for each method's answer: the 64th id stands for
+ * none); 8 KB of a part's field names and descriptors (the requests', or the
+ * answers'); objects nested 8 deep in a request, and no type that holds
+ * itself. */
 #define ICBU_METHODS(X) \
     X(order_callback, "alibaba.finance.insurance.icbu.insure.order.callback", \
       insured_order_reflow_request, order, external_biz_id, \
@@ -440,14 +441,15 @@ ICBUDEF void icbu_wipe(void *p, size_t n);
  * U+10FFFF). */
 ICBUDEF size_t icbu_utf8_len(const char *p, size_t n);
 
-/* The order as JSON text (no NUL). buf == NULL: sizing call. */
+/* The order as JSON text (no NUL); o NULL is ICBU_E_ARG. buf == NULL: sizing call. */
 ICBUDEF icbu_status icbu_order_json(const icbu_order *o, char *buf, size_t cap,
                                     size_t *len, icbu_err *e);
 #ifndef ICBU_REFLOW_NO_EXCHANGE
 /* p[0..n) as a JSON string, quotes included (no NUL), escaped as the writer
- * escapes the request's strings; ICBU_E_UTF8 when p is not UTF-8. For
- * programs that pass the gateway's answers on as JSON (so it goes with the
- * answer parser: not with ICBU_REFLOW_NO_EXCHANGE). buf == NULL: sizing call. */
+ * escapes the request's strings (p NULL with n 0 is ""); ICBU_E_UTF8 when p
+ * is not UTF-8. For programs that pass the gateway's answers on as JSON (so
+ * it goes with the answer parser: not with ICBU_REFLOW_NO_EXCHANGE).
+ * buf == NULL: sizing call. */
 ICBUDEF icbu_status icbu_json_string(const char *p, size_t n, char *buf, size_t cap,
                                      size_t *len, icbu_err *e);
 #endif
@@ -459,7 +461,9 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *o,
                                    char *buf, size_t cap, size_t *len, icbu_err *e);
 
 /* The signature alone, over name/value pairs you supply (any API): sorted
- * here, empty values skipped. hex gets 32 or 64 uppercase digits and a NUL. */
+ * here, blank values (NULL, "", whitespace) skipped as TOP skips them. A
+ * NULL or repeated name, or a NULL secret, is ICBU_E_ARG. hex gets 32 or 64
+ * uppercase digits and a NUL ("" when the call fails). */
 typedef struct icbu_param { const char *name; icbu_str value; } icbu_param;
 ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
                                      const icbu_param *params, size_t count,
@@ -468,7 +472,8 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
 /* Any method of ICBU_METHODS (and yours, ICBU_EXTRA_METHODS): the calls above
  * and below that name the order are these, with the order's method. */
 ICBUDEF const icbu_method *icbu_method_get(icbu_method_id id);   /* NULL: no such method */
-/* m's request (a struct of its request type) as JSON text. buf == NULL: sizing call. */
+/* m's request (a struct of its request type; neither may be NULL) as JSON text.
+ * buf == NULL: sizing call. */
 ICBUDEF icbu_status icbu_request_json(const icbu_method *m, const void *req, char *buf,
                                       size_t cap, size_t *len, icbu_err *e);
 /* 1 when req carries m's idempotency key (its key field, a String, not blank):
@@ -479,11 +484,13 @@ ICBUDEF int icbu_has_key(const icbu_method *m, const void *req);
 ICBUDEF icbu_status icbu_sign_request(const icbu_config *c, const icbu_method *m, const void *req,
                                       char *buf, size_t cap, size_t *len, icbu_err *e);
 
-/* Hash back end (the three functions exist whichever back end is chosen). */
+/* Hash back end: the two hashes it is asked for, whichever back end is chosen. */
 typedef enum icbu_hash_alg { ICBU_HASH_MD5 = 0, ICBU_HASH_SHA256 = 1 } icbu_hash_alg;
 #ifdef ICBU_REFLOW_CRYPTO_CUSTOM
-/* You write these: ctx points at ICBU_REFLOW_CUSTOM_CTX bytes. Return 0 on success,
- * or a nonzero code of yours: ICBU_E_CRYPTO reports it in err.detail. */
+/* With ICBU_REFLOW_CRYPTO_CUSTOM you write these three: ctx points at an
+ * ICBU_REFLOW_CUSTOM_CTX (the type you name; default 256 bytes aligned for
+ * int64_t and pointers). Return 0 on success, or a nonzero code of yours:
+ * ICBU_E_CRYPTO reports it in err.detail. */
 int icbu_custom_hash_init(void *ctx, icbu_hash_alg alg);
 int icbu_custom_hash_update(void *ctx, const void *data, size_t n);
 int icbu_custom_hash_final(void *ctx, unsigned char *out);  /* 16 or 32 bytes */
@@ -498,8 +505,9 @@ int icbu_custom_hash_final(void *ctx, unsigned char *out);  /* 16 or 32 bytes */
  *   on error (ICBU_IO_TIMEOUT for a timeout; any other negative, e.g. -errno,
  *   is reported in err.detail).
  *   now_ms: a monotonic millisecond clock (it may wrap); NULL disables the
- *   deadline. With a clock, timeout_ms is at most 0x7FFFFFFF (24.8 days):
- *   more is ICBU_E_ARG, not "no limit". */
+ *   deadline: timeout_ms then bounds each send and recv call alone. With a
+ *   clock, timeout_ms is at most 0x7FFFFFFF (24.8 days): more is ICBU_E_ARG,
+ *   not "no limit". */
 #define ICBU_IO_TIMEOUT  (-2)
 #define ICBU_IO_NO_RETRY (-1000)   /* open: at or below this, trying again cannot help */
 typedef enum icbu_stage {
@@ -519,7 +527,8 @@ typedef struct icbu_transport {
     long (*send)(void *ctx, const unsigned char *p, size_t n, uint32_t timeout_ms);
     long (*recv)(void *ctx, unsigned char *p, size_t n, uint32_t timeout_ms);
     uint32_t (*now_ms)(void *ctx);
-    /* Only icbu_report uses these, to connect for every attempt.
+    /* Only the reports (icbu_report, icbu_call_report) use these, to connect
+     * for every attempt.
      * open: 0 when connected afresh, 1 when it reuses the connection a former
      * exchange left open (keep_alive only); else a negative detail, with *stage
      * set to ICBU_STAGE_CONNECT or ICBU_STAGE_TLS, and at most ICBU_IO_NO_RETRY
@@ -546,10 +555,12 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u);
 ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf,
                                    size_t cap, size_t *len, icbu_err *e);
 
-/* Reads one HTTP/1.1 response from t into buf (cap bytes) until deadline_ms
- * (an absolute now_ms value), after any interim 1xx ones (dropped, counted
- * against cap). The body is decoded in place: *body points into buf. A status
- * other than 200 gives ICBU_E_HTTP_STATUS with e->detail. */
+/* Reads one HTTP/1.1 response from t into buf (cap bytes, not a sizing call)
+ * until deadline_ms (an absolute now_ms value; without now_ms, the timeout of
+ * each recv call), after any interim 1xx ones (dropped, counted against cap).
+ * The body is decoded in place: *body points into buf. A status other than
+ * 200 gives ICBU_E_HTTP_STATUS with e->detail; an answer past cap,
+ * ICBU_E_HTTP_TOOBIG with at least the bytes needed in e->need. */
 ICBUDEF icbu_status icbu_http_read(const icbu_transport *t, uint32_t deadline_ms,
                                    char *buf, size_t cap, icbu_str *body, icbu_err *e);
 
@@ -589,8 +600,11 @@ ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *ou
 /* m's answer, parsed in place; its structs are laid out in arena (cap bytes,
  * ICBU_E_NOSPACE with err.need when short). body is checked before a byte of
  * it is changed: when the call fails, it is as it came, to be parsed again
- * with a larger arena (arena NULL, cap 0: a sizing call). ICBU_OK with out->kind
- * PLATFORM_ERROR, or ACCEPTED and *result at the method's result struct
+ * with a larger arena (arena NULL, cap 0: a sizing call, which answers
+ * ICBU_E_NOSPACE and err.need). The structs go at 8-byte boundaries, and
+ * err.need counts this arena's padding (none for a sizing call's): pass one
+ * aligned to 8, or allow 7 bytes more. ICBU_OK with out->kind PLATFORM_ERROR,
+ * or ACCEPTED and *result (result may be NULL) at the method's result struct
  * (with the order's insure_result: ACCEPTED or REFUSED by its success). */
 ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t len, void *arena,
                                       size_t cap, const void **result, icbu_outcome *out,
@@ -598,15 +612,15 @@ ICBUDEF icbu_status icbu_parse_answer(const icbu_method *m, char *body, size_t l
 
 /* The whole exchange on a connected transport: sign, POST, read, parse.
  * The arena holds the request and then the response; out's strings point
- * into it. It keeps a reserve at its end (a few hundred bytes, most of it the
- * hash context): the signature's state, then the answer's structs; err.need
- * counts it (an arena smaller than the reserve: err.need is the reserve, at
- * least what is needed). So cap is the arena's real size: one that runs past
- * the end of memory (SIZE_MAX as "no limit") is ICBU_E_ARG. Returns ICBU_OK
- * with out->kind ACCEPTED, REFUSED or PLATFORM_ERROR, or the failure: with
- * out->kind ICBU_TRANSPORT_ERROR and out->stage set once sending began;
- * before that (bad arguments, an order or config that does not sign, an
- * arena too small) out->kind is ICBU_NONE. */
+ * into it. It keeps a reserve at its end (a few hundred bytes: the
+ * signature's state, its hash stage of 64 or 304 bytes and the hash context,
+ * then the answer's structs); err.need counts it (an arena smaller than the
+ * reserve: err.need is the reserve, at least what is needed). So cap is the
+ * arena's real size: one that runs past the end of memory (SIZE_MAX as "no
+ * limit") is ICBU_E_ARG. Returns ICBU_OK with out->kind ACCEPTED, REFUSED or
+ * PLATFORM_ERROR, or the failure: with out->kind ICBU_TRANSPORT_ERROR and
+ * out->stage set once sending began; before that (bad arguments, an order or
+ * config that does not sign, an arena too small) out->kind is ICBU_NONE. */
 ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
                                   const icbu_url *u, const icbu_transport *t,
                                   uint32_t timeout_ms, char *arena, size_t cap,
@@ -624,11 +638,11 @@ ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
  * 0..min(max, base*2^k) ms (full jitter), never past the overall deadline
  * (timeout_ms, by now_ms). */
 typedef struct icbu_retry {
-    unsigned attempts;                     /* tries in all; 0 and 1 mean one */
+    unsigned attempts;                     /* tries in all; 0 and 1 mean one (so does r NULL) */
     uint32_t backoff_ms;                   /* base, default 200 */
     uint32_t backoff_max_ms;               /* cap, default 5000 */
     void    *ctx;
-    void    (*sleep_ms)(void *ctx, uint32_t ms);
+    void    (*sleep_ms)(void *ctx, uint32_t ms);   /* NULL: no pause */
     uint32_t (*random)(void *ctx);         /* any 32-bit value; NULL: no jitter */
     int64_t (*unix_now)(void *ctx);        /* NULL: keep c->timestamp */
 } icbu_retry;
@@ -682,8 +696,10 @@ ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m,
  * unescaped strings are laid out in arena; *out points at the order inside it.
  * Unknown or duplicate fields, wrong types, bad Dates and Numbers, invalid
  * UTF-8 and trailing text are errors with the field path (or the offset).
- * *used gets the arena bytes used (or needed). arena == NULL: sizing call.
- * Pass an arena aligned to 8 bytes (the structs hold int64_t and pointers). */
+ * *used gets the arena bytes used (or needed). arena == NULL: sizing call
+ * (ICBU_OK, *out NULL). The structs go at 8-byte boundaries (they hold
+ * int64_t and pointers), and a sizing call counts from an aligned arena: pass
+ * one aligned to 8 bytes, or it may need up to 7 bytes more. */
 ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
                                       size_t cap, const icbu_order **out, size_t *used,
                                       icbu_err *e);
