@@ -462,8 +462,8 @@ ICBUDEF icbu_status icbu_sign_body(const icbu_config *c, const icbu_order *o,
 
 /* The signature alone, over name/value pairs you supply (any API): sorted
  * here, blank values (NULL, "", whitespace) skipped as TOP skips them. A
- * NULL or repeated name, or a NULL secret, is ICBU_E_ARG. hex gets 32 or 64
- * uppercase digits and a NUL ("" when the call fails). */
+ * NULL or repeated name, or no secret (NULL or ""), is ICBU_E_ARG. hex gets
+ * 32 or 64 uppercase digits and a NUL, or "" when the back end fails. */
 typedef struct icbu_param { const char *name; icbu_str value; } icbu_param;
 ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
                                      const icbu_param *params, size_t count,
@@ -2122,8 +2122,8 @@ ICBUDEF icbu_status icbu_sign_params(const char *secret, icbu_sign_method m,
     size_t i, done, hl;
     int rc;
     ICBU__ERR_INIT(e, local);
-    if (!secret || !hex || (count && !params) || (unsigned)m > (unsigned)ICBU_SIGN_MD5)
-        return icbu__fail(e, ICBU_E_ARG);
+    if (!secret || !*secret || !hex || (count && !params) || (unsigned)m > (unsigned)ICBU_SIGN_MD5)
+        return icbu__fail(e, ICBU_E_ARG);              /* "" is no secret: it signs with none */
     for (i = 0; i < count; i++) if (!params[i].name) return icbu__fail(e, ICBU_E_ARG);
     for (i = 0; i < count; i++)                    /* a name given twice is ambiguous */
         for (done = i + 1; done < count; done++)

@@ -116,6 +116,9 @@ static void test_sign_params_rules(void **state) {
     assert_int_equal(icbu_sign_params("s", ICBU_SIGN_MD5, p, 3, a, &e), ICBU_E_ARG);
     assert_int_equal(e.status, ICBU_E_ARG);
     assert_int_equal(icbu_sign_params(NULL, ICBU_SIGN_MD5, p, 1, a, &e), ICBU_E_ARG);
+    /* "" is no secret either, as for icbu_sign_body: it signed with none */
+    assert_int_equal(icbu_sign_params("", ICBU_SIGN_HMAC_SHA256, p, 1, a, &e), ICBU_E_ARG);
+    assert_int_equal(icbu_sign_params("", ICBU_SIGN_MD5, p, 1, a, &e), ICBU_E_ARG);
     assert_int_equal(icbu_sign_params("s", (icbu_sign_method)7, p, 1, a, &e), ICBU_E_ARG);
 }
 
