@@ -136,6 +136,9 @@
  *   you pass gets the status plus, where it applies, the field path
  *   ("subject_matter_info.goods_item_list[2].item_url_list[0]"), the byte
  *   offset of bad JSON, the size needed, or the transport's/HTTP's number.
+ *   e may be NULL in every call (the status is still returned); a NULL where
+ *   a call needs a pointer is ICBU_E_ARG, never a crash (icbu_wipe, which
+ *   returns nothing, takes NULL with n == 0 alone).
  *   The library never prints, and never puts the secret anywhere: its own
  *   copies (signer context, HMAC key pads, hash stage, digest) are wiped on
  *   every path, errors included. The hash back end's own stack frames are its
@@ -628,15 +631,17 @@ ICBUDEF icbu_status icbu_exchange(const icbu_config *c, const icbu_order *o,
 
 /* ------------------------------------------------------------- retries
  * icbu_report: icbu_exchange with retries. Each attempt opens the transport,
- * signs again with a fresh timestamp (unix_now), sends, and closes. Only what
- * can succeed on a second try is retried (icbu_retryable): connect, TLS, send
- * and receive failures, timeouts, HTTP 408, 429 and 5xx, platform codes 7, 8,
- * 10, 15 and isp.* sub-codes. A failure to receive after the request was
+ * signs again with a fresh timestamp (unix_now), sends, and closes (unless a
+ * keep_alive transport keeps the connection). Only what can succeed on a
+ * second try is retried (icbu_retryable): connect and TLS failures (but an
+ * open at or below ICBU_IO_NO_RETRY), send and receive failures, timeouts,
+ * HTTP 408, 429 and 5xx, platform codes 7, 8, 10 and 15 (not with an isv.*
+ * sub-code) and isp.* sub-codes. A failure to receive after the request was
  * sent is retried too: the gateway may have taken the first, and
  * external_biz_id makes the report idempotent, so retries refuse to start
- * without it (ICBU_E_NO_BIZ_ID). Between attempts: sleep a random
- * 0..min(max, base*2^k) ms (full jitter), never past the overall deadline
- * (timeout_ms, by now_ms). */
+ * without it (ICBU_E_NO_BIZ_ID). Before retry k (k = 0, 1, ...): sleep a
+ * random 0..min(max, base*2^k) ms (full jitter), never past the overall
+ * deadline (timeout_ms, by now_ms). */
 typedef struct icbu_retry {
     unsigned attempts;                     /* tries in all; 0 and 1 mean one (so does r NULL) */
     uint32_t backoff_ms;                   /* base, default 200 */
@@ -974,7 +979,8 @@ static icbu_status icbu__fail(icbu_err *e, icbu_status s) {
     return e->status;
 }
 
-/* Every API function starts from a clean error (a local one if e is NULL). */
+/* An API function's clean error (a local one if e is NULL); the signing
+ * calls and the exchanges clear theirs on their own. */
 #define ICBU__ERR_INIT(e, local) \
     do { if (!(e)) (e) = &(local); ICBU_MEMSET((e), 0, sizeof *(e)); } while (0)
 
@@ -3348,7 +3354,7 @@ static icbu_status icbu__outcome_fail(icbu_outcome *out, icbu_stage stage, icbu_
 typedef struct icbu__call {
     const icbu_method *m;
     const void *req;
-    const void **result;          /* NULL: parse in a stack arena (a flat result) */
+    const void **result;          /* NULL: parse in the arena's reserve (a flat result) */
     const icbu_url *u;
     const icbu_transport *t;
     const icbu_retry *r;          /* icbu_report's (may be NULL) */
