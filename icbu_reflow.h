@@ -418,7 +418,13 @@ typedef struct icbu_err {
 } icbu_err;
 
 /* ------------------------------------------------------------------ the API */
+/* The status's text (its name with ICBU_REFLOW_SHORT_STATUS); "unknown status"
+ * for a value not in the list. Never NULL. */
 ICBUDEF const char *icbu_strerror(icbu_status s);
+/* Present values: a String (p NULL gives absent, whatever n), a Number, a
+ * Boolean (v nonzero is true), a Date. icbu_d checks nothing (a value too wide
+ * for its field is clamped): a date that is not real is ICBU_E_DATE, with its
+ * path, where it is written. */
 ICBUDEF icbu_str  icbu_s(const char *nul_terminated);    /* NULL gives absent */
 ICBUDEF icbu_str  icbu_sn(const char *p, size_t n);
 ICBUDEF icbu_num  icbu_n(int64_t v);
@@ -546,6 +552,10 @@ typedef struct icbu_transport {
      * it, and you call close when you are done. 0: Connection: close. */
     int keep_alive;
 } icbu_transport;
+/* url (NUL-terminated) into u, whose strings point into it: http:// or
+ * https:// (any case), a host or [IPv6], an optional port 1..65535, and the
+ * path with any ?query (a #fragment is dropped). ICBU_E_URL for anything else
+ * (userinfo, a space or control anywhere); ICBU_E_ARG for a NULL. */
 ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u);
 
 /* Request line and headers for a body of body_len bytes (POST, Host,
@@ -592,7 +602,7 @@ typedef struct icbu_outcome {
                                                          request (keep_alive transports):
                                                          icbu_report left it open */
 } icbu_outcome;
-ICBUDEF const char *icbu_stage_name(icbu_stage s);   /* "connect", "tls", ... */
+ICBUDEF const char *icbu_stage_name(icbu_stage s);   /* "connect", "tls", ...; "unknown" */
 
 /* Parses a response body in place (strings are unescaped inside body). The
  * icbu_str fields of out point into body. Returns ICBU_OK when the body is a
@@ -651,6 +661,8 @@ typedef struct icbu_retry {
     uint32_t (*random)(void *ctx);         /* any 32-bit value; NULL: no jitter */
     int64_t (*unix_now)(void *ctx);        /* NULL: keep c->timestamp */
 } icbu_retry;
+/* 1 when another try can mend the failure in o (the list above); 0 for an
+ * accepted or refused report, a failure before sending, or o NULL. */
 ICBUDEF int icbu_retryable(const icbu_outcome *o);
 /* Whose a failure is (next to icbu_retryable, which says whether to try again):
  *   NONE      no failure: accepted
@@ -678,6 +690,9 @@ typedef enum icbu_fault {
     ICBU_FAULT_NONE = 0, ICBU_FAULT_ORDER, ICBU_FAULT_SETTINGS, ICBU_FAULT_NETWORK
 } icbu_fault;
 ICBUDEF icbu_fault icbu_fault_of(const icbu_outcome *o, const icbu_err *e);
+/* icbu_exchange's arguments, and r (NULL: one attempt); t needs open and
+ * close. Returns and fills out as icbu_exchange does, for the last attempt
+ * (out->attempts, out->reconnects: how many there were). */
 ICBUDEF icbu_status icbu_report(const icbu_config *c, const icbu_order *o, const icbu_url *u,
                                 const icbu_transport *t, const icbu_retry *r, uint32_t timeout_ms,
                                 char *arena, size_t cap, icbu_outcome *out, icbu_err *e);
