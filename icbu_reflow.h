@@ -606,7 +606,9 @@ ICBUDEF const char *icbu_stage_name(icbu_stage s);   /* "connect", "tls", ...; "
 
 /* Parses a response body in place (strings are unescaped inside body). The
  * icbu_str fields of out point into body. Returns ICBU_OK when the body is a
- * TOP answer (out->kind ACCEPTED, REFUSED or PLATFORM_ERROR). */
+ * TOP answer (out->kind ACCEPTED, REFUSED or PLATFORM_ERROR). One pass: when
+ * it fails, body may be left partly unescaped (icbu_parse_answer checks
+ * first, and leaves a body it refuses as it came). */
 ICBUDEF icbu_status icbu_parse_response(char *body, size_t len, icbu_outcome *out,
                                         icbu_err *e);
 
