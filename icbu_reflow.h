@@ -129,7 +129,8 @@
  *                                 that you leave undefined: no C library at all
  *                                 (implementation file only)
  *   ICBU_MEMCPY, ICBU_MEMMOVE, ICBU_MEMSET, ICBU_MEMCMP, ICBU_STRLEN
- *                                the only libc calls (string.h by default)
+ *                                the only libc calls (string.h by default;
+ *                                 implementation file only)
  *
  * ERRORS
  *   Every call returns an icbu_status; icbu_strerror() names it. The icbu_err
