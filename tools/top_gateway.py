@@ -18,6 +18,12 @@ client has already closed the connection (given up: "client_gone": true) when
 the answer is about to be sent; every random-mode request is logged in
 faults.jsonl ({"mode", "seq", "fault"}, "" for none).
 
+One order can be made to fail on its own, whatever the path says: an order whose
+external_biz_id begins with "fault=<mode>/" (fault=status503/o-1) is answered in that
+fault mode (any mode of MODES but the random ones and reset-before, which acts before
+the request is read), on a normal or a fault-mode path alike. The orders around it are
+answered as their path says: a "poison" order among good ones.
+
 Persistent connections. An HTTP/1.1 request without "Connection: close" whose answer
 is a normal one (modes "", unicode, extra-fields, refuse, code41, isp, code7,
 badsign-always; a random mode's answers without a fault) is answered with
@@ -120,6 +126,7 @@ MODES = {
     "malformed": "HTTP 200 with a cut-off JSON body",
     "status500": "HTTP 500",
     "status503": "HTTP 503",
+    "status429": "HTTP 429 Too Many Requests (a rate limit), with Retry-After",
     "reset": "reads the request, then closes with RST",
     "reset-before": "closes with RST before reading the request",
     "badsign-always": "always error code 25",
@@ -822,6 +829,21 @@ def order_id(body):
     return None
 
 
+ORDER_FAULT = re.compile(r"^fault=([a-z0-9-]+)/")
+
+
+def order_mode(body, mode):
+    """The fault mode of a request: the one its order's external_biz_id asks for
+    ("fault=<mode>/...", module docstring), else mode (the path's)."""
+    if mode in RANDOM_PROFILES:
+        return mode
+    m = ORDER_FAULT.match(order_id(body) or "") if body else None
+    if m and m.group(1) in MODES and m.group(1) not in RANDOM_PROFILES and \
+            m.group(1) not in ("", "reset-before"):
+        return m.group(1)
+    return mode
+
+
 class Server:
     def __init__(self, gw, ka):
         self.gw = gw
@@ -986,6 +1008,7 @@ class Server:
             graceful_close(sock, conn.tls)
             conn.end = "404"
             return False
+        mode = order_mode(body, mode)
         ka = conn.ka
         if ka.drop and conn.n == ka.drop + 1:
             log("%s conn %d: request %d dropped (drop%d), closed" % (label, conn.id, conn.n, ka.drop))
@@ -1130,11 +1153,12 @@ class Server:
                 bad = ('{"%s":{"result":{"success":tru' % ENVELOPE).encode()
                 sock.sendall(head_lines(200, "OK", [ctype, "Content-Length: %d" % len(bad),
                                                     "Connection: close"]) + bad)
-            elif mode in ("status500", "status503"):
-                code = 500 if mode == "status500" else 503
-                reason = "Internal Server Error" if code == 500 else "Service Unavailable"
+            elif mode in ("status500", "status503", "status429"):
+                code = int(mode[len("status"):])
+                reason = {500: "Internal Server Error", 503: "Service Unavailable",
+                          429: "Too Many Requests"}[code]
                 page = ("<html><body><h1>%d %s</h1></body></html>" % (code, reason)).encode()
-                extra = ["Retry-After: 1"] if code == 503 else []
+                extra = ["Retry-After: 1"] if code != 500 else []
                 sock.sendall(head_lines(code, reason, ["Content-Type: text/html",
                                                        "Content-Length: %d" % len(page),
                                                        "Connection: close"] + extra) + page)
