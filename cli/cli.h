@@ -124,6 +124,8 @@ void out_of_memory(void);
 struct result {
     int rc;                       /* the exit status of the outcome (0..3) */
     int retryable;                /* icbu_retryable: it could pass later */
+    int throttled;                /* of those, one that asks to wait: HTTP 429, platform
+                                     code 7 (App Call Limited) */
     int config_error;             /* a platform error about the settings (icbu_fault_of) */
     const char *setting;          /* a settings error that retries cannot mend: which setting */
     int without_key;              /* no external_biz_id: sent once, not to be spooled */

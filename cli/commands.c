@@ -267,7 +267,7 @@ static int flush_send(const struct options *o, const icbu_url *url, const struct
 }
 
 /* The order's fate after its outcome r; *stop_rc gets the exit status when
- * flush must stop here (F_KEPT). */
+ * it is kept (F_KEPT): flush stops there, unless it is 5 (flush_one). */
 static enum fate flush_fate(struct spool *sp, const char *name, const struct result *r,
                             int *stop_rc)
 {
@@ -312,24 +312,40 @@ static enum fate flush_fate(struct spool *sp, const char *name, const struct res
     return F_KEPT;
 }
 
-/* Sends the order file name and settles it; its line on stdout. F_KEPT
- * with *stop_rc when flush must stop here. */
+/* flush goes on past an order kept for a failure that can pass: that failure
+ * may be the order's own (a gateway that fails on its content every time),
+ * and stopping there would hold back every order after it for good. But
+ * FAILING_MAX such orders in a row stop it: the way to the gateway is then
+ * most likely down, and each order more would only spend its --timeout. */
+#define FAILING_MAX 2u
+
+/* Sends the order file name and settles it; its line on stdout. *failing
+ * counts the orders in a row kept for a failure that can pass. *stop_rc is
+ * set when flush must stop here (then F_KEPT). */
 static enum fate flush_one(const struct options *o, const icbu_url *url, struct spool *sp,
-                           struct link *l, const char *name, int *stop_rc)
+                           struct link *l, const char *name, unsigned *failing, int *stop_rc)
 {
     static const char *const fate_name[] = { "removed", "refused", "kept" };
     struct result r;
     enum fate fate;
-    int gone = 0, rc = flush_send(o, url, sp, l, name, &r, &gone);
+    int gone = 0, stop = EXIT_ACCEPTED, rc = flush_send(o, url, sp, l, name, &r, &gone);
     if (gone)
         return F_REMOVED;
     if (rc != 0) {
         *stop_rc = rc;
         return F_KEPT;
     }
-    fate = flush_fate(sp, name, &r, stop_rc);
+    fate = flush_fate(sp, name, &r, &stop);
     flush_line(name, &r.line, r.attempts, fate_name[fate]);
     free(r.line.p);
+    /* A rate limit (429, code 7) asks to wait: the next order would add to
+     * the load, so it stops flush at once. */
+    if (stop == EXIT_SPOOLED && !r.throttled && ++*failing < FAILING_MAX)
+        return F_KEPT;
+    if (stop != EXIT_ACCEPTED)
+        *stop_rc = stop;
+    else if (r.rc != EXIT_BAD_ORDER)
+        *failing = 0;             /* the gateway answered (an invalid order was not sent) */
     return fate;
 }
 
@@ -342,7 +358,8 @@ static int cmd_flush(const struct options *o)
     icbu_url url;
     struct spool sp;
     struct link link;
-    int rc, first = 1;
+    unsigned failing = 0;
+    int rc, first = 1, kept = 0;
 
     if (icbu_url_parse(o->url, &url) != ICBU_OK)
         usage_error("bad --url (want http://host[:port][/path] or https://...)");
@@ -364,12 +381,16 @@ static int cmd_flush(const struct options *o)
             break;
         }
         for (i = 0; i < n && rc == EXIT_ACCEPTED; i++)
-            if (flush_one(o, &url, &sp, &link, names[i], &rc) == F_KEPT && rc == EXIT_ACCEPTED)
-                rc = EXIT_SPOOLED;
+            if (flush_one(o, &url, &sp, &link, names[i], &failing, &rc) == F_KEPT)
+                kept = 1;
         spool_names_free(names, n);
-        if (n == 0 || rc != EXIT_ACCEPTED)
+        /* Not again after keeping one: it would be listed and sent again. The
+         * next flush sends it first (still the oldest), and the newer orders. */
+        if (n == 0 || rc != EXIT_ACCEPTED || kept)
             break;
     }
+    if (rc == EXIT_ACCEPTED && kept)
+        rc = EXIT_SPOOLED;        /* orders left for a later flush */
     link_close(&link, o);
     cli_secret_forget();
     spool_release(&sp);

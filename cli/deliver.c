@@ -185,12 +185,24 @@ static unsigned attempts_for(const struct options *o, const struct result *r)
     return o->retries + 1;
 }
 
+/* Does the failure in out, one that can pass, ask the sender to wait: the
+ * gateway's rate limit (HTTP 429, platform code 7 App Call Limited)? flush
+ * stops there rather than add to the load with the next order. */
+static int throttled(const icbu_outcome *out)
+{
+    if (out->kind == ICBU_PLATFORM_ERROR)
+        return out->code.set && out->code.v == 7;
+    return out->kind == ICBU_TRANSPORT_ERROR && out->status == ICBU_E_HTTP_STATUS &&
+           out->detail == 429;
+}
+
 /* What the outcome means for the spool, and its line. */
 static void outcome_of(const struct options *o, const icbu_outcome *out, const icbu_err *e,
                        const icbu_net *net, struct result *r)
 {
     r->attempts = out->attempts;
     r->retryable = icbu_retryable(out);
+    r->throttled = r->retryable && throttled(out);
     r->setting = setting_of(out, net);
     /* A platform error about the settings (signature, app key, session,
      * timestamp...) is the same for every spooled order: flush stops there

@@ -570,9 +570,9 @@ def cli_cases(c):
         names = spool_orders(spool)
         r = c.flush(spool, dead, ["--retries", "1"])
         lines = r.lines()
-        expect(r.rc == 5 and len(lines) == 1 and lines[0]["spool"] == "kept" and
-               lines[0]["file"] == names[0] and lines[0].get("attempts") == 2,
-               "gateway down: %s" % r.why())
+        expect(r.rc == 5 and [(x["file"], x["spool"], x.get("attempts")) for x in lines] ==
+               [(names[0], "kept", 2), (names[1], "kept", 2)],
+               "gateway down: two orders in a row kept, then it stops: %s" % r.why())
         expect(spool_orders(spool) == names, "files changed: %s" % spool_orders(spool))
         r = c.flush(spool, gw.url("http", "malformed"))
         lines = r.lines()
@@ -599,6 +599,142 @@ def cli_cases(c):
             expect(f.read() == order_text("cli-fs-1", refuse=True), "refused order changed")
     report("cli/flush: 74 no spool, 0 empty, 5 kept (gateway down), 3 unreadable, refused/",
            flush_status)
+
+    def hol_spool(tag, bizs):
+        """A spool of orders in this order (oldest first): its path and the names."""
+        spool = c.path("spool-hol-" + tag)
+        os.mkdir(spool, 0o700)
+        names = ["%020d-0000000001-0000.json" % (i + 1) for i in range(len(bizs))]
+        for name, biz in zip(names, bizs):
+            with open(os.path.join(spool, name), "wb") as f:
+                f.write(order_text(biz))
+        return spool, names
+
+    def poison_first():
+        """An order the gateway fails every time (a "poison" order: fault=MODE/ in its
+        external_biz_id) is kept, and flush goes on: the orders after it are delivered."""
+        for mode in ("status503", "isp", "reset"):
+            tag = "hol-1-%s-" % mode
+            bizs = ["fault=%s/%sa" % (mode, tag), tag + "b", "fault=%s/%sc" % (mode, tag),
+                    tag + "d", tag + "e"]
+            spool, names = hol_spool(mode, bizs)
+            r = c.flush(spool, gw.url("http"), ["--retries", "1"], timeout=30)
+            got = [(x["file"], x["outcome"], x["spool"]) for x in r.lines()]
+            bad = "platform_error" if mode == "isp" else "transport_error"
+            expect(r.rc == 5 and got == [(names[0], bad, "kept"), (names[1], "accepted", "removed"),
+                                         (names[2], bad, "kept"), (names[3], "accepted", "removed"),
+                                         (names[4], "accepted", "removed")],
+                   "%s: a poison order first, then good ones: %s" % (mode, r.why()))
+            expect(spool_orders(spool) == [names[0], names[2]],
+                   "%s: left %s" % (mode, spool_orders(spool)))
+            got = {e["external_biz_id"] for e in gw.accepted(tag)}
+            expect(got == {tag + "b", tag + "d", tag + "e"}, "%s: accepted %s" % (mode, got))
+    report("cli/flush: a poison order is kept, and the orders after it are delivered (exit 5)",
+           poison_first)
+
+    def poison_twice():
+        """Two orders in a row kept for a failure that can pass stop flush: the orders
+        after them are not sent."""
+        tag = "hol-2-"
+        bizs = ["fault=status503/%sa" % tag, "fault=isp/%sb" % tag, tag + "c", tag + "d"]
+        spool, names = hol_spool("two", bizs)
+        r = c.flush(spool, gw.url("http"), ["--retries", "0"], timeout=30)
+        got = [(x["file"], x["spool"]) for x in r.lines()]
+        expect(r.rc == 5 and got == [(names[0], "kept"), (names[1], "kept")],
+               "two poison orders in a row: %s" % r.why())
+        expect(spool_orders(spool) == names, "left %s" % spool_orders(spool))
+        expect(not gw.requests(tag) and not gw.accepted(tag),
+               "the orders after them were sent: %s" % gw.requests(tag))
+        # An invalid order between them was not sent: it says nothing of the way to the
+        # gateway, and does not break the row.
+        tag = "hol-2i-"
+        spool, names = hol_spool("two-inv", ["fault=reset/%sa" % tag, None,
+                                             "fault=status500/%sb" % tag, tag + "c"])
+        r = c.flush(spool, gw.url("http"), ["--retries", "0"], timeout=30)
+        got = [(x["file"], x["spool"]) for x in r.lines()]
+        expect(r.rc == 5 and got == [(names[0], "kept"), (names[1], "refused"),
+                                     (names[2], "kept")], "with an invalid order: %s" % r.why())
+        expect(spool_orders(spool) == [names[0], names[2], names[3]] and not gw.requests(tag),
+               "with an invalid order: left %s" % spool_orders(spool))
+    report("cli/flush: two poison orders in a row stop it, the rest untouched (exit 5)",
+           poison_twice)
+
+    def poison_then_settings():
+        """Past a poison order, a settings error still stops flush at once, with its own
+        status (2 for code 25), not 5: the settings must be fixed first."""
+        tag = "hol-se-"
+        spool, names = hol_spool("se", ["fault=status503/%sa" % tag, tag + "b",
+                                        "fault=badsign-always/%sc" % tag, tag + "d"])
+        r = c.flush(spool, gw.url("http"), ["--retries", "0"], timeout=30)
+        got = [(x["file"], x["spool"]) for x in r.lines()]
+        expect(r.rc == 2 and got == [(names[0], "kept"), (names[1], "removed"),
+                                     (names[2], "kept")] and r.lines()[2].get("code") == 25,
+               "a settings error after a poison order: %s" % r.why())
+        expect(b"settings error" in r.err, "stderr: %s" % r.why())
+        expect(spool_orders(spool) == [names[0], names[2], names[3]] and
+               not gw.requests(tag + "d"), "left %s" % spool_orders(spool))
+    report("cli/flush: past a poison order, a settings error still stops it (exit 2)",
+           poison_then_settings)
+
+    def gateway_down():
+        """A gateway that is down costs two orders' attempts, whatever the spool holds:
+        the connections are counted on a port that resets every one."""
+        spool, names = hol_spool("down", ["hol-down-%d" % i for i in range(5)])
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        count = [0]
+
+        def refuse_all():
+            while True:
+                try:
+                    k, _ = srv.accept()
+                except OSError:
+                    return
+                count[0] += 1
+                k.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+                k.close()
+        t = threading.Thread(target=refuse_all, daemon=True)
+        t.start()
+        try:
+            url = "http://127.0.0.1:%d/router/rest" % srv.getsockname()[1]
+            r = c.flush(spool, url, ["--retries", "2"], timeout=30)
+        finally:
+            srv.shutdown(socket.SHUT_RDWR)
+            srv.close()
+            t.join(5)
+        got = [(x["file"], x["spool"], x.get("attempts")) for x in r.lines()]
+        expect(r.rc == 5 and got == [(names[0], "kept", 3), (names[1], "kept", 3)],
+               "gateway down: %s" % r.why())
+        expect(count[0] == 6, "%d connections, want 2 orders x 3 attempts" % count[0])
+        expect(spool_orders(spool) == names, "left %s" % spool_orders(spool))
+    report("cli/flush: a gateway that is down costs two orders' attempts (exit 5)", gateway_down)
+
+    def throttled():
+        """A failure that asks to wait (HTTP 429, code 7 App Call Limited) stops flush at
+        once, on the first order or after a poison order and a good one alike: the next
+        order would add to the load."""
+        for mode in ("status429", "code7"):
+            for k, before in enumerate(([], ["fault=status503/", ""])):
+                tag = "hol-w-%s-%d-" % (mode, k)
+                bizs = [b + tag + "p%d" % i for i, b in enumerate(before)]
+                bizs += ["fault=%s/%sa" % (mode, tag), tag + "b", tag + "c"]
+                spool, names = hol_spool("%s-%d" % (mode, k), bizs)
+                r = c.flush(spool, gw.url("http"), ["--retries", "0"], timeout=30)
+                lines = r.lines()
+                want = [(n, "removed" if b.startswith(tag) else "kept")
+                        for n, b in zip(names, bizs)][:len(before) + 1]
+                expect(r.rc == 5 and [(x["file"], x["spool"]) for x in lines] == want,
+                       "%s after %d orders: %s" % (mode, len(before), r.why()))
+                expect(lines[-1].get("code") == 7 if mode == "code7" else
+                       lines[-1].get("detail") == "HTTP status 429", "%s: %s" % (mode, r.why()))
+                removed = [n for n, w in want if w == "removed"]
+                expect(spool_orders(spool) == [n for n in names if n not in removed],
+                       "left %s" % spool_orders(spool))
+                expect(not gw.requests(tag + "b") and not gw.requests(tag + "c"),
+                       "%s: the orders after it were sent" % mode)
+    report("cli/flush: a rate limit (HTTP 429, code 7) stops it at once (exit 5)", throttled)
 
     def settings_error():
         spool = c.path("spool-se")
@@ -1468,7 +1604,8 @@ def kill_test(c):
                 expect(p.returncode in (0, 5), "flush exit %s: %s" % (p.returncode, clip(err)))
             done = [json.loads(x) for x in out.decode("utf-8").splitlines()
                     if x.endswith("}")]
-            handled = [x["file"] for x in done if x["spool"] != "kept"]
+            # A line per order, oldest first: a "kept" one too, as flush goes on past it.
+            handled = [x["file"] for x in done]
             expect(handled == before[:len(handled)], "not oldest first: %s" % handled)
             for x in done:
                 exists = os.path.exists(os.path.join(spool, x["file"]))
