@@ -61,30 +61,34 @@ static mode_t mode_arg(int flags, va_list ap)
     return (flags & O_CREAT) != 0 ? (mode_t)va_arg(ap, int) : 0;
 }
 
+/* open and openat both as openat (open is openat at AT_FDCWD), counted under
+ * the name the program called. */
+static int open_counted(const char *name, int dfd, const char *path, int flags, mode_t mode)
+{
+    int (*f)(int, const char *, int, ...) = (int (*)(int, const char *, int, ...))real("openat");
+    if ((flags & O_CREAT) != 0 && must_fail(name))
+        return -1;
+    return f(dfd, path, flags, mode);
+}
+
 int open(const char *path, int flags, ...)
 {
-    int (*f)(const char *, int, ...) = (int (*)(const char *, int, ...))real("open");
     va_list ap;
     mode_t mode;
     va_start(ap, flags);
     mode = mode_arg(flags, ap);
     va_end(ap);
-    if ((flags & O_CREAT) != 0 && must_fail("open"))
-        return -1;
-    return f(path, flags, mode);
+    return open_counted("open", AT_FDCWD, path, flags, mode);
 }
 
 int openat(int dfd, const char *path, int flags, ...)
 {
-    int (*f)(int, const char *, int, ...) = (int (*)(int, const char *, int, ...))real("openat");
     va_list ap;
     mode_t mode;
     va_start(ap, flags);
     mode = mode_arg(flags, ap);
     va_end(ap);
-    if ((flags & O_CREAT) != 0 && must_fail("openat"))
-        return -1;
-    return f(dfd, path, flags, mode);
+    return open_counted("openat", dfd, path, flags, mode);
 }
 
 ssize_t write(int fd, const void *p, size_t n)
