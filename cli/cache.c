@@ -181,17 +181,10 @@ static int cache_temp_path(const char *path, char *tmp, size_t cap)
 /* n bytes to a new file tmp (0600), fsynced: 0, or an errno value (nothing left). */
 static int cache_write_temp(const char *tmp, const unsigned char *p, size_t n)
 {
-    size_t off = 0;
-    int err = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int err, fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return errno;
-    while (off < n && err == 0) {
-        ssize_t k = write(fd, p + off, n - off);
-        if (k > 0)
-            off += (size_t)k;
-        else if (k < 0 && errno != EINTR)
-            err = errno;
-    }
+    err = write_all(fd, p, n);
     if (err == 0 && fsync(fd) != 0)
         err = errno;
     if (close(fd) != 0 && err == 0)

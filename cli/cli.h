@@ -172,6 +172,10 @@ void spool_unsafe(const char *dir, const char *name, const char *what);
  * others); create: made (0700) when missing. The descriptor; SPOOL_ABSENT
  * when missing and !create; -1 after a message. */
 int spool_open(const char *dir, int create);
+/* n bytes of data to fd, through short writes and EINTR: 0, or an errno value
+ * (EIO for a write that takes nothing and reports no error, which would
+ * otherwise be tried for ever). */
+int write_all(int fd, const void *data, size_t n);
 /* send: data (the order as given) written atomically into the spool as a new
  * order; its name in name (cap >= 64). 0 or an errno value; *written says
  * whether the file is in the spool all the same (only the directory's fsync

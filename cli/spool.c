@@ -227,14 +227,17 @@ static int fsync_dir(int dfd)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int write_all(int fd, const void *data, size_t n)
 {
+    const char *p = data;
     while (n > 0) {
         ssize_t k = write(fd, p, n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
             return errno;
+        if (k == 0)
+            return EIO;           /* took nothing and said nothing: it never will */
         p += k;
         n -= (size_t)k;
     }

@@ -1248,6 +1248,29 @@ def res_cases(c):
     report("res/send --spool: each file call failing in turn (ENOSPC, EDQUOT, EFBIG, EROFS): "
            "spooled durably, or NOT spooled said", send_faults)
 
+    def zero_writes():
+        """A file system whose write() takes nothing and says no error (returns 0; a FUSE
+        file system may): send --spool and --session-cache end, with "NOT spooled" and a
+        warning, rather than write for ever; no temporary file left."""
+        spool = c.path("spool-zero")
+        os.mkdir(spool, 0o700)
+        cache = os.path.join(c.path("cache-zero"), "session")
+        os.mkdir(os.path.dirname(cache), 0o700)
+        shim_env = {"LD_PRELOAD": shim("fault_shim"), "ICBU_SHIM_WRITE_ZERO": "1"}
+        r = run(c.bin(0), ["send", "--url", dead, "--retries", "0", "--spool", spool, "-"],
+                stdin=order_text("res-zero-1"), env_extra=shim_env, timeout=20)
+        expect(r.rc == 3 and b"NOT spooled" in r.err and b"Input/output error" in r.err,
+               "send --spool: " + r.why())
+        r = run(c.bin(0), ["send", "--url", gw.url("https", "status503"), "--ca-file", gw.ca,
+                           "--retries", "0", "--session-cache", cache, "--spool", spool, "-"],
+                stdin=order_text("res-zero-2"), env_extra=shim_env, timeout=20)
+        expect(r.rc == 3 and b"NOT spooled" in r.err and b"session" in r.err,
+               "send --session-cache: " + r.why())
+        expect(spool_orders(spool) == [] and temp_files(spool) == [],
+               "spool: %s %s" % (spool_orders(spool), temp_files(spool)))
+    report("res/write() that returns 0: NOT spooled, a warning for the cache; no endless loop",
+           zero_writes)
+
     def cache_faults():
         """The --session-cache file's calls failing in turn (they come first): a warning,
         and the order is still spooled."""
