@@ -1034,7 +1034,7 @@ ICBUDEF icbu_bool icbu_b(int v) { icbu_bool x; x.v = (unsigned char)(v != 0); x.
 static unsigned icbu__mdays(unsigned y, unsigned m) {
     /* a year divisible by 100 is a leap year when divisible by 400, so by 16 */
     unsigned leap = m == 2 && !(y & (y % 100u ? 3u : 15u));
-    return 28u + (0x3BBEECCu >> (2u * m) & 3u) + leap;   /* 2 bits a month: its days - 28 */
+    return 28u + (unsigned)(0x3BBEECCu >> (2u * m) & 3u) + leap;   /* 2 bits a month: its days - 28 */
 }
 static int icbu__date_ok(const icbu_date *d) {
     return d->set && d->year <= 9999 && d->month - 1u < 12u &&
@@ -1056,7 +1056,8 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
     /* 0000-01-01 00:00:00 and 9999-12-31 23:59:59 GMT+8, in Unix seconds */
     const int64_t lo = -62167219200 - 8 * 3600, hi = 253402300799 - 8 * 3600;
     uint64_t u;
-    uint32_t days, secs, y, m, n;
+    uint32_t days, secs;
+    unsigned y, m, n;                      /* y <= 9999: 16 bits are enough */
     icbu_date d;
     d.year = 0; d.month = d.day = d.hour = d.min = d.sec = 0; d.set = 0;
     if (t < lo || t > hi) return d;
@@ -1067,7 +1068,7 @@ ICBUDEF icbu_date icbu_date_from_unix(int64_t t) {
     secs = (uint32_t)u - days * 86400u;
     /* whole 400-year eras (146097 days each, the first from 0000-01-01),
      * then a year and a month at a time: at most 399 and 11 steps */
-    y = days / 146097u * 400u;
+    y = (unsigned)(days / 146097u) * 400u;
     days %= 146097u;
     for (; days >= (n = 337u + icbu__mdays(y, 2)); y++) days -= n;   /* 365 or 366 */
     for (m = 1; days >= (n = icbu__mdays(y, m)); m++) days -= n;
