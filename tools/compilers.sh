@@ -18,14 +18,18 @@
 #     with inlining) with gcc, clang and arm-none-eabi-gcc (Cortex-M4F; the
 #     back ends' headers through tools/backend_inc.sh: links to the host's
 #     mbedtls/, psa/ and bearssl.h alone, never the host's /usr/include)
+#   - and with avr-gcc for the ATmega2560 (8-bit AVR: int, size_t and pointers
+#     of 16 bits, which C99 allows; every level; the back ends' headers as for
+#     Cortex-M4F)
 #   - with ICBU_REFLOW_STATIC (every function static, so inlined as the
 #     optimizer likes): gcc at every level, clang at -O0
 #   - as C++11 (g++, clang++), extern and static, at -O0
 # Also: ICBU_REFLOW_NO_LIBC (the library's own five loops) for every back end,
 # with nothing and with both left out, at every level with gcc, clang and
-# arm-none-eabi-gcc, static with gcc at -O0, and as C++ at -O2;
+# arm-none-eabi-gcc (avr-gcc: the custom back end), static with gcc at -O0,
+# and as C++ at -O2;
 # the writer's small build (ICBU_REFLOW_SMALL, which -Os turns on) at
-# -O2 with gcc, clang and arm-none-eabi-gcc for every back end, and C++ at
+# -O2 with gcc, clang, arm-none-eabi-gcc and avr-gcc for every back end, and C++ at
 # -O2, -O3 and -O2 with ICBU_REFLOW_SMALL; the declarations alone (no
 # IMPLEMENTATION) in C99 and C++98/11/20;
 # no compound literals or designated initializers in the declarations part;
@@ -36,7 +40,7 @@
 # once all are done; the #error checks after them.
 #
 # Environment: GCC (gcc), CLANG (clang), GXX (g++), CLANGXX (clang++),
-# ARM_CC (arm-none-eabi-gcc), JOBS (nproc), BUILD (build), HDR_DIR (the
+# ARM_CC (arm-none-eabi-gcc), AVR_CC (avr-gcc), JOBS (nproc), BUILD (build), HDR_DIR (the
 # repository: where icbu_reflow.h is).
 
 set -u
@@ -53,6 +57,8 @@ CXX_COMPILERS="${GXX:-g++} ${CLANGXX:-clang++}"
 ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
 BEINC="$OUT/backend-inc"
 ARM_FLAGS="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -isystem $BEINC"
+AVR_CC=${AVR_CC:-avr-gcc}
+AVR_FLAGS="-mmcu=atmega2560 -isystem $BEINC"
 LEVELS="-O0 -O1 -O2 -Os -O3"
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 JOBLIST="$OUT/jobs.txt"
@@ -146,6 +152,7 @@ for be in MBEDTLS PSA BEARSSL CUSTOM; do
                         build "$cc" "$CFLAGS_STRICT $opt" "$src" "$cc C99 $opt $tag"
                     done
                     build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS $opt" "$src" "$ARM_CC C99 Cortex-M4F $opt $tag"
+                    build "$AVR_CC" "$CFLAGS_STRICT $AVR_FLAGS $opt" "$src" "$AVR_CC C99 ATmega2560 $opt $tag"
                 else
                     build "${GCC:-gcc}" "$CFLAGS_STRICT $opt" "$src" "${GCC:-gcc} C99 $opt $tag"
                 fi
@@ -173,6 +180,8 @@ for be in MBEDTLS PSA BEARSSL CUSTOM; do
     done
     build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS -O2 -DICBU_REFLOW_SMALL" "$OUT/m_$be-none-extern.c" \
         "$ARM_CC C99 Cortex-M4F -O2 -DICBU_REFLOW_SMALL $be-none-extern"
+    build "$AVR_CC" "$CFLAGS_STRICT $AVR_FLAGS -O2 -DICBU_REFLOW_SMALL" "$OUT/m_$be-none-extern.c" \
+        "$AVR_CC C99 ATmega2560 -O2 -DICBU_REFLOW_SMALL $be-none-extern"
 done
 for cxx in $CXX_COMPILERS; do
     for opt in -O2 -O3 "-O2 -DICBU_REFLOW_SMALL"; do
@@ -193,6 +202,8 @@ for be in MBEDTLS PSA BEARSSL CUSTOM; do
             done
             build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS $opt -DICBU_REFLOW_NO_LIBC" "$OUT/m_$be-$feat-extern.c" \
                 "$ARM_CC C99 Cortex-M4F $opt -DICBU_REFLOW_NO_LIBC $be-$feat-extern"
+            [ "$be" = CUSTOM ] && build "$AVR_CC" "$CFLAGS_STRICT $AVR_FLAGS $opt -DICBU_REFLOW_NO_LIBC" \
+                "$OUT/m_$be-$feat-extern.c" "$AVR_CC C99 ATmega2560 $opt -DICBU_REFLOW_NO_LIBC $be-$feat-extern"
         done
         build "${GCC:-gcc}" "$CFLAGS_STRICT -O0 -DICBU_REFLOW_NO_LIBC" "$OUT/m_$be-$feat-static.c" \
             "${GCC:-gcc} C99 -O0 -DICBU_REFLOW_NO_LIBC $be-$feat-static"
@@ -315,7 +326,7 @@ done
 
 # --- the compiles listed above, in parallel, printed in their order
 if ! CC=${GCC:-gcc} "$ROOT/tools/backend_inc.sh" "$BEINC"; then
-    bad "the back ends' headers for $ARM_CC (tools/backend_inc.sh)"
+    bad "the back ends' headers for $ARM_CC and $AVR_CC (tools/backend_inc.sh)"
 fi
 seq 1 "$njobs" | xargs -P "$JOBS" -n 1 sh "$0" --job
 i=0

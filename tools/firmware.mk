@@ -16,7 +16,7 @@
 #   make size-write    rewrite docs/size.md and docs/stack.md (part of `make docs`, tools/docs.mk)
 #   make audit         what the implementation object links against (tools/audit.sh; with the
 #                      ICBU_MEM* routed: no libc symbol, host/M0+/M4F/RV32 at -O0..-O3)
-#   make compilers     gcc/clang/arm-none-eabi-gcc at -O0..-O3 and g++/clang++ over every
+#   make compilers     gcc/clang/arm-none-eabi-gcc/avr-gcc at -O0..-O3 and g++/clang++ over every
 #                      configuration, -Werror (tools/compilers.sh)
 #   make test-cross    unit tests on i386, armhf (qemu) and s390x (qemu, big endian)
 #   make test-firmware linked images on emulated MCUs (tools/firmware.py): Cortex-M0+ and
