@@ -24,18 +24,22 @@
 # synthesizes (struct copies, zeroed aggregates, byte loops it recognizes as
 # memcpy/memset) escapes the routes:
 #   - every back end x {none, NO_EXCHANGE, NO_DECODER, both}; on the host
-#     (CC), Cortex-M0+ and Cortex-M4F (ARM_CC) and RV32IMC (RISCV_CC, with
-#     picolibc's headers); at -O0 -O1 -O2 -Os -O3; 320 compiles, in parallel
+#     (CC), Cortex-M0+ and Cortex-M4F (ARM_CC), RV32IMC (RISCV_CC, with
+#     picolibc's headers) and the ATmega2560 (AVR_CC: int, size_t and
+#     pointers of 16 bits); at -O0 -O1 -O2 -Os -O3; 400 compiles, in parallel
 #     (JOBS, default nproc), one line each
 #   - and with ICBU_REFLOW_NO_LIBC in place of the routes (the library's own
 #     loops), every back end x {nolibc: nothing left out, nolibc-both: both
-#     left out} on the same targets and levels: 160 compiles more, the same
+#     left out} on the same targets and levels: 200 compiles more, the same
 #     checks (no libc symbol at all)
 #   - allowed: the five routes, the back end's own symbols, and on the MCUs
 #     libgcc helpers, listed in a "note" line per target, but no 64-bit
 #     division helper (__aeabi_ldivmod, __aeabi_uldivmod, __divdi3, __udivdi3,
 #     __moddi3, __umoddi3) and no floating-point helper (__aeabi_f*/d*,
-#     __addsf3 & co); __aeabi_memcpy & co are libc (newlib), not allowed
+#     __addsf3 & co); __aeabi_memcpy & co are libc (newlib), not allowed; on
+#     AVR also libgcc's start-up copy of initialised data (__do_copy_data:
+#     AVR keeps read-only tables in RAM unless they are put in flash by hand)
+#     and its jump-table helper
 #   - one exception, named in its lines: Cortex-M0+ at -O0, memcpy in the
 #     public functions that return an icbu_num or icbu_date by value (icbu_n,
 #     icbu_d, icbu_date_from_unix, read from the header): GCC copies the
@@ -52,7 +56,8 @@
 #
 # Environment: CC (cc), NM (nm), OBJDUMP (objdump), SIZE (size), READELF (readelf),
 # ARM_CC (arm-none-eabi-gcc), ARM_NM (arm-none-eabi-nm), RISCV_CC
-# (riscv64-unknown-elf-gcc), RISCV_NM (riscv64-unknown-elf-nm), JOBS (nproc),
+# (riscv64-unknown-elf-gcc), RISCV_NM (riscv64-unknown-elf-nm), AVR_CC (avr-gcc),
+# AVR_NM (avr-nm), JOBS (nproc),
 # BUILD (build), HDR_DIR (the repository: where icbu_reflow.h is).
 
 set -u
@@ -140,9 +145,12 @@ BE_psa=$(echo "psa_hash_setup psa_hash_update psa_hash_finish psa_hash_abort" | 
 ROUTES="my_memcpy my_memmove my_memset my_memcmp my_strlen"
 DIV64='^(__aeabi_ldivmod|__aeabi_uldivmod|__divdi3|__udivdi3|__moddi3|__umoddi3)$'
 FLOAT='^__aeabi_(f|d)|^__aeabi_u?[il]2[fd]$|^__(add|sub|mul|div|neg)[sdtx]f3$|^__(float|fix|extend|trunc)|^__(eq|ne|lt|le|gt|ge|un)[sdt]f2$'
-LIBGCC='^__aeabi_|^__gnu_|^__[a-z]+[sdt]i[0-9]$'     # but __aeabi_mem*: newlib's, libc
+LIBGCC='^__aeabi_|^__gnu_|^__[a-z]+[hsdt]i[0-9](_s8)?$|^__(do_copy_data|do_clear_bss|tablejump2__)$'
+                                                   # but __aeabi_mem*: newlib's, libc
 RISCV_CC=${RISCV_CC:-riscv64-unknown-elf-gcc}
 RISCV_NM=${RISCV_NM:-riscv64-unknown-elf-nm}
+AVR_CC=${AVR_CC:-avr-gcc}
+AVR_NM=${AVR_NM:-avr-nm}
 READELF=${READELF:-readelf}
 BEINC="$OUT/backend-inc"           # the host's mbedtls/, psa/, bearssl.h: tools/backend_inc.sh
 # The public functions that return a number or a date by value (icbu_n, icbu_d,
@@ -161,6 +169,8 @@ target_of() {   # target_of TARGET: sets tcc tnm tflags tlabel
              tflags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -isystem $BEINC" ;;
         rv32) tcc=$RISCV_CC; tnm=$RISCV_NM; tlabel="RV32IMC"
               tflags="-march=rv32imc -mabi=ilp32 --specs=picolibc.specs -isystem $BEINC" ;;
+        avr) tcc=$AVR_CC; tnm=$AVR_NM; tlabel="ATmega2560"
+             tflags="-mmcu=atmega2560 -isystem $BEINC" ;;
     esac
 }
 
@@ -221,14 +231,14 @@ fi
 # With all five ICBU_MEM* routed to functions of the user's (my_memcpy ...
 # my_strlen, declared), no libc symbol at all: every back end x {none,
 # NO_EXCHANGE, NO_DECODER, both}, and ICBU_REFLOW_NO_LIBC's own five in place
-# of the routes {nolibc, nolibc-both}, on the host, Cortex-M0+, Cortex-M4F and
-# RV32IMC, at -O0 -O1 -O2 -Os -O3, compiled in parallel (JOBS, nproc). Allowed:
+# of the routes {nolibc, nolibc-both}, on the host, Cortex-M0+, Cortex-M4F,
+# RV32IMC and the ATmega2560, at -O0 -O1 -O2 -Os -O3, compiled in parallel (JOBS, nproc). Allowed:
 # the routes, the back end's symbols, and on the MCUs libgcc helpers (listed
 # below) but no 64-bit division and no floating point; on Cortex-M0+ at -O0,
 # memcpy in the by-value returns (BYVALUE) only. The compiles run in the
 # background while the host checks below run; their lines come after those.
 FEATS="none NO_EXCHANGE NO_DECODER both nolibc nolibc-both"
-TARGETS="host m0plus m4f rv32"
+TARGETS="host m0plus m4f rv32 avr"
 LEVELS="-O0 -O1 -O2 -Os -O3"
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 mkdir -p "$OUT/routed"
