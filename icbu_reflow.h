@@ -563,8 +563,8 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u);
  * Content-Type, Content-Length, User-Agent, Connection: close, blank line).
  * icbu_exchange writes Connection: keep-alive instead for a keep_alive transport.
  * A u filled in by hand is ICBU_E_URL (here, and in icbu_exchange and icbu_report
- * before anything is sent) when its host is empty, or its host or path has a
- * space, a control or DEL, as icbu_url_parse would refuse. A body_len past
+ * before anything is sent) when its host is empty, its port 0, or its host or
+ * path has a space, a control or DEL, as icbu_url_parse would refuse. A body_len past
  * INT64_MAX (SIZE_MAX, a length gone negative) is ICBU_E_ARG. */
 ICBUDEF icbu_status icbu_http_head(const icbu_url *u, size_t body_len, char *buf,
                                    size_t cap, size_t *len, icbu_err *e);
@@ -2411,11 +2411,13 @@ ICBUDEF icbu_status icbu_url_parse(const char *url, icbu_url *u) {
 }
 
 /* A URL as the request head takes it, which may have been filled in by hand
- * rather than by icbu_url_parse: a host, and no byte in it or the path that
- * ends a line or a token (a host read with fgets keeps its "\n"). */
+ * rather than by icbu_url_parse: a host, a port (0 is no server's), and no
+ * byte in the host or the path that ends a line or a token (a host read with
+ * fgets keeps its "\n"). */
 static icbu_status icbu__url_check(const icbu_url *u) {
     if (!u || !u->host.p || !u->path.p) return ICBU_E_ARG;
-    return !u->host.n || icbu__url_ctl(u->host.p, u->host.n) || icbu__url_ctl(u->path.p, u->path.n)
+    return !u->host.n || !u->port || icbu__url_ctl(u->host.p, u->host.n) ||
+                   icbu__url_ctl(u->path.p, u->path.n)
                ? ICBU_E_URL : ICBU_OK;
 }
 

@@ -157,6 +157,11 @@ static void test_http_head(void **state) {
             assert_int_equal(n, 0);
             assert_int_equal(icbu_http_head(&h, 10, NULL, 0, &n, &e), ICBU_E_URL);  /* sizing too */
         }
+        /* port 0, which icbu_url_parse refuses: no server listens there ("Host: gw:0") */
+        assert_int_equal(icbu_url_parse("http://gw.api.taobao.com/router/rest", &h), ICBU_OK);
+        h.port = 0;
+        assert_int_equal(icbu_http_head(&h, 10, buf, sizeof buf, &n, &e), ICBU_E_URL);
+        assert_int_equal(icbu_http_head(&h, 10, NULL, 0, &n, &e), ICBU_E_URL);
         assert_int_equal(icbu_url_parse("http://gw.api.taobao.com/router/rest", &h), ICBU_OK);
         h.path = icbu_sn("/x", 0);
         assert_int_equal(icbu_http_head(&h, 0, buf, sizeof buf, &n, &e), ICBU_OK);
