@@ -3474,7 +3474,9 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, icb
     if (st == ICBU_OK) st = icbu__http_head(u, blen, t->keep_alive, arena + blen, cap - blen, &hlen, e);
     if (st == ICBU_E_NOSPACE) {
         icbu__http_head(u, blen, t->keep_alive, NULL, 0, &hlen, e);
+        /* saturated: blen is SIZE_MAX for a body past it (16-bit size_t) */
         e->need = blen + hlen + ICBU__RESERVE;
+        if (e->need < blen) e->need = (size_t)-1;
     }
     if (st != ICBU_OK) return st;
     if ((st = icbu__send_all(t, deadline, arena + blen, hlen, e)) != ICBU_OK ||

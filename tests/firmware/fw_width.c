@@ -271,6 +271,30 @@ static int fw_w_content_length(fw_say say) {
                        "need", (uint32_t)e.need);
 }
 
+/* An exchange whose signed body passes SIZE_MAX: ICBU_E_NOSPACE before
+ * anything is sent, its need saturated (body + head + reserve), not wrapped. */
+static int fw_w_exchange_need(fw_say say) {
+    fw_w_big b;
+    icbu_config c = fw_w_config();
+    icbu_url u;
+    fw_w_io io;
+    icbu_transport t = fw_w_transport(&io, "", 0);
+    icbu_outcome out;
+    icbu_err e;
+    char arena[1600];
+    uint32_t want;
+    icbu_status st;
+    (void)fw_w_just_past(&b, 1, &want);
+    if (icbu_url_parse("http://gw.example/router/rest", &u) != ICBU_OK)
+        return fw_w_report(say, "exchange_need_past_64k", 0, "url", 0);
+    st = icbu_exchange(&c, &b.o, &u, &t, 1000, arena, sizeof arena, &out, &e);
+    if (st != ICBU_E_NOSPACE || out.kind != ICBU_NONE)
+        return fw_w_report(say, "exchange_need_past_64k", 0, "status", (uint32_t)st);
+    /* the body, the head (over 100 bytes) and the reserve: more than the body */
+    return fw_w_report(say, "exchange_need_past_64k", e.need >= fw_w_sat(want + 100u) &&
+                       (e.need == (size_t)-1 || e.need > fw_w_sat(want)), "need", (uint32_t)e.need);
+}
+
 /* Full jitter from a random 0xFFFFFFFF over spans of 100000, 200000 and
  * 400000 ms: 32-bit remainders, the exact pauses. */
 static int fw_w_backoff(fw_say say) {
@@ -307,6 +331,7 @@ int fw_width_checks(fw_say say) {
 #ifndef ICBU_REFLOW_NO_EXCHANGE
     fails += fw_w_code(say);
     fails += fw_w_content_length(say);
+    fails += fw_w_exchange_need(say);
     fails += fw_w_backoff(say);
 #endif
     return fails;
