@@ -722,7 +722,8 @@ ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m,
  * Unknown or duplicate fields, wrong types, bad Dates and Numbers, invalid
  * UTF-8 and trailing text are errors with the field path (or the offset).
  * *used gets the arena bytes used (or needed). arena == NULL: sizing call
- * (ICBU_OK, *out NULL). The structs go at 8-byte boundaries (they hold
+ * (ICBU_OK, *out NULL; a need of SIZE_MAX or more, which a 16-bit size_t
+ * can see, is ICBU_E_NOSPACE with err.need SIZE_MAX). The structs go at 8-byte boundaries (they hold
  * int64_t and pointers), and a sizing call counts from an aligned arena: pass
  * one aligned to 8 bytes, or it may need up to 7 bytes more. */
 ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
@@ -2867,7 +2868,9 @@ static unsigned char *icbu__alloc(icbu__jr *r, size_t size) {
     } else {
         r->nospace = 1;
     }
-    r->used = r->used + pad + size < r->used ? (size_t)-1 : r->used + pad + size;
+    /* saturated: size may be SIZE_MAX itself (an array past it), and pad + size wrap */
+    r->used = r->used > (size_t)-1 - pad || size > (size_t)-1 - pad - r->used ? (size_t)-1
+                                                                               : r->used + pad + size;
     return p;
 }
 
@@ -3105,8 +3108,9 @@ static icbu_status icbu__jarray(icbu__jr *r, const icbu__field *f, unsigned char
     r->depth++;
     count = icbu__jcount(r);
     r->i++;
-    if (count > ((size_t)-1) / size) return icbu__jfail(r, ICBU_E_NOSPACE);
-    arr = icbu__alloc(r, count * size);
+    /* past SIZE_MAX (2,000 goods where size_t is 16 bits): counted as SIZE_MAX,
+     * so that err.need says so (it said 0) */
+    arr = icbu__alloc(r, count > ((size_t)-1) / size ? (size_t)-1 : count * size);
     icbu__path_push(&r->path, NULL, 0, 0);
     for (k = 0; ; k++) {
         icbu__jws(r);
@@ -3744,7 +3748,9 @@ ICBUDEF icbu_status icbu_decode_request(const icbu_method *m, const char *json, 
     st = icbu__jroot(&r, m->request, &o);
     if (used) *used = r.used;
     if (st != ICBU_OK) return st;
-    if (r.nospace && arena) { e->need = r.used; return icbu__fail(e, ICBU_E_NOSPACE); }
+    /* a need of SIZE_MAX (saturated: 64 KB where size_t is 16 bits) fits no
+     * arena: a sizing call fails too */
+    if ((r.nospace && arena) || r.used == (size_t)-1) { e->need = r.used; return icbu__fail(e, ICBU_E_NOSPACE); }
     *out = o;
     return ICBU_OK;
 }

@@ -9,6 +9,9 @@
  * beyond what the library itself calls; each check's buffers are small
  * (under 2 KB) for an MCU with 8 KB of RAM. The checks that exchange or
  * decode are left out with ICBU_REFLOW_NO_EXCHANGE / ICBU_REFLOW_NO_DECODER.
+ * The decoder's two checks take 6 KB of JSON in their frame: where size_t is
+ * 16 bits they are in an image built with FW_WIDTH_BIG alone, which has
+ * them and nothing else (with 8 KB of RAM, it is built without the exchange).
  *
  * The long outputs are made from one short string, referred to many times by
  * an item_url_list: its n elements all point at it. The JSON's length for n
@@ -18,6 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "icbu_reflow.h"
+
+#if defined(FW_WIDTH_BIG) && defined(ICBU_REFLOW_NO_DECODER)
+#error "FW_WIDTH_BIG is the decoder's checks alone: build it with the decoder"
+#endif
 
 typedef void (*fw_say)(const char *line);
 
@@ -39,6 +46,20 @@ static int fw_w_report(fw_say say, const char *name, int ok, const char *why, ui
     say(line);
     return !ok;
 }
+
+/* Whether a length of `want` bytes (32 bits) is past SIZE_MAX; what it must
+ * read as in size_t (saturated). */
+static int fw_w_past(uint32_t want) {
+#if SIZE_MAX < 0xFFFFFFFFu
+    return want > SIZE_MAX;
+#else
+    (void)want;
+    return 0;
+#endif
+}
+
+#ifndef FW_WIDTH_BIG
+static size_t fw_w_sat(uint32_t want) { return fw_w_past(want) ? (size_t)-1 : (size_t)want; }
 
 static int fw_w_same(const char *a, const char *b, size_t n) {
     size_t i;
@@ -106,18 +127,6 @@ static size_t fw_w_just_past(fw_w_big *b, int signed_body, uint32_t *total) {
     *total = fw_w_len(b, signed_body, n);
     return n;
 }
-
-/* Whether a length of `want` bytes (32 bits) is past SIZE_MAX; what it must
- * read as in size_t (saturated). */
-static int fw_w_past(uint32_t want) {
-#if SIZE_MAX < 0xFFFFFFFFu
-    return want > SIZE_MAX;
-#else
-    (void)want;
-    return 0;
-#endif
-}
-static size_t fw_w_sat(uint32_t want) { return fw_w_past(want) ? (size_t)-1 : (size_t)want; }
 
 /* A sizing call past SIZE_MAX is ICBU_E_NOSPACE with need SIZE_MAX, never
  * ICBU_OK with the length wrapped; within size_t, ICBU_OK and the length. */
@@ -198,7 +207,43 @@ static int fw_w_dates(fw_say say) {
     return fw_w_report(say, "dates_from_unix", 1, "", 0);
 }
 
-#ifndef ICBU_REFLOW_NO_EXCHANGE
+#endif /* FW_WIDTH_BIG */
+
+#if !defined(ICBU_REFLOW_NO_DECODER) && (SIZE_MAX > 0xFFFFu || defined(FW_WIDTH_BIG))
+/* k empty goods, 6 KB of JSON (in this frame: see FW_WIDTH_BIG above) decoded: their
+ * structs (33 bytes each on AVR) pass 64 KB where size_t is 16 bits, from
+ * k = 1984 with the order's and subject's, from 1986 in the array alone.
+ * A sizing call then says ICBU_E_NOSPACE with err.need SIZE_MAX (not
+ * ICBU_OK with a need cut, nor err.need 0); elsewhere ICBU_OK, all counted. */
+#define FW_W_GOODS 1986
+static int fw_w_decode1(fw_say say, const char *name, unsigned k) {
+    static const char head[] = "{\"subject_matter_info\":{\"goods_item_list\":[";
+    char js[sizeof head - 1 + 3 * FW_W_GOODS + 2];
+    const icbu_order *o;
+    icbu_err e;
+    size_t n = 0, used = 0;
+    unsigned i;
+    uint32_t least = (uint32_t)k * (uint32_t)sizeof(icbu_goods) + (uint32_t)sizeof(icbu_order) +
+                     (uint32_t)sizeof(icbu_subject);
+    icbu_status st;
+    for (i = 0; head[i]; i++) js[n++] = head[i];
+    for (i = 0; i < k; i++) { js[n++] = '{'; js[n++] = '}'; js[n++] = i + 1 < k ? ',' : ']'; }
+    js[n++] = '}'; js[n++] = '}';
+    st = icbu_decode_order(js, n, NULL, 0, &o, &used, &e);
+    if (fw_w_past(least)) {
+        if (st != ICBU_E_NOSPACE) return fw_w_report(say, name, 0, "status", (uint32_t)st);
+        return fw_w_report(say, name, e.need == (size_t)-1 && used == (size_t)-1, "need", (uint32_t)e.need);
+    }
+    if (st != ICBU_OK) return fw_w_report(say, name, 0, "status", (uint32_t)st);
+    return fw_w_report(say, name, used >= (size_t)least, "used", (uint32_t)used);
+}
+static int fw_w_decode_many(fw_say say) {
+    return fw_w_decode1(say, "decode_need_past_64k", 1984) +
+           fw_w_decode1(say, "decode_array_past_64k", FW_W_GOODS);
+}
+#endif
+
+#if !defined(ICBU_REFLOW_NO_EXCHANGE) && !defined(FW_WIDTH_BIG)
 /* A platform error's code past 16 and 32 bits, exactly. */
 static int fw_w_code(fw_say say) {
     char body[] = "{\"error_response\":{\"code\":4294967296123,\"msg\":\"m\",\"sub_code\":\"isv.x\"}}";
@@ -320,6 +365,9 @@ static int fw_w_backoff(fw_say say) {
 }
 #endif
 
+#ifdef FW_WIDTH_BIG
+int fw_width_checks(fw_say say) { return fw_w_decode_many(say); }
+#else
 int fw_width_checks(fw_say say) {
     int fails = 0;
     fails += fw_w_int64(say);
@@ -328,6 +376,9 @@ int fw_width_checks(fw_say say) {
     fails += fw_w_body_sizing(say);
     fails += fw_w_json_buffer(say);
     fails += fw_w_body_buffer(say);
+#if !defined(ICBU_REFLOW_NO_DECODER) && (SIZE_MAX > 0xFFFFu || defined(FW_WIDTH_BIG))
+    fails += fw_w_decode_many(say);
+#endif
 #ifndef ICBU_REFLOW_NO_EXCHANGE
     fails += fw_w_code(say);
     fails += fw_w_content_length(say);
@@ -336,3 +387,4 @@ int fw_width_checks(fw_say say) {
 #endif
     return fails;
 }
+#endif
