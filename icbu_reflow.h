@@ -73,9 +73,9 @@
  *   size needed (NULL with a cap is ICBU_E_ARG; no sizing call for
  *   icbu_http_read and the exchanges and reports, which need a real buffer).
  *   A buffer that is too small gives ICBU_E_NOSPACE with e->need set to the
- *   size needed, and not one byte is written at or past buf[cap]. Where
- *   size_t is 16 bits, a size of SIZE_MAX (64 KB) or more is ICBU_E_NOSPACE
- *   with e->need = SIZE_MAX, for a sizing call too.
+ *   size needed, and not one byte is written at or past buf[cap]. A size of
+ *   SIZE_MAX or more (64 KB where size_t is 16 bits, 4 GB where it is 32) is
+ *   ICBU_E_NOSPACE with e->need = SIZE_MAX, for a sizing call too.
  *   buf may not overlap what the call reads (as memcpy's arguments may not):
  *   the order's structs and strings, the config's strings and secret; nor
  *   may icbu_sign_params' hex overlap its secret or values. The output is
@@ -723,9 +723,10 @@ ICBUDEF icbu_status icbu_call_report(const icbu_config *c, const icbu_method *m,
  * UTF-8 and trailing text are errors with the field path (or the offset).
  * *used gets the arena bytes used (or needed). arena == NULL: sizing call
  * (ICBU_OK, *out NULL; a need of SIZE_MAX or more, which a 16-bit size_t
- * can see, is ICBU_E_NOSPACE with err.need SIZE_MAX). The structs go at 8-byte boundaries (they hold
- * int64_t and pointers), and a sizing call counts from an aligned arena: pass
- * one aligned to 8 bytes, or it may need up to 7 bytes more. */
+ * can see, is ICBU_E_NOSPACE with err.need SIZE_MAX). The structs go at
+ * 8-byte boundaries (they hold int64_t and pointers), and a sizing call counts
+ * from an aligned arena: pass one aligned to 8 bytes, or it may need up to 7
+ * bytes more. */
 ICBUDEF icbu_status icbu_decode_order(const char *json, size_t len, void *arena,
                                       size_t cap, const icbu_order **out, size_t *used,
                                       icbu_err *e);
@@ -1454,19 +1455,16 @@ static void icbu__out_init(icbu__out *o, char *buf, size_t cap) {
     o->buf = buf; o->cap = cap; o->len = 0; o->sg = NULL; o->form = 0; o->staged = 0;
 }
 
-/* Where size_t is 16 bits (AVR), 64 KB of output is within reach: an order
- * whose strings are referred to many times passes it. There the count
- * saturates at SIZE_MAX, which no buffer holds: a count wrapped below cap
- * would write the rest over the start and call it done. Wider, that is 4 GB
- * and more of output, and the check (a compare at each of the writer's
- * inlined sites) is left out. */
-#define ICBU__NARROW ((size_t)-1 <= 0xFFFFu)
-/* Bytes into buf as they are, while they fit. (Every other count is added
- * where it fits in cap, so cannot wrap.) */
+/* Bytes into buf as they are, while they fit. The count saturates at
+ * SIZE_MAX, which no buffer holds: an order whose strings are referred to
+ * many times writes more than SIZE_MAX bytes (64 KB where size_t is 16 bits,
+ * as on AVR; 4 GB with 32), and a count wrapped below cap would write the
+ * rest over the start and call it done. (Every other count is added where it
+ * fits in cap, so cannot wrap.) */
 static ICBU__HOT void icbu__bytes(icbu__out *o, const char *p, size_t n) {
     if (o->buf && o->len <= o->cap && n <= o->cap - o->len) ICBU_MEMCPY(o->buf + o->len, p, n);
     o->len += n;
-    if (ICBU__NARROW && o->len < n) o->len = (size_t)-1;
+    if (o->len < n) o->len = (size_t)-1;
 }
 #define ICBU__LIT(o, lit) icbu__bytes(o, lit, sizeof(lit) - 1)
 
@@ -1993,12 +1991,11 @@ static icbu_status icbu__write(icbu__out *o, unsigned ty, const void *req, icbu_
     return icbu__wobj(&w, ty, (const unsigned char *)req);
 }
 
-/* The length; ICBU_E_NOSPACE past cap, or at SIZE_MAX where size_t is 16
- * bits (a count that saturated: no buffer holds it, so a sizing call fails
- * too). */
+/* The length; ICBU_E_NOSPACE past cap, or at SIZE_MAX (a count that
+ * saturated: no buffer holds it, so a sizing call fails too). */
 static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
     if (len) *len = o->len;
-    if ((o->buf && o->len > o->cap) || (ICBU__NARROW && o->len == (size_t)-1)) {
+    if ((o->buf && o->len > o->cap) || o->len == (size_t)-1) {
         if (e) e->need = o->len;
         return icbu__fail(e, ICBU_E_NOSPACE);
     }
