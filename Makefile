@@ -34,7 +34,8 @@ PSA_WRAP     := -Wl,--wrap=psa_hash_setup,--wrap=psa_hash_update,--wrap=psa_hash
 PACKAGES := libmbedtls-dev libbearssl-dev libcmocka-dev openssl clang libclang-rt-14-dev valgrind cmake patch xz-utils \
             pkgconf python3-yaml python3-kconfiglib \
             ca-certificates libcjson-dev 'libcurl4-openssl-dev|libcurl4-gnutls-dev' libssl-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
-            gcc-riscv64-unknown-elf qemu-system-arm qemu-system-misc picolibc-riscv64-unknown-elf picolibc-arm-none-eabi
+            gcc-riscv64-unknown-elf qemu-system-arm qemu-system-misc picolibc-riscv64-unknown-elf picolibc-arm-none-eabi \
+            gcc-avr avr-libc
 
 .PHONY: all deps test unit demo clean examples arena install
 all: examples unit

@@ -21,7 +21,10 @@
 #   make test-cross    unit tests on i386, armhf (qemu) and s390x (qemu, big endian)
 #   make test-firmware linked images on emulated MCUs (tools/firmware.py): Cortex-M0+ and
 #                      Cortex-M4F on qemu-system-arm -M mps2-an385/an386 (newlib-nano), RV32IMAC
-#                      on qemu-system-riscv32 -M virt (picolibc), in each configuration (build
+#                      on qemu-system-riscv32 -M virt (picolibc), ATmega2560 (16-bit int and
+#                      size_t) on qemu-system-avr -M mega2560 (avr-libc; the sign
+#                      configurations: the full client does not fit in its 8 kB of SRAM), in
+#                      each configuration (build
 #                      and sign; full client, which runs icbu_exchange and icbu_report over an
 #                      in-memory transport against canned gateway answers; full client +
 #                      decoder), with a small custom hash and some with mbedTLS; every signed
@@ -35,7 +38,8 @@
 # `make test` runs audit, compilers, test-firmware, size-budget and stack-budget (through
 # EXTRA_SUITES).
 # Packages: gcc-arm-none-eabi, gcc-riscv64-unknown-elf (size); libnewlib-arm-none-eabi,
-# picolibc-riscv64-unknown-elf, qemu-system-arm, qemu-system-misc (test-firmware); deb-src
+# picolibc-riscv64-unknown-elf, qemu-system-arm, qemu-system-misc, gcc-avr, avr-libc
+# (test-firmware); deb-src
 # lines for `apt-get source mbedtls bearssl` (size's PSA row, stack, test-firmware); see
 # tools/cross.sh for test-cross.
 
@@ -45,11 +49,12 @@ DOCS_DIR     ?= docs
 ARM_CC       ?= arm-none-eabi-gcc
 ARM_SIZE     ?= arm-none-eabi-size
 RISCV_CC     ?= riscv64-unknown-elf-gcc
+AVR_CC       ?= avr-gcc
 HOST_CC      ?= gcc
 BACKEND_SRC  ?= $(BUILD)/backend-src
 CROSS_ARCHES ?= i386 armhf s390x
 FIRMWARE_ENV  = BUILD=$(BUILD) ARM_CC=$(ARM_CC) ARM_SIZE=$(ARM_SIZE) RISCV_CC=$(RISCV_CC) \
-                HOST_CC=$(HOST_CC) BACKEND_SRC=$(BACKEND_SRC)
+                AVR_CC=$(AVR_CC) HOST_CC=$(HOST_CC) BACKEND_SRC=$(BACKEND_SRC)
 # The linked images' measurements (tools/firmware.py), read by size.py and stack.py
 FIRMWARE_MEASURED := $(BUILD)/firmware-measured.json
 FIRMWARE_INPUTS   := icbu_reflow.h icbu_reflow.c tools/firmware.py tests/check_body.py \

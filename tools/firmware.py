@@ -9,6 +9,13 @@ them on QEMU, checks what they print, and measures them. Targets:
         Cortex-M3 runs ARMv6-M code; the startup makes unaligned accesses fault)
   m4f   Cortex-M4F, newlib-nano, qemu-system-arm -M mps2-an386
   rv32  RV32IMAC, picolibc, qemu-system-riscv32 -M virt
+  avr   ATmega2560 (8-bit AVR: int, size_t and pointers of 16 bits), avr-libc,
+        qemu-system-avr -M mega2560; no semihosting: the program prints on USART0
+        into a file and ends with "fw exit 0|1", on which QEMU is stopped. Its 8 kB
+        of SRAM also hold every read-only table and string (avr-gcc copies
+        .rodata into RAM), so the program writes into 3 kB (fw_main.c) and the
+        sign configurations alone run there: the full client's buffers (a 6 kB
+        arena, 4 kB of sent bytes, a 2 kB answer) do not fit
 
 and, for each, the library compiled in the configurations of docs/size.md:
 
@@ -60,7 +67,7 @@ of docs/size.md (tools/size.py) and of the painted ones of docs/stack.md
 (tools/stack.py); tools/firmware.mk rebuilds it when a source changes.
 
 A separate check: the undefined symbols of the library object alone for
-Cortex-M0+, Cortex-M4F and RV32IMC, in each configuration (NO_EXCHANGE and
+Cortex-M0+, Cortex-M4F, RV32IMC and ATmega2560, in each configuration (NO_EXCHANGE and
 NO_DECODER, each alone, both, neither) at -Os and -O2. A 64-bit division helper
 (__aeabi_ldivmod, __aeabi_uldivmod, __divdi3, __udivdi3, __moddi3, __umoddi3)
 is printed as a "note - " line with the functions that call it; with
@@ -78,12 +85,13 @@ Prints "ok - ...", "not ok - ..." and "note - ..." lines and, last,
 "N passed, N failed"; exit status 1 when any failed.
 
 Environment: BUILD (build), ARM_CC (arm-none-eabi-gcc), RISCV_CC
-(riscv64-unknown-elf-gcc), HOST_CC (gcc), BACKEND_SRC (BUILD/backend-src),
-QEMU_ARM (qemu-system-arm), QEMU_RISCV32 (qemu-system-riscv32), FIRMWARE_JOBS
+(riscv64-unknown-elf-gcc), AVR_CC (avr-gcc), HOST_CC (gcc), BACKEND_SRC
+(BUILD/backend-src), QEMU_ARM (qemu-system-arm), QEMU_RISCV32
+(qemu-system-riscv32), QEMU_AVR (qemu-system-avr), FIRMWARE_JOBS
 (the number of processors), FIRMWARE_STRICT_DIV (unset), HDR_DIR (where
 icbu_reflow.h and icbu_reflow.c are; the repository). The nm, size and objdump
 of each cross toolchain are its gcc's name with gcc replaced (ARM_NM, RISCV_NM,
-... override). Python 3 standard library only.
+AVR_NM, ... override). Python 3 standard library only.
 """
 import argparse
 import bisect
@@ -112,9 +120,11 @@ MEASURED = os.path.join(BUILD, "firmware-measured.json")
 BACKEND_SRC = os.path.abspath(os.environ.get("BACKEND_SRC", os.path.join(BUILD, "backend-src")))
 ARM_CC = os.environ.get("ARM_CC", "arm-none-eabi-gcc")
 RISCV_CC = os.environ.get("RISCV_CC", "riscv64-unknown-elf-gcc")
+AVR_CC = os.environ.get("AVR_CC", "avr-gcc")
 HOST_CC = os.environ.get("HOST_CC", "gcc")
 QEMU_ARM = os.environ.get("QEMU_ARM", "qemu-system-arm")
 QEMU_RISCV32 = os.environ.get("QEMU_RISCV32", "qemu-system-riscv32")
+QEMU_AVR = os.environ.get("QEMU_AVR", "qemu-system-avr")
 JOBS = int(os.environ.get("FIRMWARE_JOBS") or os.cpu_count() or 2)
 STRICT_DIV = os.environ.get("FIRMWARE_STRICT_DIV", "") not in ("", "0")
 QEMU_TIMEOUT = 60
@@ -168,6 +178,7 @@ M4F = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 M0P = ["-mcpu=cortex-m0plus", "-mthumb"]
 RV32IMAC = ["-march=rv32imac", "-mabi=ilp32"]
 RV32IMC = ["-march=rv32imc", "-mabi=ilp32"]
+AVR = ["-mmcu=atmega2560"]
 COMMON = ["-std=gnu99", "-Os", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra"]
 
 
@@ -199,11 +210,21 @@ ARCHES = {
         "qemu": [QEMU_RISCV32, "-M", "virt", "-bios", "none"],
         "nm": binutil(RISCV_CC, "nm", "RISCV_NM"), "size": binutil(RISCV_CC, "size", "RISCV_SIZE"),
     },
+    # avr-libc's startup and linker script; avr.ld only adds the stack's bounds.
+    # "serial": the output is USART0's, not semihosting's (run_serial).
+    "avr": {
+        "label": "ATmega2560", "cc": AVR_CC, "flags": AVR,
+        "libc": "avr-libc", "sources": ["avr.c"], "ld": "avr.ld", "startfiles": True,
+        "link": [], "serial": True,
+        "qemu": [QEMU_AVR, "-M", "mega2560"],
+        "nm": binutil(AVR_CC, "nm", "AVR_NM"), "size": binutil(AVR_CC, "size", "AVR_SIZE"),
+    },
 }
 
 # (name, target, configuration, hash): every configuration on every target with
 # the custom hash (docs/size.md); mbedTLS where docs/stack.md needs it (Cortex-M4F,
-# build and sign and everything) and for build and sign on RV32.
+# build and sign and everything) and for build and sign on RV32; on AVR the sign
+# configurations (the full client's buffers do not fit in its 8 kB of SRAM).
 IMAGES = [("%s-%s-%s" % (a, c, h), a, c, h) for a, c, h in (
     ("m0p", "signonly", "custom"), ("m4f", "signonly", "custom"), ("rv32", "signonly", "custom"),
     ("m0p", "nolibc", "custom"), ("m4f", "nolibc", "custom"), ("rv32", "nolibc", "custom"),
@@ -211,7 +232,9 @@ IMAGES = [("%s-%s-%s" % (a, c, h), a, c, h) for a, c, h in (
     ("m4f", "sign", "custom"), ("m4f", "sign", "mbedtls"), ("m4f", "client", "custom"),
     ("m4f", "full", "custom"), ("m4f", "full", "mbedtls"),
     ("rv32", "sign", "custom"), ("rv32", "sign", "mbedtls"), ("rv32", "client", "custom"),
-    ("rv32", "full", "custom"))]
+    ("rv32", "full", "custom"),
+    ("avr", "signonly", "custom"), ("avr", "nolibc", "custom"), ("avr", "sign", "custom"),
+    ("avr", "sign", "mbedtls"))]
 TWINS = sorted({(c, h) for _, _, c, h in IMAGES})
 
 
@@ -219,6 +242,11 @@ def qemu_args(elf, out):
     """No display, no default devices; the semihosting console into the file out."""
     return ["-display", "none", "-nodefaults", "-chardev", "file,id=fwout,path=" + out.replace(",", ",,"),
             "-semihosting-config", "enable=on,target=native,chardev=fwout", "-kernel", elf]
+
+
+def serial_args(elf, out):
+    """AVR: the image as the flash, USART0 into the file out, no monitor."""
+    return ["-bios", elf, "-display", "none", "-serial", "file:" + out, "-monitor", "none"]
 
 
 def run_qemu(cmd, out):
@@ -230,6 +258,42 @@ def run_qemu(cmd, out):
     except OSError:
         printed = b""
     return rc, printed, so + se
+
+
+EXIT_LINE = re.compile(rb"(?:^|\n)fw exit ([01])\n")
+
+
+def run_serial(cmd, out):
+    """run_qemu for a machine without semihosting (AVR), whose QEMU never exits by
+    itself: QEMU is stopped once the program has printed its "fw exit 0|1" line
+    (tests/firmware/avr.c's fw_exit), whose digit is the exit status; stopped
+    at QEMU_TIMEOUT without it, or when QEMU ends first (a fault), is a failure."""
+    try:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as ex:
+        return 127, b"", str(ex).encode()
+    t0, rc, printed, why = time.time(), None, b"", b""
+    while True:
+        try:
+            with open(out, "rb") as f:
+                printed = f.read()
+        except OSError:
+            printed = b""
+        m = EXIT_LINE.search(printed)
+        if m:
+            rc = int(m.group(1))
+            break
+        if p.poll() is not None:
+            rc, why = p.returncode or 1, b"\nQEMU ended before the program's fw exit line"
+            break
+        if time.time() - t0 > QEMU_TIMEOUT:
+            rc, why = 124, b"\ntimed out after %d s without the program's fw exit line" % QEMU_TIMEOUT
+            break
+        time.sleep(0.02)
+    if p.poll() is None:
+        p.kill()
+    so, se = p.communicate()
+    return rc, printed, so + se + why
 
 
 def hash_spec(kind):
@@ -247,7 +311,8 @@ def hash_spec(kind):
 DIV_TARGETS = [("Cortex-M0+", ARM_CC, M0P, binutil(ARM_CC, "nm", "ARM_NM"), binutil(ARM_CC, "objdump", "ARM_OBJDUMP")),
                ("Cortex-M4F", ARM_CC, M4F, binutil(ARM_CC, "nm", "ARM_NM"), binutil(ARM_CC, "objdump", "ARM_OBJDUMP")),
                ("RV32IMC", RISCV_CC, RV32IMC + ["-ffreestanding"], binutil(RISCV_CC, "nm", "RISCV_NM"),
-                binutil(RISCV_CC, "objdump", "RISCV_OBJDUMP"))]
+                binutil(RISCV_CC, "objdump", "RISCV_OBJDUMP")),
+               ("ATmega2560", AVR_CC, AVR, binutil(AVR_CC, "nm", "AVR_NM"), binutil(AVR_CC, "objdump", "AVR_OBJDUMP"))]
 DIV_CONFIGS = [("build and sign", ["ICBU_REFLOW_NO_EXCHANGE", "ICBU_REFLOW_NO_DECODER"]),
                ("full client", ["ICBU_REFLOW_NO_DECODER"]),
                ("NO_EXCHANGE alone", ["ICBU_REFLOW_NO_EXCHANGE"]),
@@ -375,9 +440,10 @@ def link_cmd(name, arch, objs):
     a = ARCHES[arch]
     d = os.path.join(OUT, name)
     elf = os.path.join(d, name + ".elf")
-    return [a["cc"]] + a["flags"] + ["-Os", "-nostartfiles", "-Wl,--gc-sections", "-T", os.path.join(FW, a["ld"]),
-                                     "-Wl,-Map=" + os.path.join(d, name + ".map")] + a["link"] + \
-        ["-o", elf] + objs, elf
+    # with the C library's startup (AVR), the script is an input that adds to its default one
+    script = [os.path.join(FW, a["ld"])] if a.get("startfiles") else ["-nostartfiles", "-T", os.path.join(FW, a["ld"])]
+    return [a["cc"]] + a["flags"] + ["-Os", "-Wl,--gc-sections"] + script + \
+        ["-Wl,-Map=" + os.path.join(d, name + ".map")] + a["link"] + ["-o", elf] + objs, elf
 
 
 def twin_name(config, hsh):
@@ -415,6 +481,7 @@ def div_jobs():
 HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 MEMBER = re.compile(r"^(.*\.a)\((.*)\)$")
 FLASH_SECTIONS = {".text", ".rodata", ".ARM.extab", ".ARM.exidx", ".data"}
+RAM_SECTIONS = {".data", ".bss", ".noinit"}       # static RAM; on AVR .data holds the read-only data too
 
 
 def parse_map(path):
@@ -573,7 +640,9 @@ def measure(arch, roles, mapfile, elf):
     lib = {"text": 0, "rodata": 0, "data": 0}
     lib_sections = []
     for outsec, insec, size in by_file.get(lib_obj, []):
-        kind = "text" if outsec == ".text" else "data" if outsec == ".data" else "rodata"
+        # AVR: read-only data is in .data (copied to RAM), counted as what it is
+        kind = "text" if outsec == ".text" else \
+            "data" if outsec == ".data" and not insec.startswith(".rodata") else "rodata"
         lib[kind] += size
         lib_sections.append((insec, size, kind))
     hash_bytes = sum(size for o, r in roles.items() if r == "hash" for _, _, size in by_file.get(o, []))
@@ -587,11 +656,13 @@ def measure(arch, roles, mapfile, elf):
                         "library_wants": sorted(need["library"].get((archive, member), ()))})
     lib_helpers = sum(h["bytes"] for h in helpers if "library" in h["needed_by"])
     rc, out, _ = run([a["size"], "-A", elf])
-    flash = 0
+    flash = ram = 0
     for line in text(out).splitlines():
         f = line.split()
         if len(f) >= 2 and f[0] in FLASH_SECTIONS and f[1].isdigit():
             flash += int(f[1])
+        if len(f) >= 2 and f[0] in RAM_SECTIONS and f[1].isdigit():
+            ram += int(f[1])
     lib_sections.sort(key=lambda x: (-x[1], x[0]))
     # cross-check: the sized icbu_ symbols of the library in the image (nm -S); string
     # literals and other anonymous read-only data have none, so this is at most the above
@@ -606,7 +677,7 @@ def measure(arch, roles, mapfile, elf):
                    if s.startswith("icbu_") and s not in hooks and not s.startswith("icbu_custom_"))
     return {"icbu_symbols": named, "library": lib, "library_total": sum(lib.values()), "helpers": helpers,
             "library_helpers": lib_helpers, "library_plus_helpers": sum(lib.values()) + lib_helpers,
-            "hash": hash_bytes, "image_flash": flash, "library_sections": lib_sections,
+            "hash": hash_bytes, "image_flash": flash, "image_ram": ram, "library_sections": lib_sections,
             "calls": calls}
 
 
@@ -639,7 +710,7 @@ def unescape_head(s):
 
 def parse_output(out):
     r = {"bodies": {}, "json": None, "dates": [], "stack": {}, "fails": [], "begin": None, "end": None,
-         "requests": {}, "outcomes": {}, "decoded": {}}
+         "requests": {}, "outcomes": {}, "decoded": {}, "begins": 0}
     for line in out.replace("\r\n", "\n").split("\n"):   # QEMU's console may end lines with CR LF
         kind, _, rest = line.partition(" ")
         if kind == "body":
@@ -667,6 +738,7 @@ def parse_output(out):
             r["fails"].append(rest)
         elif line.startswith("fw begin "):
             r["begin"] = line[9:]
+            r["begins"] += 1
         elif line.startswith("fw end "):
             r["end"] = line[7:]
         elif line.startswith("fw fault"):
@@ -753,6 +825,7 @@ def render(m):
              "The library's own flash and the libgcc/libc helpers it pulls in, itemized, by configuration "
              "and target: [size.md](size.md#linked-images); the painted stack of the Cortex-M4F images "
              "next to the static figures: [stack.md](stack.md#painted-and-static-cortex-m4f--os).")
+    L += render_avr(imgs)
     L.append("")
     L.append("### 64-bit division helpers in the library object")
     L.append("")
@@ -773,15 +846,53 @@ def render(m):
     L.append("")
     L.append("Images: `-Os -ffunction-sections -fdata-sections`, linked with `--gc-sections`; Cortex-M0+ is "
              "`%s` and Cortex-M4F `%s`, both with `--specs=nano.specs` (newlib-nano); RV32IMAC is `%s` with "
-             "`--specs=picolibc.specs`. Hash back ends: %s; %s, with `tests/firmware/mbedtls_config.h` "
-             "(MD5 and SHA-256 only). Toolchains: `arm-none-eabi-gcc` %s, `riscv64-unknown-elf-gcc` %s, "
-             "QEMU %s." % (" ".join(M0P), " ".join(M4F), " ".join(RV32IMAC), m["hashes"]["custom"],
-                           m["hashes"]["mbedtls"], v["arm"], v["riscv"], v["qemu"]))
+             "`--specs=picolibc.specs`; ATmega2560 is `%s` with avr-libc. Hash back ends: %s; %s, with "
+             "`tests/firmware/mbedtls_config.h` (MD5 and SHA-256 only). Toolchains: `arm-none-eabi-gcc` %s, "
+             "`riscv64-unknown-elf-gcc` %s, `avr-gcc` %s, QEMU %s." % (
+                 " ".join(M0P), " ".join(M4F), " ".join(RV32IMAC), " ".join(AVR), m["hashes"]["custom"],
+                 m["hashes"]["mbedtls"], v["arm"], v["riscv"], v.get("avr", "?"), v["qemu"]))
     L.append("")
     L.append("Measured on %s by `tools/firmware.py`; `make docs-firmware` rewrites this block. "
              "`make test-firmware` builds, runs and checks the same images without comparing with this page."
              % m["header"])
     return "\n".join(L) + "\n"
+
+
+def render_avr(imgs):
+    """The AVR images' own figures: docs/size.md and docs/stack.md are about the
+    32-bit targets and leave them out."""
+    avr = [(n, imgs[n]) for n, a, _, _ in IMAGES if a == "avr" and n in imgs]
+    if not avr:
+        return []
+    L = ["", "### ATmega2560: 16-bit int and size_t", "",
+         "The sign configurations on an 8-bit AVR (`int`, `size_t` and pointers of 16 bits, `long` of 32) "
+         "under `qemu-system-avr -M mega2560`: every body byte for byte the host twin's and verified by "
+         "`tests/check_body.py`, the JSON and the dates the host's and Python's. avr-gcc keeps read-only "
+         "data in RAM (classic AVR cannot read flash with an ordinary load; avr-libc's startup copies it), "
+         "so the library's tables take SRAM as well as flash: the column \"read-only (RAM)\". The full client "
+         "does not run there: its buffers in the test program (a 6 kB arena, 4 kB kept of what was sent, a "
+         "2 kB answer) and the read-only data of the library and of the canned answers exceed the 8 kB "
+         "of SRAM.", "",
+         "| image | configuration | hash back end | library code | read-only (RAM) | helpers | library + "
+         "helpers | whole image, flash | whole image, static RAM | painted `icbu_sign_body` (deepest) |",
+         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, im in avr:
+        sz, st = im["size"], im["stack"]
+        sign = [v for e, v in st.items() if e.startswith("icbu_sign_body/") and isinstance(v, int)]
+        L.append("| %s | %s | %s | %d | %d | %d | %d | %d | %s | %s |" % (
+            name, im["config_label"], "custom" if im["hash"] == "custom" else "mbedTLS",
+            sz["library"]["text"], sz["library"]["rodata"] + sz["library"]["data"], sz["library_helpers"],
+            sz["library_plus_helpers"], sz["image_flash"], sz.get("image_ram", "?"),
+            max(sign) if sign else "?"))
+    first = avr[0][1]
+    lib_h = [h for h in first["size"]["helpers"] if "library" in h["needed_by"]]
+    L.append("")
+    L.append("Helpers the library pulls in there (%s): %s. Static RAM: `.data` (read-only data included) "
+             "and `.bss`, the program's 3 kB buffer and the example order included; the stack is the rest. "
+             "Painted: the peak of one call, as for the other targets." % (
+                 avr[0][0], ", ".join("`%s` (%s, %d B)" % (h["member"], ", ".join(h["library_wants"][:3]) or "-",
+                                                           h["bytes"]) for h in lib_h)))
+    return L
 
 
 def load(path):
@@ -840,9 +951,10 @@ def check_image(rep, name, arch, config, hsh, im, out, twin, want_json):
     """Every check of one image that ran; returns its parsed output."""
     rc, printed, err = out
     r = parse_output(text(printed))
-    rep.ok(rc == 0 and r["begin"] == name and r["end"] == "ok" and not r["fails"],
+    # once: an AVR that jumps to 0 (a smashed return address; it has no fault) starts again
+    rep.ok(rc == 0 and r["begin"] == name and r["begins"] == 1 and r["end"] == "ok" and not r["fails"],
            "%s: ran on %s to its end" % (name, " ".join(im["qemu_cmd"][:3])),
-           "exit %d, fails %s\n    %s" % (rc, r["fails"], tail(printed + err)))
+           "exit %d, began %d times, fails %s\n    %s" % (rc, r["begins"], r["fails"], tail(printed + err)))
     expected = json.loads(want_json)
     for m in METHODS:
         body = r["bodies"].get(m)
@@ -928,7 +1040,7 @@ def main():
         pass
 
     # tools
-    need = [ARM_CC, RISCV_CC, HOST_CC, QEMU_ARM, QEMU_RISCV32]
+    need = [ARM_CC, RISCV_CC, AVR_CC, HOST_CC, QEMU_ARM, QEMU_RISCV32, QEMU_AVR]
     missing = [t for t in need if not shutil.which(t)]
     if missing:
         rep.ok(False, "tools present", "missing %s (`make deps` installs them)" % ", ".join(missing))
@@ -985,9 +1097,10 @@ def main():
         for name, arch, config, hsh in IMAGES:
             if name not in failed_units:
                 printed = os.path.join(OUT, name, name + ".out")
-                cmd = ARCHES[arch]["qemu"] + qemu_args(images[name]["elf"], printed)
+                serial = ARCHES[arch].get("serial")
+                cmd = ARCHES[arch]["qemu"] + (serial_args if serial else qemu_args)(images[name]["elf"], printed)
                 images[name]["qemu_cmd"] = cmd
-                runs[ex.submit(run_qemu, cmd, printed)] = name
+                runs[ex.submit(run_serial if serial else run_qemu, cmd, printed)] = name
         for key, exe in twins.items():
             if twin_name(*key) not in failed_units:
                 runs[ex.submit(run, [exe], 60)] = twin_name(*key)
@@ -1061,7 +1174,8 @@ def main():
 
     dump = {"header": header_id(), "header_sha256": header_sha256(), "passed": rep.passed,
             "failed": rep.failed, "seconds": round(time.time() - t0, 1),
-            "versions": {"arm": version(ARM_CC), "riscv": version(RISCV_CC), "qemu": version(QEMU_ARM)},
+            "versions": {"arm": version(ARM_CC), "riscv": version(RISCV_CC), "avr": version(AVR_CC),
+                         "qemu": version(QEMU_ARM)},
             "hashes": {h: hash_spec(h)["label"] for h in ("custom", "mbedtls")},
             "images": results,
             "div64": [{"target": d["target"], "config": d["config"], "opt": d["opt"],

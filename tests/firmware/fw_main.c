@@ -1,6 +1,6 @@
 /* The firmware image's program (tools/firmware.py builds it for Cortex-M0+,
- * Cortex-M4F, RV32IMAC and, as its twin, the host), in the configuration the
- * library is compiled in:
+ * Cortex-M4F, RV32IMAC, ATmega2560 and, as its twin, the host), in the
+ * configuration the library is compiled in:
  *   build and sign (ICBU_REFLOW_NO_EXCHANGE + NO_DECODER): signs the API
  *     document's example order (tests/example_order.h) with md5, hmac and
  *     hmac-sha256 as tests/example_order.h's example_config does (and
@@ -132,8 +132,24 @@ static void report(const char *entry) { (void)entry; }
 #endif
 
 static example_order x;
-static char buf[8192];
+/* What the program writes into: the largest body is under 3 kB. The AVR
+ * image's 8 kB of SRAM also holds every string literal and the library's
+ * tables (avr-gcc copies read-only data to RAM), so it gets 3 kB. */
+#if defined(__AVR__)
+#define FW_BUF_BYTES 3072
+#else
+#define FW_BUF_BYTES 8192
+#endif
+static char buf[FW_BUF_BYTES];
 
+
+#if defined(__AVR__)
+static uint32_t fnv1a(const char *p, size_t n) {
+    uint32_t h = 2166136261u;
+    while (n--) h = (h ^ (unsigned char)*p++) * 16777619u;
+    return h;
+}
+#endif
 
 /* Build and sign: the three bodies. */
 static void sign_bodies(void) {
@@ -162,10 +178,21 @@ static void sign_bodies(void) {
      * peak (compared byte by byte here: a memcmp call would link one that the
      * library's object names but this image's library never calls) */
     {
+#if defined(__AVR__)
+        /* no room for a second buffer: the body again into buf, held to the
+         * first's length and FNV-1a digest */
+        char *again = buf;
+        uint32_t first = fnv1a(buf, n);
+#else
         static char again[sizeof buf];
+#endif
         size_t m = 0, j = 0;
-        MEASURE(st = icbu_sign_body(&c, &x.o, again, sizeof again, &m, NULL));
+        MEASURE(st = icbu_sign_body(&c, &x.o, again, sizeof buf, &m, NULL));
+#if defined(__AVR__)
+        if (st == ICBU_OK && m == n && fnv1a(again, m) == first) j = n;
+#else
         while (st == ICBU_OK && m == n && j < n && again[j] == buf[j]) j++;
+#endif
         if (st != ICBU_OK) fail("icbu_sign_body/no-err", st);
         else if (m != n || j != n) fail("no-err-differs", ICBU_OK);
         else report("icbu_sign_body/no-err");

@@ -5,6 +5,8 @@
  *   cortex_m.c + cortex_m.ld        Cortex-M4F on qemu-system-arm -M mps2-an386, Cortex-M0+
  *                                   (ARMv6-M) on -M mps2-an385, semihosting
  *   rv32.c + rv32_start.S + rv32.ld RV32IMAC, qemu-system-riscv32 -M virt, semihosting
+ *   avr.c                           ATmega2560, qemu-system-avr -M mega2560, USART0 (no
+ *                                   semihosting), avr-libc's startup and linker script
  *   host.c                          the host twin: stdout, exit() */
 #ifndef FW_PLATFORM_H
 #define FW_PLATFORM_H
@@ -28,6 +30,15 @@ static inline uintptr_t fw_sp(void) {
 #endif
     return sp;
 }
+#endif
+
+#if defined(__AVR__)
+#include <avr/io.h>
+#define FW_STACK_PAINT 1
+/* Defined at the link (tools/firmware.py): the end of .bss/.noinit (avr-libc's
+ * __heap_start; nothing here uses the heap) and one past RAMEND. */
+extern uint32_t __stack_bottom[], __stack_top[];
+static inline uintptr_t fw_sp(void) { return (uintptr_t)SP; }
 #endif
 
 #endif
