@@ -13,9 +13,10 @@ them on QEMU, checks what they print, and measures them. Targets:
         qemu-system-avr -M mega2560; no semihosting: the program prints on USART0
         into a file and ends with "fw exit 0|1", on which QEMU is stopped. Its 8 kB
         of SRAM also hold every read-only table and string (avr-gcc copies
-        .rodata into RAM), so the program writes into 3 kB (fw_main.c) and the
-        sign configurations alone run there: the full client's buffers (a 6 kB
-        arena, 4 kB of sent bytes, a 2 kB answer) do not fit
+        .rodata into RAM), so the program writes into 2.75 kB and decodes into
+        1.25 kB there (fw_main.c); the sign configurations and "decode" (below)
+        run there, not the full client: its buffers (a 6 kB arena, 4 kB of sent
+        bytes, a 2 kB answer) do not fit
 
 and, for each, the library compiled in the configurations of docs/size.md:
 
@@ -35,6 +36,8 @@ and, for each, the library compiled in the configurations of docs/size.md:
           (503) that accepts, chunked, on the second attempt
   full    full client + decoder (nothing left out): the same, then
           icbu_decode_order of the order's own JSON, written and signed again
+  decode  build and sign + decoder (ICBU_REFLOW_NO_EXCHANGE alone; AVR only, not
+          a row of docs/size.md): build and sign, then the decoder as in full
 
 with the small custom hash of tests/firmware/fw_hash.c (ICBU_REFLOW_CRYPTO_CUSTOM),
 and some with mbedTLS's md5.c, sha256.c and platform_util.c (BACKEND_SRC/mbedtls,
@@ -157,6 +160,9 @@ CONFIGS = {
                "harness": ["fw_transport.c"], "entries": SIGN_ENTRIES + CLIENT_ENTRIES},
     "full": {"label": "full client + decoder", "defines": [],
              "harness": ["fw_transport.c"], "entries": SIGN_ENTRIES + CLIENT_ENTRIES + ["icbu_decode_order"]},
+    # not a row of docs/size.md: the decoder where the full client does not fit (AVR)
+    "decode": {"label": "build and sign + decoder", "defines": ["ICBU_REFLOW_NO_EXCHANGE"],
+               "harness": [], "entries": SIGN_ENTRIES + ["icbu_decode_order"]},
 }
 # What the full client's connections must carry (tests/firmware/fw_answers.h):
 # the case, the body icbu_sign_body signed that it must send, and the main
@@ -224,7 +230,8 @@ ARCHES = {
 # (name, target, configuration, hash): every configuration on every target with
 # the custom hash (docs/size.md); mbedTLS where docs/stack.md needs it (Cortex-M4F,
 # build and sign and everything) and for build and sign on RV32; on AVR the sign
-# configurations (the full client's buffers do not fit in its 8 kB of SRAM).
+# configurations and the decoder without the client (the full client's buffers do
+# not fit in its 8 kB of SRAM).
 IMAGES = [("%s-%s-%s" % (a, c, h), a, c, h) for a, c, h in (
     ("m0p", "signonly", "custom"), ("m4f", "signonly", "custom"), ("rv32", "signonly", "custom"),
     ("m0p", "nolibc", "custom"), ("m4f", "nolibc", "custom"), ("rv32", "nolibc", "custom"),
@@ -234,7 +241,7 @@ IMAGES = [("%s-%s-%s" % (a, c, h), a, c, h) for a, c, h in (
     ("rv32", "sign", "custom"), ("rv32", "sign", "mbedtls"), ("rv32", "client", "custom"),
     ("rv32", "full", "custom"),
     ("avr", "signonly", "custom"), ("avr", "nolibc", "custom"), ("avr", "sign", "custom"),
-    ("avr", "sign", "mbedtls"))]
+    ("avr", "sign", "mbedtls"), ("avr", "decode", "custom"))]
 TWINS = sorted({(c, h) for _, _, c, h in IMAGES})
 
 
@@ -401,6 +408,11 @@ def program_defs(config):
 def exchanges(config):
     """Does the configuration's program run the exchange (the full client's cases)?"""
     return "ICBU_REFLOW_NO_EXCHANGE" not in CONFIGS[config]["defines"]
+
+
+def decodes(config):
+    """Does its program decode the order's JSON (the library has the decoder)?"""
+    return "ICBU_REFLOW_NO_DECODER" not in CONFIGS[config]["defines"]
 
 
 def writes_json(config):
@@ -865,32 +877,38 @@ def render_avr(imgs):
     if not avr:
         return []
     L = ["", "### ATmega2560: 16-bit int and size_t", "",
-         "The sign configurations on an 8-bit AVR (`int`, `size_t` and pointers of 16 bits, `long` of 32) "
-         "under `qemu-system-avr -M mega2560`: every body byte for byte the host twin's and verified by "
-         "`tests/check_body.py`, the JSON and the dates the host's and Python's. avr-gcc keeps read-only "
+         "The sign configurations and the decoder on an 8-bit AVR (`int`, `size_t` and pointers of 16 bits, "
+         "`long` of 32) under `qemu-system-avr -M mega2560`: every body byte for byte the host twin's and "
+         "verified by `tests/check_body.py`, the JSON and the dates the host's and Python's, the decoded "
+         "order's JSON and body the twin's (build and sign + decoder: `ICBU_REFLOW_NO_EXCHANGE` alone, "
+         "an AVR image only). avr-gcc keeps read-only "
          "data in RAM (classic AVR cannot read flash with an ordinary load; avr-libc's startup copies it), "
          "so the library's tables take SRAM as well as flash: the column \"read-only (RAM)\". The full client "
          "does not run there: its buffers in the test program (a 6 kB arena, 4 kB kept of what was sent, a "
          "2 kB answer) and the read-only data of the library and of the canned answers exceed the 8 kB "
          "of SRAM.", "",
          "| image | configuration | hash back end | library code | read-only (RAM) | helpers | library + "
-         "helpers | whole image, flash | whole image, static RAM | painted `icbu_sign_body` (deepest) |",
-         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+         "helpers | whole image, flash | whole image, static RAM | painted `icbu_sign_body` (deepest) "
+         "| painted `icbu_decode_order` |",
+         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, im in avr:
         sz, st = im["size"], im["stack"]
         sign = [v for e, v in st.items() if e.startswith("icbu_sign_body/") and isinstance(v, int)]
-        L.append("| %s | %s | %s | %d | %d | %d | %d | %d | %s | %s |" % (
+        dec = st.get("icbu_decode_order")
+        L.append("| %s | %s | %s | %d | %d | %d | %d | %d | %s | %s | %s |" % (
             name, im["config_label"], "custom" if im["hash"] == "custom" else "mbedTLS",
             sz["library"]["text"], sz["library"]["rodata"] + sz["library"]["data"], sz["library_helpers"],
             sz["library_plus_helpers"], sz["image_flash"], sz.get("image_ram", "?"),
-            max(sign) if sign else "?"))
-    first = avr[0][1]
-    lib_h = [h for h in first["size"]["helpers"] if "library" in h["needed_by"]]
+            max(sign) if sign else "?", dec if isinstance(dec, int) else "-"))
+    # the helpers of the image whose library needs the most of them (the decoder's)
+    most = max(avr, key=lambda kv: kv[1]["size"]["library_helpers"])
+    lib_h = [h for h in most[1]["size"]["helpers"] if "library" in h["needed_by"]]
     L.append("")
     L.append("Helpers the library pulls in there (%s): %s. Static RAM: `.data` (read-only data included) "
-             "and `.bss`, the program's 3 kB buffer and the example order included; the stack is the rest. "
+             "and `.bss`, the program's buffers (2.75 kB to write into, 1.25 kB to decode into) and the example "
+             "order included; the stack is the rest of the 8 kB. "
              "Painted: the peak of one call, as for the other targets." % (
-                 avr[0][0], ", ".join("`%s` (%s, %d B)" % (h["member"], ", ".join(h["library_wants"][:3]) or "-",
+                 most[0], ", ".join("`%s` (%s, %d B)" % (h["member"], ", ".join(h["library_wants"][:3]) or "-",
                                                            h["bytes"]) for h in lib_h)))
     return L
 
@@ -997,7 +1015,7 @@ def check_image(rep, name, arch, config, hsh, im, out, twin, want_json):
             rep.ok(got is not None and not wrong and (twin is None or got == twin["outcomes"].get(case)),
                    "%s %s: outcome %s, the twin's" % (name, case, " ".join("%s=%s" % kv for kv in want.items())),
                    "; ".join(wrong) or repr(got))
-    if config == "full":
+    if decodes(config):
         d = r["decoded"]
         rep.ok(d.get("json") == want_json and d.get("body") == r["bodies"].get("md5") and
                (twin is None or d == twin["decoded"]),
