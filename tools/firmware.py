@@ -39,6 +39,14 @@ and, for each, the library compiled in the configurations of docs/size.md:
   decode  build and sign + decoder (ICBU_REFLOW_NO_EXCHANGE alone; AVR only, not
           a row of docs/size.md): build and sign, then the decoder as in full
 
+and, apart from those, the reader image avr-reader (tests/firmware/fw_reader.c,
+not measured): icbu_url_parse, then icbu_http_read and icbu_parse_response of
+the full client's canned answers over the in-memory transport, and of sizes at
+the edges of a 16-bit and a 32-bit size_t, checked against what each case must
+give, against SIZE_MAX (ICBU_E_HTTP_SIZE past it; ICBU_E_HTTP_TOOBIG with
+err.need saturated up to it) and against its host twin: what icbu_exchange does
+with an answer, on the target where the full client does not fit.
+
 with the small custom hash of tests/firmware/fw_hash.c (ICBU_REFLOW_CRYPTO_CUSTOM),
 and some with mbedTLS's md5.c, sha256.c and platform_util.c (BACKEND_SRC/mbedtls,
 tests/firmware/mbedtls_config.h) for the stack with mbedTLS: IMAGES below.
@@ -243,6 +251,20 @@ IMAGES = [("%s-%s-%s" % (a, c, h), a, c, h) for a, c, h in (
     ("avr", "signonly", "custom"), ("avr", "nolibc", "custom"), ("avr", "sign", "custom"),
     ("avr", "sign", "mbedtls"), ("avr", "decode", "custom"))]
 TWINS = sorted({(c, h) for _, _, c, h in IMAGES})
+
+# The reader image (tests/firmware/fw_reader.c): icbu_url_parse, icbu_http_read and
+# icbu_parse_response on ATmega2560, where the full client does not fit; its twin
+# is the same program on the host. Not measured: it is no configuration's image.
+READER, READER_ARCH, READER_TWIN = "avr-reader", "avr", "host-reader"
+READER_DEFS = ["-DICBU_REFLOW_CRYPTO_CUSTOM", "-DICBU_REFLOW_NO_DECODER"]
+# its canned answers: the full client's case whose outcome each must give (attempts aside)
+READER_ANSWERS = [("accepted", "exchange/accepted"), ("refused", "exchange/refused"),
+                  ("platform", "exchange/platform"), ("chunked", "report/retried")]
+# sizes at the edges of a 16-bit and a 32-bit size_t: (case, framing, value); the
+# head before a Content-Length body, or before a chunk's data
+READER_EDGES = [("cl-65535", "cl", 65535), ("cl-65536", "cl", 65536), ("cl-2^32", "cl", 1 << 32),
+                ("chunk-ffff", "chunk", 0xffff), ("chunk-10000", "chunk", 0x10000),
+                ("chunk-100000000", "chunk", 1 << 32)]
 
 
 def qemu_args(elf, out):
@@ -470,6 +492,96 @@ def twin_cmd(config, hsh):
         ["-I" + SRC, "-I" + os.path.join(ROOT, "tests"), "-I" + FW, "-o", exe,
          os.path.join(FW, "fw_main.c"), os.path.join(FW, "host.c"), os.path.join(SRC, "icbu_reflow.c")] + \
         [os.path.join(FW, s) for s in CONFIGS[config]["harness"]] + h["sources"], exe
+
+
+def reader_jobs():
+    """The reader image's compile commands [(cmd, object)] and its twin's command."""
+    a = ARCHES[READER_ARCH]
+    d = os.path.join(OUT, READER)
+    inc = ["-I" + SRC, "-I" + os.path.join(ROOT, "tests"), "-I" + FW]
+    srcs = [os.path.join(FW, "fw_reader.c"), os.path.join(SRC, "icbu_reflow.c"), os.path.join(FW, "fw_transport.c"),
+            os.path.join(FW, "fw_hash.c")]
+    jobs = []
+    for src in srcs + [os.path.join(FW, x) for x in a["sources"]]:
+        o = os.path.join(d, os.path.splitext(os.path.basename(src))[0] + ".o")
+        jobs.append(([a["cc"]] + a["flags"] + COMMON + READER_DEFS + inc + ['-DFW_NAME="%s"' % READER] +
+                     ["-c", src, "-o", o], o))
+    exe = os.path.join(OUT, READER_TWIN)
+    twin = [HOST_CC, "-std=gnu99", "-O1", "-Wall", "-Wextra"] + READER_DEFS + inc + \
+        ["-o", exe, os.path.join(FW, "host.c")] + srcs
+    return jobs, twin, exe
+
+
+def status_numbers():
+    """{name: number} of icbu_status, in the order of the header's X-macro list."""
+    with open(os.path.join(SRC, "icbu_reflow.h"), encoding="utf-8") as f:
+        names = re.findall(r"^\s*X\((ICBU_\w+),", f.read(), re.M)
+    return {n: i for i, n in enumerate(names)}
+
+
+def check_reader(rep, failed_units, outputs):
+    """The reader image and its twin: each ran once to its end; the gateway's URL and
+    ports at 16 bits; each canned answer's outcome what its case must give; the
+    status of the HTTP reader (and err.need, saturated) at sizes past SIZE_MAX or
+    up to it, from the SIZE_MAX each prints; the two print the same but for those."""
+    st = status_numbers()
+    parsed = {}
+    for unit in (READER_TWIN, READER):
+        if not rep.ok(unit not in failed_units, "%s: built and linked" % unit, failed_units.get(unit, "")):
+            continue
+        rc, printed, err = outputs[unit]
+        lines = text(printed).replace("\r\n", "\n").split("\n")
+        begins = [l for l in lines if l.startswith("fw begin ")]
+        fails = [l for l in lines if l.startswith("fail ")]
+        if not rep.ok(rc == 0 and len(begins) == 1 and "fw end ok" in lines and not fails,
+                      "%s: ran to its end" % unit, "exit %d, began %d times, %s\n    %s" % (
+                          rc, len(begins), fails, tail(printed + err))):
+            continue
+        r = {"url": {}, "read": {}, "answer": {}, "sizemax": None}
+        for l in lines:
+            kind, _, rest = l.partition(" ")
+            if kind == "sizemax":
+                r["sizemax"] = int(rest, 16)
+            elif kind in ("url", "read", "answer"):
+                case, _, v = rest.partition(" ")
+                r[kind][case] = v
+        parsed[unit] = r
+        bad = []
+        for case, want in (("gateway", "0 443"), ("port-65535", "0 65535")):
+            if r["url"].get(case) != want:
+                bad.append("%s: %r, not %r" % (case, r["url"].get(case), want))
+        for case in ("port-65536", "port-2^32+80"):
+            if r["url"].get(case, "0").split(" ")[0] == "0":
+                bad.append("%s: %r, not refused" % (case, r["url"].get(case)))
+        rep.ok(not bad, "%s: icbu_url_parse: the gateway, port 65535, not 65536 nor 2^32 + 80" % unit, "; ".join(bad))
+        for case, full in READER_ANSWERS:
+            want = dict(next(w for c, _, w in CASES if c == full))
+            want.pop("attempts", None)
+            fields = dict(f.partition("=")[::2] for f in r["answer"].get(case, "").split(" ") if "=" in f)
+            wrong = ["%s=%s (not %s)" % (k, fields.get(k), v) for k, v in want.items() if fields.get(k) != v]
+            rep.ok(r["read"].get(case, "").split(" ")[:1] == ["0"] and case in r["answer"] and not wrong,
+                   "%s %s: icbu_http_read and icbu_parse_response give %s's outcome" % (unit, case, full),
+                   "; ".join(wrong) or "read %r" % r["read"].get(case))
+        rep.ok(r["read"].get("busy", "").split(" ")[:2] == [str(st["ICBU_E_HTTP_STATUS"]), "503"],
+               "%s busy: icbu_http_read gives ICBU_E_HTTP_STATUS, detail 503" % unit, repr(r["read"].get("busy")))
+        smax = r["sizemax"] or 0
+        for case, how, v in READER_EDGES:
+            head = len("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % v) if how == "cl" else \
+                len("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + 2   # + the chunk's CRLF
+            if v > smax:
+                want, says = "%d 0 %016x 0" % (st["ICBU_E_HTTP_SIZE"], 0), "ICBU_E_HTTP_SIZE"
+            else:
+                need = min(head + v, smax)
+                want, says = "%d 0 %016x 0" % (st["ICBU_E_HTTP_TOOBIG"], need), "ICBU_E_HTTP_TOOBIG, need %d" % need
+            rep.ok(r["read"].get(case) == want, "%s %s (SIZE_MAX %#x): icbu_http_read gives %s" % (
+                unit, case, smax, says), "got %r (status detail need len), not %r" % (r["read"].get(case), want))
+    if len(parsed) == 2:
+        edges = {c for c, _, _ in READER_EDGES}
+        diff = ["%s %s" % (k, c) for k in ("url", "read", "answer")
+                for c in set(parsed[READER][k]) | set(parsed[READER_TWIN][k])
+                if c not in edges and parsed[READER][k].get(c) != parsed[READER_TWIN][k].get(c)]
+        rep.ok(not diff, "%s: every url, read and answer line (the size edges aside) the twin's" % READER,
+               ", ".join(sorted(diff)))
 
 
 def div_jobs():
@@ -881,7 +993,9 @@ def render_avr(imgs):
          "`long` of 32) under `qemu-system-avr -M mega2560`: every body byte for byte the host twin's and "
          "verified by `tests/check_body.py`, the JSON and the dates the host's and Python's, the decoded "
          "order's JSON and body the twin's (build and sign + decoder: `ICBU_REFLOW_NO_EXCHANGE` alone, "
-         "an AVR image only). avr-gcc keeps read-only "
+         "an AVR image only). The full client's answers also run there, through `icbu_http_read` and "
+         "`icbu_parse_response` (`tests/firmware/fw_reader.c`, not measured), with Content-Length and chunk "
+         "sizes past 65535: `ICBU_E_HTTP_SIZE`, as on the host past `SIZE_MAX`. avr-gcc keeps read-only "
          "data in RAM (classic AVR cannot read flash with an ordinary load; avr-libc's startup copies it), "
          "so the library's tables take SRAM as well as flash: the column \"read-only (RAM)\". The full client "
          "does not run there: its buffers in the test program (a 6 kB arena, 4 kB kept of what was sent, a "
@@ -1083,6 +1197,9 @@ def main():
         cmd, exe = twin_cmd(config, hsh)
         twins[(config, hsh)] = exe
         compile_jobs.append((twin_name(config, hsh), cmd))
+    rjobs, rtwin, rtwin_exe = reader_jobs()
+    os.makedirs(os.path.join(OUT, READER))
+    compile_jobs += [(READER, cmd) for cmd, _ in rjobs] + [(READER_TWIN, rtwin)]
     div = div_jobs()
     os.makedirs(os.path.join(OUT, "div64"))
     compile_jobs += [("div64:" + d["obj"], d["cmd"]) for d in div]
@@ -1104,6 +1221,9 @@ def main():
             cmd, elf = link_cmd(name, arch, [o for _, o in images[name]["jobs"]])
             images[name]["elf"] = elf
             links[ex.submit(run, cmd)] = (name, cmd)
+        if READER not in failed_units:
+            cmd, reader_elf = link_cmd(READER, READER_ARCH, [o for _, o in rjobs])
+            links[ex.submit(run, cmd)] = (READER, cmd)
         for fut in concurrent.futures.as_completed(links):
             name, cmd = links[fut]
             rc, out, err = fut.result()
@@ -1122,6 +1242,12 @@ def main():
         for key, exe in twins.items():
             if twin_name(*key) not in failed_units:
                 runs[ex.submit(run, [exe], 60)] = twin_name(*key)
+        if READER not in failed_units:
+            printed = os.path.join(OUT, READER, READER + ".out")
+            runs[ex.submit(run_serial, ARCHES[READER_ARCH]["qemu"] + serial_args(reader_elf, printed),
+                           printed)] = READER
+        if READER_TWIN not in failed_units:
+            runs[ex.submit(run, [rtwin_exe], 60)] = READER_TWIN
         outputs = {}
         for fut in concurrent.futures.as_completed(runs):
             outputs[runs[fut]] = fut.result()
@@ -1129,6 +1255,7 @@ def main():
     with open(os.path.join(ROOT, "tests", "data", "example_order.json"), encoding="utf-8") as f:
         want_json = json.dumps(json.load(f), ensure_ascii=False, separators=(",", ":"))
     twin_out = check_twins(rep, failed_units, outputs)
+    check_reader(rep, failed_units, outputs)
 
     results = {}
     for name, arch, config, hsh in IMAGES:
