@@ -45,7 +45,10 @@ the full client's canned answers over the in-memory transport, and of sizes at
 the edges of a 16-bit and a 32-bit size_t, checked against what each case must
 give, against SIZE_MAX (ICBU_E_HTTP_SIZE past it; ICBU_E_HTTP_TOOBIG with
 err.need saturated up to it) and against its host twin: what icbu_exchange does
-with an answer, on the target where the full client does not fit.
+with an answer, on the target where the full client does not fit; and the width
+images avr-width and avr-width-big (tests/firmware/fw_width_main.c: the checks
+of tests/firmware/fw_width.c, the decoder's alone in the second), each check
+"ok", and together every check their host twin runs.
 
 with the small custom hash of tests/firmware/fw_hash.c (ICBU_REFLOW_CRYPTO_CUSTOM),
 and some with mbedTLS's md5.c, sha256.c and platform_util.c (BACKEND_SRC/mbedtls,
@@ -257,6 +260,17 @@ TWINS = sorted({(c, h) for _, _, c, h in IMAGES})
 # is the same program on the host. Not measured: it is no configuration's image.
 READER, READER_ARCH, READER_TWIN = "avr-reader", "avr", "host-reader"
 READER_DEFS = ["-DICBU_REFLOW_CRYPTO_CUSTOM", "-DICBU_REFLOW_NO_DECODER"]
+# The width images (tests/firmware/fw_width_main.c over fw_width.c's checks), AVR and
+# host: everything but the decoder's checks, which take 6 kB of JSON, then those alone
+# (FW_WIDTH_BIG, without the exchange, for the AVR's 8 kB of RAM).
+WIDTH_SRCS = ["fw_width_main.c", "fw_width.c", "fw_hash.c"]
+WIDTH_DEFS = ["-DICBU_REFLOW_CRYPTO_CUSTOM"]
+WIDTH_BIG_DEFS = WIDTH_DEFS + ["-DFW_WIDTH_BIG", "-DICBU_REFLOW_NO_EXCHANGE"]
+# the programs apart from the configurations' images: name, its host twin, its
+# sources in tests/firmware/ (and icbu_reflow.c), its defines
+EXTRAS = [(READER, READER_TWIN, ["fw_reader.c", "fw_transport.c", "fw_hash.c"], READER_DEFS),
+          ("avr-width", "host-width", WIDTH_SRCS, WIDTH_DEFS),
+          ("avr-width-big", "host-width-big", WIDTH_SRCS, WIDTH_BIG_DEFS)]
 # its canned answers: the full client's case whose outcome each must give (attempts aside)
 READER_ANSWERS = [("accepted", "exchange/accepted"), ("refused", "exchange/refused"),
                   ("platform", "exchange/platform"), ("chunked", "report/retried")]
@@ -494,22 +508,46 @@ def twin_cmd(config, hsh):
         [os.path.join(FW, s) for s in CONFIGS[config]["harness"]] + h["sources"], exe
 
 
-def reader_jobs():
-    """The reader image's compile commands [(cmd, object)] and its twin's command."""
+def extra_jobs(name, twin_unit, sources, defs):
+    """An extra program's AVR compile commands [(cmd, object)] and its twin's command."""
     a = ARCHES[READER_ARCH]
-    d = os.path.join(OUT, READER)
+    d = os.path.join(OUT, name)
     inc = ["-I" + SRC, "-I" + os.path.join(ROOT, "tests"), "-I" + FW]
-    srcs = [os.path.join(FW, "fw_reader.c"), os.path.join(SRC, "icbu_reflow.c"), os.path.join(FW, "fw_transport.c"),
-            os.path.join(FW, "fw_hash.c")]
+    srcs = [os.path.join(FW, x) for x in sources] + [os.path.join(SRC, "icbu_reflow.c")]
     jobs = []
     for src in srcs + [os.path.join(FW, x) for x in a["sources"]]:
         o = os.path.join(d, os.path.splitext(os.path.basename(src))[0] + ".o")
-        jobs.append(([a["cc"]] + a["flags"] + COMMON + READER_DEFS + inc + ['-DFW_NAME="%s"' % READER] +
+        jobs.append(([a["cc"]] + a["flags"] + COMMON + defs + inc + ['-DFW_NAME="%s"' % name] +
                      ["-c", src, "-o", o], o))
-    exe = os.path.join(OUT, READER_TWIN)
-    twin = [HOST_CC, "-std=gnu99", "-O1", "-Wall", "-Wextra"] + READER_DEFS + inc + \
+    exe = os.path.join(OUT, twin_unit)
+    twin = [HOST_CC, "-std=gnu99", "-O1", "-Wall", "-Wextra"] + defs + inc + \
         ["-o", exe, os.path.join(FW, "host.c")] + srcs
     return jobs, twin, exe
+
+
+def check_width(rep, failed_units, outputs):
+    """The width images and their twins: each ran once to its end with every check
+    "ok", and the AVR's two ran every check the host's full one did."""
+    names = {}
+    for name, twin_unit, _, _ in EXTRAS[1:]:
+        for unit in (twin_unit, name):
+            if not rep.ok(unit not in failed_units, "%s: built and linked" % unit, failed_units.get(unit, "")):
+                continue
+            rc, printed, err = outputs[unit]
+            lines = [l for l in text(printed).replace("\r\n", "\n").split("\n") if l]
+            body = [l for l in lines if not l.startswith("fw ")]
+            bad = [l for l in body if not re.match(r"^ok \S+$", l)]
+            begin = "fw begin " + (unit if unit == name else "host")
+            if rep.ok(rc == 0 and [l for l in lines if l.startswith("fw begin ")] == [begin] and
+                      "fw end ok" in lines and body and not bad,
+                      "%s: tests/firmware/fw_width.c's %d checks ran, every one ok" % (unit, len(body)),
+                      "exit %d; %s\n    %s" % (rc, "; ".join(bad), tail(printed + err))):
+                names[unit] = {l[3:] for l in body}
+    avr = names.get("avr-width", set()) | names.get("avr-width-big", set())
+    if "host-width" in names and "avr-width" in names and "avr-width-big" in names:
+        rep.ok(avr == names["host-width"], "avr-width, avr-width-big: every check of host-width (%d) ran on the "
+               "ATmega2560" % len(names["host-width"]),
+               "missing %s, more %s" % (sorted(names["host-width"] - avr), sorted(avr - names["host-width"])))
 
 
 def status_numbers():
@@ -995,7 +1033,8 @@ def render_avr(imgs):
          "order's JSON and body the twin's (build and sign + decoder: `ICBU_REFLOW_NO_EXCHANGE` alone, "
          "an AVR image only). The full client's answers also run there, through `icbu_http_read` and "
          "`icbu_parse_response` (`tests/firmware/fw_reader.c`, not measured), with Content-Length and chunk "
-         "sizes past 65535: `ICBU_E_HTTP_SIZE`, as on the host past `SIZE_MAX`. avr-gcc keeps read-only "
+         "sizes past 65535: `ICBU_E_HTTP_SIZE`, as on the host past `SIZE_MAX`; and the checks of "
+         "`tests/firmware/fw_width.c` (`avr-width`, `avr-width-big`), every one ok. avr-gcc keeps read-only "
          "data in RAM (classic AVR cannot read flash with an ordinary load; avr-libc's startup copies it), "
          "so the library's tables take SRAM as well as flash: the column \"read-only (RAM)\". The full client "
          "does not run there: its buffers in the test program (a 6 kB arena, 4 kB kept of what was sent, a "
@@ -1197,9 +1236,11 @@ def main():
         cmd, exe = twin_cmd(config, hsh)
         twins[(config, hsh)] = exe
         compile_jobs.append((twin_name(config, hsh), cmd))
-    rjobs, rtwin, rtwin_exe = reader_jobs()
-    os.makedirs(os.path.join(OUT, READER))
-    compile_jobs += [(READER, cmd) for cmd, _ in rjobs] + [(READER_TWIN, rtwin)]
+    extras = {}
+    for name, twin_unit, sources, defs in EXTRAS:
+        extras[name] = extra_jobs(name, twin_unit, sources, defs)
+        os.makedirs(os.path.join(OUT, name))
+        compile_jobs += [(name, cmd) for cmd, _ in extras[name][0]] + [(twin_unit, extras[name][1])]
     div = div_jobs()
     os.makedirs(os.path.join(OUT, "div64"))
     compile_jobs += [("div64:" + d["obj"], d["cmd"]) for d in div]
@@ -1221,9 +1262,11 @@ def main():
             cmd, elf = link_cmd(name, arch, [o for _, o in images[name]["jobs"]])
             images[name]["elf"] = elf
             links[ex.submit(run, cmd)] = (name, cmd)
-        if READER not in failed_units:
-            cmd, reader_elf = link_cmd(READER, READER_ARCH, [o for _, o in rjobs])
-            links[ex.submit(run, cmd)] = (READER, cmd)
+        extra_elf = {}
+        for name, _, _, _ in EXTRAS:
+            if name not in failed_units:
+                cmd, extra_elf[name] = link_cmd(name, READER_ARCH, [o for _, o in extras[name][0]])
+                links[ex.submit(run, cmd)] = (name, cmd)
         for fut in concurrent.futures.as_completed(links):
             name, cmd = links[fut]
             rc, out, err = fut.result()
@@ -1242,12 +1285,13 @@ def main():
         for key, exe in twins.items():
             if twin_name(*key) not in failed_units:
                 runs[ex.submit(run, [exe], 60)] = twin_name(*key)
-        if READER not in failed_units:
-            printed = os.path.join(OUT, READER, READER + ".out")
-            runs[ex.submit(run_serial, ARCHES[READER_ARCH]["qemu"] + serial_args(reader_elf, printed),
-                           printed)] = READER
-        if READER_TWIN not in failed_units:
-            runs[ex.submit(run, [rtwin_exe], 60)] = READER_TWIN
+        for name, twin_unit, _, _ in EXTRAS:
+            if name not in failed_units:
+                printed = os.path.join(OUT, name, name + ".out")
+                runs[ex.submit(run_serial, ARCHES[READER_ARCH]["qemu"] + serial_args(extra_elf[name], printed),
+                               printed)] = name
+            if twin_unit not in failed_units:
+                runs[ex.submit(run, [extras[name][2]], 60)] = twin_unit
         outputs = {}
         for fut in concurrent.futures.as_completed(runs):
             outputs[runs[fut]] = fut.result()
@@ -1256,6 +1300,7 @@ def main():
         want_json = json.dumps(json.load(f), ensure_ascii=False, separators=(",", ":"))
     twin_out = check_twins(rep, failed_units, outputs)
     check_reader(rep, failed_units, outputs)
+    check_width(rep, failed_units, outputs)
 
     results = {}
     for name, arch, config, hsh in IMAGES:
