@@ -44,6 +44,7 @@
 #include "icbu_reflow.h"
 #include "example_order.h"
 #include "fw_platform.h"
+#include "fw_out.h"
 #ifndef ICBU_REFLOW_NO_EXCHANGE
 #include "fw_answers.h"
 #endif
@@ -52,21 +53,6 @@
 #define FW_NAME "host"
 #endif
 
-static void out(const char *s) { fw_write(s, strlen(s)); }
-static void out_u32(uint32_t v) {
-    char d[10];
-    unsigned n = 0;
-    do { d[n++] = (char)('0' + v % 10u); v /= 10u; } while (v);
-    while (n) fw_write(&d[--n], 1);
-}
-#ifndef FW_SIGN_ONLY
-static void out_hex64(uint64_t v) {            /* shifts only: no 64-bit division in the harness */
-    char d[16];
-    int i;
-    for (i = 15; i >= 0; i--, v >>= 4) d[i] = "0123456789abcdef"[v & 15u];
-    fw_write(d, 16);
-}
-#endif
 
 static int failures;
 static void fail(const char *what, icbu_status s) {

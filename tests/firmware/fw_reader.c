@@ -22,25 +22,13 @@
 #include <string.h>
 #include "icbu_reflow.h"
 #include "fw_platform.h"
+#include "fw_out.h"
 #include "fw_answers.h"
 
 #ifndef FW_NAME
 #define FW_NAME "host"
 #endif
 
-static void out(const char *s) { fw_write(s, strlen(s)); }
-static void out_u32(uint32_t v) {
-    char d[10];
-    unsigned n = 0;
-    do { d[n++] = (char)('0' + v % 10u); v /= 10u; } while (v);
-    while (n) fw_write(&d[--n], 1);
-}
-static void out_hex64(uint64_t v) {
-    char d[16];
-    int i;
-    for (i = 15; i >= 0; i--, v >>= 4) d[i] = "0123456789abcdef"[v & 15u];
-    fw_write(d, 16);
-}
 static void field(const char *name, icbu_str s) {
     out(" "); out(name); out("=");
     if (s.p) fw_write(s.p, s.n); else out("-");
