@@ -3475,7 +3475,7 @@ static icbu_status icbu__exchange(const icbu_config *c, const icbu__call *k, icb
     if (st == ICBU_OK) st = icbu__http_head(u, blen, t->keep_alive, arena + blen, cap - blen, &hlen, e);
     if (st == ICBU_E_NOSPACE) {
         icbu__http_head(u, blen, t->keep_alive, NULL, 0, &hlen, e);
-        /* saturated: blen is SIZE_MAX for a body past it (16-bit size_t) */
+        /* saturated: blen is SIZE_MAX for a body past it (64 KB where size_t is 16 bits) */
         e->need = blen + hlen + ICBU__RESERVE;
         if (e->need < blen) e->need = (size_t)-1;
     }
