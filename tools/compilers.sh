@@ -216,6 +216,23 @@ for cxx in $CXX_COMPILERS; do
     done
 done
 
+# --- the stricter warnings a firmware or C++ project may build with (its own
+# -Werror must not stop at the header): every back end, nothing and both left
+# out, gcc at -O2 and -Os and arm-none-eabi-gcc at -Os; clang's own at -O2; and
+# the declarations in C++ with the casts and NULL warnings C++ projects use
+STRICTER="-Wundef -Wcast-align=strict -Wmissing-prototypes -Wmissing-declarations -Wredundant-decls -Wvla -Wdouble-promotion -Wnull-dereference -Wformat=2 -Wwrite-strings -Wold-style-definition -Wbad-function-cast -Wjump-misses-init -Wlogical-op -Wduplicated-cond -Wduplicated-branches -Walloca -Wfloat-equal -Wpointer-arith -Wnested-externs -Winit-self -Wunused-macros"
+STRICTER_CLANG="-Wundef -Wcast-align -Wmissing-prototypes -Wmissing-variable-declarations -Wredundant-decls -Wvla -Wdouble-promotion -Wnull-dereference -Wformat=2 -Wwrite-strings -Wbad-function-cast -Wfloat-equal -Wpointer-arith -Wunused-macros -Wcomma -Wextra-semi -Wshorten-64-to-32 -Wimplicit-fallthrough -Wunreachable-code-aggressive -Wassign-enum -Wreserved-identifier -Wdocumentation"
+for be in MBEDTLS PSA BEARSSL CUSTOM; do
+    for feat in none both; do
+        src="$OUT/m_$be-$feat-extern.c"
+        for opt in -O2 -Os; do
+            build "${GCC:-gcc}" "$CFLAGS_STRICT $STRICTER $opt" "$src" "${GCC:-gcc} C99 $opt stricter warnings $be-$feat-extern"
+        done
+        build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS $STRICTER -Os" "$src" "$ARM_CC C99 Cortex-M4F -Os stricter warnings $be-$feat-extern"
+        build "${CLANG:-clang}" "$CFLAGS_STRICT $STRICTER_CLANG -O2" "$src" "${CLANG:-clang} C99 -O2 stricter warnings $be-$feat-extern"
+    done
+done
+
 # --- the declarations alone
 src="$OUT/decl.c"
 { echo "#include \"icbu_reflow.h\""; echo "int icbu_test_decl(void);"
@@ -224,6 +241,13 @@ for cc in $C_COMPILERS; do build "$cc" "$CFLAGS_STRICT" "$src" "$cc C99 declarat
 for cxx in $CXX_COMPILERS; do
     for std in c++98 c++11; do build "$cxx" "-x c++ -std=$std $CXXFLAGS_STRICT" "$src" "$cxx $std declarations only"; done
 done
+src="$OUT/decl_cxx.c"
+{ echo "#include \"icbu_reflow.h\""; echo "int icbu_test_decl(void);"
+  echo "int icbu_test_decl(void) { icbu_order o; icbu_err e; (void)o; (void)e; return static_cast<int>(ICBU_OK); }"; } > "$src"
+build "${GXX:-g++}" "-x c++ -std=c++11 $CXXFLAGS_STRICT -Wold-style-cast -Wuseless-cast -Wzero-as-null-pointer-constant -Wundef -Wcast-align=strict -Wredundant-decls" \
+    "$src" "${GXX:-g++} c++11 declarations only, stricter warnings"
+build "${CLANGXX:-clang++}" "-x c++ -std=c++11 $CXXFLAGS_STRICT -Wold-style-cast -Wzero-as-null-pointer-constant -Wundef -Wcast-align -Wextra-semi -Wdocumentation" \
+    "$src" "${CLANGXX:-clang++} c++11 declarations only, stricter warnings"
 # ... with the custom back end's hooks declared too
 src="$OUT/decl_custom.c"
 { echo "#define ICBU_REFLOW_CRYPTO_CUSTOM"; echo "#include \"icbu_reflow.h\""; } > "$src"
