@@ -1992,10 +1992,11 @@ static icbu_status icbu__write(icbu__out *o, unsigned ty, const void *req, icbu_
 }
 
 /* The length; ICBU_E_NOSPACE past cap, or at SIZE_MAX (a count that
- * saturated: no buffer holds it, so a sizing call fails too). */
+ * saturated: no buffer holds it, so a sizing call fails too; a cap of
+ * SIZE_MAX is no real buffer's). */
 static icbu_status icbu__finish_len(icbu__out *o, size_t *len, icbu_err *e) {
     if (len) *len = o->len;
-    if ((o->buf && o->len > o->cap) || o->len == (size_t)-1) {
+    if (o->len > (o->buf ? o->cap : (size_t)-2)) {
         if (e) e->need = o->len;
         return icbu__fail(e, ICBU_E_NOSPACE);
     }
