@@ -13,6 +13,7 @@
 #define ICBU_CLI_H
 
 #include <stdio.h>
+#include <time.h>
 #include "icbu_reflow.h"
 #include "transports/icbu_net.h"
 
@@ -163,6 +164,7 @@ struct spool {
     int dfd;                      /* DIR */
     int rfd;                      /* DIR/refused, or SPOOL_ABSENT until made */
     int lock_fd;                  /* DIR/.lock, locked */
+    struct timespec last;         /* the latest time of the orders last listed */
 };
 /* "icbu-reflow: cannot WHAT PATH: strerror(err)". */
 void spool_failed(const char *what, const char *path, int err);
@@ -185,10 +187,16 @@ int spool_add(int dfd, const char *data, size_t len, char *name, size_t cap, int
  * refused/ checked and the stale temporary files removed. 0 or the exit status. */
 int spool_take(struct spool *sp, const char *dir);
 void spool_release(struct spool *sp);
-/* The order files, sorted (oldest first): the count, or -1 with errno. warn:
- * name on stderr the order names skipped (not regular files). */
-long spool_list(const struct spool *sp, char ***names, int warn);
+/* The order files, in the order flush sends them: by the time each was last
+ * written or set aside, then by name (oldest first). The count, or -1 with
+ * errno. warn: name on stderr the order names skipped (not regular files). */
+long spool_list(struct spool *sp, char ***names, int warn);
 void spool_names_free(char **v, long n);
+/* An order kept after it was sent goes behind the others (its time set to
+ * now, or just past the latest listed: file times may be as coarse as the
+ * kernel's tick), so that one the gateway fails every time holds back none
+ * of them. */
+void spool_set_aside(const struct spool *sp, const char *name);
 /* Reads the order file name (NUL-terminated copy), never through a link.
  * 0 or an errno value; *what set when it is not a regular file. */
 int spool_read(const struct spool *sp, const char *name, char **out, size_t *len, const char **what);

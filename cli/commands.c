@@ -339,9 +339,14 @@ static enum fate flush_one(const struct options *o, const icbu_url *url, struct 
     flush_line(name, &r.line, r.attempts, fate_name[fate]);
     free(r.line.p);
     /* A rate limit (429, code 7) asks to wait: the next order would add to
-     * the load, so it stops flush at once. */
-    if (stop == EXIT_SPOOLED && !r.throttled && ++*failing < FAILING_MAX)
-        return F_KEPT;
+     * the load, so it stops flush at once. Any other failure that can pass
+     * may be the order's own: it is set aside, so that the next flush sends
+     * it after the others (settings errors and rate limits are no order's). */
+    if (stop == EXIT_SPOOLED && !r.throttled) {
+        spool_set_aside(sp, name);
+        if (++*failing < FAILING_MAX)
+            return F_KEPT;
+    }
     if (stop != EXIT_ACCEPTED)
         *stop_rc = stop;
     else if (r.rc != EXIT_BAD_ORDER)
@@ -385,7 +390,7 @@ static int cmd_flush(const struct options *o)
                 kept = 1;
         spool_names_free(names, n);
         /* Not again after keeping one: it would be listed and sent again. The
-         * next flush sends it first (still the oldest), and the newer orders. */
+         * next flush sends it after the others (set aside). */
         if (n == 0 || rc != EXIT_ACCEPTED || kept)
             break;
     }

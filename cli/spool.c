@@ -12,7 +12,9 @@
  *   DIR/refused/<name>.answer.json   the line flush printed for it (one JSON line).
  *                             Never replaced: an order whose name is taken there is
  *                             left in DIR, unsent, with a warning.
- * flush sends the orders oldest first. An accepted order is deleted only after
+ * flush sends the orders oldest first (by modification time, then name); an
+ * order it keeps after a failure is set aside (its time set to now), so that
+ * the next flush sends it after the others. An accepted order is deleted only after
  * the answer arrived; a refused one is moved (answer written first, then a
  * rename), so a flush killed at any point loses nothing: at worst the order in
  * flight is sent again, and the report is idempotent by external_biz_id.
@@ -397,12 +399,13 @@ static int refused_taken(const struct spool *sp, const char *name)
 /* Is the entry name (an order file's name) a regular file, with a name
  * flush can move? Else warn (when asked) and skip it: symbolic links are
  * never followed. -1: gone meanwhile. */
-static int order_file_ok(const struct spool *sp, const char *name, int warn)
+static int order_file_ok(const struct spool *sp, const char *name, int warn, struct timespec *t)
 {
     struct stat sb;
     const char *why;
     if (fstatat(sp->dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
         return -1;
+    *t = sb.st_mtim;
     if (!S_ISREG(sb.st_mode))
         why = S_ISLNK(sb.st_mode) ? "a symbolic link (never followed)" : "not a regular file";
     else if (strlen(name) > ORDER_NAME_MAX)
@@ -427,24 +430,41 @@ static int order_file_ok(const struct spool *sp, const char *name, int warn)
     return 0;
 }
 
+/* An order file as listed: when it was last written or set aside, and its name. */
+struct listed {
+    struct timespec t;
+    char *name;
+};
+
 /* A copy of name appended to the list *v (n entries, room for *cap). */
-static void names_add(char ***v, size_t n, size_t *cap, const char *name)
+static void names_add(struct listed **v, size_t n, size_t *cap, const char *name, struct timespec t)
 {
     if (n == *cap) {
-        char **p;
+        struct listed *p;
         *cap = *cap ? *cap * 2 : 64;
-        if ((p = (char **)realloc(*v, *cap * sizeof *p)) == NULL)
+        if ((p = (struct listed *)realloc(*v, *cap * sizeof *p)) == NULL)
             out_of_memory();
         *v = p;
     }
-    if (((*v)[n] = (char *)malloc(strlen(name) + 1)) == NULL)
+    if (((*v)[n].name = (char *)malloc(strlen(name) + 1)) == NULL)
         out_of_memory();
-    strcpy((*v)[n], name);
+    strcpy((*v)[n].name, name);
+    (*v)[n].t = t;
 }
 
-static int name_cmp(const void *a, const void *b)
+static int listed_cmp_time(const struct timespec *x, const struct timespec *y)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    if (x->tv_sec != y->tv_sec)
+        return x->tv_sec < y->tv_sec ? -1 : 1;
+    return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+/* Oldest first; the names break ties (a file system with coarse times). */
+static int listed_cmp(const void *a, const void *b)
+{
+    const struct listed *x = (const struct listed *)a, *y = (const struct listed *)b;
+    int c = listed_cmp_time(&x->t, &y->t);
+    return c != 0 ? c : strcmp(x->name, y->name);
 }
 
 void spool_names_free(char **v, long n)
@@ -455,29 +475,53 @@ void spool_names_free(char **v, long n)
     free(v);
 }
 
-long spool_list(const struct spool *sp, char ***names, int warn)
+long spool_list(struct spool *sp, char ***names, int warn)
 {
     DIR *d = dir_list(sp->dfd);
     struct dirent *de;
-    char **v = NULL;
-    size_t n = 0, cap = 0;
+    struct listed *v = NULL;
+    struct timespec t;
+    size_t n = 0, cap = 0, i;
     int err;
     if (d == NULL)
         return -1;
     for (errno = 0; (de = readdir(d)) != NULL; errno = 0)   /* NULL, errno 0: the end */
-        if (is_order_name(de->d_name) && order_file_ok(sp, de->d_name, warn) == 1)
-            names_add(&v, n++, &cap, de->d_name);
+        if (is_order_name(de->d_name) && order_file_ok(sp, de->d_name, warn, &t) == 1)
+            names_add(&v, n++, &cap, de->d_name, t);
     err = errno;
     closedir(d);
+    if (n > 1)
+        qsort(v, n, sizeof *v, listed_cmp);
+    if (n > 0)
+        sp->last = v[n - 1].t;
+    if ((*names = (char **)malloc((n ? n : 1) * sizeof **names)) == NULL)
+        out_of_memory();
+    for (i = 0; i < n; i++)               /* the names alone, in that order */
+        (*names)[i] = v[i].name;
+    free(v);
     if (err != 0) {                       /* a listing cut short is no listing */
-        spool_names_free(v, (long)n);
+        spool_names_free(*names, (long)n);
+        *names = NULL;
         errno = err;
         return -1;
     }
-    if (n > 1)
-        qsort(v, n, sizeof *v, name_cmp);
-    *names = v;
     return (long)n;
+}
+
+void spool_set_aside(const struct spool *sp, const char *name)
+{
+    struct timespec t[2];
+    t[0].tv_sec = 0;
+    t[0].tv_nsec = UTIME_OMIT;            /* the access time as it is */
+    if (clock_gettime(CLOCK_REALTIME, &t[1]) != 0 || listed_cmp_time(&t[1], &sp->last) <= 0) {
+        t[1] = sp->last;                  /* the same tick as the latest: just after it */
+        if (++t[1].tv_nsec == 1000000000L) {
+            t[1].tv_nsec = 0;
+            t[1].tv_sec++;
+        }
+    }
+    /* The time alone, not fsynced: lost in a crash, the order keeps its place. */
+    (void)utimensat(sp->dfd, name, t, AT_SYMLINK_NOFOLLOW);
 }
 
 /* ------------------------------------------------------------- changing */
@@ -556,6 +600,8 @@ int spool_take(struct spool *sp, const char *dir)
     int err;
     sp->dir = dir;
     sp->dfd = sp->rfd = sp->lock_fd = -1;
+    sp->last.tv_sec = 0;
+    sp->last.tv_nsec = 0;
     if ((err = path_join(lock_path, dir, ".lock")) != 0) {
         spool_failed("use the spool", dir, err);
         return EXIT_SPOOL_IO;
