@@ -16,8 +16,10 @@ are made once per run with the cryptography package. Host names under example.te
   accept/...  what the client must take: a wildcard for one label, an IP host against an
               iPAddress SAN, the name in a SAN beside a CN of another name.
   sni/...     the host name is sent as SNI; an IP literal sends none.
-  ca/...      CA files that are empty, garbage, a directory, or one good and one bad PEM
-              block: exit 3, stage tls, a detail that says "cannot load CA file".
+  ca/...      CA files that are empty, garbage or a directory: exit 3, stage tls, a detail
+              that says "cannot load CA file"; one good and one bad PEM block: the good
+              certificate is trusted when the bad block is not DER (every build) or not
+              base64 (mbedTLS; BearSSL refuses the file).
   reneg/...   a server that sends a HelloRequest after the handshake: --timeout holds.
 Prints `ok - name` / `not ok - name: why`, then `N passed, N failed`; exits 1 on failure.
 """
