@@ -39,10 +39,17 @@ import threading
 import time
 import warnings
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError as e:       # a failure that says what to install, not a traceback
+    print("not ok - tls_check: the certificates need Python's cryptography package (%s): "
+          "pip install cryptography, or apt-get install python3-cryptography for Debian's "
+          "python3" % e)
+    print("0 passed, 1 failed")
+    sys.exit(1)
 
 warnings.filterwarnings("ignore", "ssl.TLSVersion.TLSv1", DeprecationWarning)
 HERE = os.path.dirname(os.path.abspath(__file__))
