@@ -966,6 +966,16 @@ static void test_hand_made_url(void **state) {
     m.answers[0] = HTTP200(OKBODY);
     assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 5000, arena, sizeof arena, &o, &e), ICBU_E_URL);
     assert_int_equal(o.kind, ICBU_NONE); assert_int_equal(o.attempts, 0); assert_int_equal(m.opens, 0);
+    /* port 0, which icbu_url_parse refuses: no connect that cannot succeed, retried */
+    assert_int_equal(icbu_url_parse("http://127.0.0.1:1/router/rest", &u), ICBU_OK);
+    u.port = 0;
+    script_init(&s, &t, HTTP200(OKBODY), 64);
+    assert_int_equal(icbu_exchange(&c, &x.o, &u, &t, 5000, arena, sizeof arena, &o, &e), ICBU_E_URL);
+    assert_int_equal(o.kind, ICBU_NONE); assert_int_equal(s.sent_n, 0);
+    multi_init(&m, &t, &r);
+    m.answers[0] = HTTP200(OKBODY);
+    assert_int_equal(icbu_report(&c, &x.o, &u, &t, &r, 5000, arena, sizeof arena, &o, &e), ICBU_E_URL);
+    assert_int_equal(o.kind, ICBU_NONE); assert_int_equal(o.attempts, 0); assert_int_equal(m.opens, 0);
 }
 
 /* The four calls without an icbu_err (e == NULL): each runs with one of its
