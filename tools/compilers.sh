@@ -218,9 +218,12 @@ done
 
 # --- the stricter warnings a firmware or C++ project may build with (its own
 # -Werror must not stop at the header): every back end, nothing and both left
-# out, gcc at -O2 and -Os and arm-none-eabi-gcc at -Os; clang's own at -O2; and
+# out, gcc at -O2 and -Os, arm-none-eabi-gcc and avr-gcc at -Os; clang's own at -O2; and
 # the declarations in C++ with the casts and NULL warnings C++ projects use
 STRICTER="-Wundef -Wcast-align=strict -Wmissing-prototypes -Wmissing-declarations -Wredundant-decls -Wvla -Wdouble-promotion -Wnull-dereference -Wformat=2 -Wwrite-strings -Wold-style-definition -Wbad-function-cast -Wjump-misses-init -Wlogical-op -Wduplicated-cond -Wduplicated-branches -Walloca -Wfloat-equal -Wpointer-arith -Wnested-externs -Winit-self -Wunused-macros"
+# avr-gcc 5.4 (Debian's) knows these of them (-Wcast-align=strict, -Wnull-dereference,
+# -Wduplicated-cond/-branches and -Walloca came later)
+STRICTER_AVR="-Wundef -Wcast-align -Wmissing-prototypes -Wmissing-declarations -Wredundant-decls -Wvla -Wdouble-promotion -Wformat=2 -Wwrite-strings -Wold-style-definition -Wbad-function-cast -Wjump-misses-init -Wlogical-op -Wfloat-equal -Wpointer-arith -Wnested-externs -Winit-self -Wunused-macros"
 STRICTER_CLANG="-Wundef -Wcast-align -Wmissing-prototypes -Wmissing-variable-declarations -Wredundant-decls -Wvla -Wdouble-promotion -Wnull-dereference -Wformat=2 -Wwrite-strings -Wbad-function-cast -Wfloat-equal -Wpointer-arith -Wunused-macros -Wcomma -Wextra-semi -Wshorten-64-to-32 -Wimplicit-fallthrough -Wunreachable-code-aggressive -Wassign-enum -Wreserved-identifier -Wdocumentation"
 for be in MBEDTLS PSA BEARSSL CUSTOM; do
     for feat in none both; do
@@ -229,6 +232,7 @@ for be in MBEDTLS PSA BEARSSL CUSTOM; do
             build "${GCC:-gcc}" "$CFLAGS_STRICT $STRICTER $opt" "$src" "${GCC:-gcc} C99 $opt stricter warnings $be-$feat-extern"
         done
         build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS $STRICTER -Os" "$src" "$ARM_CC C99 Cortex-M4F -Os stricter warnings $be-$feat-extern"
+        build "$AVR_CC" "$CFLAGS_STRICT $AVR_FLAGS $STRICTER_AVR -Os" "$src" "$AVR_CC C99 ATmega2560 -Os stricter warnings $be-$feat-extern"
         build "${CLANG:-clang}" "$CFLAGS_STRICT $STRICTER_CLANG -O2" "$src" "${CLANG:-clang} C99 -O2 stricter warnings $be-$feat-extern"
     done
 done
