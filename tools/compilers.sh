@@ -19,8 +19,8 @@
 #     back ends' headers through tools/backend_inc.sh: links to the host's
 #     mbedtls/, psa/ and bearssl.h alone, never the host's /usr/include)
 #   - and with avr-gcc for the ATmega2560 (8-bit AVR: int, size_t and pointers
-#     of 16 bits, which C99 allows; every level; the back ends' headers as for
-#     Cortex-M4F)
+#     of 16 bits, which C99 allows; at -O0, -O2 and -Os; the back ends' headers
+#     as for Cortex-M4F)
 #   - with ICBU_REFLOW_STATIC (every function static, so inlined as the
 #     optimizer likes): gcc at every level, clang at -O0
 #   - as C++11 (g++, clang++), extern and static, at -O0
@@ -152,7 +152,8 @@ for be in MBEDTLS PSA BEARSSL CUSTOM; do
                         build "$cc" "$CFLAGS_STRICT $opt" "$src" "$cc C99 $opt $tag"
                     done
                     build "$ARM_CC" "$CFLAGS_STRICT $ARM_FLAGS $opt" "$src" "$ARM_CC C99 Cortex-M4F $opt $tag"
-                    build "$AVR_CC" "$CFLAGS_STRICT $AVR_FLAGS $opt" "$src" "$AVR_CC C99 ATmega2560 $opt $tag"
+                    case $opt in -O1|-O3) ;; *)      # AVR: -O0, -O2, -Os
+                    build "$AVR_CC" "$CFLAGS_STRICT $AVR_FLAGS $opt" "$src" "$AVR_CC C99 ATmega2560 $opt $tag" ;; esac
                 else
                     build "${GCC:-gcc}" "$CFLAGS_STRICT $opt" "$src" "${GCC:-gcc} C99 $opt $tag"
                 fi
